@@ -1,0 +1,1 @@
+"""meterlib: exact, explainable usage-based billing arithmetic."""

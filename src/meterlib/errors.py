@@ -1,0 +1,97 @@
+"""One exception hierarchy for meterlib.
+
+Every error meterlib raises on purpose is a :class:`MeterlibError`. The concrete classes also
+inherit the built-in a caller would naturally catch (``ValueError`` or ``TypeError``), so code
+that predates meterlib keeps working. Messages name the field, the value and what was expected:
+``'unit_amount' must be >= 0 (got Decimal('-0.01'))``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = [
+    "CurrencyMismatchError",
+    "DocumentError",
+    "FloatNotAllowedError",
+    "InvalidValueError",
+    "MeterlibError",
+    "NaiveDatetimeError",
+    "RatingError",
+    "UnknownCurrencyError",
+    "describe",
+]
+
+
+def describe(value: Any) -> str:
+    """Show a value in an error message with its type, so `'1'` and `1` are told apart."""
+    text = repr(value)
+    if len(text) > 80:
+        text = text[:77] + "..."
+    return f"{text} that is a {type(value).__name__}"
+
+
+class MeterlibError(Exception):
+    """Base class of every error meterlib raises on purpose."""
+
+
+class InvalidValueError(MeterlibError, ValueError):
+    """An input value is not acceptable; the message names the field, the value and the rule."""
+
+    def __init__(self, field: str, value: Any, expected: str) -> None:
+        self.field = field
+        self.value = value
+        self.expected = expected
+        super().__init__(f"{field!r} must be {expected} (got {describe(value)})")
+
+
+class FloatNotAllowedError(InvalidValueError, TypeError):
+    """A binary float was given where an exact decimal is required."""
+
+    def __init__(self, field: str, value: Any) -> None:
+        super().__init__(
+            field,
+            value,
+            "an exact decimal (Decimal, int or a decimal string such as '0.1'), never a float",
+        )
+
+
+class UnknownCurrencyError(InvalidValueError):
+    """A currency code that CLDR does not know."""
+
+    def __init__(self, field: str, value: Any) -> None:
+        super().__init__(field, value, "an ISO 4217 currency code known to CLDR, such as 'USD'")
+
+
+class NaiveDatetimeError(InvalidValueError):
+    """A datetime without a time zone where an instant is required."""
+
+    def __init__(self, field: str, value: Any) -> None:
+        super().__init__(field, value, "a time-zone aware datetime (with an offset)")
+
+
+class CurrencyMismatchError(MeterlibError, ValueError):
+    """Arithmetic or comparison across two currencies."""
+
+    def __init__(self, left: str, right: str, operation: str) -> None:
+        self.left = left
+        self.right = right
+        super().__init__(f"cannot {operation} amounts in {left} and {right}: currencies differ")
+
+
+class RatingError(MeterlibError, ValueError):
+    """A valid price cannot rate the given input (for example above a bounded last tier)."""
+
+
+class DocumentError(MeterlibError, ValueError):
+    """A document (JSON or TOML) does not describe a valid object.
+
+    ``problems`` lists each problem as ``(location, message)``; the location is the dotted
+    path of the offending field inside the document, such as ``tiers.1.up_to``.
+    """
+
+    def __init__(self, what: str, problems: list[tuple[str, str]]) -> None:
+        self.what = what
+        self.problems = problems
+        lines = "; ".join(f"{loc}: {msg}" if loc else msg for loc, msg in problems)
+        super().__init__(f"invalid {what}: {lines}")

@@ -1,0 +1,1 @@
+"""Metering: usage events, meters, aggregation and the ledger."""

@@ -1,0 +1,136 @@
+"""Usage events: what a billing service receives, validated once at the edge.
+
+An event is ``id`` (the idempotency key), ``customer``, ``type``, ``time`` (time-zone aware) and
+``properties``. Property values stay as given (strings stay text, so ids are never mistaken for
+numbers); ``int`` and ``Decimal`` values become ``Decimal``; floats, bools, NaN and infinities are
+refused. A meter reads a numeric property through the number funnel when it aggregates.
+
+Events are slotted frozen dataclasses, not pydantic models: millions are validated per second on
+the hot path, and :meth:`UsageEvent.from_dict` does it without building a model per event.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from types import MappingProxyType
+from typing import Any
+
+from meterlib._numbers import to_decimal
+from meterlib.errors import InvalidValueError, describe
+
+__all__ = ["EventError", "PropertyValue", "UsageEvent", "parse_time"]
+
+PropertyValue = Decimal | str
+
+_FIELDS = frozenset({"id", "customer", "type", "time", "properties"})
+
+
+class EventError(InvalidValueError):
+    """An event is invalid; the message names the event id, the field, the value and the rule."""
+
+    def __init__(self, event_id: object, field: str, value: Any, expected: str) -> None:
+        self.event_id = event_id
+        super().__init__(field, value, expected)
+        self.args = (f"event {event_id!r}: {field!r} must be {expected} (got {describe(value)})",)
+
+    def __str__(self) -> str:
+        """The message naming event, field, value and rule."""
+        return str(self.args[0])
+
+
+def parse_time(value: Any, event_id: object = None, field: str = "time") -> datetime:
+    """An aware datetime from a datetime or ISO 8601 text with an offset; naive is refused."""
+    if isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            raise EventError(event_id, field, value, "an ISO 8601 time with an offset") from None
+    elif isinstance(value, datetime):
+        parsed = value
+    else:
+        raise EventError(event_id, field, value, "an ISO 8601 time with an offset")
+    if parsed.tzinfo is None or parsed.utcoffset() is None:
+        raise EventError(event_id, field, value, "a time with an offset (naive times are refused)")
+    return parsed
+
+
+def _property(event_id: object, key: Any, value: Any) -> PropertyValue:
+    if type(key) is not str:
+        raise EventError(event_id, "properties", key, "string keys")
+    if type(value) is str:
+        return value
+    try:
+        return to_decimal(value, f"properties.{key}")
+    except InvalidValueError as error:
+        raise EventError(event_id, f"properties.{key}", value, error.expected) from None
+
+
+@dataclass(frozen=True, slots=True)
+class UsageEvent:
+    """One usage event. Equality is content equality, used to tell duplicates from conflicts."""
+
+    id: str
+    customer: str
+    type: str
+    time: datetime
+    properties: Mapping[str, PropertyValue]
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> UsageEvent:
+        """Validate a mapping (a parsed JSON line, a CSV row) into an event.
+
+        Errors name the event id, the field, the value and what was expected. Unknown top-level
+        fields are refused so a misspelt ``propertis`` does not silently lose usage.
+        """
+        if not isinstance(data, Mapping):
+            raise EventError(None, "event", data, "a mapping of event fields")
+        event_id = data.get("id")
+        if type(event_id) is not str or not event_id:
+            raise EventError(event_id, "id", event_id, "a non-empty string")
+        extra = data.keys() - _FIELDS
+        if extra:
+            unknown = min(extra)
+            raise EventError(event_id, unknown, data[unknown], f"one of {sorted(_FIELDS)}")
+        customer = data.get("customer")
+        if type(customer) is not str or not customer:
+            raise EventError(event_id, "customer", customer, "a non-empty string")
+        kind = data.get("type")
+        if type(kind) is not str or not kind:
+            raise EventError(event_id, "type", kind, "a non-empty string")
+        time = parse_time(data.get("time"), event_id)
+        raw = data.get("properties") or {}
+        if not isinstance(raw, Mapping):
+            raise EventError(event_id, "properties", raw, "a mapping of property names to values")
+        properties = {key: _property(event_id, key, value) for key, value in raw.items()}
+        return cls(event_id, customer, kind, time, MappingProxyType(properties))
+
+    @property
+    def instant(self) -> datetime:
+        """The event's time in UTC."""
+        return self.time.astimezone(UTC)
+
+    def content(self) -> tuple[Any, ...]:
+        """What two copies of one id must share to be duplicates rather than a conflict.
+
+        Times are compared as instants, so the same moment written with two offsets is the
+        same event.
+        """
+        return (
+            self.customer,
+            self.type,
+            self.time.timestamp(),
+            tuple(sorted(self.properties.items())),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready mapping (decimals as strings, time as ISO 8601)."""
+        return {
+            "id": self.id,
+            "customer": self.customer,
+            "type": self.type,
+            "time": self.time.isoformat(),
+            "properties": {k: str(v) for k, v in self.properties.items()},
+        }
