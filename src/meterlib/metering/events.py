@@ -121,7 +121,7 @@ class UsageEvent:
         return (
             self.customer,
             self.type,
-            self.time.timestamp(),
+            self.time.astimezone(UTC),
             tuple(sorted(self.properties.items())),
         )
 

@@ -1,0 +1,52 @@
+"""The ``meterlib`` command line.
+
+Each subcommand lives in its own module under :mod:`meterlib.commands` and registers itself
+through a ``register(subparsers)`` function; this module only assembles them and turns
+meterlib's errors into a one-line message and exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from meterlib.errors import MeterlibError
+
+__all__ = ["main"]
+
+#: Subcommand modules, in the order ``--help`` lists them.
+COMMANDS = ("rate", "schema")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every subcommand registered."""
+    parser = argparse.ArgumentParser(
+        prog="meterlib",
+        description="Exact, explainable usage-based billing arithmetic.",
+    )
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name in COMMANDS:
+        module = importlib.import_module(f"meterlib.commands.{name}")
+        module.register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        status: int = args.handler(args)
+    except MeterlibError as error:
+        print(f"meterlib {args.command}: error: {error}", file=sys.stderr)
+        return 2
+    except OSError as error:
+        print(f"meterlib {args.command}: error: {error}", file=sys.stderr)
+        return 2
+    return status
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Subcommands of the ``meterlib`` command line, one module each."""

@@ -1,0 +1,45 @@
+"""The project's promises to a new user: the README's two commands work and CI runs the second."""
+
+from __future__ import annotations
+
+import re
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def _quick_start_commands() -> list[str]:
+    section = README.split("## Quick start", 1)[1].split("\n## ", 1)[0]
+    return re.findall(r"```(?:sh|bash|console)\n(.+?)\n```", section)
+
+
+def test_readme_opens_with_two_commands():
+    assert len(_quick_start_commands()) == 2
+    assert README.index("## Quick start") < README.index("\n## ", README.index("# meterlib") + 1) + 5
+
+
+def test_ci_runs_exactly_the_readme_test_command():
+    test_command = _quick_start_commands()[1]
+    ci_lines = (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+    assert test_command in ci_lines
+
+
+def test_the_main_job_command_runs_on_the_shipped_example():
+    main_job = _quick_start_commands()[0]
+    # The install step is what the user runs once; the job itself is what follows it.
+    job = main_job.split(" && ")[-1]
+    argv = shlex.split(job)
+    assert argv[0] == "meterlib"
+    result = subprocess.run(  # noqa: S603  (our own CLI with arguments from our own README)
+        [sys.executable, "-m", "meterlib", *argv[1:]],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip()
