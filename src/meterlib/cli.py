@@ -1,23 +1,33 @@
 """The ``meterlib`` command line.
 
 Each subcommand lives in its own module under :mod:`meterlib.commands` and registers itself
-through a ``register(subparsers)`` function; this module only assembles them and turns
-meterlib's errors into a one-line message and exit status 2.
+through a ``register(subparsers)`` function; this module discovers them, lists them in the
+order of their ``ORDER`` constant, and turns meterlib's errors into a one-line message and exit
+status 2.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import pkgutil
 import sys
 from collections.abc import Sequence
+from types import ModuleType
 
+import meterlib.commands
 from meterlib.errors import MeterlibError
 
 __all__ = ["main"]
 
-#: Subcommand modules, in the order ``--help`` lists them.
-COMMANDS = ("rate", "schema")
+
+def _command_modules() -> list[ModuleType]:
+    modules = [
+        importlib.import_module(f"meterlib.commands.{info.name}")
+        for info in pkgutil.iter_modules(meterlib.commands.__path__)
+        if not info.name.startswith("_")
+    ]
+    return sorted(modules, key=lambda m: (getattr(m, "ORDER", 100), m.__name__))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -27,8 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Exact, explainable usage-based billing arithmetic.",
     )
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name in COMMANDS:
-        module = importlib.import_module(f"meterlib.commands.{name}")
+    for module in _command_modules():
         module.register(subparsers)
     return parser
 
