@@ -30,3 +30,140 @@ quantities = decimals(0, 10_000_000, places=4)
 
 #: Non-negative unit prices with up to 6 decimal places (sub-cent prices are common).
 unit_amounts = decimals(0, 1_000, places=6)
+
+
+# Prices ------------------------------------------------------------------------------------
+# Imported here, not at the top, so this section is a pure append to the shared module.
+
+from typing import Any  # noqa: E402  (appended section, see above)
+
+from meterlib.pricing import (  # noqa: E402  (appended section, see above)
+    FlatPrice,
+    GraduatedPrice,
+    PackagePrice,
+    PercentagePrice,
+    PerUnitPrice,
+    Tier,
+    VolumePrice,
+)
+
+#: Non-negative money amounts with up to 4 decimal places (fees, flat amounts, bounds).
+money_amounts = decimals(0, 10_000, places=4)
+
+
+@st.composite
+def tier_tuples(draw: st.DrawFn, *, bounded_last: bool | None = False) -> tuple[Tier, ...]:
+    """Valid tiers: 1 to 5, ``up_to`` rising strictly; the last unbounded unless
+    ``bounded_last`` (``None`` draws either)."""
+    count = draw(st.integers(min_value=1, max_value=5))
+    bounded = draw(st.booleans()) if bounded_last is None else bounded_last
+    bounds = sorted(
+        draw(
+            st.lists(
+                decimals(0, 1_000_000, places=3),
+                min_size=count if bounded else count - 1,
+                max_size=count if bounded else count - 1,
+                unique=True,
+            ),
+        ),
+    )
+    ups: list[Decimal | None] = [*bounds, *([] if bounded else [None])]
+    return tuple(
+        Tier(up_to=up_to, unit_amount=draw(unit_amounts), flat_amount=draw(money_amounts))
+        for up_to in ups
+    )
+
+
+@st.composite
+def modifiers(draw: st.DrawFn) -> dict[str, Decimal | None]:
+    """``included``, ``minimum`` and ``maximum`` for any price; each may be absent."""
+    included = draw(st.one_of(st.just(Decimal(0)), decimals(0, 100_000, places=3)))
+    low, high = sorted([draw(money_amounts), draw(money_amounts)])
+    return {
+        "included": included,
+        "minimum": draw(st.sampled_from([None, low])),
+        "maximum": draw(st.sampled_from([None, high])),
+    }
+
+
+def _with_modifiers(draw: st.DrawFn, use: bool) -> dict[str, Any]:
+    fields: dict[str, Any] = {"currency": draw(currencies)}
+    if use:
+        fields.update(draw(modifiers()))
+    return fields
+
+
+@st.composite
+def flat_prices(draw: st.DrawFn, *, with_modifiers: bool = True) -> FlatPrice:
+    """Any valid flat price."""
+    return FlatPrice(amount=draw(money_amounts), **_with_modifiers(draw, with_modifiers))
+
+
+@st.composite
+def per_unit_prices(draw: st.DrawFn, *, with_modifiers: bool = True) -> PerUnitPrice:
+    """Any valid per-unit price."""
+    return PerUnitPrice(unit_amount=draw(unit_amounts), **_with_modifiers(draw, with_modifiers))
+
+
+@st.composite
+def package_prices(draw: st.DrawFn, *, with_modifiers: bool = True) -> PackagePrice:
+    """Any valid package price (package sizes above zero, rounding up or down)."""
+    return PackagePrice(
+        package_size=draw(decimals("0.001", 10_000, places=3)),
+        package_amount=draw(money_amounts),
+        round=draw(st.sampled_from(["up", "down"])),
+        **_with_modifiers(draw, with_modifiers),
+    )
+
+
+@st.composite
+def graduated_prices(
+    draw: st.DrawFn,
+    *,
+    with_modifiers: bool = True,
+    bounded_last: bool | None = False,
+) -> GraduatedPrice:
+    """Any valid graduated price."""
+    return GraduatedPrice(
+        tiers=draw(tier_tuples(bounded_last=bounded_last)),
+        **_with_modifiers(draw, with_modifiers),
+    )
+
+
+@st.composite
+def volume_prices(
+    draw: st.DrawFn,
+    *,
+    with_modifiers: bool = True,
+    bounded_last: bool | None = False,
+) -> VolumePrice:
+    """Any valid volume price."""
+    return VolumePrice(
+        tiers=draw(tier_tuples(bounded_last=bounded_last)),
+        **_with_modifiers(draw, with_modifiers),
+    )
+
+
+@st.composite
+def percentage_prices(draw: st.DrawFn, *, with_modifiers: bool = True) -> PercentagePrice:
+    """Any valid percentage price; per-event terms may be absent."""
+    low, high = sorted([draw(money_amounts), draw(money_amounts)])
+    return PercentagePrice(
+        rate=draw(decimals(0, 1, places=5)),
+        fixed_fee=draw(st.one_of(st.none(), money_amounts)),
+        min_per_event=draw(st.sampled_from([None, low])),
+        max_per_event=draw(st.sampled_from([None, high])),
+        **_with_modifiers(draw, with_modifiers),
+    )
+
+
+def prices(*, with_modifiers: bool = True) -> st.SearchStrategy[Any]:
+    """Any valid price of any model (bounded last tiers included)."""
+    return st.one_of(
+        flat_prices(with_modifiers=with_modifiers),
+        per_unit_prices(with_modifiers=with_modifiers),
+        package_prices(with_modifiers=with_modifiers),
+        graduated_prices(with_modifiers=with_modifiers, bounded_last=None),
+        volume_prices(with_modifiers=with_modifiers, bounded_last=None),
+        percentage_prices(with_modifiers=with_modifiers),
+    )

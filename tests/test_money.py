@@ -21,12 +21,12 @@ def test_minor_units_come_from_cldr(code, units):
 
 
 def test_unknown_currency_is_refused_with_its_code():
-    with pytest.raises(UnknownCurrencyError, match="'currency' must be an ISO 4217.*'XYZ'"):
+    with pytest.raises(UnknownCurrencyError, match=r"'currency' must be an ISO 4217.*'XYZ'"):
         Money("1", "XYZ")
 
 
 def test_float_amount_is_refused():
-    with pytest.raises(FloatNotAllowedError, match="0.1 that is a float"):
+    with pytest.raises(FloatNotAllowedError, match=r"0\.1 that is a float"):
         Money(0.1, "USD")  # type: ignore[arg-type]
 
 
@@ -46,7 +46,7 @@ def test_arithmetic_within_one_currency():
     assert sum([a, b]) == Money("10.15", "USD")
     assert sum([a, b], Money.zero("USD")) == Money("10.15", "USD")
     assert b < a
-    assert a >= a
+    assert a >= Money(a.amount, "USD")
 
 
 def test_mixing_currencies_raises():

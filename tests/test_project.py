@@ -19,7 +19,9 @@ def _quick_start_commands() -> list[str]:
 
 def test_readme_opens_with_two_commands():
     assert len(_quick_start_commands()) == 2
-    assert README.index("## Quick start") < README.index("\n## ", README.index("# meterlib") + 1) + 5
+    assert (
+        README.index("## Quick start") < README.index("\n## ", README.index("# meterlib") + 1) + 5
+    )
 
 
 def test_ci_runs_exactly_the_readme_test_command():
@@ -43,3 +45,11 @@ def test_the_main_job_command_runs_on_the_shipped_example():
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip()
+
+
+def test_public_api_is_curated_sorted_and_importable():
+    import meterlib
+
+    assert meterlib.__all__ == sorted(meterlib.__all__)
+    missing = [name for name in meterlib.__all__ if not hasattr(meterlib, name)]
+    assert missing == []

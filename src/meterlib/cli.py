@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import pkgutil
 import sys
 from collections.abc import Sequence
@@ -48,6 +49,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         status: int = args.handler(args)
+    except BrokenPipeError:
+        # The reader went away (``meterlib schema price | head``): not an error of ours.
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115, PTH123  (stays open until exit)
+        return 0
     except MeterlibError as error:
         print(f"meterlib {args.command}: error: {error}", file=sys.stderr)
         return 2

@@ -1,0 +1,188 @@
+"""Tier arithmetic for graduated and volume prices, precomputed once per price.
+
+A tier covers the quantities above the previous tier's ``up_to`` and up to and including its own:
+``(previous up_to, up_to]``; tier 1 covers ``[0, up_to]``, so zero falls in tier 1. The tier that
+holds a quantity ``q`` is therefore the first whose ``up_to`` is at least ``q``, found by
+bisection over the bounded ``up_to`` values.
+
+Everything that does not depend on the quantity is computed when the price is built: each tier's
+bounds and description, the line of every bounded tier when it is used in full, and the running
+sum of those full lines. Rating a graduated price then builds a single new line (the tier the
+quantity ends in), and a volume price likewise one line.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Protocol
+
+from meterlib._numbers import EXACT
+from meterlib.errors import RatingError
+from meterlib.pricing.charge import ChargeLine, new_line, plain
+
+__all__ = ["TierLike", "TierTable", "describe_tier", "graduated_lines", "volume_line"]
+
+_ZERO = Decimal(0)
+
+# EXACT's operations bound once: looking a method up on a Context costs as much as the operation.
+_add = EXACT.add
+_subtract = EXACT.subtract
+_multiply = EXACT.multiply
+
+
+class TierLike(Protocol):
+    """What the table needs from a tier (the pydantic ``Tier`` model provides it)."""
+
+    @property
+    def up_to(self) -> Decimal | None:
+        """Inclusive upper bound, or ``None`` for an unbounded last tier."""
+
+    @property
+    def unit_amount(self) -> Decimal:
+        """Price of each unit in the tier."""
+
+    @property
+    def flat_amount(self) -> Decimal:
+        """Amount charged once when the tier is used."""
+
+
+def describe_tier(number: int, lower: Decimal, upper: Decimal | None) -> str:
+    """Describe the range of tier ``number`` (1-based), such as ``"tier 2: 10 < q <= 20"``."""
+    if number == 1:
+        return "tier 1: q >= 0" if upper is None else f"tier 1: 0 <= q <= {plain(upper)}"
+    if upper is None:
+        return f"tier {number}: q > {plain(lower)}"
+    return f"tier {number}: {plain(lower)} < q <= {plain(upper)}"
+
+
+@dataclass(frozen=True, slots=True)
+class _Row:
+    """One tier with its range resolved."""
+
+    number: int
+    lower: Decimal
+    upper: Decimal | None
+    unit_amount: Decimal
+    flat_amount: Decimal
+    description: str
+
+
+@dataclass(frozen=True, slots=True)
+class TierTable:
+    """A validated tier sequence, resolved for fast rating.
+
+    ``source`` is the tier sequence the table was built from; a price compares it by identity to
+    notice a copy whose tiers were replaced without rebuilding the table.
+    """
+
+    source: Sequence[TierLike]
+    rows: tuple[_Row, ...]
+    uppers: tuple[Decimal, ...]
+    """The ``up_to`` of every bounded tier, rising strictly."""
+    full_lines: tuple[tuple[ChargeLine, ...], ...]
+    """``full_lines[i]``: the graduated lines of tiers ``1..i``, each used in full."""
+    before: tuple[Decimal, ...]
+    """``before[i]``: the exact sum of ``full_lines[i]``."""
+
+    @classmethod
+    def build(cls, tiers: Sequence[TierLike]) -> TierTable:
+        """Resolve ``tiers`` (already validated: bounds rising, only the last unbounded)."""
+        rows: list[_Row] = []
+        lower = _ZERO
+        for number, tier in enumerate(tiers, 1):
+            upper = tier.up_to
+            rows.append(
+                _Row(
+                    number,
+                    lower,
+                    upper,
+                    tier.unit_amount,
+                    tier.flat_amount,
+                    describe_tier(number, lower, upper),
+                ),
+            )
+            if upper is not None:
+                lower = upper
+        full_lines: list[tuple[ChargeLine, ...]] = [()]
+        before = [_ZERO]
+        for row in rows:
+            if row.upper is None:
+                break
+            units = EXACT.subtract(row.upper, row.lower)
+            amount = EXACT.add(EXACT.multiply(units, row.unit_amount), row.flat_amount)
+            line = ChargeLine(
+                row.description,
+                row.number,
+                row.lower,
+                row.upper,
+                units,
+                row.unit_amount,
+                row.flat_amount,
+                amount,
+            )
+            full_lines.append((*full_lines[-1], line))
+            before.append(EXACT.add(before[-1], amount))
+        return cls(
+            source=tiers,
+            rows=tuple(rows),
+            uppers=tuple(row.upper for row in rows if row.upper is not None),
+            full_lines=tuple(full_lines),
+            before=tuple(before),
+        )
+
+    def locate(self, quantity: Decimal) -> int:
+        """Return the 0-based index of the tier holding ``quantity`` (not negative).
+
+        Raises :class:`RatingError` when the last tier is bounded and ``quantity`` lies above it.
+        """
+        index = bisect_left(self.uppers, quantity)
+        if index == len(self.rows):
+            raise RatingError(
+                f"cannot rate quantity {plain(quantity)}: the last tier is bounded at up_to "
+                f"{plain(self.uppers[-1])}, so quantities above {plain(self.uppers[-1])} have "
+                "no price (add an unbounded last tier to price them)",
+            )
+        return index
+
+
+def graduated_lines(table: TierTable, quantity: Decimal) -> tuple[tuple[ChargeLine, ...], Decimal]:
+    """Price ``quantity`` tier by tier; return the lines of the tiers touched and their sum.
+
+    Every tier below the one holding ``quantity`` is used in full (its precomputed line); the
+    holding tier prices the units above its lower bound. Tier 1 always appears, so its flat
+    amount is charged even at zero quantity.
+    """
+    index = table.locate(quantity)
+    row = table.rows[index]
+    units = _subtract(quantity, row.lower)
+    amount = _add(_multiply(units, row.unit_amount), row.flat_amount)
+    line = new_line(
+        row.description,
+        row.number,
+        row.lower,
+        row.upper,
+        units,
+        row.unit_amount,
+        row.flat_amount,
+        amount,
+    )
+    return table.full_lines[index] + (line,), _add(table.before[index], amount)
+
+
+def volume_line(table: TierTable, quantity: Decimal) -> ChargeLine:
+    """Price every unit of ``quantity`` at the tier holding it, plus that tier's flat amount."""
+    row = table.rows[table.locate(quantity)]
+    amount = _add(_multiply(quantity, row.unit_amount), row.flat_amount)
+    return new_line(
+        row.description,
+        row.number,
+        row.lower,
+        row.upper,
+        quantity,
+        row.unit_amount,
+        row.flat_amount,
+        amount,
+    )
