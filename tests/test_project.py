@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import meterlib
+
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 
@@ -48,8 +50,6 @@ def test_the_main_job_command_runs_on_the_shipped_example():
 
 
 def test_public_api_is_curated_sorted_and_importable():
-    import meterlib
-
     assert meterlib.__all__ == sorted(meterlib.__all__)
     missing = [name for name in meterlib.__all__ if not hasattr(meterlib, name)]
     assert missing == []
