@@ -127,3 +127,13 @@ def test_proration_refuses_spans_outside_the_period():
             (date(2023, 2, 1), date(2023, 2, 10)),
             "hours",
         )
+
+
+def test_a_date_anchor_may_be_written_as_text_as_in_json():
+    cycle = BillingCycle.model_validate_json(
+        '{"anchor": "2023-01-31", "timezone": "Europe/Berlin"}'
+    )
+    assert cycle.anchor == date(2023, 1, 31)
+    assert cycle.start(1).isoformat() == "2023-02-28T00:00:00+01:00"
+    with pytest.raises(ValidationError, match="naive"):
+        BillingCycle.model_validate_json('{"anchor": "2023-01-31T00:00:00"}')

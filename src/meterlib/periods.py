@@ -125,6 +125,17 @@ class BillingCycle(BaseModel):
             raise ValueError(f"must be {error.expected} (got {value!r})") from None
         return value
 
+    @field_validator("anchor", mode="before")
+    @classmethod
+    def _date_text_is_a_date(cls, value: Any) -> Any:
+        """Read ``"YYYY-MM-DD"`` as a date: JSON can only write a date anchor as text."""
+        if isinstance(value, str) and len(value) == 10 and value[4] == "-" and value[7] == "-":
+            try:
+                return date.fromisoformat(value)
+            except ValueError:
+                return value
+        return value
+
     @field_validator("anchor")
     @classmethod
     def _aware_anchor(cls, value: datetime | date) -> datetime | date:
