@@ -21,7 +21,7 @@ from typing import Any
 from meterlib._numbers import to_decimal
 from meterlib.errors import InvalidValueError, describe
 
-__all__ = ["EventError", "PropertyValue", "UsageEvent", "parse_time"]
+__all__ = ["EventError", "PropertyValue", "UsageEvent", "parse_time", "value_text"]
 
 PropertyValue = Decimal | str
 
@@ -39,6 +39,18 @@ class EventError(InvalidValueError):
     def __str__(self) -> str:
         """The message naming event, field, value and rule."""
         return str(self.args[0])
+
+
+def value_text(value: PropertyValue) -> str:
+    """A property value as text: text stays as given, a number in plain notation.
+
+    The one rule behind filters, ``unique_count`` and group keys, so ``Decimal("5")`` and
+    ``"5"`` are the same value, and ``Decimal("1E+2")`` reads ``"100"``. Trailing zeros are
+    kept: ``"5.0"`` is a different text from ``"5"``.
+    """
+    if type(value) is str:
+        return value
+    return format(value, "f")
 
 
 def parse_time(value: Any, event_id: object = None, field: str = "time") -> datetime:
@@ -68,9 +80,9 @@ def _property(event_id: object, key: Any, value: Any) -> PropertyValue:
         raise EventError(event_id, f"properties.{key}", value, error.expected) from None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class UsageEvent:
-    """One usage event. Equality is content equality, used to tell duplicates from conflicts."""
+    """One usage event. Equality is id and content equality (see :meth:`content`)."""
 
     id: str
     customer: str
@@ -116,14 +128,26 @@ class UsageEvent:
         """What two copies of one id must share to be duplicates rather than a conflict.
 
         Times are compared as instants, so the same moment written with two offsets is the
-        same event.
+        same event; property values are compared as text (:func:`value_text`), so ``2`` and
+        ``"2"`` are the same value (a re-send that went through JSON text is still a duplicate)
+        while ``"2.0"`` and ``"2"`` are not.
         """
         return (
             self.customer,
             self.type,
             self.time.astimezone(UTC),
-            tuple(sorted(self.properties.items())),
+            tuple(sorted((key, value_text(value)) for key, value in self.properties.items())),
         )
+
+    def __eq__(self, other: object) -> bool:
+        """Same id and same :meth:`content`."""
+        if not isinstance(other, UsageEvent):
+            return NotImplemented
+        return self.id == other.id and self.content() == other.content()
+
+    def __hash__(self) -> int:
+        """Hash of id and content, consistent with equality."""
+        return hash((self.id, self.content()))
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready mapping (decimals as strings, time as ISO 8601)."""

@@ -27,7 +27,7 @@ from typing import Any, Self
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from meterlib.errors import DocumentError
-from meterlib.metering.events import PropertyValue
+from meterlib.metering.events import PropertyValue, value_text
 
 __all__ = ["Aggregation", "Filter", "Meter", "load_meters", "parse_meters"]
 
@@ -45,7 +45,11 @@ class Aggregation(StrEnum):
 
 
 class Filter(BaseModel):
-    """A condition on one property, compared as text: ``equals`` a value, or ``one_of`` a list."""
+    """A condition on one property, compared as text: ``equals`` a value, or ``one_of`` a list.
+
+    Numbers are compared in the plain text of :func:`~meterlib.metering.events.value_text`,
+    so ``Decimal("1E+2")`` equals ``"100"``.
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -62,7 +66,7 @@ class Filter(BaseModel):
         """True when ``value`` (compared as text) satisfies the condition."""
         if value is None:
             return False
-        text = value if isinstance(value, str) else str(value)
+        text = value_text(value)
         if self.equals is not None:
             return text == self.equals
         return self.one_of is not None and text in self.one_of

@@ -1,0 +1,141 @@
+"""Benchmark: invoice 10,000 customers for one month on one core, usage already aggregated.
+
+Every customer has a contract on one of three plans (USD, monthly, UTC), each with a recurring
+fee and three metered charges (a graduated, a per-unit and a volume price); a third of the
+plans carry a percentage discount and a tax. Usage is one :class:`UsageTable` for everyone (as
+an accumulator or the ledger returns it), read through :class:`TableUsage`. Each invoice is
+the full :class:`Invoice`: lines with tier breakdowns, discounts, taxes, totals.
+
+Run it as ``python bench/bench_invoicing.py``; it prints the best and median invoices per
+second over several rounds. Target: at least 5,000 invoices/s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import time
+from decimal import Decimal
+from typing import Any
+
+from meterlib.invoicing import Contract, Invoice, TableUsage, invoice
+from meterlib.metering.table import UsageKey, UsageTable
+
+BILLING = {"anchor": "2024-01-01", "cadence": "monthly", "timezone": "UTC"}
+
+
+def plan(name: str, fee: str, *, discounted: bool) -> dict[str, Any]:
+    """A plan: a platform fee and three metered charges; maybe a discount and a tax."""
+    document: dict[str, Any] = {
+        "currency": "USD",
+        "fees": [{"name": "platform", "amount": fee}],
+        "metered": [
+            {
+                "name": "api_calls",
+                "meter": "api_calls",
+                "price": {
+                    "model": "graduated",
+                    "tiers": [
+                        {"up_to": "10000", "unit_amount": "0"},
+                        {"up_to": "1000000", "unit_amount": "0.0004"},
+                        {"unit_amount": "0.0002"},
+                    ],
+                },
+            },
+            {
+                "name": "tokens",
+                "meter": "tokens",
+                "price": {"model": "per_unit", "unit_amount": "0.000002", "included": "100000"},
+            },
+            {
+                "name": "storage",
+                "meter": "storage_gb",
+                "price": {
+                    "model": "volume",
+                    "tiers": [{"up_to": "100", "unit_amount": "0.25"}, {"unit_amount": "0.20"}],
+                },
+            },
+        ],
+    }
+    if discounted:
+        document["discounts"] = [{"kind": "percentage", "name": "partner", "percent": "12.5"}]
+        document["taxes"] = [{"name": "sales tax", "percent": "8.875"}]
+    return {name: document}
+
+
+def contracts(count: int) -> list[Contract]:
+    """``count`` contracts, spread over three plans."""
+    plans = [
+        plan("starter", "29", discounted=False),
+        plan("growth", "99", discounted=False),
+        plan("partner", "249", discounted=True),
+    ]
+    return [
+        Contract.model_validate(
+            {
+                "customer": f"cus_{index:05d}",
+                "billing": BILLING,
+                "plans": plans[index % 3],
+                "phases": [{"start": "2024-01-01", "plan": next(iter(plans[index % 3]))}],
+            },
+        )
+        for index in range(count)
+    ]
+
+
+def usage(customers: list[Contract], seed: int) -> UsageTable:
+    """Seeded aggregated usage of every meter for every customer in March 2024."""
+    rng = random.Random(seed)
+    period = customers[0].period(2)
+    cells: dict[UsageKey, Decimal] = {}
+    for contract in customers:
+        cells[UsageKey(contract.customer, "api_calls", period)] = Decimal(
+            rng.randrange(10 ** rng.randrange(2, 8))
+        )
+        cells[UsageKey(contract.customer, "tokens", period)] = Decimal(rng.randrange(10**7))
+        cells[UsageKey(contract.customer, "storage_gb", period)] = Decimal(
+            rng.randrange(50_000)
+        ).scaleb(-2)
+    return UsageTable(cells)
+
+
+def one_round(customers: list[Contract], table: UsageTable) -> tuple[float, Decimal]:
+    """Invoice every customer once; return (invoices per second, sum of the totals)."""
+    source = TableUsage(table)
+    period = customers[0].period(2)
+    grand = Decimal(0)
+    start = time.perf_counter()
+    for contract in customers:
+        bill: Invoice = invoice(contract, source, period)
+        grand += bill.total
+    elapsed = time.perf_counter() - start
+    return len(customers) / elapsed, grand
+
+
+def main() -> None:
+    """Parse the options, run the rounds and print the figures."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--customers", type=int, default=10_000, help="invoices per round")
+    parser.add_argument("--rounds", type=int, default=5, help="rounds to run")
+    parser.add_argument("--seed", type=int, default=20240301, help="seed of the usage")
+    options = parser.parse_args()
+
+    customers = contracts(options.customers)
+    table = usage(customers, options.seed)
+    rates: list[float] = []
+    grand = Decimal(0)
+    for _ in range(options.rounds):
+        per_second, grand = one_round(customers, table)
+        rates.append(per_second)
+    print(
+        f"customers: {options.customers} (a fee and 3 metered charges each), "
+        f"rounds: {options.rounds}"
+    )
+    print(f"sum of the invoice totals: {grand} USD")
+    print(f"best:   {max(rates):,.0f} invoices/s")
+    print(f"median: {statistics.median(rates):,.0f} invoices/s")
+
+
+if __name__ == "__main__":
+    main()

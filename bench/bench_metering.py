@@ -1,0 +1,161 @@
+"""Benchmark: meter usage events in memory, against a bare Python loop and pandas.
+
+The workload is seeded: ``--events`` raw event dicts (default 2 million) for 1,000 customers
+spread over the 12 months of 2024, times written as ISO 8601 text with several offsets, token
+counts as decimal text, and 1 % re-sent duplicates. Each contender turns them into exact token
+sums per customer and calendar month in Europe/Berlin:
+
+- **meterlib**: :class:`~meterlib.metering.accumulator.Accumulator` with a ``sum`` meter, from
+  the raw dicts: validation, deduplication (with conflict detection), monthly bucketing.
+- **bare loop**: a dict of ``Decimal`` sums and a set of seen ids, no validation.
+- **pandas**: a DataFrame from the records, duplicate ids dropped, times bucketed by month in the
+  zone, exact ``Decimal`` sums per group.
+
+Run ``python bench/bench_metering.py`` (``--events 200000`` for a quick run). It prints each
+contender's events per second (best of ``--rounds``) and meterlib's throughput as a ratio to the
+others, and checks that all three computed the same sums.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import time
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta, timezone
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from meterlib.metering.accumulator import Accumulator
+from meterlib.metering.meters import Meter
+from meterlib.periods import BillingCycle, Period
+
+ZONE = "Europe/Berlin"
+CUSTOMERS = 1_000
+TARGET = 500_000  # events per second
+
+Sums = dict[tuple[str, str], Decimal]  # (customer, "YYYY-MM") -> tokens
+
+
+def make_events(count: int, seed: int) -> list[dict[str, Any]]:
+    """``count`` seeded raw events over 2024, about 1 % of them re-sent duplicates."""
+    rng = random.Random(seed)
+    zones = [UTC, timezone(timedelta(hours=1)), timezone(timedelta(hours=-5))]
+    start = datetime(2024, 1, 1, tzinfo=UTC) - timedelta(hours=1)
+    seconds = 366 * 86_400
+    events: list[dict[str, Any]] = []
+    for n in range(count):
+        if events and rng.random() < 0.01:
+            events.append(events[rng.randrange(len(events))])
+            continue
+        offset = timedelta(seconds=rng.randrange(seconds), microseconds=rng.randrange(10**6))
+        moment = start + offset
+        events.append(
+            {
+                "id": f"evt_{n:09d}",
+                "customer": f"cus_{rng.randrange(CUSTOMERS):04d}",
+                "type": "api.call",
+                "time": moment.astimezone(rng.choice(zones)).isoformat(),
+                "properties": {"tokens": str(rng.randrange(1, 5_000))},
+            }
+        )
+    return events
+
+
+def run_meterlib(events: list[dict[str, Any]]) -> Sums:
+    """The accumulator from raw dicts: validation, dedup, monthly bucketing in the zone."""
+    meter = Meter.model_validate(
+        {"name": "tokens", "type": "api.call", "aggregation": "sum", "property": "tokens"}
+    )
+    cycle = BillingCycle(anchor=date(2024, 1, 1), timezone=ZONE)
+    window = Period(cycle.start(0), cycle.start(12))
+    accumulator = Accumulator([meter], cycle, window=window)
+    report = accumulator.add(events)
+    if report.rejected:
+        raise SystemExit(f"unexpected rejections: {report.rejected[:3]}")
+    return {
+        (key.customer, key.period.start.strftime("%Y-%m")): value
+        for key, value in accumulator.usage().items()
+    }
+
+
+def run_bare_loop(events: list[dict[str, Any]]) -> Sums:
+    """A dict of exact sums and a set for dedup, no validation."""
+    zone = ZoneInfo(ZONE)
+    seen: set[str] = set()
+    sums: Sums = {}
+    for event in events:
+        event_id = event["id"]
+        if event_id in seen:
+            continue
+        seen.add(event_id)
+        local = datetime.fromisoformat(event["time"]).astimezone(zone)
+        key = (event["customer"], f"{local.year:04d}-{local.month:02d}")
+        sums[key] = sums.get(key, Decimal(0)) + Decimal(event["properties"]["tokens"])
+    return {key: value for key, value in sums.items() if key[1].startswith("2024")}
+
+
+def run_pandas(events: list[dict[str, Any]]) -> Sums:
+    """DataFrame from the records, drop duplicate ids, bucket by month in the zone, exact sums."""
+    import pandas as pd  # noqa: PLC0415  (optional: only this contender needs it)
+
+    frame = pd.DataFrame.from_records(
+        [(e["id"], e["customer"], e["time"], e["properties"]["tokens"]) for e in events],
+        columns=["id", "customer", "time", "tokens"],
+    )
+    frame = frame.drop_duplicates(subset="id", keep="first")
+    local = pd.to_datetime(frame["time"], utc=True, format="ISO8601").dt.tz_convert(ZONE)
+    frame = frame.assign(
+        month=local.dt.strftime("%Y-%m"), tokens=frame["tokens"].map(Decimal)
+    )
+    frame = frame[frame["month"].str.startswith("2024")]
+    grouped = frame.groupby(["customer", "month"], sort=False)["tokens"].sum()
+    return {(str(c), str(m)): Decimal(v) for (c, m), v in grouped.items()}
+
+
+Runner = Callable[[list[dict[str, Any]]], Sums]
+
+
+def best_rate(
+    name: str, run: Runner, events: list[dict[str, Any]], rounds: int
+) -> tuple[float, Sums]:
+    """Events per second of ``run`` (best of ``rounds``) and its result."""
+    best = float("inf")
+    result: Sums = {}
+    for _ in range(rounds):
+        started = time.perf_counter()
+        result = run(events)
+        best = min(best, time.perf_counter() - started)
+    rate = len(events) / best
+    print(f"{name:<10} {rate:>12,.0f} events/s  ({best:.2f} s for {len(events):,} events)")
+    return rate, result
+
+
+def main() -> None:
+    """Build the workload, time the three contenders, print rates and ratios."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--events", type=int, default=2_000_000, help="events in the workload")
+    parser.add_argument("--rounds", type=int, default=3, help="timed rounds per contender")
+    parser.add_argument("--seed", type=int, default=20240101, help="seed of the workload")
+    parser.add_argument("--skip-pandas", action="store_true", help="leave pandas out")
+    options = parser.parse_args()
+
+    events = make_events(options.events, options.seed)
+    print(f"{len(events):,} events, {CUSTOMERS:,} customers, 12 months in {ZONE}")
+    ours, expected = best_rate("meterlib", run_meterlib, events, options.rounds)
+    bare, sums = best_rate("bare loop", run_bare_loop, events, options.rounds)
+    if sums != expected:
+        raise SystemExit("the bare loop and meterlib disagree")
+    print(f"meterlib / bare loop: {ours / bare:.2f}")
+    if not options.skip_pandas:
+        frame_rate, sums = best_rate("pandas", run_pandas, events, options.rounds)
+        if sums != expected:
+            raise SystemExit("pandas and meterlib disagree")
+        print(f"meterlib / pandas:    {ours / frame_rate:.2f}")
+    verdict = "meets" if ours >= TARGET else "misses"
+    print(f"target {TARGET:,} events/s: {verdict} it")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,180 @@
+"""``meterlib invoice CONTRACT --period 2023-03``: bill one period of a contract.
+
+Usage comes from one of:
+
+- ``--ledger PATH``: an event ledger, aggregated with the contract's meters;
+- ``--events FILE``: raw usage events as JSON Lines, aggregated in memory with the contract's
+  meters (:class:`~meterlib.metering.accumulator.Accumulator`) over the parts of the period
+  each plan covered; where every event went (accepted, duplicate, conflict, outside the
+  period, unmetered, rejected with its reason) is reported on standard error;
+- ``--usage FILE``: aggregated usage records (JSON or CSV, as ``UsageTable.render`` writes
+  them).
+
+``--ledger`` and ``--events`` need the meters: the contract document names them, inline
+(``[[meters]]``) or through ``meters_file`` (see :mod:`meterlib.invoicing.documents`).
+
+The invoice is written as a text table, an HTML page, exact JSON or CSV lines, localized for
+``--locale``, to standard output or ``--output FILE``.
+
+``--period`` is ``YYYY-MM`` (the billing period that starts in that month, in the billing time
+zone) or ``YYYY-MM-DD`` (the billing period holding that day).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import re
+import sys
+from datetime import date, datetime, time
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from meterlib.errors import InvalidValueError
+from meterlib.invoicing.contracts import Contract
+from meterlib.invoicing.documents import load_contract
+from meterlib.invoicing.engine import invoice
+from meterlib.invoicing.render import FORMATS, render
+from meterlib.invoicing.usage import LedgerUsage, TableUsage, UsageSource
+from meterlib.invoicing.usage_files import load_usage_records
+from meterlib.metering.accumulator import Accumulator
+from meterlib.periods import Period
+
+ORDER = 40
+
+_MONTH = re.compile(r"(\d{4})-(\d{2})")
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``invoice`` subcommand."""
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "invoice",
+        help="bill one period of a contract and render the invoice",
+        description=(
+            "Bill one billing period of the contract in CONTRACT (TOML or JSON) with usage "
+            "from an event ledger or a usage records file, and print the invoice."
+        ),
+    )
+    parser.add_argument("contract", metavar="CONTRACT", help="contract document (TOML or JSON)")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument(
+        "--ledger", metavar="PATH", help="event ledger (read with the contract's meters)"
+    )
+    source.add_argument(
+        "--events", metavar="FILE", help="usage events, one JSON object a line"
+    )
+    source.add_argument(
+        "--usage", metavar="FILE", help="aggregated usage records (JSON or CSV)"
+    )
+    parser.add_argument(
+        "--period",
+        required=True,
+        help="YYYY-MM (the period starting in that month) or YYYY-MM-DD (the period holding it)",
+    )
+    parser.add_argument("--format", choices=FORMATS, default="text")
+    parser.add_argument("--locale", default="en_US", help="CLDR locale (default: en_US)")
+    parser.add_argument("--output", metavar="FILE", help="write here instead of stdout")
+    parser.add_argument("--number", help="the invoice number (default: CUSTOMER-YYYYMMDD)")
+    parser.set_defaults(handler=run)
+
+
+def parse_period(contract: Contract, text: str) -> Period:
+    """The billing period ``--period`` names (see the module docstring)."""
+    if _DAY.fullmatch(text):
+        try:
+            day = date.fromisoformat(text)
+        except ValueError:
+            raise InvalidValueError("--period", text, "a real date") from None
+        return contract.billing.locate(
+            datetime.combine(day, time(0), tzinfo=contract.billing_zone)
+        )
+    match = _MONTH.fullmatch(text)
+    if match is None:
+        raise InvalidValueError("--period", text, "YYYY-MM or YYYY-MM-DD")
+    year, month = int(match[1]), int(match[2])
+    if not 1 <= month <= 12:
+        raise InvalidValueError("--period", text, "a month 01 to 12")
+    first = datetime(year, month, 1, tzinfo=contract.billing_zone)
+    after = datetime(year + month // 12, month % 12 + 1, 1, tzinfo=contract.billing_zone)
+    starting = [p for p in contract.billing.periods_between(first, after) if p.start >= first]
+    if len(starting) != 1:
+        starts = ", ".join(p.start.date().isoformat() for p in starting) or "none"
+        raise InvalidValueError(
+            "--period",
+            text,
+            f"a month in which exactly one billing period starts (starts: {starts}); "
+            "give YYYY-MM-DD instead",
+        )
+    return starting[0]
+
+
+def _need_meters(contract: Contract, what: str) -> None:
+    if not contract.meters:
+        raise InvalidValueError(
+            "meters",
+            (),
+            f"meters in the contract document ('meters' or 'meters_file') to read {what}",
+        )
+
+
+def _event_usage(contract: Contract, path: str, period: Period) -> UsageSource:
+    _need_meters(contract, "events")
+    spans = [Period(s.start, s.end) for s in contract.segments(period)] or [period]
+    accumulator = Accumulator(contract.meters, spans)
+    raw = []
+    for number, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            raw.append(json.loads(line, parse_float=Decimal))
+        except json.JSONDecodeError as error:
+            raise InvalidValueError(f"{path}:{number}", line[:60], f"JSON ({error})") from None
+    report = accumulator.add(raw)
+    print(
+        f"events: {report.received} received, {report.accepted} accepted, "
+        f"{report.duplicates} duplicates, {report.conflict_count} conflicts, "
+        f"{report.outside} outside the period, {report.unmetered} unmetered, "
+        f"{report.rejected_count} rejected",
+        file=sys.stderr,
+    )
+    for rejection in report.rejected:
+        print(f"  rejected event {rejection.index + 1}: {rejection.reason}", file=sys.stderr)
+    for conflict in report.conflicts:
+        print(f"  conflicting copies of event {conflict.event_id!r}", file=sys.stderr)
+    return TableUsage(accumulator.usage())
+
+
+def _ledger_usage(contract: Contract, path: str) -> tuple[UsageSource, Any]:
+    _need_meters(contract, "a ledger")
+    if not Path(path).is_file():
+        raise InvalidValueError("--ledger", path, "an existing ledger file")
+    module = importlib.import_module("meterlib.metering.ledger")
+    ledger = module.Ledger(path)
+    return LedgerUsage(ledger, contract.meters), ledger
+
+
+def run(args: argparse.Namespace) -> int:
+    """Load, bill, render, write."""
+    contract = load_contract(args.contract)
+    period = parse_period(contract, args.period)
+    opened: Any = None
+    if args.ledger is not None:
+        usage, opened = _ledger_usage(contract, args.ledger)
+    elif args.events is not None:
+        usage = _event_usage(contract, args.events, period)
+    else:
+        usage = TableUsage(load_usage_records(args.usage))
+    try:
+        bill = invoice(contract, usage, period, number=args.number)
+    finally:
+        if opened is not None and hasattr(opened, "close"):
+            opened.close()
+    text = render(bill, args.format, args.locale)
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+    else:
+        print(text, end="")
+    return 0

@@ -1,0 +1,214 @@
+"""The invoice: an immutable value that adds up to the cent.
+
+An :class:`Invoice` is made of :class:`InvoiceLine` rows (recurring fees, usage, a commitment
+true-up), the :class:`DiscountLine` and :class:`TaxLine` rows applied to them, and four totals.
+Every figure a customer sees is in whole minor units, and the totals are sums of those figures,
+exactly::
+
+    subtotal       == sum(line.rounded for line in lines)
+    discount_total == sum(d.amount for d in discounts) == sum(line.discount for line in lines)
+    tax_total      == sum(t.amount for t in taxes)
+    total          == subtotal - discount_total + tax_total
+
+The values are frozen slotted dataclasses rather than pydantic models: an invoice is built from
+parts that were validated when the contract was loaded, and invoicing runs in batches of many
+thousands. :meth:`Invoice.check` verifies the invariants (the JSON reader calls it).
+
+``str`` and ``repr`` are locale-free; display goes through the renderers with an explicit
+locale. In Jupyter an invoice shows as an HTML table (``_repr_html_``, in ``en_US``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Literal
+
+from meterlib._numbers import EXACT
+from meterlib.errors import InvalidValueError
+from meterlib.invoicing.contracts import Party
+from meterlib.invoicing.plans import TaxRounding, Timing
+from meterlib.periods import Period
+from meterlib.pricing import Charge, ChargeLine
+from meterlib.rounding import quantum
+
+__all__ = ["DiscountLine", "Invoice", "InvoiceLine", "LineKind", "TaxLine"]
+
+_ZERO = Decimal(0)
+
+
+class LineKind(StrEnum):
+    """What an invoice line bills."""
+
+    FEE = "fee"
+    """A recurring fee, possibly prorated."""
+    USAGE = "usage"
+    """A metered charge: a meter's usage rated by a price."""
+    COMMITMENT = "commitment"
+    """The true-up of a minimum commitment the usage charges fell short of."""
+
+
+@dataclass(frozen=True, slots=True)
+class InvoiceLine:
+    """One billed item: what, for which span, how much, at which price, for what amount."""
+
+    kind: LineKind
+    charge: str
+    """The name of the plan's charge (``"commitment"`` for a true-up)."""
+    description: str
+    """What the line says (the charge's description, or its name)."""
+    plan: str
+    """The plan the line was billed under."""
+    start: datetime
+    """Start of the span billed (the period's, or a plan change's, in the billing zone)."""
+    end: datetime
+    """End of the span billed (exclusive)."""
+    quantity: Decimal
+    """Usage for a usage line; 1 (one period) for a fee or a true-up."""
+    unit: str
+    """What ``quantity`` counts: the charge's unit, or the period (``"month"``)."""
+    unit_price: Decimal | None
+    """The price of one unit where one price applies (a fee, a per-unit price), else ``None``."""
+    price_version: date | None
+    """``effective_from`` of the price version used; ``None`` for an unversioned charge."""
+    timing: Timing | None
+    """In advance or in arrears, for a fee; ``None`` for usage and true-ups."""
+    proration: tuple[int, int] | None
+    """``(days billed, days in the period)`` for a prorated fee or commitment, else ``None``."""
+    rating: Charge | None
+    """How the amount was reached, row by row: the price's tiers for a usage line, the
+    commitment less the usage charges for a true-up; ``None`` for a fee."""
+    amount: Decimal
+    """The exact amount. A prorated fee's exact amount (such as 49 × 14/31) has no finite
+    decimal, so for those it is the exact fraction rounded once, and equals ``rounded``."""
+    rounded: Decimal
+    """``amount`` rounded to minor units: what the customer is billed for the line."""
+    discount: Decimal
+    """The sum of the discounts taken off this line (whole minor units, never above rounded)."""
+
+    @property
+    def net(self) -> Decimal:
+        """``rounded - discount``: the line's amount after discounts, which taxes apply to."""
+        return EXACT.subtract(self.rounded, self.discount)
+
+    @property
+    def tiers(self) -> tuple[ChargeLine, ...]:
+        """The breakdown (one row per tier touched, or the true-up's two rows); empty for fees."""
+        return () if self.rating is None else self.rating.lines
+
+    @property
+    def billed_on(self) -> date:
+        """The line's date: its span's first day when billed in advance, else its end date."""
+        moment = self.start if self.timing is Timing.ADVANCE else self.end
+        return moment.date()
+
+    @property
+    def period(self) -> Period:
+        """The span billed, as a period."""
+        return Period(self.start, self.end)
+
+
+@dataclass(frozen=True, slots=True)
+class DiscountLine:
+    """One discount as applied: the plan's term and how much it took off in total."""
+
+    name: str
+    kind: Literal["percentage", "fixed"]
+    value: Decimal
+    """The percentage, or the fixed amount per whole period, as the plan gives it."""
+    applies_to: tuple[str, ...] | None
+    """The charges it applies to; ``None`` for all fees and usage."""
+    plan: str
+    amount: Decimal
+    """What it took off, in whole minor units (the sum of its parts on each line)."""
+
+
+@dataclass(frozen=True, slots=True)
+class TaxLine:
+    """One tax as applied to the lines of the plans that levy it."""
+
+    name: str
+    percent: Decimal
+    rounding: TaxRounding
+    base: Decimal
+    """The sum of the taxed lines' amounts after discounts."""
+    amount: Decimal
+    """The tax, rounded per line or once, as ``rounding`` says."""
+
+
+@dataclass(frozen=True, slots=True)
+class Invoice:
+    """A customer's invoice for one billing period; see the module docstring."""
+
+    number: str
+    customer: str
+    currency: str
+    timezone: str
+    """The billing time zone: the zone of every date and time on the invoice."""
+    period: Period
+    issued_on: date
+    """The local date the period ends on (the invoice is issued when the period closes)."""
+    due_on: date
+    bill_to: Party | None
+    seller: Party | None
+    lines: tuple[InvoiceLine, ...]
+    discounts: tuple[DiscountLine, ...]
+    taxes: tuple[TaxLine, ...]
+    subtotal: Decimal
+    discount_total: Decimal
+    tax_total: Decimal
+    total: Decimal
+
+    def check(self) -> None:
+        """Raise :class:`~meterlib.errors.InvalidValueError` unless the invoice adds up.
+
+        Checks the identities of the module docstring, that every figure is in whole minor
+        units, and that no line is discounted below zero.
+        """
+        unit = quantum(self.currency)
+        add = EXACT.add
+
+        def whole(field: str, value: Decimal) -> None:
+            if value.quantize(unit, context=EXACT) != value:
+                raise InvalidValueError(field, value, f"whole minor units of {self.currency}")
+
+        def equal(field: str, value: Decimal, expected: Decimal, rule: str) -> None:
+            if value != expected:
+                raise InvalidValueError(field, value, f"{rule} = {expected}")
+
+        for index, line in enumerate(self.lines):
+            whole(f"lines[{index}].rounded", line.rounded)
+            whole(f"lines[{index}].discount", line.discount)
+            if not _ZERO <= line.discount <= line.rounded:
+                raise InvalidValueError(
+                    f"lines[{index}].discount", line.discount, f"between 0 and {line.rounded}"
+                )
+        for index, tax in enumerate(self.taxes):
+            whole(f"taxes[{index}].amount", tax.amount)
+        for index, discount in enumerate(self.discounts):
+            whole(f"discounts[{index}].amount", discount.amount)
+        subtotal = sum((line.rounded for line in self.lines), _ZERO)
+        equal("subtotal", self.subtotal, subtotal, "the sum of the lines")
+        discounts = sum((discount.amount for discount in self.discounts), _ZERO)
+        equal("discount_total", self.discount_total, discounts, "the sum of the discounts")
+        taken = sum((line.discount for line in self.lines), _ZERO)
+        equal("discount_total", self.discount_total, taken, "the sum of the lines' discounts")
+        taxes = sum((tax.amount for tax in self.taxes), _ZERO)
+        equal("tax_total", self.tax_total, taxes, "the sum of the taxes")
+        total = add(EXACT.subtract(self.subtotal, self.discount_total), self.tax_total)
+        equal("total", self.total, total, "subtotal - discount_total + tax_total")
+
+    def __str__(self) -> str:
+        """Locale-free one-line summary."""
+        return (
+            f"invoice {self.number} for {self.customer}, {self.period.label()}: "
+            f"{self.total} {self.currency}"
+        )
+
+    def _repr_html_(self) -> str:
+        """Show as an HTML table in Jupyter (``en_US``; use the renderers for other locales)."""
+        from meterlib.invoicing.render.html import render_html_table  # noqa: PLC0415
+
+        return render_html_table(self, "en_US")

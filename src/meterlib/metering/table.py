@@ -1,0 +1,186 @@
+"""The usage table: one figure per (customer, meter, billing period, group).
+
+Every engine that computes usage (the in-memory :class:`~meterlib.metering.accumulator.Accumulator`,
+the SQLite ledger, the SQL compiler) returns a :class:`UsageTable`, so invoicing and the command
+line read usage one way whatever computed it, and engines can be compared cell by cell.
+
+A table holds only the cells that saw at least one counted event: an absent cell means "no
+usage", which :meth:`UsageTable.quantity` reads as zero. Values are exact ``Decimal`` figures;
+rounding is a later, explicit step of pricing.
+
+Group keys are tuples of ``(property, value as text)`` pairs sorted by property name, with the
+value turned into text by :func:`group_text`, the one rule every engine uses.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import ROUND_HALF_EVEN, Decimal
+from types import MappingProxyType
+from typing import Literal
+
+from meterlib.errors import InvalidValueError
+from meterlib.metering.events import value_text
+from meterlib.periods import Period
+
+__all__ = ["GroupKey", "UsageKey", "UsageTable", "decimal_text", "group_label", "group_text"]
+
+#: Sorted ``(group_by property, value as text)`` pairs; ``()`` for a meter without ``group_by``.
+GroupKey = tuple[tuple[str, str], ...]
+
+_RECORD_FIELDS = ("customer", "meter", "period_start", "period_end", "period", "group", "value")
+
+
+def group_text(value: str | Decimal) -> str:
+    """The text of a property value in a group key: text stays as given, numbers in plain form.
+
+    ``"eu"`` stays ``"eu"``; ``Decimal("5")`` is ``"5"``, ``Decimal("1E+2")`` is ``"100"`` (no
+    exponent), and trailing zeros are kept (``Decimal("5.0")`` is ``"5.0"``), so the text is
+    the number as it was written. Filters and ``unique_count`` compare values by the same rule.
+    """
+    return value_text(value)
+
+
+def decimal_text(value: Decimal) -> str:
+    """A figure as plain decimal text (no exponent), as records and rendered tables show it."""
+    return format(value, "f")
+
+
+def group_label(group: GroupKey) -> str:
+    """``region=eu;tier=pro``: a group key as one line of text (empty without group_by)."""
+    return ";".join(f"{name}={text}" for name, text in group)
+
+
+@dataclass(frozen=True, slots=True)
+class UsageKey:
+    """Where one usage figure belongs: customer, meter name, billing period and group."""
+
+    customer: str
+    meter: str
+    period: Period
+    group: GroupKey = ()
+
+    def sort_key(self) -> tuple[str, str, datetime, GroupKey]:
+        """Order of :meth:`UsageTable.rows`: customer, meter, period start, group."""
+        return (self.customer, self.meter, self.period.start, self.group)
+
+
+class UsageTable(Mapping[UsageKey, Decimal]):
+    """An immutable mapping from :class:`UsageKey` to the exact figure of that cell.
+
+    Only cells that saw events are present. Equality is mapping equality, so tables computed by
+    different engines compare cell by cell (``Decimal("1.0") == Decimal("1")``).
+    """
+
+    __slots__ = ("_values",)
+
+    def __init__(self, values: Mapping[UsageKey, Decimal]) -> None:
+        """Copy ``values``; keys must be :class:`UsageKey` and values ``Decimal``."""
+        copied: dict[UsageKey, Decimal] = {}
+        for key, value in values.items():
+            if not isinstance(key, UsageKey):
+                raise InvalidValueError("usage key", key, "a UsageKey")
+            if type(value) is not Decimal or not value.is_finite():
+                raise InvalidValueError(f"usage of {key}", value, "a finite Decimal")
+            copied[key] = value
+        self._values: Mapping[UsageKey, Decimal] = MappingProxyType(copied)
+
+    def __getitem__(self, key: UsageKey) -> Decimal:
+        """The figure of cell ``key``; ``KeyError`` when the cell saw no events."""
+        return self._values[key]
+
+    def __iter__(self) -> Iterator[UsageKey]:
+        """Keys in the order of :meth:`rows`."""
+        return iter(sorted(self._values, key=UsageKey.sort_key))
+
+    def __len__(self) -> int:
+        """How many cells saw events."""
+        return len(self._values)
+
+    def __repr__(self) -> str:
+        """A locale-free summary."""
+        return f"UsageTable({len(self._values)} cells)"
+
+    def rows(self) -> list[tuple[UsageKey, Decimal]]:
+        """Every cell with its figure, sorted by customer, meter, period start and group."""
+        return [(key, self._values[key]) for key in self]
+
+    def quantity(self, customer: str, meter: str, start: datetime, end: datetime) -> Decimal:
+        """The figure of the cell whose period is exactly ``[start, end)``, summed over groups.
+
+        Zero when no such cell saw events. Bounds are compared as instants.
+        """
+        total = Decimal(0)
+        for key, value in self._values.items():
+            if (
+                key.customer == customer
+                and key.meter == meter
+                and key.period.start == start
+                and key.period.end == end
+            ):
+                total += value
+        return total
+
+    def to_records(self) -> list[dict[str, str]]:
+        """One flat record of text per row (the form of the JSON and CSV renderings)."""
+        return [
+            {
+                "customer": key.customer,
+                "meter": key.meter,
+                "period_start": key.period.start.isoformat(),
+                "period_end": key.period.end.isoformat(),
+                "period": key.period.label(),
+                "group": group_label(key.group),
+                "value": decimal_text(value),
+            }
+            for key, value in self.rows()
+        ]
+
+    def render(self, fmt: Literal["text", "json", "csv"]) -> str:
+        """The table as aligned text columns, a JSON list of records, or CSV with a header."""
+        records = self.to_records()
+        if fmt == "json":
+            return json.dumps(records, indent=2, ensure_ascii=False) + "\n"
+        if fmt == "csv":
+            buffer = io.StringIO()
+            writer = csv.DictWriter(buffer, fieldnames=_RECORD_FIELDS, lineterminator="\n")
+            writer.writeheader()
+            writer.writerows(records)
+            return buffer.getvalue()
+        if fmt == "text":
+            return _render_text(records)
+        raise InvalidValueError("fmt", fmt, "one of 'text', 'json', 'csv'")
+
+
+#: Fraction digits the text rendering shows; longer figures (a ``weighted_sum`` average) are cut
+#: there, rounded half-even and marked with "…". JSON and CSV always carry every digit.
+TEXT_PLACES = 12
+
+
+def _short(text: str) -> str:
+    fraction = text.partition(".")[2]
+    if len(fraction) <= TEXT_PLACES:
+        return text
+    cut = Decimal(text).quantize(Decimal(1).scaleb(-TEXT_PLACES), rounding=ROUND_HALF_EVEN)
+    return f"{cut:f}…"
+
+
+def _render_text(records: list[dict[str, str]]) -> str:
+    columns = ("customer", "meter", "period", "group", "value")
+    if not records:
+        return "(no usage)\n"
+    records = [{**r, "value": _short(r["value"])} for r in records]
+    widths = {c: max(len(c), *(len(r[c]) for r in records)) for c in columns}
+    lines = ["  ".join(c.ljust(widths[c]) for c in columns).rstrip()]
+    for record in records:
+        cells = [
+            record[c].rjust(widths[c]) if c == "value" else record[c].ljust(widths[c])
+            for c in columns
+        ]
+        lines.append("  ".join(cells).rstrip())
+    return "\n".join(lines) + "\n"
