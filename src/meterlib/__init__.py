@@ -8,6 +8,16 @@ packages so that ``import meterlib`` needs only the core dependencies.
 from __future__ import annotations
 
 from meterlib._numbers import Amount, NonNegativeAmount, to_decimal
+from meterlib.backbill import (
+    BilledPeriod,
+    InterestPolicy,
+    Payment,
+    PriceSchedule,
+    Statement,
+    UsageRecord,
+    load_case,
+    rebill,
+)
 from meterlib.currency import CurrencyCode, minor_units
 from meterlib.display import format_date_local, format_money, format_number
 from meterlib.errors import (
@@ -20,8 +30,12 @@ from meterlib.errors import (
     RatingError,
     UnknownCurrencyError,
 )
+from meterlib.invoicing import Contract, Invoice, Plan, invoice, load_contract
+from meterlib.metering.accumulator import Accumulator
 from meterlib.metering.events import EventError, UsageEvent
 from meterlib.metering.meters import Aggregation, Meter, load_meters, parse_meters
+from meterlib.metering.report import BatchReport
+from meterlib.metering.table import UsageKey, UsageTable
 from meterlib.money import Money, allocate
 from meterlib.periods import BillingCycle, Cadence, Period
 from meterlib.pricing import (
@@ -46,12 +60,16 @@ from meterlib.rounding import RoundingMode, RoundingPolicy, round_amount
 from meterlib.schedule import NotInForceError, in_force
 
 __all__ = [
+    "Accumulator",
     "Aggregation",
     "Amount",
+    "BatchReport",
+    "BilledPeriod",
     "BillingCycle",
     "Cadence",
     "Charge",
     "ChargeLine",
+    "Contract",
     "CurrencyCode",
     "CurrencyMismatchError",
     "DocumentError",
@@ -59,7 +77,9 @@ __all__ = [
     "FlatPrice",
     "FloatNotAllowedError",
     "GraduatedPrice",
+    "InterestPolicy",
     "InvalidValueError",
+    "Invoice",
     "Meter",
     "MeterlibError",
     "Money",
@@ -67,24 +87,34 @@ __all__ = [
     "NonNegativeAmount",
     "NotInForceError",
     "PackagePrice",
+    "Payment",
     "PerUnitPrice",
     "PercentagePrice",
     "Period",
+    "Plan",
     "Price",
+    "PriceSchedule",
     "Proration",
     "ProrationBasis",
     "RatingError",
     "RoundingMode",
     "RoundingPolicy",
+    "Statement",
     "Tier",
     "UnknownCurrencyError",
     "UsageEvent",
+    "UsageKey",
+    "UsageRecord",
+    "UsageTable",
     "VolumePrice",
     "allocate",
     "format_date_local",
     "format_money",
     "format_number",
     "in_force",
+    "invoice",
+    "load_case",
+    "load_contract",
     "load_meters",
     "load_price",
     "minor_units",
@@ -94,6 +124,7 @@ __all__ = [
     "price_json_schema",
     "price_to_json",
     "prorate",
+    "rebill",
     "round_amount",
     "to_decimal",
 ]

@@ -10,7 +10,7 @@ RUNNERS: dict[str, Callable[[dict[str, Any]], None]] = {}
 
 # Each kind module registers its runners in RUNNERS when imported (after RUNNERS exists).
 # To add a kind, add its module's name here.
-KIND_MODULES = ("_aggregate", "_core", "_price")
+KIND_MODULES = ("_aggregate", "_backbill", "_core", "_price")
 
 for _module in KIND_MODULES:
     importlib.import_module(f"tests.conformance.{_module}")
