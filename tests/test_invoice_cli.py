@@ -10,6 +10,8 @@ import pytest
 
 from meterlib.cli import main
 from meterlib.invoicing import invoice_from_json
+from meterlib.metering.events import UsageEvent
+from meterlib.metering.ledger import Ledger
 
 D = Decimal
 
@@ -102,15 +104,13 @@ def test_errors_are_one_line_and_exit_2(capsys) -> None:
 
 
 def test_invoice_from_the_ledger_equals_invoice_from_usage_records(capsys, tmp_path) -> None:
-    ledger_module = pytest.importorskip("meterlib.metering.ledger")
-    events_module = pytest.importorskip("meterlib.metering.events")
     events = [
-        events_module.UsageEvent.from_dict(json.loads(line))
+        UsageEvent.from_dict(json.loads(line))
         for line in (EXAMPLE / "events.jsonl").read_text(encoding="utf-8").splitlines()
         if line.strip()
     ]
     path = tmp_path / "ledger.sqlite"
-    with ledger_module.Ledger(path) as ledger:
+    with Ledger(path) as ledger:
         ledger.append(events)
     _, from_ledger, _ = run(
         capsys, "--ledger", str(path), "--period", "2023-03", "--format", "json"
