@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import tempfile
 from datetime import timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from meterlib.invoicing import (
     Contract,
+    LedgerUsage,
     MappingUsage,
     TableUsage,
     invoice,
@@ -18,6 +21,7 @@ from meterlib.invoicing import (
     invoice_to_json,
 )
 from meterlib.metering.accumulator import Accumulator
+from meterlib.metering.ledger import Ledger
 from meterlib.metering.meters import Meter
 from meterlib.metering.table import UsageKey, UsageTable
 from meterlib.periods import Period
@@ -120,6 +124,24 @@ def test_usage_aggregated_from_events_equals_usage_as_a_mapping(case) -> None:
     from_events = invoice(contract, TableUsage(accumulator.usage()), period)
     from_mapping = invoice(contract, MappingUsage(spans=sums), period)
     assert from_events == from_mapping
+
+
+@settings(max_examples=25, deadline=None)
+@given(billed_events())
+def test_usage_from_the_ledger_equals_usage_as_a_mapping(case) -> None:
+    contract, events, sums = case
+    period = contract.period(MARCH)
+    meters = [
+        Meter.model_validate({"name": m, "type": m, "aggregation": "sum", "property": "q"})
+        for m in METERS
+    ]
+    with tempfile.TemporaryDirectory() as folder, Ledger(Path(folder) / "l.sqlite") as ledger:
+        report = ledger.append(events)
+        repeated = 1 if events else 0
+        assert (report.accepted, report.duplicates) == (len(events) - repeated, repeated)
+        from_ledger = invoice(contract, LedgerUsage(ledger, meters), period)
+    from_mapping = invoice(contract, MappingUsage(spans=sums), period)
+    assert from_ledger == from_mapping
 
 
 @given(billed())
