@@ -1,0 +1,187 @@
+"""Queries that account for every copy of every event: the SQL side of "nothing lost silently".
+
+:func:`compile_conflicts` lists each later copy of an id whose content differs from the first
+received copy (a *conflict*), beside the copy that counts. :func:`build_receipt_query` counts
+where every row went, as :class:`~meterlib.metering.report.BatchReport` does for a batch:
+``received == accepted + duplicates + conflicts + outside`` (files hold no invalid rows that a
+query could skip: a row the meters cannot read stops the query instead, see
+:mod:`meterlib.sql._values`).
+
+*Content* is what two copies must share to be duplicates: customer, type, the time as an
+instant, and the ``content`` columns (the property columns, or a JSON ``properties`` column);
+``NULL`` equals ``NULL``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlglot import exp
+
+from meterlib.errors import InvalidValueError
+from meterlib.metering.meters import Meter
+from meterlib.metering.report import BatchReport  # noqa: F401  (named in docstrings)
+from meterlib.periods import BillingCycle, Period
+from meterlib.sql._values import text_of
+from meterlib.sql.compile import _COPY, _T, _and, _col, _int, _locate, periods_of_interest
+from meterlib.sql.compile import ranked_events as _ranked
+from meterlib.sql.dialects import to_sql
+
+__all__ = ["build_conflicts_query", "build_receipt_query", "compile_conflicts"]
+
+_KEYS = ("customer", "type", _T)
+
+
+def _same(content: Sequence[str], left: str, right: str) -> exp.Expr:
+    return _and(
+        [exp.NullSafeEQ(this=_col(c, left), expression=_col(c, right)) for c in (*_KEYS, *content)]
+    )
+
+
+def _firsts_join(
+    table: str, content: Sequence[str], order_by: Sequence[str]
+) -> tuple[exp.Select, exp.Select]:
+    ranked = _ranked(table, content, order_by)
+    firsts = (
+        exp.select(exp.Star()).from_("ranked").where(exp.EQ(this=_col(_COPY), expression=_int(1)))
+    )
+    return ranked, firsts
+
+
+def build_conflicts_query(
+    content: Sequence[str],
+    *,
+    table: str = "events",
+    order_by: Sequence[str] = ("received_at",),
+) -> exp.Expr:
+    """Every conflicting copy beside the first copy of its id (see :func:`compile_conflicts`)."""
+    ranked, firsts = _firsts_join(table, content, order_by)
+    columns = [_col("id", "c"), exp.alias_(_col(_COPY, "c"), "copy", quoted=True)]
+    for side, label in (("f", "first"), ("c", "other")):
+        columns.extend(
+            exp.alias_(
+                text_of(_col(c, side)) if c in content else _col(c, side),
+                f"{label}_{c}",
+                quoted=True,
+            )
+            for c in (*_KEYS, *content)
+        )
+    join = exp.EQ(this=_col("id", "c"), expression=_col("id", "f"))
+    differs = exp.Not(this=exp.Paren(this=_same(content, "c", "f")))
+    return (
+        exp.select(*columns)
+        .from_(exp.alias_(exp.to_table("ranked"), "c", table=True))
+        .join(exp.alias_(exp.to_table("firsts"), "f", table=True), on=join)
+        .where(exp.And(this=exp.GT(this=_col(_COPY, "c"), expression=_int(1)), expression=differs))
+        .order_by(_col("id", "c"), _col(_COPY, "c"))
+        .with_("ranked", as_=ranked)
+        .with_("firsts", as_=firsts)
+    )
+
+
+def compile_conflicts(
+    content: Sequence[str],
+    *,
+    dialect: str = "duckdb",
+    table: str = "events",
+    order_by: Sequence[str] = ("received_at",),
+) -> str:
+    """SQL listing every copy of an id that conflicts with the first received copy.
+
+    One row per conflicting copy: ``id``, ``copy`` (its number among the id's copies, 1 being
+    the first received), then ``first_customer``, ``first_type``, ``first_meterlib_time_us``
+    (µs since the epoch) and ``first_<column>`` for each ``content`` column, and the same with
+    ``other_`` for the refused copy. Content columns are shown as text.
+    """
+    return to_sql(build_conflicts_query(content, table=table, order_by=order_by), dialect)
+
+
+def _matches(meter: Meter, side: str) -> exp.Expr:
+    conditions: list[exp.Expr] = [
+        exp.EQ(this=_col("type", side), expression=exp.Literal.string(meter.event_type))
+    ]
+    for name, rule in sorted(meter.filters.items()):
+        accepted = (rule.equals,) if rule.equals is not None else tuple(rule.one_of or ())
+        conditions.append(
+            exp.In(
+                this=text_of(_col(name, side)),
+                expressions=[exp.Literal.string(text) for text in accepted],
+            )
+        )
+    return exp.Paren(this=_and(conditions))
+
+
+def _count_if(condition: exp.Expr, alias: str) -> exp.Expr:
+    case = exp.Case(ifs=[exp.If(this=condition, true=_int(1))], default=_int(0))
+    return exp.alias_(exp.cast(exp.Sum(this=case), "BIGINT"), alias, quoted=True)
+
+
+def build_receipt_query(
+    meters: Sequence[Meter],
+    periods: BillingCycle | Sequence[Period],
+    content: Sequence[str],
+    *,
+    window: Period | None = None,
+    table: str = "events",
+    order_by: Sequence[str] = ("received_at",),
+    customer: str | None = None,
+) -> exp.Expr:
+    """One row counting where copies went (as :class:`BatchReport` does).
+
+    Columns: ``received``, ``accepted``, ``duplicates``, ``conflicts``, ``outside``, ``unmetered``.
+
+    With ``customer``, only copies of ids whose first copy belongs to that customer count.
+    ``content`` must include every property the meters' filters read.
+    """
+    if not meters:
+        raise InvalidValueError("meters", meters, "a non-empty sequence of Meter definitions")
+    chosen = periods_of_interest(periods, window)
+    ranked, firsts = _firsts_join(table, content, order_by)
+    index, _, _ = _locate(chosen)
+    firsts = firsts.select(exp.alias_(index, "meterlib_period", quoted=True))
+    first = exp.EQ(this=_col(_COPY, "c"), expression=_int(1))
+    later = exp.GT(this=_col(_COPY, "c"), expression=_int(1))
+    same = exp.Paren(this=_same(content, "c", "f"))
+    outside = exp.Is(this=_col("meterlib_period", "f"), expression=exp.Null())
+    matched: exp.Expr = _matches(meters[0], "f")
+    for meter in meters[1:]:
+        matched = exp.Or(this=matched, expression=_matches(meter, "f"))
+    query = (
+        exp.select(
+            exp.alias_(exp.cast(exp.Count(this=exp.Star()), "BIGINT"), "received", quoted=True),
+            _count_if(exp.And(this=first, expression=exp.Not(this=outside)), "accepted"),
+            _count_if(exp.And(this=later.copy(), expression=same), "duplicates"),
+            _count_if(
+                exp.And(this=later.copy(), expression=exp.Not(this=same.copy())), "conflicts"
+            ),
+            _count_if(exp.And(this=first.copy(), expression=outside.copy()), "outside"),
+            _count_if(
+                _and(
+                    [
+                        first.copy(),
+                        exp.Not(this=outside.copy()),
+                        exp.Not(
+                            this=exp.Paren(
+                                this=exp.Coalesce(
+                                    this=exp.Paren(this=matched), expressions=[exp.false()]
+                                )
+                            )
+                        ),
+                    ]
+                ),
+                "unmetered",
+            ),
+        )
+        .from_(exp.alias_(exp.to_table("ranked"), "c", table=True))
+        .join(
+            exp.alias_(exp.to_table("firsts"), "f", table=True),
+            on=exp.EQ(this=_col("id", "c"), expression=_col("id", "f")),
+        )
+        .with_("ranked", as_=ranked)
+        .with_("firsts", as_=firsts)
+    )
+    if customer is not None:
+        query = query.where(
+            exp.EQ(this=_col("customer", "f"), expression=exp.Literal.string(customer))
+        )
+    return query

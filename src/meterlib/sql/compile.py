@@ -1,0 +1,459 @@
+"""Meters and billing periods compiled to one SQL query, built as a sqlglot expression tree.
+
+The query reads an *events table* and returns one row per (customer, meter, period, group) cell
+that saw events, with exactly the figure :class:`~meterlib.metering.accumulator.Accumulator`
+computes from the same events. It is built once as a sqlglot tree and printed for any dialect
+(:mod:`meterlib.sql.dialects`): DuckDB, Spark SQL, PostgreSQL, ClickHouse, ...
+
+**The events table.** Columns ``id``, ``customer``, ``type`` (text), ``time`` (a timestamp with
+time zone: an instant), one column per property a meter reads, filters on or groups by (named
+after the property; text, or an exact number type), and the columns of ``order_by`` that say in
+which order copies of one id were received (default ``received_at``; they must order the copies
+of an id totally). Files get these columns from :mod:`meterlib.sql.sources`.
+
+**Semantics, step by step, as in the in-memory path.**
+
+1. *Deduplication.* Copies of an id are numbered in ``order_by`` order; the first received copy
+   wins wherever its time falls, later copies never count (see :func:`compile_conflicts` for
+   telling duplicates from conflicts).
+2. *Periods.* Each winner's time, as POSIX microseconds, is compared with the periods' bounds
+   written as integer literals: UTC instants computed by :class:`~meterlib.periods.BillingCycle`
+   in Python, so DST and month-end clamping are exactly the Python path's. Periods are half-open.
+   An event outside every period of interest counts for no meter.
+3. *Meters.* Event type, filters (text equality, a missing property never matches) and
+   ``group_by`` values (text) as :meth:`Meter.matches` and the accumulator read them.
+4. *Numbers* are read into ``DECIMAL(38, scale)`` (default :data:`DEFAULT_SCALE` = 12 places,
+   26 integer digits) through :func:`meterlib.sql._values.read_number`: a value with more places,
+   or not a decimal, or missing, stops the query with an error naming the event; it is never
+   rounded. A sum that outgrows 38 digits is an overflow error in the engine. No DOUBLE or FLOAT
+   appears anywhere in the query.
+5. *Aggregations.* ``count``, ``sum``, ``min``, ``max``, ``unique_count`` (distinct values as
+   text), ``latest`` (value of the greatest ``(time, id)``, the accumulator's tie rule) and
+   ``weighted_sum``. SQL engines either round decimal division to a fixed scale or go through
+   DOUBLE, so the query never divides: ``value`` is the exact numerator and ``divisor`` the
+   denominator, ``1`` except for ``weighted_sum`` where ``value`` is Σ increment × (period end −
+   time) in µs and ``divisor`` the period's length in µs. The figure is ``value / divisor``,
+   divided exactly in Python by :meth:`UsageQuery.table`.
+
+**Output columns:** ``customer``, ``meter``, ``period_index`` (position in
+:attr:`UsageQuery.periods`), ``period_start``, ``period_end`` (ISO 8601 text), ``g1`` … ``gK``
+(the values of the meter's ``group_by`` properties in sorted name order, NULL past its count),
+``value`` and ``divisor``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlglot import exp
+
+from meterlib._numbers import EXACT, to_decimal
+from meterlib.errors import InvalidValueError
+from meterlib.metering.meters import Aggregation, Meter
+from meterlib.metering.table import UsageKey, UsageTable
+from meterlib.periods import BillingCycle, Period
+from meterlib.sql._values import read_number, read_text, text_of
+from meterlib.sql.dialects import to_sql
+
+__all__ = [
+    "CORE_COLUMNS",
+    "DEFAULT_SCALE",
+    "UsageQuery",
+    "build_usage_query",
+    "compile_usage",
+    "micros",
+    "periods_of_interest",
+    "properties_read",
+]
+
+#: Fraction digits of every quantity in SQL: ``DECIMAL(38, 12)`` unless a caller asks otherwise.
+DEFAULT_SCALE = 12
+#: Columns every events table has; no meter property may carry one of these names.
+CORE_COLUMNS = ("id", "customer", "type", "time")
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICRO = timedelta(microseconds=1)
+# Internal column names, prefixed so they cannot meet a property of the same name.
+_T, _COPY, _PERIOD, _START, _END = (
+    "meterlib_time_us",
+    "meterlib_copy",
+    "meterlib_period",
+    "meterlib_start_us",
+    "meterlib_end_us",
+)
+
+
+def micros(instant: datetime) -> int:
+    """An aware datetime as POSIX microseconds (an exact integer)."""
+    return (instant - _EPOCH) // _MICRO
+
+
+def periods_of_interest(
+    periods: BillingCycle | Sequence[Period], window: Period | None = None
+) -> tuple[Period, ...]:
+    """The finite, sorted list of periods a query aggregates over.
+
+    A cycle needs a ``window`` (SQL needs the periods as literals): its periods overlapping the
+    window. Explicit periods must be sorted and must not overlap; with a window, those that
+    overlap it.
+    """
+    if window is not None and not isinstance(window, Period):
+        raise InvalidValueError("window", window, "a Period or None")
+    if isinstance(periods, BillingCycle):
+        if window is None:
+            raise InvalidValueError(
+                "window", window, "a Period choosing which periods of the cycle to compile"
+            )
+        return tuple(periods.periods_between(window.start, window.end))
+    chosen: list[Period] = []
+    for index, period in enumerate(periods):
+        if not isinstance(period, Period):
+            raise InvalidValueError(f"periods.{index}", period, "a Period")
+        if chosen and micros(chosen[-1].end) > micros(period.start):
+            raise InvalidValueError(
+                f"periods.{index}", period, "periods sorted by time that do not overlap"
+            )
+        chosen.append(period)
+    if window is not None:
+        lo, hi = micros(window.start), micros(window.end)
+        chosen = [p for p in chosen if micros(p.end) > lo and micros(p.start) < hi]
+    if not chosen:
+        raise InvalidValueError("periods", periods, "at least one period of interest")
+    return tuple(chosen)
+
+
+def properties_read(meters: Iterable[Meter]) -> list[str]:
+    """Every property the meters read, filter on or group by, sorted."""
+    names: set[str] = set()
+    for meter in meters:
+        names.update(meter.filters)
+        names.update(meter.group_by)
+        if meter.property:
+            names.add(meter.property)
+    return sorted(names)
+
+
+def _trimmed(value: Decimal) -> Decimal:
+    """``value`` without the zeros the SQL scale padded it with (``13.000`` is ``13``)."""
+    if value.is_zero():
+        return Decimal(0)
+    normal = value.normalize(EXACT)
+    exponent = normal.as_tuple().exponent
+    return (
+        normal.quantize(Decimal(1), context=EXACT)
+        if isinstance(exponent, int) and exponent > 0
+        else normal
+    )
+
+
+def _col(name: str, table: str | None = None) -> exp.Column:
+    return exp.column(name, table=table, quoted=True)
+
+
+def _int(value: int) -> exp.Expr:
+    literal = exp.Literal.number(abs(value))
+    return exp.Neg(this=literal) if value < 0 else literal
+
+
+def _and(conditions: Sequence[exp.Expr]) -> exp.Expr:
+    result = conditions[0]
+    for condition in conditions[1:]:
+        result = exp.And(this=result, expression=condition)
+    return result
+
+
+def _locate(periods: Sequence[Period]) -> tuple[exp.Case, exp.Case, exp.Case]:
+    """CASE expressions giving a time's period index, start and end (µs), NULL outside."""
+    time = _col(_T)
+    index_ifs: list[exp.If] = []
+    start_ifs: list[exp.If] = []
+    end_ifs: list[exp.If] = []
+    previous_end: int | None = None
+    for position, period in enumerate(periods):
+        lo, hi = micros(period.start), micros(period.end)
+        if previous_end is None or lo > previous_end:
+            gap = exp.LT(this=time.copy(), expression=_int(lo))
+            for ifs in (index_ifs, start_ifs, end_ifs):
+                ifs.append(exp.If(this=gap.copy(), true=exp.Null()))
+        inside = exp.LT(this=time.copy(), expression=_int(hi))
+        index_ifs.append(exp.If(this=inside, true=_int(position)))
+        start_ifs.append(exp.If(this=inside.copy(), true=_int(lo)))
+        end_ifs.append(exp.If(this=inside.copy(), true=_int(hi)))
+        previous_end = hi
+    return (
+        exp.Case(ifs=index_ifs, default=exp.Null()),
+        exp.Case(ifs=start_ifs, default=exp.Null()),
+        exp.Case(ifs=end_ifs, default=exp.Null()),
+    )
+
+
+def _period_text(periods: Sequence[Period], attribute: str) -> exp.Case:
+    ifs = [
+        exp.If(
+            this=exp.EQ(this=_col("period_index"), expression=_int(position)),
+            true=exp.Literal.string(getattr(period, attribute).isoformat()),
+        )
+        for position, period in enumerate(periods)
+    ]
+    return exp.Case(ifs=ifs, default=exp.Null())
+
+
+def ranked_events(
+    table: str,
+    columns: Sequence[str],
+    order_by: Sequence[str],
+) -> exp.Select:
+    """Every row of ``table`` with its time in µs and its copy number among rows of its id."""
+    if not order_by:
+        raise InvalidValueError("order_by", order_by, "at least one column ordering receipt")
+    window = exp.Window(
+        this=exp.RowNumber(),
+        partition_by=[_col("id")],
+        order=exp.Order(
+            expressions=[exp.Ordered(this=_col(c), nulls_first=False) for c in order_by]
+        ),
+    )
+    return exp.select(
+        _col("id"),
+        _col("customer"),
+        _col("type"),
+        exp.alias_(exp.UnixMicros(this=_col("time")), _T, quoted=True),
+        *(_col(c) for c in columns),
+        exp.alias_(window, _COPY, quoted=True),
+    ).from_(exp.to_table(table))
+
+
+@dataclass(frozen=True, slots=True)
+class UsageQuery:
+    """A compiled usage query and how to read its rows back into a :class:`UsageTable`."""
+
+    expression: exp.Expr
+    meters: tuple[Meter, ...]
+    periods: tuple[Period, ...]
+    group_width: int
+    scale: int
+
+    def sql(self, dialect: str = "duckdb", *, pretty: bool = True) -> str:
+        """The query as text in ``dialect``."""
+        return to_sql(self.expression, dialect, pretty=pretty)
+
+    def table(self, rows: Iterable[Sequence[Any]]) -> UsageTable:
+        """The usage table of the query's result rows (in the output column order)."""
+        by_name = {meter.name: meter for meter in self.meters}
+        width = self.group_width
+        values: dict[UsageKey, Decimal] = {}
+        for row in rows:
+            customer, name, index = row[0], row[1], row[2]
+            meter = by_name[name]
+            names = sorted(set(meter.group_by))
+            group = tuple(zip(names, row[5 : 5 + len(names)], strict=True))
+            value = to_decimal(row[5 + width], f"value of meter {name!r}")
+            divisor = to_decimal(row[6 + width], f"divisor of meter {name!r}")
+            value = EXACT.divide(value, divisor) if divisor != 1 else _trimmed(value)
+            values[UsageKey(customer, name, self.periods[index], group)] = value
+        return UsageTable(values)
+
+
+def _meter_select(
+    meter: Meter, scale: int, width: int, exact_columns: Collection[str]
+) -> exp.Select:
+    """One meter's cells: readings of the matching placed events, aggregated."""
+    event_id = _col("id")
+    conditions: list[exp.Expr] = [
+        exp.EQ(this=_col("type"), expression=exp.Literal.string(meter.event_type)),
+        exp.Not(this=exp.Is(this=_col(_PERIOD), expression=exp.Null())),
+    ]
+    for name, rule in sorted(meter.filters.items()):
+        accepted = (rule.equals,) if rule.equals is not None else tuple(rule.one_of or ())
+        conditions.append(
+            exp.In(
+                this=text_of(_col(name)),
+                expressions=[exp.Literal.string(text) for text in accepted],
+            )
+        )
+    names = sorted(set(meter.group_by))
+    groups = [read_text(_col(name), event_id.copy(), name) for name in names]
+    group_cols = [f"g{i + 1}" for i in range(len(names))]
+    prop = meter.property or ""
+    aggregation = meter.aggregation
+    reading: exp.Expr
+    if aggregation is Aggregation.COUNT:
+        reading = exp.Null()
+    elif aggregation is Aggregation.UNIQUE_COUNT:
+        reading = read_text(_col(prop), event_id.copy(), prop)
+    else:
+        reading = read_number(
+            _col(prop), event_id.copy(), prop, scale, exact_type=prop in exact_columns
+        )
+    readings = (
+        exp.select(
+            _col("customer"),
+            _col("id"),
+            _col(_T),
+            _col(_PERIOD),
+            _col(_START),
+            _col(_END),
+            *(exp.alias_(g, c, quoted=True) for g, c in zip(groups, group_cols, strict=True)),
+            exp.alias_(reading, "v", quoted=True),
+        )
+        .from_("placed")
+        .where(_and(conditions))
+    )
+    decimal = exp.DataType.build(f"DECIMAL(38, {scale})")
+    keys = [_col("customer"), _col(_PERIOD), *(_col(c) for c in group_cols)]
+    padding = [
+        exp.alias_(exp.cast(exp.Null(), exp.DataType.build("VARCHAR")), f"g{i + 1}", quoted=True)
+        for i in range(len(names), width)
+    ]
+    head = [
+        _col("customer"),
+        exp.alias_(exp.Literal.string(meter.name), "meter", quoted=True),
+        exp.alias_(_col(_PERIOD), "period_index", quoted=True),
+        *(_col(c) for c in group_cols),
+        *padding,
+    ]
+    one = exp.alias_(exp.cast(_int(1), "BIGINT"), "divisor", quoted=True)
+    if aggregation is Aggregation.LATEST:
+        order = exp.Order(
+            expressions=[
+                exp.Ordered(this=_col(_T), desc=True),
+                exp.Ordered(this=_col("id"), desc=True),
+            ]
+        )
+        window = exp.Window(this=exp.RowNumber(), partition_by=keys, order=order)
+        ranked = exp.select(*keys, _col("v"), exp.alias_(window, "r", quoted=True)).from_(
+            readings.subquery("readings")
+        )
+        return (
+            exp.select(*head, exp.alias_(exp.cast(_col("v"), decimal), "value", quoted=True), one)
+            .from_(ranked.subquery("ranked"))
+            .where(exp.EQ(this=_col("r"), expression=_int(1)))
+        )
+    value: exp.Expr
+    divisor: exp.Expr = one
+    if aggregation is Aggregation.COUNT:
+        value = exp.Count(this=exp.Star())
+    elif aggregation is Aggregation.UNIQUE_COUNT:
+        value = exp.Count(this=exp.Distinct(expressions=[_col("v")]))
+    elif aggregation is Aggregation.SUM:
+        value = exp.Sum(this=_col("v"))
+    elif aggregation is Aggregation.MIN:
+        value = exp.Min(this=_col("v"))
+    elif aggregation is Aggregation.MAX:
+        value = exp.Max(this=_col("v"))
+    else:  # weighted_sum: Σ increment × (period end − time), divided later, exactly
+        held = exp.Paren(this=exp.Sub(this=_col(_END), expression=_col(_T)))
+        value = exp.Sum(this=exp.Mul(this=_col("v"), expression=held))
+        span = exp.Sub(this=_col(_END), expression=_col(_START))
+        divisor = exp.alias_(exp.cast(exp.Min(this=span), "BIGINT"), "divisor", quoted=True)
+    return (
+        exp.select(*head, exp.alias_(exp.cast(value, decimal), "value", quoted=True), divisor)
+        .from_(readings.subquery("readings"))
+        .group_by(*keys)
+    )
+
+
+def build_usage_query(
+    meters: Sequence[Meter],
+    periods: BillingCycle | Sequence[Period],
+    *,
+    window: Period | None = None,
+    table: str = "events",
+    order_by: Sequence[str] = ("received_at",),
+    customer: str | None = None,
+    scale: int = DEFAULT_SCALE,
+    exact_columns: Collection[str] = (),
+) -> UsageQuery:
+    """The usage query of ``meters`` over the periods of interest (see the module docstring).
+
+    ``exact_columns`` names property columns known to hold exact numbers with at most ``scale``
+    places (integer or ``DECIMAL(p, s <= scale)`` columns): they skip the text check.
+    ``customer`` restricts the result to one customer (after deduplication).
+    """
+    meters = tuple(meters)
+    if not meters or not all(isinstance(m, Meter) for m in meters):
+        raise InvalidValueError("meters", meters, "a non-empty sequence of Meter definitions")
+    names = [m.name for m in meters]
+    if len(set(names)) != len(names):
+        raise InvalidValueError("meters", names, "meters with distinct names")
+    if type(scale) is not int or not 0 <= scale <= 37:
+        raise InvalidValueError("scale", scale, "a whole number of places from 0 to 37")
+    chosen = periods_of_interest(periods, window)
+    columns = properties_read(meters)
+    clashes = sorted(set(columns) & {*CORE_COLUMNS, *order_by})
+    if clashes:
+        raise InvalidValueError(
+            "meters", clashes, f"properties named apart from the table's columns {CORE_COLUMNS}"
+        )
+    index, start, end = _locate(chosen)
+    winners: exp.Expr = exp.EQ(this=_col(_COPY), expression=_int(1))
+    if customer is not None:
+        winners = exp.And(
+            this=winners,
+            expression=exp.EQ(this=_col("customer"), expression=exp.Literal.string(customer)),
+        )
+    placed = (
+        exp.select(
+            exp.Star(),
+            exp.alias_(index, _PERIOD, quoted=True),
+            exp.alias_(start, _START, quoted=True),
+            exp.alias_(end, _END, quoted=True),
+        )
+        .from_("ranked")
+        .where(winners)
+    )
+    width = max(len(set(m.group_by)) for m in meters)
+    parts = [_meter_select(m, scale, width, exact_columns) for m in meters]
+    union: exp.Query = parts[0]
+    for part in parts[1:]:
+        union = exp.union(union, part, distinct=False)
+    groups = [_col(f"g{i + 1}") for i in range(width)]
+    final = (
+        exp.select(
+            _col("customer"),
+            _col("meter"),
+            _col("period_index"),
+            exp.alias_(_period_text(chosen, "start"), "period_start", quoted=True),
+            exp.alias_(_period_text(chosen, "end"), "period_end", quoted=True),
+            *groups,
+            _col("value"),
+            _col("divisor"),
+        )
+        .from_(union.subquery("cells"))
+        .order_by(
+            _col("customer"), _col("meter"), _col("period_index"), *(g.copy() for g in groups)
+        )
+        .with_("ranked", as_=ranked_events(table, columns, order_by))
+        .with_("placed", as_=placed)
+    )
+    return UsageQuery(final, meters, chosen, width, scale)
+
+
+def compile_usage(
+    meters: Sequence[Meter],
+    periods: BillingCycle | Sequence[Period],
+    *,
+    window: Period | None = None,
+    dialect: str = "duckdb",
+    table: str = "events",
+    order_by: Sequence[str] = ("received_at",),
+    customer: str | None = None,
+    scale: int = DEFAULT_SCALE,
+    exact_columns: Collection[str] = (),
+) -> str:
+    """The usage query as SQL text in ``dialect`` (see :func:`build_usage_query`)."""
+    query = build_usage_query(
+        meters,
+        periods,
+        window=window,
+        table=table,
+        order_by=order_by,
+        customer=customer,
+        scale=scale,
+        exact_columns=exact_columns,
+    )
+    return query.sql(dialect)

@@ -1,0 +1,252 @@
+"""Usage computed in-process by DuckDB, straight from event files or the SQLite ledger.
+
+:func:`usage_from_source` registers the source as a view (:mod:`meterlib.sql.sources`), runs the
+compiled usage query (:mod:`meterlib.sql.compile`) and reads the few result rows back into a
+:class:`~meterlib.metering.table.UsageTable`; events never become Python objects. Its figures
+equal the in-memory :class:`~meterlib.metering.accumulator.Accumulator`'s for the same events
+in the same order (``tests/property/test_sql_equivalence.py`` checks that).
+
+:func:`scan_source` also accounts for every row as a
+:class:`~meterlib.metering.report.BatchReport` (accepted, duplicates, conflicts with both
+versions, outside every period, unmetered), so nothing is lost silently.
+
+DuckDB is imported when first used, so ``import meterlib`` works without it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
+
+from meterlib._numbers import to_decimal
+from meterlib.errors import InvalidValueError, MeterlibError
+from meterlib.metering.events import PropertyValue, UsageEvent
+from meterlib.metering.meters import Meter
+from meterlib.metering.report import BatchReport, Conflict
+from meterlib.metering.table import UsageTable
+from meterlib.periods import BillingCycle, Period
+from meterlib.sql.checks import build_conflicts_query, build_receipt_query
+from meterlib.sql.compile import (
+    DEFAULT_SCALE,
+    build_usage_query,
+    periods_of_interest,
+    properties_read,
+)
+from meterlib.sql.sources import VIEW, EventsView, register_source
+
+if TYPE_CHECKING:
+    import duckdb
+
+__all__ = ["SourceUsage", "SqlEngineError", "connect", "scan_source", "usage_from_source"]
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+class SqlEngineError(MeterlibError, ValueError):
+    """The engine refused the data: an unreadable value, an overflow, a bad file.
+
+    The message is the engine's; for values meterlib refuses it contains
+    ``meterlib: event '<id>': properties.<name> = '<value>' must be ...``.
+    """
+
+
+def connect() -> duckdb.DuckDBPyConnection:
+    """A new in-memory DuckDB connection (an error naming the extra when DuckDB is missing)."""
+    try:
+        import duckdb  # noqa: PLC0415  (optional dependency, imported when used)
+    except ImportError:  # pragma: no cover - the test environment has DuckDB
+        raise MeterlibError("DuckDB is not installed: pip install 'meterlib[duckdb]'") from None
+    return duckdb.connect(":memory:")
+
+
+@dataclass(frozen=True, slots=True)
+class SourceUsage:
+    """Usage of a source and where every row of it went."""
+
+    table: UsageTable
+    report: BatchReport
+
+
+def _window_of(
+    connection: duckdb.DuckDBPyConnection, periods: BillingCycle | Sequence[Period]
+) -> Period | None:
+    """A cycle without a window covers every period events reach: the span of event times."""
+    if not isinstance(periods, BillingCycle):
+        return None
+    [(low, high)] = _run(
+        connection,
+        f'SELECT min(epoch_us("time")), max(epoch_us("time")) FROM {VIEW}',  # noqa: S608  (constant view name)
+    )
+    if low is None or high is None:
+        return None
+    start = _EPOCH + timedelta(microseconds=int(low))
+    end = _EPOCH + timedelta(microseconds=int(high) + 1)
+    return Period(start, end)
+
+
+def _run(connection: duckdb.DuckDBPyConnection, sql: str) -> list[tuple[Any, ...]]:
+    import duckdb  # noqa: PLC0415  (optional dependency)
+
+    try:
+        return connection.execute(sql).fetchall()
+    except duckdb.Error as error:
+        raise SqlEngineError(str(error).splitlines()[0]) from None
+
+
+def _prepare(
+    source: str | Path | Sequence[str | Path],
+    meters: Sequence[Meter],
+    scale: int,
+    connection: duckdb.DuckDBPyConnection | None,
+) -> tuple[duckdb.DuckDBPyConnection, EventsView]:
+    if not meters or not all(isinstance(m, Meter) for m in meters):
+        raise InvalidValueError("meters", meters, "a non-empty sequence of Meter definitions")
+    db = connection if connection is not None else connect()
+    try:
+        view = register_source(db, source, properties_read(meters), scale=scale)
+    except MeterlibError:
+        raise
+    except Exception as error:
+        import duckdb  # noqa: PLC0415
+
+        if isinstance(error, duckdb.Error):
+            raise SqlEngineError(str(error).splitlines()[0]) from None
+        raise
+    return db, view
+
+
+def _usage(
+    db: duckdb.DuckDBPyConnection,
+    view: EventsView,
+    meters: Sequence[Meter],
+    periods: BillingCycle | Sequence[Period],
+    *,
+    window: Period | None,
+    customer: str | None,
+    scale: int,
+) -> tuple[UsageTable, Period | None] | None:
+    if window is None:
+        window = _window_of(db, periods)
+        if window is None and isinstance(periods, BillingCycle):
+            return None  # no events at all
+    query = build_usage_query(
+        meters,
+        periods,
+        window=window,
+        table=VIEW,
+        order_by=view.order_by,
+        customer=customer,
+        scale=scale,
+        exact_columns=view.exact_columns,
+    )
+    return query.table(_run(db, query.sql("duckdb", pretty=False))), window
+
+
+def usage_from_source(
+    source: str | Path | Sequence[str | Path],
+    meters: Sequence[Meter],
+    periods: BillingCycle | Sequence[Period],
+    *,
+    window: Period | None = None,
+    customer: str | None = None,
+    scale: int = DEFAULT_SCALE,
+    connection: duckdb.DuckDBPyConnection | None = None,
+) -> UsageTable:
+    """The usage of ``meters`` in the periods of interest, computed by DuckDB from ``source``.
+
+    ``source`` is a file, a glob or a list of them (Parquet, CSV, JSON Lines, or a SQLite
+    ledger; see :mod:`meterlib.sql.sources`). ``periods`` and ``window`` choose the periods of
+    interest as everywhere in meterlib (a cycle without a window: every period an event falls
+    in). ``customer`` keeps one customer's cells. Numbers are read as ``DECIMAL(38, scale)``; a
+    value with more places is an error (:class:`SqlEngineError`), never rounded.
+    """
+    db, view = _prepare(source, meters, scale, connection)
+    result = _usage(db, view, meters, periods, window=window, customer=customer, scale=scale)
+    return UsageTable({}) if result is None else result[0]
+
+
+def _event(prefix: str, row: dict[str, Any], view: EventsView) -> UsageEvent:
+    properties: dict[str, PropertyValue] = {}
+    raw = row.get(f"{prefix}_meterlib_properties")
+    if raw is not None:
+        loaded = json.loads(raw, parse_float=Decimal)
+        if isinstance(loaded, dict):
+            properties = {
+                str(k): v if isinstance(v, str) else to_decimal(v, f"properties.{k}")
+                for k, v in loaded.items()
+                if not isinstance(v, bool | dict | list) and v is not None
+            }
+    else:
+        for name in view.properties:
+            value = row.get(f"{prefix}_{name}")
+            if value is not None:
+                properties[name] = str(value)
+    micros = int(row[f"{prefix}_meterlib_time_us"])
+    return UsageEvent(
+        str(row["id"]),
+        str(row[f"{prefix}_customer"]),
+        str(row[f"{prefix}_type"]),
+        _EPOCH + timedelta(microseconds=micros),
+        MappingProxyType(properties),
+    )
+
+
+def scan_source(
+    source: str | Path | Sequence[str | Path],
+    meters: Sequence[Meter],
+    periods: BillingCycle | Sequence[Period],
+    *,
+    window: Period | None = None,
+    customer: str | None = None,
+    scale: int = DEFAULT_SCALE,
+    connection: duckdb.DuckDBPyConnection | None = None,
+) -> SourceUsage:
+    """:func:`usage_from_source` plus a report of where every row went.
+
+    ``received`` counts rows (copies); ``accepted`` first copies inside a period of interest
+    (``unmetered`` of them matched no meter); ``duplicates`` later copies equal to the first;
+    ``conflicts`` later copies that differ, each listed with the first copy (times shown in
+    UTC); ``outside`` first copies outside every period. Nothing is ``rejected``: a row the
+    meters cannot read stops the query with :class:`SqlEngineError` instead.
+    """
+    db, view = _prepare(source, meters, scale, connection)
+    result = _usage(db, view, meters, periods, window=window, customer=customer, scale=scale)
+    if result is None:
+        return SourceUsage(UsageTable({}), BatchReport())
+    table, chosen_window = result
+    chosen = periods_of_interest(periods, chosen_window)
+    receipt = build_receipt_query(
+        meters, list(chosen), view.content, table=VIEW, order_by=view.order_by, customer=customer
+    )
+    counts = _run(db, receipt.sql("duckdb"))[0]
+    received, accepted, duplicates, conflict_count, outside, unmetered = (
+        int(c or 0) for c in counts
+    )
+    listing = build_conflicts_query(view.content, table=VIEW, order_by=view.order_by)
+    cursor = db.execute(listing.sql("duckdb"))
+    names = [d[0] for d in cursor.description or ()]
+    conflicts = []
+    for values in cursor.fetchall():
+        row = dict(zip(names, values, strict=True))
+        if customer is not None and row["first_customer"] != customer:
+            continue
+        conflicts.append(Conflict(_event("first", row, view), _event("other", row, view)))
+    if len(conflicts) != conflict_count:  # both queries apply one rule; a mismatch is a bug
+        raise SqlEngineError(
+            f"conflict count {conflict_count} differs from the {len(conflicts)} conflicts listed"
+        )
+    report = BatchReport(
+        received=received,
+        accepted=accepted,
+        duplicates=duplicates,
+        outside=outside,
+        unmetered=unmetered,
+        conflicts=tuple(conflicts),
+    )
+    return SourceUsage(table, report)

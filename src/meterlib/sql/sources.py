@@ -1,0 +1,325 @@
+"""Event files and the SQLite ledger as one DuckDB view in the events-table layout.
+
+:func:`register_source` turns a source into the view ``meterlib_events`` that the compiled
+queries read (columns ``id``, ``customer``, ``type``, ``time``, one column per property read,
+and the receipt-order columns), without building a Python object per event.
+
+**Sources.** A path, a glob, or a list of them; the kind comes from the suffix:
+
+- ``.parquet``: flat columns (``id``, ``customer``, ``type``, ``time``, one column per
+  property), or a ``properties`` column holding a JSON object as text;
+- ``.csv``: a header row, the same flat columns, read as text (``all_varchar``) so no number
+  is guessed into a binary type;
+- ``.jsonl``, ``.ndjson``, ``.json``: JSON Lines, one event object per line as
+  :meth:`~meterlib.metering.events.UsageEvent.to_dict` writes it
+  (``{"id", "customer", "type", "time", "properties": {...}}``);
+- ``.sqlite``, ``.sqlite3``, ``.db``: the ledger (see :func:`load_sqlite`).
+
+Globs are expanded in Python and the files read in sorted path order; a glob that matches no
+file is an error, never an empty result.
+
+**Times** must carry an offset: a ``TIMESTAMP WITH TIME ZONE`` column, or ISO 8601 text ending
+in ``Z`` or ``±hh[:mm]``. Text without an offset, or a naive ``TIMESTAMP`` column, is refused
+(the in-memory path refuses naive times too).
+
+**First received.** With a ``received_at`` column (an instant, ISO text with an offset, or a
+number), copies of an id are ranked by it, then by file order; ``NULL`` ranks last. Without it,
+by file order: the file's position in the sorted list, then the row's position in the file
+(Parquet's ``file_row_number``; DuckDB's ``WITH ORDINALITY`` for CSV and JSON Lines).
+
+**Numbers in JSON Lines.** DuckDB's JSON reader parses a fractional or huge JSON number as a
+binary double, which would lose digits, so such a number in a property is refused with an
+error naming the event; write decimals as JSON strings (``"qty": "0.000125"``), as
+``UsageEvent.to_dict`` does. Whole numbers within 64 bits are exact and accepted.
+"""
+
+from __future__ import annotations
+
+import glob
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from meterlib.errors import InvalidValueError
+from meterlib.sql.compile import CORE_COLUMNS
+
+if TYPE_CHECKING:
+    import duckdb
+
+__all__ = ["VIEW", "EventsView", "expand", "load_sqlite", "register_source"]
+
+#: The name of the view the compiled queries read.
+VIEW = "meterlib_events"
+
+_PARQUET = frozenset({".parquet"})
+_CSV = frozenset({".csv"})
+_JSON = frozenset({".jsonl", ".ndjson", ".json"})
+_SQLITE = frozenset({".sqlite", ".sqlite3", ".db"})
+_OFFSET = "([zZ]|[+-][0-9][0-9](:?[0-9][0-9])?)$"
+#: Rows fetched from SQLite per chunk.
+CHUNK = 100_000
+
+
+@dataclass(frozen=True, slots=True)
+class EventsView:
+    """What :func:`register_source` built: the columns queries may use and how to rank copies."""
+
+    properties: tuple[str, ...]
+    content: tuple[str, ...]
+    order_by: tuple[str, ...]
+    exact_columns: frozenset[str]
+
+
+def expand(source: str | Path | Sequence[str | Path]) -> list[str]:
+    """The files a source names: each glob expanded, sorted; an error when one matches nothing."""
+    items = [source] if isinstance(source, str | Path) else list(source)
+    if not items:
+        raise InvalidValueError("source", source, "at least one file or glob")
+    files: list[str] = []
+    for item in items:
+        if not isinstance(item, str | Path):
+            raise InvalidValueError("source", item, "a path or a glob")
+        matched = sorted(glob.glob(str(item)))  # noqa: PTH207  (a glob pattern, not a Path)
+        if not matched:
+            raise InvalidValueError("source", str(item), "a file or a glob matching files")
+        files.extend(matched)
+    kinds = {_kind(f) for f in files}
+    if len(kinds) != 1:
+        raise InvalidValueError(
+            "source", files, "files of one kind (Parquet, CSV, JSON Lines, SQLite)"
+        )
+    return files
+
+
+def _kind(path: str) -> str:
+    suffix = Path(path).suffix.lower()
+    for kind, suffixes in (
+        ("parquet", _PARQUET),
+        ("csv", _CSV),
+        ("json", _JSON),
+        ("sqlite", _SQLITE),
+    ):
+        if suffix in suffixes:
+            return kind
+    raise InvalidValueError(
+        "source", path, "a .parquet, .csv, .jsonl/.ndjson/.json or .sqlite/.db file"
+    )
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _fail(message_sql: str, target: str) -> str:
+    """A DuckDB expression that stops the query with ``message_sql`` (see ``sql._values``)."""
+    return f"CAST({message_sql} AS {target})"
+
+
+def _time_sql(column: str, kind: str, field: str) -> str:
+    if kind == "TIMESTAMP WITH TIME ZONE":
+        return column
+    if kind in {"VARCHAR", "JSON"}:
+        text = f"CAST({column} AS VARCHAR)"
+        message = (
+            f"'meterlib: event ''' || \"id\" || ''': {field} = ' || "
+            f"COALESCE('''' || {text} || '''', 'missing') || "
+            "' must be an ISO 8601 time with an offset'"
+        )
+        nulls = f"WHEN {column} IS NULL THEN NULL " if field != "time" else ""
+        return (
+            f"CAST(CASE {nulls}WHEN regexp_matches({text}, {_quote(_OFFSET)}) THEN {text} "
+            f"ELSE {_fail(message, 'BIGINT')}::VARCHAR END AS TIMESTAMPTZ)"
+        )
+    if kind.startswith(("BIGINT", "INTEGER", "DECIMAL", "HUGEINT", "UBIGINT")) and field != "time":
+        return column
+    raise InvalidValueError(
+        field, kind, "a TIMESTAMP WITH TIME ZONE column or ISO text with an offset"
+    )
+
+
+def _json_property(name: str) -> str:
+    path = _quote('$."' + name.replace('"', '\\"') + '"')
+    message = (
+        f"'meterlib: event ''' || \"id\" || ''': properties.{name.replace(chr(39), chr(39) * 2)} "
+        "is a JSON number with a fraction or beyond 64 bits, which DuckDB reads as a binary "
+        "double; write it as a JSON string'"
+    )
+    return (
+        f"CASE WHEN json_type(properties, {path}) = 'DOUBLE' "
+        f"THEN {_fail(message, 'BIGINT')}::VARCHAR "
+        f"ELSE json_extract_string(properties, {path}) END"
+    )
+
+
+def _exact(kind: str, scale: int) -> bool:
+    if kind in {
+        "TINYINT",
+        "SMALLINT",
+        "INTEGER",
+        "BIGINT",
+        "HUGEINT",
+        "UTINYINT",
+        "USMALLINT",
+        "UINTEGER",
+        "UBIGINT",
+    }:
+        return True
+    if kind.startswith("DECIMAL("):
+        return int(kind[8:-1].split(",")[1]) <= scale
+    return False
+
+
+def _scan(
+    connection: duckdb.DuckDBPyConnection, files: list[str], kind: str
+) -> tuple[str, tuple[str, ...], str]:
+    """The DuckDB scan of ``files``, its receipt-order columns and their SQL."""
+    listing = "[" + ", ".join(_quote(f) for f in files) + "]"
+    if kind == "parquet":
+        options = "filename = true, file_row_number = true, union_by_name = true"
+        return (
+            f"read_parquet({listing}, {options})",
+            ("meterlib_file", "meterlib_row"),
+            "filename AS meterlib_file, file_row_number AS meterlib_row",
+        )
+    if kind == "csv":
+        options = "header = true, all_varchar = true, union_by_name = true"
+        scan = f"read_csv({listing}, {options}) WITH ORDINALITY"
+        return scan, ("meterlib_row",), "ordinality AS meterlib_row"
+    if kind == "json":
+        scan = (
+            f"read_json({listing}, format = 'newline_delimited', columns = {{id: 'VARCHAR', "
+            "customer: 'VARCHAR', type: 'VARCHAR', time: 'VARCHAR', properties: 'JSON', "
+            "received_at: 'VARCHAR'}) WITH ORDINALITY"
+        )
+        return scan, ("meterlib_row",), "ordinality AS meterlib_row"
+    if len(files) != 1:
+        raise InvalidValueError("source", files, "one SQLite ledger file")
+    load_sqlite(connection, files[0])
+    return "meterlib_ledger", ("meterlib_row",), "meterlib_row"
+
+
+def register_source(
+    connection: duckdb.DuckDBPyConnection,
+    source: str | Path | Sequence[str | Path],
+    properties: Sequence[str],
+    *,
+    scale: int,
+) -> EventsView:
+    """Create the view :data:`VIEW` over ``source`` exposing ``properties`` as columns."""
+    files = expand(source)
+    kind = _kind(files[0])
+    scan, order, order_sql = _scan(connection, files, kind)
+    types = {
+        str(name): str(kind_)
+        for name, kind_, *_ in connection.execute(f"DESCRIBE SELECT * FROM {scan}").fetchall()  # noqa: S608  (paths quoted)
+    }
+    missing = [c for c in CORE_COLUMNS if c not in types]
+    if missing:
+        raise InvalidValueError(
+            "source", files[0], f"columns {list(CORE_COLUMNS)} (missing {missing})"
+        )
+    from_json = "properties" in types and types["properties"] in {"JSON", "VARCHAR"}
+    columns = [
+        '"id"::VARCHAR AS "id"',
+        '"customer"::VARCHAR AS "customer"',
+        '"type"::VARCHAR AS "type"',
+        f'{_time_sql(_ident("time"), types["time"], "time")} AS "time"',
+        order_sql,
+    ]
+    exact: set[str] = set()
+    content: list[str] = []
+    for name in properties:
+        if name in types:
+            columns.append(f"{_ident(name)} AS {_ident(name)}")
+            if _exact(types[name], scale):
+                exact.add(name)
+        elif from_json:
+            columns.append(f"{_json_property(name)} AS {_ident(name)}")
+        else:
+            columns.append(f"CAST(NULL AS VARCHAR) AS {_ident(name)}")
+        content.append(name)
+    if from_json:
+        columns.append('CAST("properties" AS VARCHAR) AS "meterlib_properties"')
+        content.append("meterlib_properties")
+    if "received_at" in types:
+        received = _time_sql(_ident("received_at"), types["received_at"], "received_at")
+        columns.append(f'{received} AS "received_at"')
+        order = ("received_at", *order)
+    body = ", ".join(columns)
+    connection.execute(f"CREATE OR REPLACE TEMP VIEW {VIEW} AS SELECT {body} FROM {scan}")  # noqa: S608  (names quoted)
+    return EventsView(tuple(properties), tuple(content), order, frozenset(exact))
+
+
+def _ledger_table(ledger: sqlite3.Connection) -> str:
+    """``ledger_events`` (the events-table view) in a meterlib ledger, else ``events``."""
+    has_meta = ledger.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'"
+    ).fetchone()
+    if has_meta:
+        found = ledger.execute("SELECT value FROM meta WHERE key = 'format'").fetchone()
+        if found and str(found[0]).startswith("meterlib.ledger/"):
+            return "ledger_events"
+    return "events"
+
+
+def load_sqlite(
+    connection: duckdb.DuckDBPyConnection, path: str, table: str | None = None
+) -> None:
+    """Copy a ledger's events into the DuckDB temp table ``meterlib_ledger``, chunk by chunk.
+
+    DuckDB's own SQLite scanner is an extension downloaded at first use, which this library
+    cannot rely on, so rows are read with Python's :mod:`sqlite3` (read-only) in chunks of
+    :data:`CHUNK` and handed to DuckDB as Arrow columns of text: rows cross Python as tuples of
+    text, never as event objects. The table needs ``id``, ``customer``, ``type``, ``time``
+    (ISO text with an offset) and ``properties`` (JSON text); ``received_at`` when it has one.
+    Receipt order is SQLite's ``rowid`` (insertion order) after ``received_at``. Without a
+    ``table``, a meterlib ledger (written by :class:`~meterlib.metering.ledger.Ledger`) is read
+    through its ``ledger_events`` view, any other file through its ``events`` table.
+    """
+    import pyarrow as pa  # noqa: PLC0415  (only the SQLite path needs it)
+
+    uri = Path(path).resolve().as_uri() + "?mode=ro"
+    with sqlite3.connect(uri, uri=True) as ledger:
+        table = table or _ledger_table(ledger)
+        found = {row[1] for row in ledger.execute(f"PRAGMA table_info({_ident(table)})")}
+        wanted = [c for c in (*CORE_COLUMNS, "properties", "received_at") if c in found]
+        if not {*CORE_COLUMNS, "properties"} <= found:
+            raise InvalidValueError(
+                "source", path, f"a SQLite ledger with a table {table!r} of events"
+            )
+        names = ["meterlib_row", *wanted]
+        schema = pa.schema([("meterlib_row", pa.int64()), *((c, pa.string()) for c in wanted)])
+        connection.execute(
+            "CREATE OR REPLACE TEMP TABLE meterlib_ledger ("
+            + ", ".join(
+                f"{_ident(c)} {'BIGINT' if c == 'meterlib_row' else 'VARCHAR'}" for c in names
+            )
+            + ")"
+        )
+        selected = ", ".join(_ident(c) for c in wanted)
+        cursor = ledger.execute(
+            f"SELECT rowid, {selected} FROM {_ident(table)} ORDER BY rowid"  # noqa: S608  (names quoted)
+        )
+        while rows := cursor.fetchmany(CHUNK):
+            chunk = pa.Table.from_arrays(
+                [
+                    pa.array([r[i] for r in rows], type=schema.field(i).type)
+                    for i in range(len(names))
+                ],
+                schema=schema,
+            )
+            _insert(connection, chunk)
+
+
+def _insert(connection: duckdb.DuckDBPyConnection, chunk: Any) -> None:
+    connection.register("meterlib_chunk", chunk)
+    try:
+        connection.execute("INSERT INTO meterlib_ledger SELECT * FROM meterlib_chunk")
+    finally:
+        connection.unregister("meterlib_chunk")

@@ -1,0 +1,116 @@
+"""The Spark SQL text of the usage query, run on a local Spark session, equals the accumulator.
+
+One session for the module (``local[1]``, one shuffle partition), with the settings of
+:data:`meterlib.sql.SPARK_CONF` (ANSI mode, no decimal precision loss). The fixed event set has
+a duplicate re-sent in another offset, a conflict, events on and one microsecond beside the
+DST-shifted Berlin month boundaries, an event outside the window and a 12-place decimal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+
+from meterlib.metering.accumulator import Accumulator
+from meterlib.sql import SPARK_CONF, build_conflicts_query, build_usage_query, to_sql
+from tests.metering_strategies import CYCLE, METERS, WINDOW
+
+pyspark = pytest.importorskip("pyspark")  # genuinely optional: skip only when it is missing
+
+_MICRO = timedelta(microseconds=1)
+
+
+def _at(instant: datetime, micros: int = 0, hours: int = 0) -> str:
+    zone = timezone(timedelta(hours=hours)) if hours else UTC
+    return (instant + micros * _MICRO).astimezone(zone).isoformat()
+
+
+def _events() -> list[dict[str, Any]]:
+    feb, mar = CYCLE.start(1), CYCLE.start(2)
+    rows: list[tuple[str, str, str, str, dict[str, str]]] = [
+        ("e1", "cus_a", "api.call", _at(feb, -1), {"qty": "1.000000000001", "region": "eu"}),
+        ("e2", "cus_a", "api.call", _at(feb), {"qty": "2", "region": "eu"}),
+        ("e3", "cus_a", "api.call", _at(feb, 1, hours=-8), {"qty": "-3.5", "region": "us"}),
+        ("e4", "cus_b", "api.call", _at(mar, -1, hours=5), {"qty": "10", "region": "ap"}),
+        ("e5", "cus_b", "seat.seen", _at(mar), {"qty": "4", "user": "u1"}),
+        ("e6", "cus_b", "seat.seen", _at(mar, 5), {"qty": "6", "user": "07"}),
+        ("e7", "cus_b", "seat.seen", _at(mar, 5), {"qty": "8", "user": "7"}),
+        ("e8", "cus_c", "storage.delta", _at(feb, 3_600_000_000), {"qty": "100"}),
+        ("e9", "cus_c", "storage.delta", _at(mar, -7), {"qty": "-40.25"}),
+        ("e10", "cus_c", "api.call", _at(WINDOW.end), {"qty": "1", "region": "eu"}),
+        ("e2", "cus_a", "api.call", _at(feb, hours=3), {"qty": "2", "region": "eu"}),
+        ("e4", "cus_b", "api.call", _at(mar, -1, hours=5), {"qty": "11", "region": "ap"}),
+    ]
+    return [
+        {"id": i, "customer": c, "type": t, "time": time, "properties": p}
+        for i, c, t, time, p in rows
+    ]
+
+
+@pytest.fixture(scope="module")
+def spark() -> Iterator[Any]:
+    builder = (
+        pyspark.sql.SparkSession.builder.master("local[1]")
+        .appName("meterlib-tests")
+        .config("spark.sql.shuffle.partitions", "1")
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.ui.enabled", "false")
+    )
+    for key, value in SPARK_CONF.items():
+        builder = builder.config(key, value)
+    session = builder.getOrCreate()
+    session.sparkContext.setLogLevel("OFF")  # the refusal test fails a job on purpose
+    events = _events()
+    rows = [
+        (
+            e["id"],
+            e["customer"],
+            e["type"],
+            e["time"],
+            e["properties"].get("qty"),
+            e["properties"].get("region"),
+            e["properties"].get("user"),
+            position,
+        )
+        for position, e in enumerate(events)
+    ]
+    raw = session.createDataFrame(
+        rows,
+        "id string, customer string, type string, time_text string, qty string, "
+        "region string, user string, received_at long",
+    )
+    raw.createOrReplaceTempView("raw_events")
+    session.sql(
+        "SELECT id, customer, type, CAST(time_text AS TIMESTAMP) AS time, qty, region, user, "
+        "received_at FROM raw_events"
+    ).createOrReplaceTempView("events")
+    yield session
+    session.stop()
+
+
+def test_spark_sql_gives_the_accumulators_figures(spark: Any) -> None:
+    query = build_usage_query(METERS, CYCLE, window=WINDOW)
+    rows = [tuple(row) for row in spark.sql(query.sql("spark")).collect()]
+    expected = Accumulator(METERS, CYCLE, window=WINDOW)
+    expected.add(_events()).check()
+    assert query.table(rows) == expected.usage()
+    assert len(rows) == len(expected.usage()) > 8
+
+
+def test_spark_lists_the_conflict(spark: Any) -> None:
+    text = to_sql(build_conflicts_query(["qty", "region", "user"]), "spark")
+    rows = spark.sql(text).collect()
+    assert [(r["id"], r["first_qty"], r["other_qty"]) for r in rows] == [("e4", "10", "11")]
+
+
+def test_spark_refuses_a_value_with_too_many_places(spark: Any) -> None:
+    spark.sql(
+        "SELECT id, customer, type, time, CASE WHEN id = 'e1' THEN '0.0000000000001' "
+        "ELSE qty END AS qty, region, user, received_at FROM events"
+    ).createOrReplaceTempView("bad_events")
+    query = build_usage_query(METERS, CYCLE, window=WINDOW, table="bad_events")
+    with pytest.raises(Exception, match=r"event .{1,2}e1.{1,2}: properties\.qty"):
+        spark.sql(query.sql("spark")).collect()
