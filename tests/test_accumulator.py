@@ -1,9 +1,11 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime
+import random
+from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
+from types import MappingProxyType
 
 import pytest
 
@@ -264,3 +266,82 @@ def test_from_json_refuses_a_float_hidden_in_the_states():
     data["states"]["sum"][0][3] = 1.5
     with pytest.raises(DocumentError, match="sum"):
         Accumulator.from_json(json.dumps(data))
+
+
+
+def _stream(count: int, seed: int) -> list[dict[str, object]]:
+    """Raw events with re-sends, conflicts, several offsets and times near period bounds."""
+    rng = random.Random(seed)  # noqa: S311  (a seeded test stream)
+    zones = [UTC, timezone(timedelta(hours=1)), timezone(timedelta(hours=-5, minutes=-30))]
+    start = datetime(2023, 12, 31, 20, tzinfo=UTC)
+    events: list[dict[str, object]] = []
+    for n in range(count):
+        if events and rng.random() < 0.05:
+            again = dict(events[rng.randrange(len(events))])
+            if rng.random() < 0.3:  # a conflicting version
+                again["properties"] = {"qty": str(rng.randrange(1, 9))}
+            elif rng.random() < 0.3:  # the same instant in another offset: a duplicate
+                moment = datetime.fromisoformat(str(again["time"]))
+                again["time"] = moment.astimezone(rng.choice(zones)).isoformat()
+            events.append(again)
+            continue
+        moment = start + timedelta(hours=rng.randrange(24 * 70), microseconds=rng.randrange(10**6))
+        events.append(
+            {
+                "id": f"e{n}",
+                "customer": f"c{rng.randrange(7)}",
+                "type": "t",
+                "time": moment.astimezone(rng.choice(zones)).isoformat(),
+                "properties": {"qty": str(rng.randrange(1, 9))},
+            }
+        )
+    return events
+
+
+@pytest.mark.parametrize("aggregation", ["sum", "count"])
+def test_plain_dict_chunks_count_exactly_as_one_event_at_a_time(aggregation):
+    prop = "qty" if aggregation == "sum" else None
+    events = _stream(9_000, seed=7)
+    events[6_000] = {**events[6_000], "time": "2024-01-10T00:00:00"}  # naive: rejected
+    fast = Accumulator([meter(aggregation, prop)], CYCLE, window=WINDOW, part=1)
+    slow = Accumulator([meter(aggregation, prop)], CYCLE, window=WINDOW, part=1)
+    for batch in (events[:5_000], events[5_000:8_500], events[8_500:]):
+        # A mapping proxy is not a plain dict, so it always goes one event at a time.
+        one_by_one = slow.add([MappingProxyType(e) for e in batch])
+        assert fast.add(batch) == one_by_one
+        assert one_by_one.duplicates
+    assert fast.to_json() == slow.to_json()
+    assert fast == slow
+    assert fast.usage() == slow.usage()
+    assert fast.conflicts == slow.conflicts
+    assert fast.conflicts
+    other = Accumulator([meter(aggregation, prop)], CYCLE, window=WINDOW, part=0)
+    other.add(_stream(3_000, seed=8))
+    assert (other | fast) == (slow | other)
+    assert (other | fast).to_json() == (other | slow).to_json()
+    assert Accumulator.from_json(fast.to_json()) == fast
+
+
+def test_an_unmetered_type_and_several_properties_in_plain_dict_chunks():
+    events = _stream(5_000, seed=9)
+    others = [
+        {**e, "type": "other", "properties": {"qty": "1", "region": "eu"}} for e in events[:3_000]
+    ]
+    fast = Accumulator([meter("sum")], CYCLE, window=WINDOW)
+    slow = Accumulator([meter("sum")], CYCLE, window=WINDOW)
+    assert fast.add(others) == slow.add([MappingProxyType(e) for e in others])
+    assert fast.add(events) == slow.add([MappingProxyType(e) for e in events])
+    assert fast.to_json() == slow.to_json()
+    assert fast == slow
+
+
+def test_a_text_subclass_anywhere_in_a_chunk_is_refused_as_one_event_would_be():
+    class Text(str):
+        __slots__ = ()
+
+    events = _stream(100, seed=3)
+    events[50] = {**events[50], "type": Text("t")}
+    acc = Accumulator([meter("sum")], CYCLE, window=WINDOW)
+    report = acc.add(events)
+    assert [r.index for r in report.rejected] == [50]
+    assert report.rejected[0].field == "type"

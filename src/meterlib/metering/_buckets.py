@@ -9,19 +9,26 @@ Periods come either from a :class:`~meterlib.periods.BillingCycle` (keys are the
 indexes; with a window only the periods overlapping it are of interest, without one every
 period is, and boundaries are computed and cached as events reach them) or from an explicit
 list of non-overlapping periods (keys are positions in the list).
+
+Most events arrive as ISO 8601 text with a fixed UTC offset, and a local calendar day in one
+offset almost always lies inside a single period. :meth:`PeriodIndex.days` hands out, per
+offset, a table from the local day's ordinal to the key of the period holding that whole day;
+the accumulator looks an event's day up there and asks :meth:`PeriodIndex.locate_day` only for a
+day that is not known yet or straddles a boundary (then the local hour is looked up, and only a
+straddling hour computes exact microseconds).
 """
 
 from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Sequence
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
 from meterlib.errors import InvalidValueError
 from meterlib.periods import BillingCycle, Period, aware
 
-__all__ = ["EPOCH", "PeriodIndex", "micros"]
+__all__ = ["EPOCH", "MISSING", "DayTable", "PeriodIndex", "micros"]
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICRO = timedelta(microseconds=1)
@@ -30,6 +37,11 @@ _MICRO = timedelta(microseconds=1)
 # this many periods from the cached range is located directly, without growing the cache.
 _CACHE_REACH = 2400
 _CACHE_SLACK = 6
+_DAY = 86_400_000_000  # microseconds
+_HOUR = 3_600_000_000
+_EPOCH_DAY = EPOCH.toordinal()
+#: Marks a day that the day tables do not know (a straddling day is never stored).
+MISSING: Any = object()
 
 
 def micros(instant: datetime) -> int:
@@ -40,6 +52,17 @@ def micros(instant: datetime) -> int:
 def instant(micro: int) -> datetime:
     """The UTC datetime of a POSIX time in microseconds."""
     return EPOCH + timedelta(microseconds=micro)
+
+
+class DayTable(dict[int, int | None]):
+    """Local day ordinal -> period key for one fixed offset; ``hours`` for straddling days."""
+
+    __slots__ = ("hours",)
+
+    def __init__(self) -> None:
+        """An empty table."""
+        super().__init__()
+        self.hours: dict[int, int | None] = {}
 
 
 class PeriodIndex:
@@ -55,6 +78,7 @@ class PeriodIndex:
         "bounded",
         "bounds",
         "keys",
+        "tables",
     )
 
     def __init__(
@@ -64,6 +88,8 @@ class PeriodIndex:
     ) -> None:
         """Index the periods of ``source`` that overlap ``window`` (all of them without one)."""
         self._spans: dict[int, tuple[int, int]] = {}
+        #: The day table of each fixed offset met so far (see :meth:`days`).
+        self.tables: dict[timezone, DayTable] = {}
         self._periods: dict[int, Period] = {}
         self.bounds: list[int] = []
         self.keys: list[int | None] = []
@@ -134,6 +160,57 @@ class PeriodIndex:
         if hi - lo <= _CACHE_REACH:
             self._set_range(cycle, lo, hi)
         return index
+
+    def days(self, zone: timezone) -> DayTable:
+        """The day table of a fixed offset: local day ordinal -> key (``None``: outside).
+
+        Filled by :meth:`locate_day`; a day missing from it is looked up there. Only for
+        ``datetime.timezone`` offsets, whose local days all have the same length.
+        """
+        table = self.tables.get(zone)
+        if table is None:
+            table = self.tables[zone] = DayTable()
+        return table
+
+    def locate_day(self, moment: datetime, table: DayTable) -> int | None:
+        """:meth:`locate` for ``moment`` (fixed offset), remembering its local day in ``table``.
+
+        A local day (or, for a day that straddles a boundary, the local hour) is remembered
+        when it lies wholly in one stretch between two known boundaries: inside a period, in a
+        gap, or before or after a bounded index.
+        """
+        day = moment.toordinal()
+        hour = day * 24 + moment.hour
+        found = table.hours.get(hour, MISSING)
+        if found is not MISSING:
+            return found  # type: ignore[no-any-return]
+        offset = moment.utcoffset()
+        if offset is None:
+            raise InvalidValueError("time", moment, "a time with an offset")
+        start = (day - _EPOCH_DAY) * _DAY - offset // _MICRO
+        micro = (
+            start
+            + (moment.hour * 3600 + moment.minute * 60 + moment.second) * 1_000_000
+            + moment.microsecond
+        )
+        key = self.locate(micro)
+        if self._whole(start, start + _DAY):
+            table[day] = key
+        else:
+            start += moment.hour * _HOUR
+            if self._whole(start, start + _HOUR):
+                table.hours[hour] = key
+        return key
+
+    def _whole(self, lo: int, hi: int) -> bool:
+        """True when ``[lo, hi)`` lies in one stretch between known boundaries (see above)."""
+        bounds = self.bounds
+        if not bounds:
+            return False
+        j = bisect_right(bounds, lo) - 1
+        if 0 <= j < len(self.keys):
+            return hi <= bounds[j + 1]
+        return self.bounded and (j >= 0 or hi <= bounds[0])
 
     def span(self, key: int) -> tuple[int, int]:
         """Start and end of period ``key`` in POSIX microseconds."""

@@ -27,8 +27,11 @@ touched from the events of that customer.
 
 **What is kept, and its cost.** To tell a duplicate from a conflict, to report both versions of
 a conflict and to undo a losing copy on merge, an accumulator keeps, for every distinct event id
-(accepted or outside every period), the event's content and its rank: roughly 0.5 KB per id in
-memory, and the same content in :meth:`~Accumulator.to_json`. That is the price of exact
+(accepted or outside every period), the event's content and its rank: for the common event
+(time as text, text properties) the texts as received, in one flat tuple or, for ids added by
+the column path of :meth:`~Accumulator.add`, as an int slot into that chunk's shared columns
+(no datetime and no per-id container the garbage collector must walk), else a tuple with the
+parsed time; and the same content in :meth:`~Accumulator.to_json`. That is the price of exact
 deduplication across processes; the cell states themselves stay small. Refused versions of an
 id (conflicts) are kept once each, so :attr:`~Accumulator.conflicts` lists every conflict known,
 whether it was found while adding or while merging.
@@ -42,15 +45,17 @@ from __future__ import annotations
 
 import json
 from bisect import bisect_right
-from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime, timedelta
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal, localcontext
+from itertools import accumulate, chain, compress, islice, repeat
+from operator import and_, attrgetter, eq, getitem, is_, is_not, itemgetter, not_
 from types import MappingProxyType
 from typing import Any
 
 from meterlib._numbers import EXACT, to_decimal
 from meterlib.errors import DocumentError, InvalidValueError, MeterlibError
-from meterlib.metering._buckets import EPOCH, PeriodIndex
+from meterlib.metering._buckets import EPOCH, MISSING, DayTable, PeriodIndex
 from meterlib.metering.aggregations import KINDS, PartialKind, State
 from meterlib.metering.events import EventError, PropertyValue, UsageEvent, value_text
 from meterlib.metering.meters import Aggregation, Meter, parse_meters
@@ -82,6 +87,9 @@ _CODES = {
 #: What an accumulator remembers of one event id: ``(customer, type, time, properties, part,
 #: sequence)``; the first four are the content that tells duplicates from conflicts.
 _Entry = tuple[str, str, datetime, "_Props", int, int]
+#: How an entry is stored: the tuple above, or (for the common event whose time came as text
+#: and whose properties are all text) a flat tuple of atoms, see :func:`_pack`.
+_Stored = tuple[Any, ...]
 #: The content of one version of an event.
 _Content = tuple[str, str, datetime, "_Props"]
 #: Properties as a tuple of pairs: an immutable snapshot that the garbage collector can stop
@@ -91,6 +99,180 @@ _Props = tuple[tuple[str, PropertyValue], ...]
 _Cell = tuple[int, str, GroupKey]
 #: One matching meter's reading of an event: ``(plan, group, value)``.
 _Reading = tuple["_Plan", GroupKey, Any]
+
+
+def _pack(
+    checked: tuple[str, str, str, datetime, Mapping[str, PropertyValue]],
+    text: str,
+    rank: tuple[int, int],
+) -> _Stored:
+    """The stored form of a new id (``checked`` by :func:`_validate`, its time read from ``text``).
+
+    ``rank`` is ``(part, sequence)``. When every property is text, the entry is stored flat as
+    ``(customer, type, time text, part, sequence, name, value, name, value, ...)``: one tuple of
+    strings and ints, which the garbage collector stops tracking at its first young collection
+    (an entry holding a datetime and nested tuples can reach the old generations, and full
+    collections over millions of ids are what made remembering them slow), and no datetime is
+    kept. :func:`_unpack` turns either form into an ``_Entry``; the time text parses back to
+    the very datetime :func:`_validate` read from it.
+    """
+    _, customer, kind, time, props = checked
+    part, sequence = rank
+    flat: list[str] = []
+    for name, found in props.items():
+        if type(name) is not str or type(found) is not str:
+            return (customer, kind, time, tuple(props.items()), part, sequence)
+        flat += (name, found)
+    return (customer, kind, text, part, sequence, *flat)
+
+
+def _unpack(stored: _Stored) -> _Entry:
+    """The entry tuple of a stored entry (the inverse of :func:`_pack`)."""
+    if type(stored[2]) is not str:
+        return stored
+    customer, kind, text, part, sequence, *flat = stored
+    props = tuple(zip(flat[::2], flat[1::2], strict=True))
+    return (customer, kind, datetime.fromisoformat(text), props, part, sequence)
+
+
+class _Columns:
+    """The events of one chunk that :meth:`Accumulator._add_columns` took, column by column.
+
+    An id first seen in such a chunk is stored as an ``int`` *slot*: the chunk's number times
+    ``_CHUNK`` plus the event's position in it. The lists are private and never change, so
+    copies and merges of an accumulator share them. With exactly one property per event,
+    ``names`` lists their names (or is the one name they all have) and ``values`` their values;
+    otherwise ``names`` is ``None`` and ``values`` holds each event's flat ``(name, value, ...)``.
+    """
+
+    __slots__ = ("customers", "kind", "names", "part", "sequences", "texts", "values")
+
+    def __init__(
+        self,
+        *,
+        part: int,
+        kind: str,
+        customers: list[str],
+        texts: list[str],
+        names: list[str] | str | None,
+        values: list[Any],
+        sequences: Sequence[int],
+    ) -> None:
+        self.part = part
+        self.kind = kind
+        self.customers = customers
+        self.texts = texts
+        self.names = names
+        self.values = values
+        self.sequences = sequences
+
+    def flat(self, i: int) -> tuple[Any, ...]:
+        """The event at position ``i`` in the flat stored form of :func:`_pack`."""
+        names = self.names
+        if names is None:
+            props = self.values[i]
+        else:
+            props = (names if type(names) is str else names[i], self.values[i])
+        return (self.customers[i], self.kind, self.texts[i], self.part, self.sequences[i], *props)
+
+
+# Events per chunk of add(): large enough that a chunk's column passes cost little per event,
+# small enough that a chunk holding one unusual event (taken event by event) costs little.
+_SLOT_BITS = 11
+_CHUNK = 1 << _SLOT_BITS  # a slot is chunk number << _SLOT_BITS | position (see _Columns)
+_GET_ID = itemgetter("id")
+_GET_CUSTOMER = itemgetter("customer")
+_GET_TYPE = itemgetter("type")
+_GET_TIME = itemgetter("time")
+_GET_PROPERTIES = itemgetter("properties")
+_GET_ZONE = attrgetter("tzinfo")
+_ONLY_DICT = frozenset({dict})
+_ONLY_STR = frozenset({str})
+_ONLY_ZONE = frozenset({timezone})
+_ONLY_ONE = frozenset({1})
+_SLOT_MASK = (1 << _SLOT_BITS) - 1
+_ONLY_FIVE = frozenset({5})
+
+
+class _Row(dict[str, Any]):
+    """Running figures of one period's ``(key, customer, ())`` cells of one meter, by customer.
+
+    :meth:`Accumulator._add_columns` adds to ``row[customer]`` (a str key, whose hash is kept)
+    rather than to the cell (a tuple hashed on every look-up). A customer's first figure is the
+    cell's own (:meth:`__missing__`), which also puts the cell in its place in the cell order;
+    :meth:`fold` writes the figures back. So each cell sees the same additions in the same order.
+    """
+
+    __slots__ = ("cells", "empty", "key")
+
+    def __init__(self, cells: dict[_Cell, Any], key: int, empty: Any) -> None:
+        super().__init__()
+        self.cells = cells
+        self.key = key
+        self.empty = empty
+
+    def __missing__(self, customer: str) -> Any:
+        cell = (self.key, customer, ())
+        figure = self.cells.setdefault(cell, self.empty)
+        self[customer] = figure
+        return figure
+
+    def fold(self) -> None:
+        cells, key = self.cells, self.key
+        for customer, figure in self.items():
+            cells[(key, customer, ())] = figure
+
+
+class _Tally:
+    """The counts and problems of one call to ``add``, filled chunk by chunk.
+
+    ``rows`` holds the running figures of the column path (see :class:`_Row`) by meter position
+    and period key, until :meth:`fold` writes them to the cells.
+    """
+
+    __slots__ = (
+        "accepted", "conflicts", "duplicates", "outside", "rejected", "rows", "unmetered"
+    )
+
+    def __init__(self) -> None:
+        self.accepted = self.duplicates = self.outside = self.unmetered = 0
+        self.conflicts: list[Conflict] = []
+        self.rejected: list[Rejection] = []
+        self.rows: dict[int, dict[int, _Row]] = {}
+
+    def fold(self) -> None:
+        """Write the running figures to the cells; needed before anything else reads them."""
+        for rows in self.rows.values():
+            for row in rows.values():
+                row.fold()
+        self.rows.clear()
+
+
+def _chunks(events: Iterable[Any]) -> Iterator[list[Any]]:
+    """The events in lists of at most ``_CHUNK``, in order.
+
+    When iterating ``events`` raises, the events read before are still handed out, then the
+    error is raised: ``add`` counts what it received before the failure, as one loop would.
+    """
+    if type(events) is list or type(events) is tuple:
+        for start in range(0, len(events), _CHUNK):
+            yield list(events[start : start + _CHUNK])
+        return
+    chunk: list[Any] = []
+    append = chunk.append
+    try:
+        for raw in events:
+            append(raw)
+            if len(chunk) == _CHUNK:
+                yield chunk
+                chunk = []
+                append = chunk.append
+    except BaseException:
+        if chunk:
+            yield chunk
+        raise
+    if chunk:
+        yield chunk
 
 
 class _Plan:
@@ -235,6 +417,7 @@ class Accumulator:
 
     __slots__ = (
         "_by_type",
+        "_columns",
         "_index",
         "_meter_specs",
         "_meters",
@@ -293,10 +476,11 @@ class Accumulator:
         }
         self._part = part
         self._received = 0
-        self._seen: dict[str, _Entry] = {}
+        self._seen: dict[str, _Stored | int] = {}
         self._refused: dict[str, list[_Content]] = {}
         self._states: list[dict[_Cell, State]] = [{} for _ in self._plans]
         self._numbers: dict[str, Decimal] = {}
+        self._columns: list[_Columns] = []
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -320,7 +504,7 @@ class Accumulator:
         """Every conflict known: the version that counts and each refused version, by id."""
         found: list[Conflict] = []
         for event_id in sorted(self._refused):
-            winner = self._seen[event_id]
+            winner = self._entry(self._seen[event_id])
             versions = sorted(self._refused[event_id], key=lambda c: _canonical(event_id, c))
             found.extend(Conflict(_event(event_id, winner), _event(event_id, c)) for c in versions)
         return tuple(found)
@@ -340,13 +524,212 @@ class Accumulator:
 
     # -- adding ----------------------------------------------------------------------------
 
-    def add(  # noqa: PLR0912, PLR0915  (the hot path is one flat loop on purpose: no calls)
-        self, events: Iterable[UsageEvent | Mapping[str, Any]]
-    ) -> BatchReport:
+    def add(self, events: Iterable[UsageEvent | Mapping[str, Any]]) -> BatchReport:
         """Validate, deduplicate and count a batch; report where every event went.
 
         Never raises on a bad event: it is rejected with its reason and changes nothing.
+
+        The batch is taken in chunks of consecutive events. A chunk of plain dicts of one event
+        type (counted by one plain ``sum`` or ``count`` meter, or by none) whose events are all
+        valid goes through :meth:`_add_columns`, which does the same work column by column;
+        any other chunk goes event by event through :meth:`_add_each`. Both give the same
+        figures, counts, conflicts and stored events as taking the events one at a time.
         """
+        tally = _Tally()
+        received = 0
+        with localcontext(EXACT):
+            try:
+                for chunk in _chunks(events):
+                    if not self._add_columns(chunk, tally):
+                        tally.fold()
+                        self._add_each(chunk, received, tally)
+                    received += len(chunk)
+            finally:
+                tally.fold()
+        return BatchReport(
+            received=received,
+            accepted=tally.accepted,
+            duplicates=tally.duplicates,
+            outside=tally.outside,
+            unmetered=tally.unmetered,
+            conflicts=tuple(tally.conflicts),
+            rejected=tuple(tally.rejected),
+        )
+
+    def _add_columns(  # noqa: PLR0911, PLR0912, PLR0915  (one pass per step, in order)
+        self, chunk: list[Any], tally: _Tally
+    ) -> bool:
+        """:meth:`add` a chunk column by column, when it is the common case; else change nothing.
+
+        The common case: plain dicts of the five fields, all of one event type that one plain
+        ``sum`` or ``count`` meter counts (or no meter), ids, customers, types and times as
+        text, properties as a dict of text, times with an offset, and every value the meter
+        reads a valid decimal. Each check is one pass over a column in C (``map``, ``set``); the
+        first that fails returns ``False`` before anything changed, and the chunk is taken event
+        by event instead, which also names the problem. Otherwise the chunk is counted exactly
+        as :meth:`_add_each` would: new ids in order (their sequences, stored entries and cells),
+        then the ids seen before, in order (duplicates and conflicts).
+        """
+        if set(map(type, chunk)) != _ONLY_DICT or set(map(len, chunk)) != _ONLY_FIVE:
+            return False
+        try:
+            ids = list(map(_GET_ID, chunk))
+            customers = list(map(_GET_CUSTOMER, chunk))
+            kinds = list(map(_GET_TYPE, chunk))
+            texts = list(map(_GET_TIME, chunk))
+            props = list(map(_GET_PROPERTIES, chunk))
+        except KeyError:
+            return False
+        if (
+            set(map(type, ids)) != _ONLY_STR
+            or set(map(type, customers)) != _ONLY_STR
+            or set(map(type, texts)) != _ONLY_STR
+            or set(map(type, props)) != _ONLY_DICT
+            or set(map(type, kinds)) != _ONLY_STR
+            or len(set(kinds)) != 1
+            or not (all(ids) and all(customers) and kinds[0])
+        ):
+            return False
+        kind = kinds[0]
+        plan = self._simple.get(kind)
+        if plan is None and kind in self._by_type:
+            return False
+        # Properties, copied (the caller's dicts may change later): with exactly one property
+        # per event, its name (one text when it is the meter's property for all) and a list of
+        # values; else a flat tuple per event.
+        names: list[str] | str | None = None
+        flats: list[Any]
+        single = set(map(len, props)) == _ONLY_ONE
+        prop = plan.prop if plan is not None and plan.code == _SUM else None
+        if single and prop is not None and all(map(dict.__contains__, props, repeat(prop))):
+            names = prop
+            flats = list(map(itemgetter(prop), props))
+            if set(map(type, flats)) != _ONLY_STR:
+                return False
+        elif single:
+            names = list(map(next, map(iter, props)))
+            flats = list(map(getitem, props, names))
+            if set(map(type, names)) != _ONLY_STR or set(map(type, flats)) != _ONLY_STR:
+                return False
+        else:
+            flats = list(map(tuple, map(chain.from_iterable, map(dict.items, props))))
+            if not set(map(type, chain.from_iterable(flats))) <= _ONLY_STR:
+                return False
+        try:
+            times = list(map(datetime.fromisoformat, texts))
+        except ValueError:
+            return False
+        zones = list(map(_GET_ZONE, times))
+        if set(map(type, zones)) != _ONLY_ZONE:
+            return False
+        values: list[Any] = []
+        if plan is not None and plan.code == _SUM:
+            if names == prop:
+                values = list(map(self._numbers.get, flats))
+            else:
+                try:
+                    values = list(map(self._numbers.get, map(itemgetter(plan.prop), props)))
+                except KeyError:
+                    return False
+            for i in compress(range(len(values)), map(is_, values, repeat(None))):
+                try:
+                    values[i] = self._number(ids[i], plan, props[i])
+                except InvalidValueError:
+                    return False
+
+        # Every event is valid. Each id gets this chunk's slot for its position unless it has
+        # one already (seen before, or earlier in the chunk): one dict pass decides which are new.
+        seen = self._seen
+        n = len(ids)
+        start = len(self._columns) << _SLOT_BITS
+        slots = range(start, start + n)
+        found = list(map(seen.setdefault, ids, slots))
+        fresh = list(map(eq, found, slots))
+        count = sum(fresh)
+        base = self._received
+        self._received += count
+        if count == n:
+            sequences: Sequence[int] = range(base + 1, base + 1 + n)
+        else:
+            sequences = list(islice(accumulate(fresh, initial=base), 1, None))
+        self._columns.append(
+            _Columns(
+                part=self._part,
+                kind=kind,
+                customers=customers,
+                texts=texts,
+                names=names,
+                values=flats,
+                sequences=sequences,
+            )
+        )
+
+        # Periods: by local day per offset (see PeriodIndex.days); unknown days one by one.
+        # Events of ids seen before are located too (1 in 100, say) and left out below.
+        index = self._index
+        tables: list[Any] = list(map(index.tables.get, zones))
+        if None in tables:
+            for zone in set(zones):
+                index.days(zone)
+            tables = list(map(index.tables.get, zones))
+        keys: list[Any] = list(
+            map(dict.get, tables, map(datetime.toordinal, times), repeat(MISSING))
+        )
+        for i in compress(range(n), map(is_, keys, repeat(MISSING))):
+            keys[i] = index.locate_day(times[i], tables[i])
+        counted = list(map(and_, fresh, map(is_not, keys, repeat(None))))
+        accepted = sum(counted)
+        tally.accepted += accepted
+        tally.outside += count - accepted
+        if accepted < n:
+            keys = list(compress(keys, counted))
+            customers_in = list(compress(customers, counted))
+            values = list(compress(values, counted))
+        else:
+            customers_in = customers
+        if plan is None:
+            tally.unmetered += accepted
+        else:
+            cells = self._states[plan.position]
+            rows = tally.rows.setdefault(plan.position, {})
+            empty = _ZERO if plan.code == _SUM else 0
+            for key in set(keys).difference(rows):
+                rows[key] = _Row(cells, key, empty)
+            targets = list(map(rows.__getitem__, keys))
+            if plan.code == _SUM:
+                for row, customer, value in zip(targets, customers_in, values, strict=False):
+                    row[customer] = row[customer] + value
+            else:
+                for row, customer in zip(targets, customers_in, strict=False):
+                    row[customer] = row[customer] + 1
+
+        # Ids seen before (earlier chunks or earlier in this one): duplicates and conflicts.
+        for i in compress(range(n), map(not_, fresh)):
+            event_id = ids[i]
+            customer, time, given = customers[i], times[i], props[i]
+            flat = self._flat(found[i])
+            if flat[:3] == (customer, kind, texts[i]) and flat[5:] == tuple(
+                chain.from_iterable(given.items())
+            ):
+                tally.duplicates += 1  # the very same content, as received
+                continue
+            entry = _unpack(flat)
+            if (
+                entry[0] == customer
+                and entry[1] == kind
+                and entry[2] == time
+                and _same_props(entry[3], given)
+            ):
+                tally.duplicates += 1
+            else:
+                version = (customer, kind, time, tuple(given.items()))
+                tally.conflicts.append(self._refuse(event_id, version))
+        return True
+
+    def _add_each(  # noqa: PLR0912, PLR0915  (the hot path is one flat loop on purpose: no calls)
+        self, events: list[Any], offset: int, tally: _Tally
+    ) -> None:
+        """:meth:`add` one event at a time; ``offset`` is the position of ``events[0]``."""
         seen = self._seen
         by_type = self._by_type
         simple = self._simple
@@ -354,34 +737,42 @@ class Accumulator:
         states = self._states
         index = self._index
         bounds, keys = index.bounds, index.keys
+        day_tables = index.days
+        locate_day = index.locate_day
         read = self._read
         part = self._part
         sequence = self._received
         fromisoformat = datetime.fromisoformat
-        received = accepted = duplicates = outside = unmetered = 0
-        conflicts: list[Conflict] = []
-        rejected: list[Rejection] = []
+        missing = MISSING
+        accepted = duplicates = outside = unmetered = 0
+        conflicts = tally.conflicts
+        rejected = tally.rejected
         readings: Sequence[_Reading] = ()
+        tables: dict[Any, DayTable] = {}
         # Raw input is untyped until checked; these names hold checked values after the try.
         event_id: Any
         customer: Any
         kind: Any
         time: Any
         props: Any
+        text: Any
         cell: Any
-        with localcontext(EXACT):
-            for position, raw in enumerate(events):
-                received += 1
-                try:
-                    # Fast path: a plain dict of exactly the five fields, text values only.
-                    # Anything unusual goes through _validate, which also names the problem.
-                    fast = None
-                    if type(raw) is dict and len(raw) == 5:
-                        event_id = raw.get("id")
-                        customer = raw.get("customer")
-                        kind = raw.get("type")
-                        text = raw.get("time")
-                        props = raw.get("properties")
+        for position, raw in enumerate(events, offset):
+            try:
+                # Fast path: a plain dict of exactly the five fields, text values only.
+                # Anything unusual goes through _validate, which also names the problem.
+                # On the way, a one-property event keeps its name and value for storing.
+                text = None
+                if type(raw) is dict and len(raw) == 5:
+                    try:
+                        event_id = raw["id"]
+                        customer = raw["customer"]
+                        kind = raw["type"]
+                        text = raw["time"]
+                        props = raw["properties"]
+                    except KeyError:
+                        text = None
+                    else:
                         if (
                             type(event_id) is str
                             and event_id
@@ -395,80 +786,102 @@ class Accumulator:
                             try:
                                 time = fromisoformat(text)
                             except ValueError:
-                                time = None
-                            if time is not None and time.tzinfo is not None:
-                                fast = True
-                                for found in props.values():
-                                    if type(found) is not str:
-                                        fast = None
-                                        break
-                    if fast is None:
-                        event_id, customer, kind, time, props = _validate(raw)
-                    single = simple.get(kind)
-                    if single is not None:
-                        value = numbers.get(props.get(single.prop))
-                        if value is None and single.code == _SUM:
-                            value = self._number(event_id, single, props)
-                    elif kind in by_type:
-                        readings = read(event_id, kind, props)
-                    else:
-                        readings = ()
-                except InvalidValueError as error:
-                    rejected.append(_rejection(position, raw, error))
-                    continue
-                entry = seen.get(event_id)
-                if entry is not None:
-                    if (
-                        entry[0] == customer
-                        and entry[1] == kind
-                        and entry[2] == time
-                        and _same_props(entry[3], props)
-                    ):
-                        duplicates += 1
-                    else:
-                        version = (customer, kind, time, tuple(props.items()))
-                        conflicts.append(self._refuse(event_id, version))
-                    continue
+                                text = None
+                            else:
+                                if time.tzinfo is None:
+                                    text = None
+                                elif len(props) == 1:
+                                    for name in props:
+                                        found = props[name]
+                                    if type(found) is not str or type(name) is not str:
+                                        text = None
+                                else:
+                                    for found in props.values():
+                                        if type(found) is not str:
+                                            text = None
+                                            break
+                        else:
+                            text = None
+                if text is None:
+                    event_id, customer, kind, time, props = _validate(raw)
+                single = simple.get(kind)
+                if single is not None:
+                    value = numbers.get(props.get(single.prop))
+                    if value is None and single.code == _SUM:
+                        value = self._number(event_id, single, props)
+                elif kind in by_type:
+                    readings = read(event_id, kind, props)
+                else:
+                    readings = ()
+            except InvalidValueError as error:
+                rejected.append(_rejection(position, raw, error))
+                continue
+            stored = seen.get(event_id)
+            if stored is not None:
+                entry = self._entry(stored)
+                if (
+                    entry[0] == customer
+                    and entry[1] == kind
+                    and entry[2] == time
+                    and _same_props(entry[3], props)
+                ):
+                    duplicates += 1
+                else:
+                    version = (customer, kind, time, tuple(props.items()))
+                    conflicts.append(self._refuse(event_id, version))
+                continue
+            sequence += 1
+            if text is not None:
+                # Bucket by the local day in the event's fixed offset (see PeriodIndex.days).
+                zone = time.tzinfo
+                table = tables.get(zone)
+                if table is None:
+                    table = tables[zone] = day_tables(zone)
+                key = table.get(time.toordinal(), missing)
+                if key is missing:
+                    key = locate_day(time, table)
+                if len(props) == 1:
+                    seen[event_id] = (customer, kind, text, part, sequence, name, found)
+                else:
+                    seen[event_id] = _pack(
+                        (event_id, customer, kind, time, props), text, (part, sequence)
+                    )
+            else:
                 micro = (time - EPOCH) // _MICRO
                 j = bisect_right(bounds, micro) - 1
                 key = keys[j] if 0 <= j < len(keys) else index.locate(micro)
-                sequence += 1
                 seen[event_id] = (customer, kind, time, tuple(props.items()), part, sequence)
-                if key is None:
-                    outside += 1
-                    continue
-                accepted += 1
-                if single is not None:
-                    cells = states[single.position]
-                    cell = (key, customer, ())
-                    if single.code == _SUM:
-                        cells[cell] = cells.get(cell, _ZERO) + value
-                    else:
-                        cells[cell] = cells.get(cell, 0) + 1
-                    continue
-                if not readings:
-                    unmetered += 1
-                    continue
-                for plan, group, reading in readings:
-                    cell = (key, customer, group)
-                    code = plan.code
-                    cells = states[plan.position]
-                    if code == _COUNT:
-                        cells[cell] = cells.get(cell, 0) + 1
-                    elif code == _SUM:
-                        cells[cell] = cells.get(cell, _ZERO) + reading
-                    else:
-                        plan.kind.add(cells, cell, self._item(plan, key, micro, event_id, reading))
+            if key is None:
+                outside += 1
+                continue
+            accepted += 1
+            if single is not None:
+                cells = states[single.position]
+                cell = (key, customer, ())
+                if single.code == _SUM:
+                    cells[cell] = cells.get(cell, _ZERO) + value
+                else:
+                    cells[cell] = cells.get(cell, 0) + 1
+                continue
+            if not readings:
+                unmetered += 1
+                continue
+            for plan, group, reading in readings:
+                cell = (key, customer, group)
+                code = plan.code
+                cells = states[plan.position]
+                if code == _COUNT:
+                    cells[cell] = cells.get(cell, 0) + 1
+                elif code == _SUM:
+                    cells[cell] = cells.get(cell, _ZERO) + reading
+                else:
+                    micro = (time - EPOCH) // _MICRO if code >= _LATEST else 0
+                    plan.kind.add(cells, cell, self._item(plan, key, micro, event_id, reading))
         self._received = sequence
-        return BatchReport(
-            received=received,
-            accepted=accepted,
-            duplicates=duplicates,
-            outside=outside,
-            unmetered=unmetered,
-            conflicts=tuple(conflicts),
-            rejected=tuple(rejected),
-        )
+        tally.accepted += accepted
+        tally.duplicates += duplicates
+        tally.outside += outside
+        tally.unmetered += unmetered
 
     def _read(self, event_id: str, kind: str, props: Mapping[str, PropertyValue]) -> list[_Reading]:
         """What each meter of this event type reads from it; EventError when it cannot."""
@@ -563,7 +976,25 @@ class Accumulator:
         versions = self._refused.setdefault(event_id, [])
         if not any(_same(known, content) for known in versions):
             versions.append(content)
-        return Conflict(_event(event_id, self._seen[event_id]), _event(event_id, content))
+        first = self._entry(self._seen[event_id])
+        return Conflict(_event(event_id, first), _event(event_id, content))
+
+    def _flat(self, stored: _Stored | int) -> _Stored:
+        """A stored entry with a slot (see :class:`_Columns`) turned into its flat tuple."""
+        if type(stored) is int:
+            return self._columns[stored >> _SLOT_BITS].flat(stored & _SLOT_MASK)
+        return stored  # type: ignore[return-value]
+
+    def _entry(self, stored: _Stored | int) -> _Entry:
+        """The ``_Entry`` of a stored entry, whatever its form."""
+        return _unpack(self._flat(stored))
+
+    def _same_stored(self, mine: _Stored | int, other: Accumulator, theirs: _Stored | int) -> bool:
+        """True when two stored copies of an id have the same content (rank aside)."""
+        a, b = self._flat(mine), other._flat(theirs)
+        if type(a[2]) is str and a[:3] == b[:3] and a[5:] == b[5:]:
+            return True
+        return _same(_unpack(a), _unpack(b))
 
     # -- merging ---------------------------------------------------------------------------
 
@@ -607,6 +1038,7 @@ class Accumulator:
             for plan, cells in zip(self._plans, self._states, strict=True)
         ]
         result._numbers = {}
+        result._columns = list(self._columns)
         return result
 
     def merge(self, other: Accumulator) -> Accumulator:  # noqa: PLR0912  (the steps read in order)
@@ -622,13 +1054,21 @@ class Accumulator:
         touched: set[str] = set()
         seen = result._seen
         with localcontext(EXACT):
-            for event_id, theirs in other._seen.items():
-                mine = seen.get(event_id)
-                if mine is None:
-                    seen[event_id] = theirs
+            # Slots of the other accumulator's chunks move up past this one's chunks.
+            shift = len(result._columns) << _SLOT_BITS
+            result._columns.extend(other._columns)
+            for event_id, given in other._seen.items():
+                stored = given + shift if type(given) is int else given
+                kept = seen.get(event_id)
+                if kept is None:
+                    seen[event_id] = stored
                     continue
-                winner, loser = (mine, theirs) if _first(event_id, mine, theirs) else (theirs, mine)
-                seen[event_id] = winner
+                mine, theirs = result._entry(kept), result._entry(stored)
+                if _first(event_id, mine, theirs):
+                    winner, loser = mine, theirs
+                else:
+                    winner, loser = theirs, mine
+                    seen[event_id] = stored
                 if not _same(winner, loser):
                     result._refused.setdefault(event_id, []).append(loser[:4])
                     touched.add(event_id)
@@ -659,7 +1099,7 @@ class Accumulator:
 
     def _tidy_refused(self, event_id: str) -> None:
         """Keep each refused version once, and never the version that counts."""
-        winner = self._seen[event_id]
+        winner = self._entry(self._seen[event_id])
         kept: list[_Content] = []
         for version in self._refused[event_id]:
             if not _same(version, winner) and not any(_same(k, version) for k in kept):
@@ -674,10 +1114,10 @@ class Accumulator:
         customers = {cell[1] for _, cell in dirty}
         for position, cell in dirty:
             self._states[position].pop(cell, None)
-        for event_id, entry in self._seen.items():
-            if entry[0] not in customers:
+        for event_id, stored in self._seen.items():
+            if self._flat(stored)[0] not in customers:
                 continue
-            for position, cell, item in self._contributions(event_id, entry):
+            for position, cell, item in self._contributions(event_id, self._entry(stored)):
                 if (position, cell) in dirty:
                     self._plans[position].kind.add(self._states[position], cell, item)
 
@@ -692,7 +1132,10 @@ class Accumulator:
             and self._index == other._index
             and self._states == other._states
             and self._seen.keys() == other._seen.keys()
-            and all(_same(entry, other._seen[k]) for k, entry in self._seen.items())
+            and all(
+                self._same_stored(stored, other, other._seen[k])
+                for k, stored in self._seen.items()
+            )
             and self._refused_texts() == other._refused_texts()
         )
 
@@ -727,7 +1170,8 @@ class Accumulator:
             "part": self._part,
             "received": self._received,
             "events": [
-                [*_content_json(k, entry), entry[4], entry[5]] for k, entry in self._seen.items()
+                [*_content_json(k, entry), entry[4], entry[5]]
+                for k, entry in ((k, self._entry(stored)) for k, stored in self._seen.items())
             ],
             "refused": [
                 _content_json(k, c) for k, versions in self._refused.items() for c in versions
@@ -766,13 +1210,8 @@ class Accumulator:
                 {"id": event_id, "customer": customer, "type": kind, "time": time,
                  "properties": _props_load(props)}
             )
-            entry = (
-                *checked[1:4],
-                tuple(checked[4].items()),
-                _whole(part, "events.part"),
-                _whole(seq, "events.sequence"),
-            )
-            result._seen[event_id] = entry
+            rank = (_whole(part, "events.part"), _whole(seq, "events.sequence"))
+            result._seen[event_id] = _pack(checked, time, rank)
         for item in data["refused"]:
             event_id, customer, kind, time, props = item
             if event_id not in result._seen:
