@@ -317,3 +317,12 @@ def test_default_ledger_path():
     assert default_ledger_path({}) == Path(DEFAULT_LEDGER)
     assert default_ledger_path({"METERLIB_LEDGER": ""}) == Path(DEFAULT_LEDGER)
     assert default_ledger_path({"METERLIB_LEDGER": "/x/l.sqlite"}) == Path("/x/l.sqlite")
+
+
+def test_text_holding_nul_is_stored_whole(path):
+    with Ledger(path) as ledger:
+        ledger.append([event("a\x00b", qty="1", note="x\x00y")])
+        [stored] = ledger.events()
+        assert stored.event.id == "a\x00b"
+        assert stored.event.properties["note"] == "x\x00y"
+        assert ledger.append([event("a\x00b", qty="1", note="x\x00y")]).duplicates == 1

@@ -115,3 +115,12 @@ def test_detect_format(name, fmt):
 def test_read_lines_refuses_unknown_formats():
     with pytest.raises(ValueError, match="unknown format 'xml'"):
         read_lines(io.BytesIO(b""), "xml")  # type: ignore[arg-type]
+
+
+def test_jsonl_lines_with_surrounding_space_or_trailing_data():
+    lines = [b' {"a": 1.5}\n', b'{"a": 2}\r\n', b'{"a": 3} \t\n', b'{"a": 4} x\n', b"{}{}\n"]
+    found = list(read_jsonl(lines))
+    assert [row[2] for row in found[:3]] == [{"a": Decimal("1.5")}, {"a": 2}, {"a": 3}]
+    for _, _, data, problem in found[3:]:
+        assert data is None
+        assert "Extra data" in (problem or "")

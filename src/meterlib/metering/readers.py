@@ -61,6 +61,7 @@ def _no_constant(name: str) -> Any:
 
 # One decoder for every line: json.loads with keyword arguments builds a new one per call.
 _DECODER = json.JSONDecoder(parse_float=Decimal, parse_constant=_no_constant)
+_LINE_BREAKS = frozenset({"\n", "\r\n"})
 
 
 def detect_format(name: str | Path) -> Format:
@@ -74,9 +75,21 @@ def read_jsonl(lines: Iterable[bytes | str]) -> Iterator[RawLine]:
     ``lines`` is a binary file, a text file or any iterable of lines.
     """
     decode = _DECODER.decode
+    scan = _DECODER.scan_once  # type: ignore[attr-defined]
     for number, line in enumerate(lines, start=1):
         try:
-            data = decode(line.decode() if isinstance(line, bytes) else line)
+            text = line.decode() if isinstance(line, bytes) else line
+            # The decoder's own scanner, called directly: a line that is one JSON value
+            # followed by nothing or its line break is what ``decode`` would return; anything
+            # else (leading space, trailing data, an error) goes through ``decode`` for its
+            # exact result or message.
+            try:
+                data, end = scan(text, 0)
+            except (StopIteration, ValueError):
+                data = decode(text)
+            else:
+                if end != len(text) and text[end:] not in _LINE_BREAKS:
+                    data = decode(text)
         except (ValueError, UnicodeDecodeError) as error:
             text = line_text(line)
             if not text.strip():
