@@ -57,7 +57,13 @@ from meterlib._numbers import EXACT, to_decimal
 from meterlib.errors import DocumentError, InvalidValueError, MeterlibError
 from meterlib.metering._buckets import EPOCH, MISSING, DayTable, PeriodIndex
 from meterlib.metering.aggregations import KINDS, PartialKind, State
-from meterlib.metering.events import EventError, PropertyValue, UsageEvent, value_text
+from meterlib.metering.events import (
+    EventError,
+    PropertyValue,
+    UsageEvent,
+    parse_property,
+    value_text,
+)
 from meterlib.metering.meters import Aggregation, Meter, parse_meters
 from meterlib.metering.report import BatchReport, Conflict, Rejection
 from meterlib.metering.table import GroupKey, UsageKey, UsageTable
@@ -339,20 +345,9 @@ def _validate(raw: Any) -> tuple[str, str, str, datetime, dict[str, PropertyValu
     props = dict(properties)
     for value in props.values():
         if type(value) is not str:
-            props = {key: _property(event_id, key, value) for key, value in props.items()}
+            props = {key: parse_property(event_id, key, value) for key, value in props.items()}
             break
     return event_id, customer, kind, moment, props
-
-
-def _property(event_id: str, key: Any, value: Any) -> PropertyValue:
-    if type(key) is not str:
-        raise EventError(event_id, "properties", key, "string keys")
-    if type(value) is str:
-        return value
-    try:
-        return to_decimal(value, f"properties.{key}")
-    except InvalidValueError as error:
-        raise EventError(event_id, f"properties.{key}", value, error.expected) from None
 
 
 def _rejection(index: int, raw: Any, error: InvalidValueError) -> Rejection:

@@ -69,7 +69,8 @@ def parse_time(value: Any, event_id: object = None, field: str = "time") -> date
     return parsed
 
 
-def _property(event_id: object, key: Any, value: Any) -> PropertyValue:
+def parse_property(event_id: object, key: Any, value: Any) -> PropertyValue:
+    """One property as stored: text stays text, numbers go through the funnel (never float)."""
     if type(key) is not str:
         raise EventError(event_id, "properties", key, "string keys")
     if type(value) is str:
@@ -116,7 +117,7 @@ class UsageEvent:
         raw = data.get("properties") or {}
         if not isinstance(raw, Mapping):
             raise EventError(event_id, "properties", raw, "a mapping of property names to values")
-        properties = {key: _property(event_id, key, value) for key, value in raw.items()}
+        properties = {key: parse_property(event_id, key, value) for key, value in raw.items()}
         return cls(event_id, customer, kind, time, MappingProxyType(properties))
 
     @property

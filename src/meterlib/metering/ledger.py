@@ -63,7 +63,13 @@ from typing import Any, Self, cast
 from meterlib._numbers import EXACT, to_decimal
 from meterlib.errors import InvalidValueError, MeterlibError
 from meterlib.metering._buckets import EPOCH, PeriodIndex, micros
-from meterlib.metering.events import EventError, PropertyValue, UsageEvent, value_text
+from meterlib.metering.events import (
+    EventError,
+    PropertyValue,
+    UsageEvent,
+    parse_property,
+    value_text,
+)
 from meterlib.metering.meters import Aggregation, Meter
 from meterlib.metering.report import BatchReport, Conflict, Rejection
 from meterlib.metering.table import GroupKey, UsageKey, UsageTable
@@ -208,17 +214,6 @@ class BatchRecord:
 # -- events and rows ------------------------------------------------------------------------
 
 
-def _property(event_id: str, key: Any, value: Any) -> PropertyValue:
-    if type(key) is not str:
-        raise EventError(event_id, "properties", key, "string keys")
-    if type(value) is str:
-        return value
-    try:
-        return to_decimal(value, f"properties.{key}")
-    except InvalidValueError as error:
-        raise EventError(event_id, f"properties.{key}", value, error.expected) from None
-
-
 def _check(raw: Any) -> _Checked:
     """Validate one event (a mapping or a UsageEvent) with the accumulator's rules and words."""
     if type(raw) is dict and len(raw) == 5:
@@ -245,7 +240,7 @@ def _check(raw: Any) -> _Checked:
             if moment is not None and moment.utcoffset() is not None:
                 for value in props.values():
                     if type(value) is not str:
-                        props = {k: _property(event_id, k, v) for k, v in props.items()}
+                        props = {k: parse_property(event_id, k, v) for k, v in props.items()}
                         break
                 # The mapping is not copied: the ledger never changes it nor keeps it.
                 return event_id, customer, kind, moment, props
