@@ -61,7 +61,7 @@ from meterlib.metering.events import (
     EventError,
     PropertyValue,
     UsageEvent,
-    parse_property,
+    check_event,
     value_text,
 )
 from meterlib.metering.meters import Aggregation, Meter, parse_meters
@@ -72,7 +72,6 @@ from meterlib.periods import BillingCycle, Period
 __all__ = ["Accumulator"]
 
 _MICRO = timedelta(microseconds=1)
-_FIELDS = frozenset({"id", "customer", "type", "time", "properties"})
 _FORMAT = "meterlib.accumulator/1"
 _ZERO = Decimal(0)
 # Decimal texts remembered per accumulator: quantities repeat (1, 10, 250, ...), and reading a
@@ -298,56 +297,6 @@ class _Plan:
             for key, f in sorted(meter.filters.items())
         )
         self.group_by = tuple(sorted(set(meter.group_by)))
-
-
-def _validate(raw: Any) -> tuple[str, str, str, datetime, dict[str, PropertyValue]]:  # noqa: PLR0912  (one branch per rule, kept flat for speed)
-    """Check one event (a UsageEvent or a mapping) and return its fields; raise EventError."""
-    if type(raw) is dict or isinstance(raw, Mapping):
-        event_id = raw.get("id")
-        if type(event_id) is not str or not event_id:
-            raise EventError(event_id, "id", event_id, "a non-empty string")
-        if not raw.keys() <= _FIELDS:
-            unknown = min(str(key) for key in raw.keys() - _FIELDS)
-            value = next(v for k, v in raw.items() if str(k) == unknown)
-            raise EventError(event_id, unknown, value, f"one of {sorted(_FIELDS)}")
-        customer = raw.get("customer")
-        kind = raw.get("type")
-        time = raw.get("time")
-        properties = raw.get("properties")
-    elif isinstance(raw, UsageEvent):
-        event_id, customer, kind = raw.id, raw.customer, raw.type
-        time, properties = raw.time, raw.properties
-        if type(event_id) is not str or not event_id:
-            raise EventError(event_id, "id", event_id, "a non-empty string")
-    else:
-        raise EventError(None, "event", raw, "a UsageEvent or a mapping of event fields")
-    if type(customer) is not str or not customer:
-        raise EventError(event_id, "customer", customer, "a non-empty string")
-    if type(kind) is not str or not kind:
-        raise EventError(event_id, "type", kind, "a non-empty string")
-    if type(time) is str:
-        try:
-            moment = datetime.fromisoformat(time)
-        except ValueError:
-            raise EventError(event_id, "time", time, "an ISO 8601 time with an offset") from None
-    elif isinstance(time, datetime):
-        moment = time
-    else:
-        raise EventError(event_id, "time", time, "an ISO 8601 time with an offset")
-    if moment.tzinfo is None or moment.utcoffset() is None:
-        raise EventError(event_id, "time", time, "a time with an offset (naive times are refused)")
-    if properties is None:
-        return event_id, customer, kind, moment, {}
-    if not isinstance(properties, Mapping):
-        raise EventError(
-            event_id, "properties", properties, "a mapping of property names to values"
-        )
-    props = dict(properties)
-    for value in props.values():
-        if type(value) is not str:
-            props = {key: parse_property(event_id, key, value) for key, value in props.items()}
-            break
-    return event_id, customer, kind, moment, props
 
 
 def _rejection(index: int, raw: Any, error: InvalidValueError) -> Rejection:
@@ -798,7 +747,7 @@ class Accumulator:
                         else:
                             text = None
                 if text is None:
-                    event_id, customer, kind, time, props = _validate(raw)
+                    event_id, customer, kind, time, props = check_event(raw)
                 single = simple.get(kind)
                 if single is not None:
                     value = numbers.get(props.get(single.prop))
@@ -1201,7 +1150,7 @@ class Accumulator:
         result._received = _whole(data["received"], "received")
         for item in data["events"]:
             event_id, customer, kind, time, props, part, seq = item
-            checked = _validate(
+            checked = check_event(
                 {"id": event_id, "customer": customer, "type": kind, "time": time,
                  "properties": _props_load(props)}
             )
@@ -1211,7 +1160,7 @@ class Accumulator:
             event_id, customer, kind, time, props = item
             if event_id not in result._seen:
                 raise DocumentError("accumulator", [("refused", f"unknown event id {event_id!r}")])
-            checked = _validate(
+            checked = check_event(
                 {"id": event_id, "customer": customer, "type": kind, "time": time,
                  "properties": _props_load(props)}
             )

@@ -21,7 +21,16 @@ from typing import Any
 from meterlib._numbers import to_decimal
 from meterlib.errors import InvalidValueError, describe
 
-__all__ = ["EventError", "PropertyValue", "UsageEvent", "parse_time", "value_text"]
+__all__ = [
+    "CheckedEvent",
+    "EventError",
+    "PropertyValue",
+    "UsageEvent",
+    "check_event",
+    "parse_property",
+    "parse_time",
+    "value_text",
+]
 
 PropertyValue = Decimal | str
 
@@ -159,3 +168,92 @@ class UsageEvent:
             "time": self.time.isoformat(),
             "properties": {k: str(v) for k, v in self.properties.items()},
         }
+
+
+#: The fields of a checked event: ``(id, customer, type, time, properties)``.
+CheckedEvent = tuple[str, str, str, datetime, dict[str, PropertyValue]]
+
+
+def check_event(raw: Any, *, copy: bool = True) -> CheckedEvent:  # noqa: PLR0912, PLR0915
+    # (one branch per rule and a fast path for plain dicts, kept flat for speed)
+    """Check one event (a UsageEvent or a mapping) and return its fields; raise EventError.
+
+    The one validation every engine shares (accumulator, ledger), so an event is accepted or
+    rejected, with the same words, whichever path it takes. Property values come back as
+    stored: text stays text, numbers as ``Decimal``. With ``copy=False`` a plain mapping of
+    text values is returned as given, for callers that neither keep nor change it.
+    """
+    if type(raw) is dict and len(raw) == 5:
+        # Fast path: a plain dict of exactly the five fields (five typed values found means no
+        # other key), an offset time and text property values; anything else takes the rules.
+        event_id = raw.get("id")
+        customer = raw.get("customer")
+        kind = raw.get("type")
+        text = raw.get("time")
+        props = raw.get("properties")
+        if (
+            type(event_id) is str
+            and event_id
+            and type(customer) is str
+            and customer
+            and type(kind) is str
+            and kind
+            and type(text) is str
+            and type(props) is dict
+        ):
+            try:
+                moment = datetime.fromisoformat(text)
+            except ValueError:
+                moment = None
+            if moment is not None and moment.utcoffset() is not None:
+                for value in props.values():
+                    if type(value) is not str:
+                        break
+                else:
+                    return event_id, customer, kind, moment, dict(props) if copy else props
+    if type(raw) is dict or isinstance(raw, Mapping):
+        event_id = raw.get("id")
+        if type(event_id) is not str or not event_id:
+            raise EventError(event_id, "id", event_id, "a non-empty string")
+        if not raw.keys() <= _FIELDS:
+            unknown = min(str(key) for key in raw.keys() - _FIELDS)
+            value = next(v for k, v in raw.items() if str(k) == unknown)
+            raise EventError(event_id, unknown, value, f"one of {sorted(_FIELDS)}")
+        customer = raw.get("customer")
+        kind = raw.get("type")
+        time = raw.get("time")
+        properties = raw.get("properties")
+    elif isinstance(raw, UsageEvent):
+        event_id, customer, kind = raw.id, raw.customer, raw.type
+        time, properties = raw.time, raw.properties
+        if type(event_id) is not str or not event_id:
+            raise EventError(event_id, "id", event_id, "a non-empty string")
+    else:
+        raise EventError(None, "event", raw, "a UsageEvent or a mapping of event fields")
+    if type(customer) is not str or not customer:
+        raise EventError(event_id, "customer", customer, "a non-empty string")
+    if type(kind) is not str or not kind:
+        raise EventError(event_id, "type", kind, "a non-empty string")
+    if type(time) is str:
+        try:
+            moment = datetime.fromisoformat(time)
+        except ValueError:
+            raise EventError(event_id, "time", time, "an ISO 8601 time with an offset") from None
+    elif isinstance(time, datetime):
+        moment = time
+    else:
+        raise EventError(event_id, "time", time, "an ISO 8601 time with an offset")
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise EventError(event_id, "time", time, "a time with an offset (naive times are refused)")
+    if properties is None:
+        return event_id, customer, kind, moment, {}
+    if not isinstance(properties, Mapping):
+        raise EventError(
+            event_id, "properties", properties, "a mapping of property names to values"
+        )
+    props = dict(properties) if copy or type(properties) is not dict else properties
+    for value in props.values():
+        if type(value) is not str:
+            props = {key: parse_property(event_id, key, value) for key, value in props.items()}
+            break
+    return event_id, customer, kind, moment, props

@@ -64,10 +64,11 @@ from meterlib._numbers import EXACT, to_decimal
 from meterlib.errors import InvalidValueError, MeterlibError
 from meterlib.metering._buckets import EPOCH, PeriodIndex, micros
 from meterlib.metering.events import (
+    CheckedEvent,
     EventError,
     PropertyValue,
     UsageEvent,
-    parse_property,
+    check_event,
     value_text,
 )
 from meterlib.metering.meters import Aggregation, Meter
@@ -176,7 +177,7 @@ def _encode(value: Any) -> str:
 
 
 #: A validated event on the hot path: ``(id, customer, type, time, properties)``.
-_Checked = tuple[str, str, str, datetime, dict[str, PropertyValue]]
+_Checked = CheckedEvent
 #: One stored row: ``(id, customer, type, time_us, offset_us, props, numbers)``.
 _Row = tuple[str, str, str, int, int, str, str | None]
 
@@ -212,59 +213,6 @@ class BatchRecord:
 
 
 # -- events and rows ------------------------------------------------------------------------
-
-
-def _check(raw: Any) -> _Checked:
-    """Validate one event (a mapping or a UsageEvent) with the accumulator's rules and words."""
-    if type(raw) is dict and len(raw) == 5:
-        # Fast path: a plain dict of exactly the five fields, text property values.
-        event_id = raw.get("id")
-        customer = raw.get("customer")
-        kind = raw.get("type")
-        text = raw.get("time")
-        props = raw.get("properties")
-        if (
-            type(event_id) is str
-            and event_id
-            and type(customer) is str
-            and customer
-            and type(kind) is str
-            and kind
-            and type(text) is str
-            and type(props) is dict
-        ):
-            try:
-                moment = datetime.fromisoformat(text)
-            except ValueError:
-                moment = None
-            if moment is not None and moment.utcoffset() is not None:
-                for value in props.values():
-                    if type(value) is not str:
-                        props = {k: parse_property(event_id, k, v) for k, v in props.items()}
-                        break
-                # The mapping is not copied: the ledger never changes it nor keeps it.
-                return event_id, customer, kind, moment, props
-    if isinstance(raw, UsageEvent):
-        # Built directly, an event skipped validation: check it as the mapping it stands for.
-        raw = {
-            "id": raw.id,
-            "customer": raw.customer,
-            "type": raw.type,
-            "time": raw.time,
-            "properties": raw.properties,
-        }
-    elif not isinstance(raw, Mapping):
-        raise EventError(None, "event", raw, "a UsageEvent or a mapping of event fields")
-    found = raw.get("properties")
-    if found is not None and not isinstance(found, Mapping):
-        # UsageEvent.from_dict reads an empty list as no properties; the accumulator refuses
-        # it, after the other fields, and so does the ledger.
-        UsageEvent.from_dict({k: v for k, v in raw.items() if k != "properties"})
-        raise EventError(
-            raw.get("id"), "properties", found, "a mapping of property names to values"
-        )
-    event = UsageEvent.from_dict(raw)
-    return event.id, event.customer, event.type, event.time, dict(event.properties)
 
 
 def _row(checked: _Checked) -> _Row:
@@ -674,7 +622,7 @@ class Ledger:
         for position, raw in enumerate(events):
             received += 1
             try:
-                checked = _check(raw)
+                checked = check_event(raw, copy=False)
                 metered = screen.read(checked[0], checked[2], checked[4])
             except InvalidValueError as error:
                 rejected.append(_rejection(position, raw, error))
