@@ -106,6 +106,29 @@ def test_copies_of_a_stored_id_are_compared_with_the_stored_version(path):
         assert [c.first.properties["qty"] for c in report.conflicts] == ["1", "1"]
 
 
+@pytest.mark.parametrize("highest_rowid", [None, 2**63 - 1])
+def test_a_batch_of_new_and_stored_ids_tells_them_apart(path, highest_rowid):
+    # Stored ids are found by a rowid range over the rows the batch added; when SQLite can no
+    # longer number new rows upward (the highest rowid is taken) every id is looked up instead.
+    with Ledger(path) as ledger:
+        ledger.append([event("a", qty="1"), event("b", qty="2")])
+        if highest_rowid is not None:
+            with sqlite3.connect(path) as raw:
+                raw.execute(
+                    "INSERT INTO events VALUES (?, 'c', 't', 0, 0, '{}', NULL, 1)",
+                    ("zz",),
+                )
+                raw.execute("UPDATE events SET rowid = ? WHERE id = 'zz'", (highest_rowid,))
+        report = ledger.append(
+            [event("n1", qty="1"), event("a", qty="1"), event("n2", qty="1"), event("b", qty="9")]
+        )
+        assert (report.accepted, report.duplicates, report.conflict_count) == (2, 1, 1)
+        [conflict] = report.conflicts
+        assert (conflict.first.id, conflict.first.properties["qty"]) == ("b", "2")
+        assert conflict.second.properties["qty"] == "9"
+        assert {s.event.id for s in ledger.events()} >= {"a", "b", "n1", "n2"}
+
+
 def test_numbers_and_text_differ_but_trailing_zeros_do_not(path):
     with Ledger(path) as ledger:
         ledger.append([event("a", qty=Decimal("5.0")), event("b", qty="5")])

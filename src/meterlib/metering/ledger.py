@@ -639,6 +639,7 @@ class Ledger:
         accepted = outside = unmetered = 0
         db.execute("BEGIN IMMEDIATE")
         try:
+            last = db.execute("SELECT coalesce(max(rowid), 0) FROM events").fetchone()[0]
             batch = db.execute(
                 "INSERT INTO batches (received_us, source, received, stored, duplicates, "
                 "conflicts, rejected) VALUES (?, ?, ?, 0, 0, 0, 0)",
@@ -651,7 +652,9 @@ class Ledger:
             )
             stored: dict[str, Sequence[Any]] = {}
             if cursor.rowcount != len(rows):
-                stored = self._stored(list(first), int(batch or 0))
+                stored = self._stored(
+                    self._not_added(first, last, cursor.rowcount), int(batch or 0)
+                )
             with localcontext(EXACT):
                 for event_id, (position, checked, out, metered) in first.items():
                     row = stored.get(event_id)
@@ -704,6 +707,20 @@ class Ledger:
             conflicts=tuple(conflict for _, conflict, _ in found),
             rejected=tuple(rejected),
         )
+
+    def _not_added(self, first: Mapping[str, Any], last: int, added: int) -> list[str]:
+        """The ids of ``first`` this batch did not add (stored before), in order.
+
+        New rows get rowids above ``last``, the highest before the batch (events are never
+        deleted), so one range read tells which ids the batch added; look-ups by id are then
+        needed only for the few it did not. Should the count disagree, every id is looked up.
+        """
+        added_ids = {
+            row[0] for row in self._db.execute("SELECT id FROM events WHERE rowid > ?", (last,))
+        }
+        if len(added_ids) != added:
+            return list(first)
+        return [event_id for event_id in first if event_id not in added_ids]
 
     def _stored(self, ids: list[str], batch: int) -> dict[str, Sequence[Any]]:
         """Rows of ``ids`` stored by earlier batches (the ones this batch did not add)."""
