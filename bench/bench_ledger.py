@@ -10,6 +10,11 @@ memory (``resource.getrusage``), then asks the ledger for monthly usage of a ``s
 Targets: at least 100,000 events per second, and the peak memory of the largest size within
 twice that of the smallest (memory flat as the file grows).
 
+Bound (unless ``--no-bounds``): a second child stores the same rows in a fresh ledger with
+SQLite alone, timing only the ledger's own ``INSERT OR IGNORE`` and ``COMMIT`` per batch (the
+JSON reading, validation and row building happen outside the clock). No ingest through this
+ledger's schema and durability can be faster than that figure on this machine.
+
 Run ``python bench/bench_ledger.py`` (takes minutes and about 1.5 GB of disk), or
 ``python bench/bench_ledger.py --sizes 50000 200000`` for a quick run.
 """
@@ -25,10 +30,13 @@ import sys
 import tempfile
 import time
 from datetime import UTC, date, datetime, timedelta, timezone
+from decimal import Decimal
+from itertools import islice
 from pathlib import Path
 
 from meterlib.commands.ingest import BATCH_SIZE, Ingest
-from meterlib.metering.ledger import Ledger
+from meterlib.metering.events import check_event
+from meterlib.metering.ledger import _EVENT_COLUMNS, Ledger, _row
 from meterlib.metering.meters import Meter
 from meterlib.periods import BillingCycle
 
@@ -99,7 +107,33 @@ def child(events: Path, ledger_path: Path, batch_size: int) -> None:
     )
 
 
-def measure(size: int, folder: Path, batch_size: int, seed: int) -> dict[str, float]:
+def sqlite_alone(events: Path, ledger_path: Path, batch_size: int) -> None:
+    """Store the rows of ``events`` timing SQLite only; print events per second as JSON."""
+    decoder = json.JSONDecoder(parse_float=Decimal)
+    seconds = 0.0
+    stored = 0
+    with Ledger(ledger_path) as ledger, events.open("rb") as stream:
+        db = ledger._db  # the bound times the ledger's own connection
+        insert = (  # the column list is the ledger's constant, not input
+            f"INSERT OR IGNORE INTO events ({_EVENT_COLUMNS}, batch) "  # noqa: S608
+            "VALUES (?, ?, ?, ?, ?, ?, ?, 1)"
+        )
+        while True:
+            lines = list(islice(stream, batch_size))
+            if not lines:
+                break
+            rows = [_row(check_event(decoder.decode(line.decode()))) for line in lines]
+            started = time.perf_counter()
+            db.execute("BEGIN IMMEDIATE")
+            stored += db.executemany(insert, rows).rowcount
+            db.execute("COMMIT")
+            seconds += time.perf_counter() - started
+    print(json.dumps({"stored": stored, "seconds": seconds}))
+
+
+def measure(
+    size: int, folder: Path, batch_size: int, seed: int, *, bound: bool
+) -> dict[str, float]:
     events = folder / f"events-{size}.jsonl"
     print(f"writing {size:,} events ...", flush=True)
     write_events(events, size, seed)
@@ -111,6 +145,17 @@ def measure(size: int, folder: Path, batch_size: int, seed: int) -> dict[str, fl
         check=True,
     )
     figures: dict[str, float] = json.loads(result.stdout.splitlines()[-1])
+    for leftover in folder.glob(f"ledger-{size}.sqlite*"):
+        leftover.unlink()
+    if bound:
+        result = subprocess.run(  # noqa: S603  (our own interpreter and script)
+            [sys.executable, __file__, "--child-sqlite", str(events), str(ledger), str(batch_size)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        alone = json.loads(result.stdout.splitlines()[-1])
+        figures["sqlite_rate"] = alone["stored"] / alone["seconds"]
     events.unlink()
     for leftover in folder.glob(f"ledger-{size}.sqlite*"):
         leftover.unlink()
@@ -123,17 +168,28 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=BATCH_SIZE)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--dir", help="folder for the temporary files (default: system temp)")
+    parser.add_argument("--no-bounds", action="store_true", help="skip the SQLite-alone bound")
     parser.add_argument(
         "--child", nargs=3, metavar=("EVENTS", "LEDGER", "BATCH"), help=argparse.SUPPRESS
+    )
+    parser.add_argument(
+        "--child-sqlite", nargs=3, metavar=("EVENTS", "LEDGER", "BATCH"), help=argparse.SUPPRESS
     )
     args = parser.parse_args()
     if args.child:
         child(Path(args.child[0]), Path(args.child[1]), int(args.child[2]))
         return
+    if args.child_sqlite:
+        sqlite_alone(
+            Path(args.child_sqlite[0]), Path(args.child_sqlite[1]), int(args.child_sqlite[2])
+        )
+        return
     results = []
     with tempfile.TemporaryDirectory(dir=args.dir) as folder:
         for size in sorted(args.sizes):
-            figures = measure(size, Path(folder), args.batch_size, args.seed)
+            figures = measure(
+                size, Path(folder), args.batch_size, args.seed, bound=not args.no_bounds
+            )
             rate = figures["lines"] / figures["seconds"]
             results.append((size, rate, figures["peak_kib"]))
             print(
@@ -143,6 +199,12 @@ def main() -> None:
                 f"monthly usage in {figures['usage_seconds']:.2f} s",
                 flush=True,
             )
+            if "sqlite_rate" in figures:
+                print(
+                    f"{'':>10}  bound: SQLite alone stores the same rows at "
+                    f"{figures['sqlite_rate']:>9,.0f} events/s",
+                    flush=True,
+                )
     slowest = min(rate for _, rate, _ in results)
     print(f"slowest ingest: {slowest:,.0f} events/s (target >= {TARGET:,}): "
           f"{'met' if slowest >= TARGET else 'NOT met'}")

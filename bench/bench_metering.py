@@ -14,6 +14,13 @@ sums per customer and calendar month in Europe/Berlin:
 Run ``python bench/bench_metering.py`` (``--events 200000`` for a quick run). It prints each
 contender's events per second (best of ``--rounds``) and meterlib's throughput as a ratio to the
 others, and checks that all three computed the same sums.
+
+**Floor** (unless ``--no-floor``): the steps every implementation must take once per event, each
+timed alone in its fastest pure-Python form (one C-level pass over a column, no Python loop):
+read the four fields the job uses, parse the time text, remember the id, turn the token text
+into a ``Decimal`` (a cache look-up), find the event's day in a table, and add the value to its
+cell. Their sum is a lower bound on the time of any pure-Python implementation on this machine;
+when it is below the target rate, the target needs compiled code.
 """
 
 from __future__ import annotations
@@ -21,9 +28,11 @@ from __future__ import annotations
 import argparse
 import random
 import time
+from collections import defaultdict, deque
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
+from operator import itemgetter
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -114,6 +123,46 @@ def run_pandas(events: list[dict[str, Any]]) -> Sums:
     return {(str(c), str(m)): Decimal(v) for (c, m), v in grouped.items()}
 
 
+def floor(events: list[dict[str, Any]]) -> list[tuple[str, float]]:
+    """Seconds of each unavoidable step alone, in its fastest pure-Python form (see above)."""
+    steps: list[tuple[str, float]] = []
+    clock = time.perf_counter
+
+    started = clock()
+    ids = list(map(itemgetter("id"), events))
+    customers = list(map(itemgetter("customer"), events))
+    texts = list(map(itemgetter("time"), events))
+    tokens = list(map(itemgetter("tokens"), map(itemgetter("properties"), events)))
+    steps.append(("read four fields", clock() - started))
+
+    started = clock()
+    times = list(map(datetime.fromisoformat, texts))
+    steps.append(("parse the time", clock() - started))
+
+    started = clock()
+    seen = set(ids)
+    steps.append(("remember the id", clock() - started))
+
+    numbers = {text: Decimal(text) for text in set(tokens)}  # untimed: a warm cache
+    started = clock()
+    values = list(map(numbers.__getitem__, tokens))
+    steps.append(("cached Decimal", clock() - started))
+
+    days = {day: day % 12 for day in set(map(datetime.toordinal, times))}  # untimed table
+    started = clock()
+    keys = list(map(days.__getitem__, map(datetime.toordinal, times)))
+    steps.append(("day -> period", clock() - started))
+
+    cells: defaultdict[tuple[int, str], list[Decimal]] = defaultdict(list)
+    started = clock()
+    deque(map(list.append, map(cells.__getitem__, zip(keys, customers, strict=True)), values), 0)
+    sums = {cell: sum(parts, Decimal(0)) for cell, parts in cells.items()}
+    steps.append(("add to its cell", clock() - started))
+    if len(seen) > len(events) or len(sums) > len(events):  # keep the results alive
+        raise SystemExit("impossible")
+    return steps
+
+
 Runner = Callable[[list[dict[str, Any]]], Sums]
 
 
@@ -139,6 +188,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="timed rounds per contender")
     parser.add_argument("--seed", type=int, default=20240101, help="seed of the workload")
     parser.add_argument("--skip-pandas", action="store_true", help="leave pandas out")
+    parser.add_argument("--no-floor", action="store_true", help="skip the floor steps")
     options = parser.parse_args()
 
     events = make_events(options.events, options.seed)
@@ -155,6 +205,16 @@ def main() -> None:
         print(f"meterlib / pandas:    {ours / frame_rate:.2f}")
     verdict = "meets" if ours >= TARGET else "misses"
     print(f"target {TARGET:,} events/s: {verdict} it")
+    if not options.no_floor:
+        steps = min(
+            (floor(events) for _ in range(options.rounds)), key=lambda s: sum(t for _, t in s)
+        )
+        total = sum(seconds for _, seconds in steps)
+        print("floor (unavoidable steps, each alone, fastest pure-Python form):")
+        for name, seconds in steps:
+            print(f"  {name:<18} {seconds / len(events) * 1e9:>6,.0f} ns/event")
+        print(f"  {'together':<18} {total / len(events) * 1e9:>6,.0f} ns/event = "
+              f"{len(events) / total:,.0f} events/s at best")
 
 
 if __name__ == "__main__":
