@@ -15,12 +15,14 @@ Run ``python bench/bench_metering.py`` (``--events 200000`` for a quick run). It
 contender's events per second (best of ``--rounds``) and meterlib's throughput as a ratio to the
 others, and checks that all three computed the same sums.
 
-**Floor** (unless ``--no-floor``): the steps every implementation must take once per event, each
-timed alone in its fastest pure-Python form (one C-level pass over a column, no Python loop):
-read the four fields the job uses, parse the time text, remember the id, turn the token text
-into a ``Decimal`` (a cache look-up), find the event's day in a table, and add the value to its
-cell. Their sum is a lower bound on the time of any pure-Python implementation on this machine;
-when it is below the target rate, the target needs compiled code.
+**Floor** (unless ``--no-floor``): the steps every implementation takes once per event, each
+timed alone in the fastest pure-Python form found (a C-level pass over a column where there is
+one; the running sums need a loop): read the four fields the job uses, parse the time text,
+remember each id with where its first copy is, turn the token text into a ``Decimal`` (a cache
+look-up), find the event's period from its day in a table, and add the value to its cell. Their
+sum bounds what a pure-Python implementation without validation can do on this machine; meterlib
+also checks every field, handles each offset and keeps what it needs to tell duplicates from
+conflicts.
 """
 
 from __future__ import annotations
@@ -139,9 +141,12 @@ def floor(events: list[dict[str, Any]]) -> list[tuple[str, float]]:
     times = list(map(datetime.fromisoformat, texts))
     steps.append(("parse the time", clock() - started))
 
+    # Reporting a conflict with both versions needs each id's first copy: a dict, not a set
+    # (a set of the ids alone measured ~200 against ~700 ns/event at 2 M events).
     started = clock()
-    seen = set(ids)
-    steps.append(("remember the id", clock() - started))
+    seen: dict[str, int] = {}
+    deque(map(seen.setdefault, ids, range(len(ids))), 0)
+    steps.append(("remember id + copy", clock() - started))
 
     numbers = {text: Decimal(text) for text in set(tokens)}  # untimed: a warm cache
     started = clock()
@@ -153,10 +158,14 @@ def floor(events: list[dict[str, Any]]) -> list[tuple[str, float]]:
     keys = list(map(days.__getitem__, map(datetime.toordinal, times)))
     steps.append(("day -> period", clock() - started))
 
-    cells: defaultdict[tuple[int, str], list[Decimal]] = defaultdict(list)
+    # One dict of running sums per period, keyed by customer (faster than scattering into
+    # per-cell lists and summing them, measured: ~650 against ~950 ns/event at 2 M events).
+    sums: dict[int, defaultdict[str, Decimal]] = {
+        key: defaultdict(Decimal) for key in set(days.values())
+    }
     started = clock()
-    deque(map(list.append, map(cells.__getitem__, zip(keys, customers, strict=True)), values), 0)
-    sums = {cell: sum(parts, Decimal(0)) for cell, parts in cells.items()}
+    for row, customer, value in zip(map(sums.__getitem__, keys), customers, values, strict=True):
+        row[customer] += value
     steps.append(("add to its cell", clock() - started))
     if len(seen) > len(events) or len(sums) > len(events):  # keep the results alive
         raise SystemExit("impossible")
