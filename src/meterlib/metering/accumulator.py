@@ -299,18 +299,6 @@ class _Plan:
         self.group_by = tuple(sorted(set(meter.group_by)))
 
 
-def _rejection(index: int, raw: Any, error: InvalidValueError) -> Rejection:
-    event_id = getattr(error, "event_id", None)
-    if event_id is None and isinstance(raw, Mapping):
-        event_id = raw.get("id")
-    return Rejection(
-        index=index,
-        event_id=event_id if type(event_id) is str else None,
-        field=error.field or None,
-        reason=str(error),
-    )
-
-
 def _same(a: _Content | _Entry, b: _Content | _Entry) -> bool:
     """True when two copies of an id have the same content (as ``UsageEvent.content``)."""
     return a[0] == b[0] and a[1] == b[1] and a[2] == b[2] and _same_props(a[3], b[3])
@@ -758,7 +746,7 @@ class Accumulator:
                 else:
                     readings = ()
             except InvalidValueError as error:
-                rejected.append(_rejection(position, raw, error))
+                rejected.append(Rejection.of(position, raw, error))
                 continue
             stored = seen.get(event_id)
             if stored is not None:

@@ -276,18 +276,6 @@ def _plain(value: PropertyValue) -> str:
     return "0" if text in {"-0", ""} else text
 
 
-def _rejection(index: int, raw: Any, error: InvalidValueError) -> Rejection:
-    event_id = getattr(error, "event_id", None)
-    if event_id is None and isinstance(raw, Mapping):
-        event_id = raw.get("id")
-    return Rejection(
-        index=index,
-        event_id=event_id if type(event_id) is str else None,
-        field=error.field or None,
-        reason=str(error),
-    )
-
-
 # -- meters at append time -------------------------------------------------------------------
 
 
@@ -627,7 +615,7 @@ class Ledger:
                 checked = check_event(raw, copy=False)
                 metered = screen.read(checked[0], checked[2], checked[4])
             except InvalidValueError as error:
-                rejected.append(_rejection(position, raw, error))
+                rejected.append(Rejection.of(position, raw, error))
                 continue
             if checked[0] in first:
                 later.append((position, checked))

@@ -22,9 +22,10 @@ never stops at the first bad event.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
-from meterlib.errors import MeterlibError
+from meterlib.errors import InvalidValueError, MeterlibError
 from meterlib.metering.events import UsageEvent
 
 __all__ = ["BatchReport", "Conflict", "RejectedEventsError", "Rejection"]
@@ -74,6 +75,19 @@ class Rejection:
     event_id: str | None
     field: str | None
     reason: str
+
+    @classmethod
+    def of(cls, index: int, raw: object, error: InvalidValueError) -> Rejection:
+        """The rejection of input ``raw`` at ``index`` for ``error``; its id when one is known."""
+        event_id = getattr(error, "event_id", None)
+        if event_id is None and isinstance(raw, Mapping):
+            event_id = raw.get("id")
+        return cls(
+            index=index,
+            event_id=event_id if type(event_id) is str else None,
+            field=error.field or None,
+            reason=str(error),
+        )
 
 
 @dataclass(frozen=True, slots=True)
