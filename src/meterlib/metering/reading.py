@@ -31,6 +31,7 @@ __all__ = [
     "NUMBER_CACHE",
     "MeterReader",
     "accepted_texts",
+    "check_meters",
     "meter_error",
     "read_event",
     "read_number",
@@ -153,3 +154,12 @@ def read_event(
             value = read_number(event_id, reader.name, reader.prop, props, cache)
         readings.append((reader, group, value))
     return readings
+
+
+def check_meters(meters: Any) -> None:
+    """Refuse anything but a sequence of :class:`Meter` definitions with distinct names."""
+    if not isinstance(meters, Sequence) or not all(isinstance(m, Meter) for m in meters):
+        raise InvalidValueError("meters", meters, "a sequence of Meter definitions")
+    names = [m.name for m in meters]
+    if len(set(names)) != len(names):
+        raise InvalidValueError("meters", names, "meters with distinct names")

@@ -55,13 +55,14 @@ from typing import Any
 
 from meterlib._numbers import EXACT
 from meterlib.errors import InvalidValueError
-from meterlib.metering._buckets import PeriodIndex
+from meterlib.metering._buckets import periods_of_interest
 from meterlib.metering.accumulator.columns import ColumnPath, Tally, chunks
 from meterlib.metering.accumulator.rows import EventPath
 from meterlib.metering.accumulator.state import MergeState
 from meterlib.metering.accumulator.store import canonical, event_of
 from meterlib.metering.events import UsageEvent
 from meterlib.metering.meters import Meter
+from meterlib.metering.reading import check_meters
 from meterlib.metering.report import BatchReport, Conflict
 from meterlib.metering.table import UsageKey, UsageTable
 from meterlib.periods import BillingCycle, Period
@@ -88,17 +89,10 @@ class Accumulator(MergeState, ColumnPath, EventPath):
         or a list of periods that do not overlap. ``part`` ranks this accumulator's events
         against those of other parts when merging: lower parts were received first.
         """
-        given: Any = meters
-        if not isinstance(given, Sequence) or not all(isinstance(m, Meter) for m in given):
-            raise InvalidValueError("meters", meters, "a sequence of Meter definitions")
-        names = [m.name for m in meters]
-        if len(set(names)) != len(names):
-            raise InvalidValueError("meters", names, "meters with distinct names")
-        if window is not None and not isinstance(window, Period):
-            raise InvalidValueError("window", window, "a Period or None")
+        check_meters(meters)
+        index = periods_of_interest(periods, window)
         if type(part) is not int or part < 0:
             raise InvalidValueError("part", part, "a whole number >= 0")
-        index = PeriodIndex(periods, None if window is None else (window.start, window.end))
         self._setup(tuple(meters), index, part)
 
     # -- reading ---------------------------------------------------------------------------
