@@ -148,12 +148,15 @@ def volume_prices(
 def percentage_prices(draw: st.DrawFn, *, with_modifiers: bool = True) -> PercentagePrice:
     """Any valid percentage price; per-event terms may be absent."""
     low, high = sorted([draw(money_amounts), draw(money_amounts)])
+    fields = _with_modifiers(draw, with_modifiers)
+    if "included" in fields:  # a percentage price's value allowance is free_amount
+        fields["free_amount"] = fields.pop("included")
     return PercentagePrice(
         rate=draw(decimals(0, 1, places=5)),
         fixed_fee=draw(st.one_of(st.none(), money_amounts)),
         min_per_event=draw(st.sampled_from([None, low])),
         max_per_event=draw(st.sampled_from([None, high])),
-        **_with_modifiers(draw, with_modifiers),
+        **fields,
     )
 
 

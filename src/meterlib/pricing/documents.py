@@ -28,7 +28,7 @@ _ADAPTER: TypeAdapter[Price] = TypeAdapter(Price)
 
 # Written first and last by price_to_json, so documents read the same whatever the model.
 _LEADING = ("model", "currency")
-_TRAILING = ("included", "minimum", "maximum")
+_TRAILING = ("included", "discount", "minimum", "maximum")
 
 # Errors about the union's tag: they concern the ``model`` field, whatever pydantic's location.
 _TAG_ERRORS = frozenset({"union_tag_invalid", "union_tag_not_found"})
@@ -121,7 +121,8 @@ def price_to_json(price: Price, *, indent: int | None = None) -> str:
     ordered = {key: data[key] for key in _LEADING}
     ordered.update((key, value) for key, value in data.items() if key not in ordered)
     for key in _TRAILING:
-        ordered[key] = ordered.pop(key)
+        if key in ordered:
+            ordered[key] = ordered.pop(key)
     return json.dumps(ordered, indent=indent, ensure_ascii=False)
 
 
