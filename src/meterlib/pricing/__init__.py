@@ -9,7 +9,7 @@
 
 from __future__ import annotations
 
-from meterlib.pricing._prorated import ProratedEvent
+from meterlib.pricing._prorated import ProratedEvent, ProratedEventLike
 from meterlib.pricing.charge import Charge, ChargeLine, ChargePart
 from meterlib.pricing.documents import (
     load_price,
@@ -56,6 +56,7 @@ __all__ = [
     "PercentagePrice",
     "Price",
     "ProratedEvent",
+    "ProratedEventLike",
     "QuantityLike",
     "RatingInput",
     "Tier",

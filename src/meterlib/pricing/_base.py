@@ -98,6 +98,8 @@ class PriceBase(BaseModel):
         for key, default in OMITTED_AT_DEFAULT.items():
             if key in data and data[key] == default:
                 del data[key]
+        if data.get("prorated") is True:  # a prorated price takes no included, not even 0
+            data.pop("included", None)
         return data
 
     def _charge(  # noqa: PLR0917  (positional like new_charge; hot path)

@@ -57,7 +57,9 @@ def _problems(error: ValidationError, tag: object) -> list[tuple[str, str]]:
         if loc and loc[0] == tag:
             loc = loc[1:]  # the tagged union puts the model's name in front of every location
         kind = detail["type"]
-        location = "model" if kind in _TAG_ERRORS else ".".join(str(part) for part in loc)
+        if kind in _TAG_ERRORS:  # the tag's own field, inside whatever holds the price
+            loc = (*loc, "model")
+        location = ".".join(str(part) for part in loc)
         message = detail["msg"].removeprefix("Value error, ")
         value = detail["input"]
         if _shows_no_value(kind, location, message, value):
