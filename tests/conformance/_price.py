@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from meterlib.pricing import Charge, Part, parse_price, rate_input, rate_part
+from meterlib.pricing import Charge, PeriodPart, parse_price, rate_input, rate_part
 from tests.conformance import _kinds
 from tests.conformance._common import check_fields, expect_error, same_number
 
@@ -114,7 +114,7 @@ def run_progressive_case(case: dict[str, Any]) -> None:
     if not isinstance(final, bool):
         pytest.fail(f"'final' must be true or false, got {final!r}")
 
-    def run() -> Part:
+    def run() -> PeriodPart:
         return rate_part(
             parse_price(case["price"]),
             case[field],

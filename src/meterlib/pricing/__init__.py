@@ -36,7 +36,7 @@ from meterlib.pricing.models import (
     UsageEntry,
     VolumePrice,
 )
-from meterlib.pricing.progressive import Part, RatingInput, rate_input, rate_part, rate_parts
+from meterlib.pricing.progressive import PeriodPart, RatingInput, rate_input, rate_part, rate_parts
 
 __all__ = [
     "CapacityPrice",
@@ -51,9 +51,9 @@ __all__ = [
     "MatrixPrice",
     "Overflow",
     "PackagePrice",
-    "Part",
     "PerUnitPrice",
     "PercentagePrice",
+    "PeriodPart",
     "Price",
     "ProratedEvent",
     "ProratedEventLike",

@@ -41,7 +41,7 @@ from meterlib.pricing.percentage import PercentagePrice
 from meterlib.pricing.tiered import GraduatedPrice, VolumePrice
 from meterlib.rounding import RoundingMode
 
-__all__ = ["Part", "RatingInput", "rate_input", "rate_part", "rate_parts"]
+__all__ = ["PeriodPart", "RatingInput", "rate_input", "rate_part", "rate_parts"]
 
 _ZERO = Decimal(0)
 
@@ -84,7 +84,7 @@ def _single(usage: RatingInput) -> QuantityLike:
 
 
 @dataclass(frozen=True, slots=True)
-class Part:
+class PeriodPart:
     """One part of a period billed in parts: the cumulative charge and what this part bills."""
 
     charge: Charge
@@ -123,7 +123,7 @@ def rate_part(
     billed_usage: RatingInput | None = None,
     final: bool = False,
     mode: RoundingMode = RoundingMode.HALF_UP,
-) -> Part:
+) -> PeriodPart:
     """Rate one part of a period: the charge on cumulative ``usage`` minus what was billed.
 
     Give what earlier parts billed as ``billed`` (one figure) or as ``billed_usage`` (the
@@ -143,7 +143,7 @@ def rate_part(
         exact, rounded = before.amount, before.rounded(mode)
     else:
         exact = rounded = _ZERO if billed is None else to_decimal(billed, "billed")
-    return Part(
+    return PeriodPart(
         charge,
         final,
         exact,
@@ -158,13 +158,13 @@ def rate_parts(
     cumulative: Sequence[RatingInput],
     *,
     mode: RoundingMode = RoundingMode.HALF_UP,
-) -> list[Part]:
+) -> list[PeriodPart]:
     """Bill a period in parts, one per cumulative usage given; the last part is final.
 
     Each part after the first is billed against the usage of the part before it, so the parts'
     amounts add up to one final rating of the whole period, exactly and in rounded figures.
     """
-    parts: list[Part] = []
+    parts: list[PeriodPart] = []
     last = len(cumulative) - 1
     for index, usage in enumerate(cumulative):
         earlier = cumulative[index - 1] if index else None
