@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import json
 import tracemalloc
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
 import pytest
 
+from meterlib.backbill import BilledPeriod, PriceSchedule, PriceVersion, UsageRecord, rebill
 from meterlib.errors import DocumentError, MeterlibError, RatingError
+from meterlib.invoicing import Plan
 from meterlib.pricing import (
     CapacityPrice,
     GraduatedPrice,
@@ -587,3 +590,48 @@ def test_a_price_with_n_tiers_takes_memory_linear_in_n():
     small, large = _peak_bytes(5_000), _peak_bytes(20_000)
     assert large < 20_000 * 4_096
     assert large < 6 * small  # linear: about 4 times; quadratic: about 16 times
+
+
+# Where prices are used ----------------------------------------------------------------------------
+
+
+def test_new_prices_rebill_past_periods():
+    blocks = parse_price({"model": "graduated", "tiers": BLOCKS, "discount": "0.5"})
+    capacity = CapacityPrice(
+        tiers=[{"limits": {"seats": "10"}, "amount": "100"}], overflow="last_tier"
+    )
+    schedule = PriceSchedule(
+        [PriceVersion(date(2024, 1, 1), blocks), PriceVersion(date(2024, 2, 1), capacity)],
+    )
+    statement = rebill(
+        schedule,
+        [
+            BilledPeriod(date(2024, 1, 1), date(2024, 2, 1), "0"),
+            BilledPeriod(date(2024, 2, 1), date(2024, 3, 1), "0"),
+        ],
+        [
+            UsageRecord(date(2024, 1, 1), date(2024, 2, 1), "1505"),
+            UsageRecord(date(2024, 2, 1), date(2024, 3, 1), "12"),
+        ],
+        as_of=date(2024, 3, 1),
+        due_days=30,
+    )
+    # January: 125.50 x (1 - 0.5) = 62.75; February: 12 seats above the last limit -> 100
+    assert [line.rebilled for line in statement.lines] == [D("62.75"), D("100.00")]
+
+
+def test_a_plan_takes_the_new_prices_in_its_currency():
+    plan = Plan.model_validate(
+        {
+            "name": "p",
+            "currency": "EUR",
+            "billing": {"anchor": "2023-01-01", "cadence": "monthly", "timezone": "UTC"},
+            "metered": [
+                {"name": "tokens", "meter": "tokens", "unit": "tokens", "price": LAGO_FILTERS},
+                {"name": "seats", "meter": "seats", "unit": "seats", "price": CAPACITY},
+            ],
+        },
+    )
+    matrix = plan.metered[0].versions[0].price
+    assert isinstance(matrix, MatrixPrice)
+    assert {cell.price.currency for cell in matrix.cells} == {"EUR"}

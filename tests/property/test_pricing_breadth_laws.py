@@ -145,4 +145,3 @@ def _running_lists(batches: list[list[Decimal]]) -> list[list[Decimal]]:
         events = [*events, *batch]
         result.append(events)
     return result
-
