@@ -8,8 +8,10 @@ bisection over the bounded ``up_to`` values.
 Everything that does not depend on the quantity is computed when the price is built: each tier's
 bounds and description, the line of every bounded tier when it is used in full, and the running
 sum of those full lines. Rating a graduated price then builds a single new line (the tier the
-quantity ends in) and joins it to a slice of the full lines, and a volume price likewise one
-line. The table keeps each full line once, so its memory grows linearly with the tier count.
+quantity ends in) and joins it to the full lines below it, and a volume price likewise one
+line. The table keeps each full line once, so its memory grows linearly with the tier count;
+for the first :data:`PREFIXES_KEPT` tiers it also keeps the tuple of full lines below each
+tier, so most ratings join two tuples instead of slicing one (a bounded, constant cost).
 
 A tier may be sold in blocks (``block_size``, ``block_amount``): the units it prices are rounded
 up to whole blocks, and its line counts blocks at ``block_amount`` each. With
@@ -38,6 +40,9 @@ __all__ = [
 ]
 
 _ZERO = Decimal(0)
+
+#: Tiers whose prefix of full lines is kept ready (at most PREFIXES_KEPT^2 / 2 references).
+PREFIXES_KEPT = 32
 
 # EXACT's operations bound once: looking a method up on a Context costs as much as the operation.
 _add = EXACT.add
@@ -138,6 +143,8 @@ class TierTable:
     """The ``up_to`` of every bounded tier, rising strictly."""
     full: tuple[ChargeLine, ...]
     """``full[i]``: the graduated line of bounded tier ``i + 1`` used in full."""
+    prefixes: tuple[tuple[ChargeLine, ...], ...]
+    """``prefixes[i] == full[:i]`` for ``i`` below :data:`PREFIXES_KEPT`."""
     before: tuple[Decimal, ...]
     """``before[i]``: the exact sum of ``full[:i]``."""
 
@@ -186,6 +193,7 @@ class TierTable:
             rows=tuple(rows),
             uppers=tuple(row.upper for row in rows if row.upper is not None),
             full=tuple(full),
+            prefixes=tuple(tuple(full[:index]) for index in range(min(len(rows), PREFIXES_KEPT))),
             before=tuple(before),
         )
 
@@ -230,7 +238,9 @@ def graduated_lines(table: TierTable, quantity: Decimal) -> tuple[tuple[ChargeLi
     else:
         line = row.line(units)
         amount = line.amount
-    return (*table.full[:index], line), _add(table.before[index], amount)
+    prefixes = table.prefixes
+    below = prefixes[index] if index < len(prefixes) else table.full[:index]
+    return below + (line,), _add(table.before[index], amount)  # noqa: RUF005  (hot path: one tuple)
 
 
 def volume_line(table: TierTable, quantity: Decimal) -> ChargeLine:

@@ -34,7 +34,7 @@ from pydantic_core import PydanticCustomError
 from meterlib._numbers import EXACT
 from meterlib.errors import InvalidValueError, RatingError, describe
 from meterlib.pricing._base import PriceBase, QuantityLike, quantity_of
-from meterlib.pricing.charge import Charge, ChargeLine, ChargePart, new_line
+from meterlib.pricing.charge import Charge, ChargeLine, ChargePart, new_line, new_part
 from meterlib.pricing.simple import FlatPrice, PackagePrice, PerUnitPrice
 from meterlib.pricing.tiered import GraduatedPrice, VolumePrice
 
@@ -287,6 +287,17 @@ class MatrixPrice(PriceBase):
             " quantity), ...]), such as rate_usage([({'region': 'eu'}, 5)])",
         )
 
+    @cached_property
+    def _plan(self) -> tuple[list[Any], list[str], list[int | None]]:
+        """Each cell's ``rate``, label and number, the default's last (index ``-1`` finds it)."""
+        rates: list[Any] = [cell.price.rate for cell in self.cells]
+        labels = [cell.label(number) for number, cell in enumerate(self.cells, 1)]
+        numbers: list[int | None] = list(range(1, len(self.cells) + 1))
+        rates.append(None if self.default is None else self.default.rate)
+        labels.append("default")
+        numbers.append(None)
+        return rates, labels, numbers
+
     def rate_usage(self, usage: Iterable[UsageEntry], *, final: bool = True) -> Charge:
         """Rate usage entries ``(values, quantity)`` cell by cell (see the module docstring).
 
@@ -295,55 +306,58 @@ class MatrixPrice(PriceBase):
         and no default takes, or that matches cells none of which outranks the others.
         """
         by_values = self.group == "values"
+        dimensions = self.dimensions
+        count = len(dimensions)
+        routes = self._routes
         sums: dict[Any, Decimal] = {}
-        total = _ZERO
         for number, entry in enumerate(usage):
-            values, raw = _entry(entry, number)
-            key = self._key(values)
-            index = self._lookup(key)
-            quantity = quantity_of(raw, f"usage[{number}].quantity")
-            total = _add(total, quantity)
+            if type(entry) is tuple and len(entry) == 2:
+                values, raw = entry
+            else:
+                values, raw = _entry(entry, number)
+            if type(values) is not dict and not isinstance(values, Mapping):
+                raise InvalidValueError(f"usage[{number}].values", values, "a mapping")
+            key = tuple(map(values.get, dimensions))
+            index = routes.get(key)
+            if index is None or (len(values) != count and len(values) != count - key.count(None)):
+                index = self._lookup(self._key(values))  # checks the names and values
+            if type(raw) is not Decimal or not raw.is_finite() or raw < 0:
+                raw = quantity_of(raw, f"usage[{number}].quantity")
             group: Any = (index, key) if by_values else index
             known = sums.get(group)
-            sums[group] = quantity if known is None else _add(known, quantity)
+            sums[group] = raw if known is None else _add(known, raw)
+        rates, labels, numbers = self._plan
         lines: list[ChargeLine] = []
         parts: list[ChargePart] = []
-        subtotal = _ZERO
-        cells, default, dimensions = self.cells, self.default, self.dimensions
-        for group in sorted(sums, key=_order):
-            index, key = group if by_values else (group, ())
-            price = default if index == _DEFAULT else cells[index].price
-            if price is None:  # pragma: no cover - routed to the default only when there is one
-                raise RatingError("usage was routed to a default price the matrix does not have")
-            charge = price.rate(sums[group], final=final)
-            combination = tuple(zip(dimensions, key, strict=True)) if by_values else ()
-            label = self._label(index, combination)
+        total = subtotal = _ZERO
+        combination: tuple[tuple[str, str | None], ...] = ()
+        for group in sorted(sums, key=_order) if by_values else _cell_order(sums):
+            if by_values:
+                index, key = group
+                combination = tuple(zip(dimensions, key, strict=True))
+                label = f"{_combination(combination)}: {labels[index]}"
+            else:
+                index, label = group, labels[group]
+            quantity = sums[group]
+            total = _add(total, quantity)
+            charge = rates[index](quantity) if final else rates[index](quantity, final=False)
             amount = charge.amount
             subtotal = _add(subtotal, amount)
-            lines.append(
-                new_line(label, None, None, None, charge.quantity, _ZERO, amount, amount),
-            )
-            parts.append(
-                ChargePart(label, None if index == _DEFAULT else index + 1, combination, charge),
-            )
-        return self._charge(
-            total,
-            _ZERO,
-            total,
-            tuple(lines),
-            subtotal,
-            final,
-            tuple(parts),
-        )
+            lines.append(new_line(label, None, None, None, quantity, _ZERO, amount, amount))
+            parts.append(new_part(label, numbers[index], combination, charge))
+        return self._charge(total, _ZERO, total, tuple(lines), subtotal, final, tuple(parts))
 
-    def _label(self, index: int, values: tuple[tuple[str, str | None], ...]) -> str:
-        where = "default" if index == _DEFAULT else self.cells[index].label(index + 1)
-        if not values:
-            return where
-        shown = ", ".join(
-            f"{name}={'(none)' if value is None else value}" for name, value in values
-        )
-        return f"{shown}: {where}"
+
+def _cell_order(sums: dict[Any, Decimal]) -> list[int]:
+    """Cell indexes in cell order, the default (``-1``) last."""
+    order = sorted(sums)
+    if order and order[0] == _DEFAULT:
+        order.append(order.pop(0))
+    return order
+
+
+def _combination(values: tuple[tuple[str, str | None], ...]) -> str:
+    return ", ".join(f"{name}={'(none)' if value is None else value}" for name, value in values)
 
 
 def _order(group: Any) -> tuple[int, tuple[str, ...]]:

@@ -15,7 +15,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from functools import cached_property
 from typing import Annotated, Any, Literal, Self
@@ -173,11 +173,20 @@ class _TieredPrice(QuantityPrice):
 
     def _tier_table(self) -> TierTable:
         table = self._table
-        if table.source is not self.tiers or table.overflow != (self.overflow == "last_tier"):
+        if table.source is not self.tiers:
             # model_copy(update=...) copies the cached table but not its tiers: rebuild it.
             table = TierTable.build(self.tiers, overflow=self.overflow == "last_tier")
             self.__dict__["_table"] = table
         return table
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
+        """Copy the price; a copy with another ``overflow`` rebuilds its tier table."""
+        copy = super().model_copy(update=update, deep=deep)
+        if update and "overflow" in update:
+            copy.__dict__["_table"] = TierTable.build(
+                copy.tiers, overflow=copy.overflow == "last_tier"
+            )
+        return copy
 
     def _refuse_quantity(self) -> None:
         raise RatingError(
