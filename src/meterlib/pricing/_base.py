@@ -52,6 +52,8 @@ OMITTED_AT_DEFAULT: dict[str, object] = {
 
 def quantity_of(value: QuantityLike, field: str = "quantity") -> Decimal:
     """Turn ``value`` into a non-negative Decimal through the number funnel."""
+    if type(value) is Decimal and value.is_finite() and value >= 0:
+        return value  # the hot path: already what the funnel would return
     quantity = to_decimal(value, field)
     if quantity < 0:
         raise InvalidValueError(field, value, ">= 0")

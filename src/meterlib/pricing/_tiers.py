@@ -138,6 +138,8 @@ class TierTable:
     source: Sequence[TierLike]
     overflow: bool
     """Whether the last tier also covers everything above its bound (``last_tier``)."""
+    events_only: bool
+    """Whether the price is prorated: it rates events, never a quantity."""
     rows: tuple[_Row, ...]
     uppers: tuple[Decimal, ...]
     """The ``up_to`` of every bounded tier, rising strictly."""
@@ -149,10 +151,13 @@ class TierTable:
     """``before[i]``: the exact sum of ``full[:i]``."""
 
     @classmethod
-    def build(cls, tiers: Sequence[TierLike], *, overflow: bool = False) -> TierTable:
+    def build(
+        cls, tiers: Sequence[TierLike], *, overflow: bool = False, events_only: bool = False
+    ) -> TierTable:
         """Resolve ``tiers`` (already validated: bounds rising, only the last unbounded).
 
-        ``overflow``: the last tier also covers everything above its bound (``last_tier``).
+        ``overflow``: the last tier also covers everything above its bound (``last_tier``);
+        ``events_only``: the price is prorated (recorded for the price to check).
         """
         rows: list[_Row] = []
         lower = _ZERO
@@ -190,6 +195,7 @@ class TierTable:
         return cls(
             source=tiers,
             overflow=overflow,
+            events_only=events_only,
             rows=tuple(rows),
             uppers=tuple(row.upper for row in rows if row.upper is not None),
             full=tuple(full),

@@ -169,23 +169,33 @@ class _TieredPrice(QuantityPrice):
 
     @cached_property
     def _table(self) -> TierTable:
-        return TierTable.build(self.tiers, overflow=self.overflow == "last_tier")
+        return self._build_table()
+
+    def _build_table(self) -> TierTable:
+        return TierTable.build(
+            self.tiers, overflow=self.overflow == "last_tier", events_only=self.prorated
+        )
 
     def _tier_table(self) -> TierTable:
         table = self._table
         if table.source is not self.tiers:
             # model_copy(update=...) copies the cached table but not its tiers: rebuild it.
-            table = TierTable.build(self.tiers, overflow=self.overflow == "last_tier")
+            table = self._build_table()
             self.__dict__["_table"] = table
         return table
 
+    def _quantity_table(self) -> TierTable:
+        """The tier table, for rating a quantity: refused when the price is prorated."""
+        table = self._tier_table()
+        if table.events_only:
+            self._refuse_quantity()
+        return table
+
     def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
-        """Copy the price; a copy with another ``overflow`` rebuilds its tier table."""
+        """Copy the price; a copy with another ``overflow`` or ``prorated`` rebuilds its table."""
         copy = super().model_copy(update=update, deep=deep)
-        if update and "overflow" in update:
-            copy.__dict__["_table"] = TierTable.build(
-                copy.tiers, overflow=copy.overflow == "last_tier"
-            )
+        if update and ("overflow" in update or "prorated" in update):
+            copy.__dict__["_table"] = copy._build_table()
         return copy
 
     def _refuse_quantity(self) -> None:
@@ -215,11 +225,12 @@ class GraduatedPrice(_TieredPrice):
         Raises :class:`~meterlib.errors.RatingError` when the last tier is bounded, ``overflow``
         is ``error`` and the billable quantity lies above it, or when the price is prorated.
         """
-        if self.prorated:
-            self._refuse_quantity()
+        table = self._table
+        if table.source is not self.tiers or table.events_only:
+            table = self._quantity_table()
         units = quantity_of(quantity)
-        included, billable = self._billable(units)
-        lines, subtotal = graduated_lines(self._tier_table(), billable)
+        included, billable = self._billable(units) if self.included else (_ZERO, units)
+        lines, subtotal = graduated_lines(table, billable)
         return self._charge(units, included, billable, lines, subtotal, final)
 
     def rate_events(self, events: Iterable[ProratedEventLike], *, final: bool = True) -> Charge:
@@ -247,11 +258,12 @@ class VolumePrice(_TieredPrice):
         Raises :class:`~meterlib.errors.RatingError` when the last tier is bounded, ``overflow``
         is ``error`` and the billable quantity lies above it, or when the price is prorated.
         """
-        if self.prorated:
-            self._refuse_quantity()
+        table = self._table
+        if table.source is not self.tiers or table.events_only:
+            table = self._quantity_table()
         units = quantity_of(quantity)
-        included, billable = self._billable(units)
-        line = volume_line(self._tier_table(), billable)
+        included, billable = self._billable(units) if self.included else (_ZERO, units)
+        line = volume_line(table, billable)
         return self._charge(units, included, billable, (line,), line.amount, final)
 
     def rate_events(self, events: Iterable[ProratedEventLike], *, final: bool = True) -> Charge:
