@@ -9,7 +9,15 @@ from typing import Any
 import pytest
 
 from meterlib.errors import MeterlibError
-from meterlib.invoicing import Contract, MappingUsage, TableUsage, invoice
+from meterlib.invoicing import (
+    Contract,
+    MappingUsage,
+    TableUsage,
+    invoice,
+    invoice_from_json,
+    invoice_to_json,
+)
+from meterlib.invoicing.render import render
 from meterlib.metering.accumulator import Accumulator
 from meterlib.metering.meters import Meter
 from meterlib.metering.table import UsageKey, UsageTable
@@ -95,6 +103,9 @@ def test_group_values_bills_a_line_per_combination_and_the_matrix_minimum_its_ow
     ]
     assert bill.lines[-1].rounded == D(45)  # 200 - 155
     assert bill.subtotal == D(200)
+    assert invoice_from_json(invoice_to_json(bill)) == bill
+    bill.check()
+    assert "tokens: model=small, region=us: default" in render(bill, "text")
 
 
 def test_a_matrix_price_rates_usage_aggregated_from_events():

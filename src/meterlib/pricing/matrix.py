@@ -265,8 +265,8 @@ class MatrixPrice(PriceBase):
                     name,
                     f"one of the matrix's dimensions ({', '.join(dimensions)})",
                 )
-            if type(value) is not str:
-                raise InvalidValueError(f"values[{name!r}]", value, "a text value")
+            if value is not None and type(value) is not str:
+                raise InvalidValueError(f"values[{name!r}]", value, "a text value (or null)")
         return tuple(map(values.get, dimensions))
 
     def _lookup(self, key: tuple[str | None, ...]) -> int:
