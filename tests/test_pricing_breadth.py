@@ -635,3 +635,13 @@ def test_a_plan_takes_the_new_prices_in_its_currency():
     matrix = plan.metered[0].versions[0].price
     assert isinstance(matrix, MatrixPrice)
     assert {cell.price.currency for cell in matrix.cells} == {"EUR"}
+
+
+def test_a_copied_matrix_routes_with_its_own_cells():
+    price = parse_price(LAGO_FILTERS)
+    assert isinstance(price, MatrixPrice)
+    usage = [({"region": "africa", "provider": "aws"}, "10")]
+    assert price.rate_usage(usage).amount == D(10)
+    cheaper = price.model_copy(update={"cells": price.cells[1:]})
+    assert cheaper.rate_usage(usage).amount == D(5)  # cell 1 is gone: 10 x 0.5
+    assert price.rate_usage(usage).amount == D(10)

@@ -32,7 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from pydantic_core import PydanticCustomError
 
 from meterlib._numbers import EXACT
-from meterlib.errors import InvalidValueError, RatingError, describe
+from meterlib.errors import InvalidValueError, RatingError
 from meterlib.pricing._base import PriceBase, QuantityLike, quantity_of
 from meterlib.pricing.charge import Charge, ChargeLine, ChargePart, new_line, new_part
 from meterlib.pricing.simple import FlatPrice, PackagePrice, PerUnitPrice
@@ -220,6 +220,13 @@ class MatrixPrice(PriceBase):
                 {"what": what, "theirs": price.currency, "ours": self.currency},
             )
 
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
+        """Copy the price; the copy remembers no routes and resolves its cells afresh."""
+        copy = super().model_copy(update=update, deep=deep)
+        copy.__dict__.pop("_routes", None)
+        copy.__dict__.pop("_plan", None)
+        return copy
+
     @cached_property
     def _routes(self) -> dict[tuple[str | None, ...], int]:
         """Remembered routes: value combination -> 0-based cell index, or ``_DEFAULT``."""
@@ -385,5 +392,5 @@ def _entry(entry: Any, number: int) -> tuple[Mapping[str, str], QuantityLike]:
     raise InvalidValueError(
         f"usage[{number}]",
         entry,
-        f"a (values, quantity) pair (got {describe(entry)})",
+        "a (values, quantity) pair or an object with 'values' and 'quantity'",
     )

@@ -24,7 +24,14 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import Annotated, Any, Literal, Self
 
-from pydantic import BeforeValidator, ConfigDict, Field, PlainSerializer, model_validator
+from pydantic import (
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    WithJsonSchema,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from meterlib._numbers import EXACT, NonNegativeAmount, to_decimal
@@ -56,6 +63,15 @@ WholeCount = Annotated[
     int,
     BeforeValidator(_whole),
     PlainSerializer(int, return_type=int),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "integer", "minimum": 0},
+                {"type": "string", "pattern": r"^\+?\d+(\.0*)?$"},
+            ],
+            "description": "A whole number of events, as an integer or a decimal string ('3').",
+        },
+    ),
 ]
 
 
