@@ -301,7 +301,7 @@ def test_percentage_free_amount_is_consumed_in_event_order():
     # event 2 covered for 50, charged on 30: 0.30 + 0.30 = 0.60; event 3: 0.20 + 0.30 = 0.50.
     assert [line.amount for line in charge.lines] == [D(0), D("0.60"), D("0.50")]
     assert [line.quantity for line in charge.lines] == [D(0), D(30), D(20)]
-    assert charge.lines[0].description == "event 1: 100 free"
+    assert charge.lines[0].description == "event 1: 100 free (free amount left 50)"
     assert charge.lines[1].description == "event 2: 50 of 80 free"
     assert (charge.quantity, charge.included, charge.billable) == (D(200), D(150), D(50))
     assert charge.amount == D("1.10")

@@ -242,9 +242,9 @@ def test_free_events_or_free_amount_whichever_runs_out_first():
     charge = price.rate_events(["200", "100", "100", "50"])
     assert charge.amount == D("0.70")
     assert [line.description for line in charge.lines[:3]] == [
-        "event 1: 200 free",
-        "event 2: 100 free",
-        "event 3: 100 free",
+        "event 1: 200 free (free events left 2, free amount left 300)",
+        "event 2: 100 free (free events left 1, free amount left 200)",
+        "event 3: 100 free (free events left 0, free amount left 100)",
     ]
     assert (charge.included, charge.billable) == (D(400), D(50))
 

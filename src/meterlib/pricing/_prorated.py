@@ -27,7 +27,7 @@ from decimal import Decimal
 from fractions import Fraction
 
 from meterlib._numbers import EXACT, to_decimal
-from meterlib.errors import InvalidValueError
+from meterlib.errors import InvalidValueError, RatingError
 from meterlib.pricing._tiers import TierTable
 from meterlib.pricing.charge import ChargeLine, new_line, plain
 
@@ -95,6 +95,14 @@ def _walk(events: Iterable[ProratedEventLike]) -> tuple[list[ProratedEvent], Dec
     return parsed, highest, total
 
 
+def _locate_highest(table: TierTable, highest: Decimal) -> int:
+    """The tier holding the highest running total; a bounded last tier is checked against it."""
+    try:
+        return table.locate(highest)
+    except RatingError as error:
+        raise RatingError(f"the running total of units reached {plain(highest)}: {error}") from None
+
+
 def _zero_line(reason: str) -> ChargeLine:
     return new_line(reason, None, None, None, _ZERO, _ZERO, _ZERO, _ZERO)
 
@@ -124,7 +132,7 @@ def prorated_graduated(
     bounded last tier.
     """
     parsed, highest, final = _walk(events)
-    reached = table.locate(highest)
+    reached = _locate_highest(table, highest)
     if final < 0:
         return (
             (_zero_line(f"final running total {plain(final)} is below zero: no charge"),),
@@ -184,7 +192,7 @@ def prorated_volume(
     bounded last tier.
     """
     parsed, highest, final = _walk(events)
-    table.locate(highest)
+    _locate_highest(table, highest)
     if final < 0:
         return (
             (_zero_line(f"final running total {plain(final)} is below zero: no charge"),),

@@ -186,7 +186,8 @@ class PercentagePrice(PriceBase):
                     if amount_left is not None:
                         amount_left = _subtract(amount_left, value)
                     free = events_left != 0 and amount_left != 0
-                    lines.append(_free_line(f"{label}: {plain(value)} free", fraction))
+                    left = _left(events_left, amount_left)
+                    lines.append(_free_line(f"{label}: {plain(value)} free{left}", fraction))
                     continue
                 label = f"{label}: {plain(amount_left)} of {plain(value)} free"
                 covered = _add(covered, amount_left)
@@ -205,6 +206,16 @@ class PercentagePrice(PriceBase):
         return self._charge(
             total, covered, _subtract(total, covered), tuple(lines), subtotal, final
         )
+
+
+def _left(events: int | None, amount: Decimal | None) -> str:
+    """What is left of the free allowances, such as ``" (free events left 2)"``."""
+    parts = []
+    if events is not None:
+        parts.append(f"free events left {events}")
+    if amount is not None:
+        parts.append(f"free amount left {plain(amount)}")
+    return f" ({', '.join(parts)})" if parts else ""
 
 
 def _free_line(label: str, fraction: Decimal) -> ChargeLine:
