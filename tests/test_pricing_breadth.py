@@ -525,6 +525,13 @@ UNRATABLE = [
     (LAGO_FILTERS, [{"values": {"region": 5}, "quantity": "1"}], "region", "5"),
     (MATRIX, [{"values": {"region": "us"}, "quantity": "1"}], "region=us", "no default"),
     (
+        LAGO_FILTERS,
+        [{"values": {"region": ["eu"], "provider": "aws"}, "quantity": "1"}],
+        "region",
+        "['eu']",
+    ),
+    (LAGO_FILTERS, ["eu"], "usage[0]", "'eu'"),
+    (
         {"model": "graduated", "tiers": TIERS, "prorated": True},
         [{"units": "0", "prorated": "0"}],
         "units",

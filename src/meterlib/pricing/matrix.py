@@ -23,9 +23,10 @@ charge filters are cells, the charge's own price the default, and ``pricing_grou
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
 from functools import cached_property
+from operator import itemgetter
 from typing import Annotated, Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -261,19 +262,21 @@ class MatrixPrice(PriceBase):
         index = self._lookup(self._key(values))
         return None if index == _DEFAULT else index + 1
 
-    def _key(self, values: Mapping[str, str]) -> tuple[str | None, ...]:
+    def _key(self, values: Mapping[str, str], number: int | None = None) -> tuple[str | None, ...]:
+        """Check the names and values of usage (entry ``number``); return its route key."""
+        where = "values" if number is None else f"usage[{number}].values"
         dimensions = self.dimensions
         if not isinstance(values, Mapping):
-            raise InvalidValueError("values", values, "a mapping of dimension to value")
+            raise InvalidValueError(where, values, "a mapping of dimension to value")
         for name, value in values.items():
             if name not in dimensions:
                 raise InvalidValueError(
-                    "values",
+                    where,
                     name,
                     f"one of the matrix's dimensions ({', '.join(dimensions)})",
                 )
             if value is not None and type(value) is not str:
-                raise InvalidValueError(f"values[{name!r}]", value, "a text value (or null)")
+                raise InvalidValueError(f"{where}[{name!r}]", value, "a text value (or null)")
         return tuple(map(values.get, dimensions))
 
     def _lookup(self, key: tuple[str | None, ...]) -> int:
@@ -295,15 +298,25 @@ class MatrixPrice(PriceBase):
         )
 
     @cached_property
-    def _plan(self) -> tuple[list[Any], list[str], list[int | None]]:
-        """Each cell's ``rate``, label and number, the default's last (index ``-1`` finds it)."""
+    def _plan(self) -> tuple[list[Any], list[str], list[int | None], Callable[[Any], Any]]:
+        """What rating needs, resolved once: each cell's ``rate``, label and number.
+
+        The default comes last (index ``-1`` finds it); the fourth item reads the route key of
+        values that name every dimension.
+        """
         rates: list[Any] = [cell.price.rate for cell in self.cells]
         labels = [cell.label(number) for number, cell in enumerate(self.cells, 1)]
         numbers: list[int | None] = list(range(1, len(self.cells) + 1))
         rates.append(None if self.default is None else self.default.rate)
         labels.append("default")
         numbers.append(None)
-        return rates, labels, numbers
+        dimensions = self.dimensions
+        full_key: Callable[[Any], Any] = (
+            itemgetter(*dimensions)
+            if len(dimensions) > 1
+            else lambda values: (values[dimensions[0]],)
+        )
+        return rates, labels, numbers, full_key
 
     def rate_usage(self, usage: Iterable[UsageEntry], *, final: bool = True) -> Charge:
         """Rate usage entries ``(values, quantity)`` cell by cell (see the module docstring).
@@ -316,24 +329,26 @@ class MatrixPrice(PriceBase):
         dimensions = self.dimensions
         count = len(dimensions)
         routes = self._routes
+        rates, labels, numbers, full_key = self._plan
         sums: dict[Any, Decimal] = {}
         for number, entry in enumerate(usage):
             if type(entry) is tuple and len(entry) == 2:
                 values, raw = entry
             else:
                 values, raw = _entry(entry, number)
-            if type(values) is not dict and not isinstance(values, Mapping):
-                raise InvalidValueError(f"usage[{number}].values", values, "a mapping")
-            key = tuple(map(values.get, dimensions))
-            index = routes.get(key)
-            if index is None or (len(values) != count and len(values) != count - key.count(None)):
-                index = self._lookup(self._key(values))  # checks the names and values
+            try:  # the fast path: every dimension given, no other name, a route known
+                key = full_key(values) if len(values) == count else None
+                index = None if key is None else routes.get(key)
+            except (KeyError, TypeError):
+                index = None
+            if index is None:  # check the names and values, then find the route
+                key = self._key(values, number)
+                index = self._lookup(key)
             if type(raw) is not Decimal or not raw.is_finite() or raw < 0:
                 raw = quantity_of(raw, f"usage[{number}].quantity")
             group: Any = (index, key) if by_values else index
             known = sums.get(group)
             sums[group] = raw if known is None else _add(known, raw)
-        rates, labels, numbers = self._plan
         lines: list[ChargeLine] = []
         parts: list[ChargePart] = []
         total = subtotal = _ZERO
