@@ -11,6 +11,7 @@ import pytest
 from meterlib.errors import MeterlibError
 from meterlib.invoicing import (
     Contract,
+    LedgerUsage,
     MappingUsage,
     TableUsage,
     invoice,
@@ -19,6 +20,7 @@ from meterlib.invoicing import (
 )
 from meterlib.invoicing.render import render
 from meterlib.metering.accumulator import Accumulator
+from meterlib.metering.ledger import Ledger
 from meterlib.metering.meters import Meter
 from meterlib.metering.table import UsageKey, UsageTable
 from meterlib.periods import Period
@@ -108,38 +110,46 @@ def test_group_values_bills_a_line_per_combination_and_the_matrix_minimum_its_ow
     assert "tokens: model=small, region=us: default" in render(bill, "text")
 
 
-def test_a_matrix_price_rates_usage_aggregated_from_events():
-    c = contract(TOKENS)
-    period = c.period(2)
-    meter = Meter.model_validate(
-        {
-            "name": "tokens",
-            "type": "tokens",
-            "aggregation": "sum",
-            "property": "n",
-            "group_by": ["model", "region"],
-        },
-    )
-    accumulator = Accumulator([meter], [Period(period.start, period.end)])
-    events = [
+METER = {
+    "name": "tokens",
+    "type": "tokens",
+    "aggregation": "sum",
+    "property": "n",
+    "group_by": ["model", "region"],
+}
+
+
+def _events(c: Contract) -> list[dict[str, Any]]:
+    start = c.period(2).start
+    values = [
         {"model": "large", "region": "eu", "n": "1500"},
         {"model": "large", "region": "us", "n": "2000"},
         {"model": "small", "region": "us", "n": "7000"},
     ]
-    accumulator.add(
-        [
-            {
-                "id": f"e{number}",
-                "customer": "cus_1",
-                "type": "tokens",
-                "time": period.start.isoformat(),
-                "properties": properties,
-            }
-            for number, properties in enumerate(events)
-        ],
-    )
-    bill = invoice(c, TableUsage(accumulator.usage()), period)
-    assert [line.rounded for line in bill.lines] == [D(40), D(45), D(70)]
+    return [
+        {
+            "id": f"e{number}",
+            "customer": "cus_1",
+            "type": "tokens",
+            "time": start.isoformat(),
+            "properties": properties,
+        }
+        for number, properties in enumerate(values)
+    ]
+
+
+def test_a_matrix_price_rates_usage_from_an_accumulator_or_the_ledger(tmp_path):
+    c = contract(TOKENS)
+    period = c.period(2)
+    meter = Meter.model_validate(METER)
+    accumulator = Accumulator([meter], [Period(period.start, period.end)])
+    accumulator.add(_events(c))
+    from_accumulator = invoice(c, TableUsage(accumulator.usage()), period)
+    assert [line.rounded for line in from_accumulator.lines] == [D(40), D(45), D(70)]
+    with Ledger(tmp_path / "l.sqlite") as ledger:
+        ledger.append(_events(c))
+        from_ledger = invoice(c, LedgerUsage(ledger, [meter]), period)
+    assert from_ledger == from_accumulator
 
 
 def test_no_usage_bills_one_line_and_a_source_without_groups_is_refused():
