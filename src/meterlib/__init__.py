@@ -19,7 +19,6 @@ from meterlib.backbill import (
     rebill,
 )
 from meterlib.currency import CurrencyCode, minor_units
-from meterlib.display import format_date_local, format_money, format_number
 from meterlib.errors import (
     CurrencyMismatchError,
     DocumentError,
@@ -56,6 +55,7 @@ from meterlib.pricing import (
     price_to_json,
 )
 from meterlib.proration import Proration, ProrationBasis, prorate
+from meterlib.render.format import format_date_local, format_money, format_number
 from meterlib.rounding import RoundingMode, RoundingPolicy, round_amount
 from meterlib.schedule import NotInForceError, in_force
 
