@@ -52,10 +52,12 @@ def test_domain_modules_import_renderers_only_in_repr_html_hooks():
             if isinstance(function, ast.FunctionDef) and _is_hook(function)
             for node in ast.walk(function)
         }
-        for node in ast.walk(tree):
-            for name in _imports(node):
-                if name.startswith(RENDER) and id(node) not in hooks:
-                    offenders.append(f"{module}:{node.lineno} imports {name}")
+        offenders.extend(
+            f"{module}:{node.lineno} imports {name}"
+            for node in ast.walk(tree)
+            for name in _imports(node)
+            if name.startswith(RENDER) and id(node) not in hooks
+        )
     assert offenders == []
 
 

@@ -92,7 +92,9 @@ def csv_cell(value: Cell, *, neutralize_formulas: bool = True) -> str:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, Decimal | int):
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, Decimal):
         return format(value, "f")
     if isinstance(value, datetime | date):
         return value.isoformat()
