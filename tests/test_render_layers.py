@@ -40,7 +40,7 @@ def _is_hook(function: ast.FunctionDef) -> bool:
 
 
 def test_domain_modules_import_renderers_only_in_repr_html_hooks():
-    offenders = []
+    offenders: list[str] = []
     for path in SRC.rglob("*.py"):
         module = _module(path)
         if module.startswith(ALLOWED):
@@ -53,7 +53,7 @@ def test_domain_modules_import_renderers_only_in_repr_html_hooks():
             for node in ast.walk(function)
         }
         offenders.extend(
-            f"{module}:{node.lineno} imports {name}"
+            f"{module}:{getattr(node, 'lineno', 0)} imports {name}"
             for node in ast.walk(tree)
             for name in _imports(node)
             if name.startswith(RENDER) and id(node) not in hooks
