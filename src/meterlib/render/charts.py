@@ -240,7 +240,7 @@ class UsageChart(_Chart):
             color = _BARRED if line.barred else (_OVER if over else _WITHIN)
             tip = f"{line.label}: {line.usage:f} {self.statement.unit}"
             if line.barred:
-                tip += f" ({_('time-barred')})"
+                tip += " (" + _("time-barred") + ")"
             frame.out.append(
                 f'<rect x="{x}" y="{frame.base_y - h}" width="{bar_w}" height="{h}"'
                 f' fill="{color}"><title>{escape(tip)}</title></rect>',

@@ -15,6 +15,7 @@ from babel import Locale, UnknownLocaleError
 from babel.dates import format_date, format_datetime
 from babel.numbers import format_currency, format_decimal, format_percent
 
+from meterlib._numbers import to_decimal
 from meterlib.currency import minor_units
 from meterlib.errors import InvalidValueError
 from meterlib.money import Money
@@ -58,13 +59,13 @@ def format_number(value: Decimal | int, locale: str | Locale) -> str:
     return format_decimal(value, locale=parse_locale(locale), decimal_quantization=False)
 
 
-def format_percent_local(percent: Decimal | int, locale: str | Locale) -> str:
+def format_percent_local(percent: Decimal | int | str, locale: str | Locale) -> str:
     """Format a percentage given in percent (``19`` is 19 %, ``Decimal("9.5")`` is 9.5 %).
 
     Every digit is kept; the sign, spacing and position follow the locale (``19 %`` in
     ``de_DE``, ``19%`` in ``en_US``).
     """
-    ratio = Decimal(percent).scaleb(-2)
+    ratio = to_decimal(percent, "percent").scaleb(-2)
     return format_percent(ratio, locale=parse_locale(locale), decimal_quantization=False)
 
 
@@ -133,7 +134,7 @@ class Formatter:
         """A quantity with the locale's signs, every digit kept; empty for ``None``."""
         return "" if value is None else self.isolate(format_number(value, self.locale))
 
-    def percent(self, percent: Decimal | int) -> str:
+    def percent(self, percent: Decimal | int | str) -> str:
         """A percentage given in percent, through Babel (``19 %`` in German)."""
         return self.isolate(format_percent_local(percent, self.locale))
 

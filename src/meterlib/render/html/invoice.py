@@ -28,7 +28,7 @@ def _party(party: Party | None, fallback: str, labels: InvoiceLabels) -> str:
         parts.append(f'<div class="muted">{bdi(party.email)}</div>')
     if party.tax_id:
         parts.append(
-            f'<div class="muted">{e(_("Tax ID"))} {bdi(party.tax_id)}</div>'
+            '<div class="muted">' + e(_("Tax ID")) + f' {bdi(party.tax_id)}</div>'
         )
     return "".join(parts)
 
@@ -63,8 +63,8 @@ def _lines(invoice: Invoice, labels: InvoiceLabels) -> str:
         )
     return (
         '<div class="scroll"><table class="grid lines"><thead><tr>'
-        f'<th class="s">{e(_("Description"))}</th><th>{e(_("Quantity"))}</th>'
-        f"<th>{e(_('Unit price'))}</th><th>{e(_('Amount'))}</th></tr></thead><tbody>"
+        '<th class="s">' + e(_("Description")) + '</th><th>' + e(_("Quantity")) + '</th>'
+        "<th>" + e(_("Unit price")) + "</th><th>" + e(_("Amount")) + "</th></tr></thead><tbody>"
         + "".join(rows)
         + "</tbody></table></div>"
     )
@@ -145,12 +145,13 @@ def invoice_document(invoice: Invoice, locale: str | Locale = "en_US") -> str:
     )
     body = (
         f'<div class="head"><div>{seller}</div>'
-        f'<div class="end"><h1>{e(_("INVOICE"))}</h1><table class="meta">{meta}</table></div>'
+        '<div class="end"><h1>' + e(_("INVOICE"))
+        + f'</h1><table class="meta">{meta}</table></div>'
         "</div>"
         '<div class="parties"><div>'
-        f'<div class="label">{e(_("Bill to"))}</div>'
+        f'<div class="label">' + e(_("Bill to")) + f'</div>'
         f"{_party(invoice.bill_to, invoice.customer, labels)}"
-        f'<div class="muted">{e(_("Customer ID"))} {bdi(invoice.customer)}</div></div></div>'
+        f'<div class="muted">' + e(_("Customer ID")) + f' {bdi(invoice.customer)}</div></div></div>'
         f"{_lines(invoice, labels)}{_totals(invoice, labels)}"
         f'<div class="foot">{e(foot)}</div>'
     )

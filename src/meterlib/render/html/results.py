@@ -71,8 +71,9 @@ def charge_fragment(charge: Charge, locale: str | Locale = "en_US") -> str:
             f"<td>{e(f.unit_price(charge.adjustment))}</td></tr>"
         )
     rows.append(
-        f'<tr class="total"><td class="s">{e(_("Amount"))}</td>'
-        f'<td class="s">{e(_("rounded {amount}").format(amount=f.money(charge.rounded())))}</td>'
+        '<tr class="total"><td class="s">' + e(_("Amount")) + '</td>'
+        '<td class="s">' + e(_("rounded {amount}").format(amount=f.money(charge.rounded())))
+        + "</td>"
         f"<td>{e(f.unit_price(charge.amount))}</td></tr>"
     )
     caption = _("{model} price, quantity {quantity}").format(
@@ -103,7 +104,7 @@ def batch_report_fragment(report: BatchReport, locale: str | Locale = "en_US") -
     ]
     problems += [
         f'<tr><td class="s"></td><td class="s">{bdi(c.event_id)}</td>'
-        f'<td class="wrap">{e(_("conflicts with an earlier version; the first one counts"))}'
+        f'<td class="wrap">' + e(_("conflicts with an earlier version; the first one counts")) + ''
         "</td></tr>"
         for c in report.conflicts[:MAX_ROWS]
     ]

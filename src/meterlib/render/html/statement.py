@@ -69,14 +69,14 @@ def _periods(statement: Statement, f: Formatter) -> str:
         _("Due"), _("Days late"), _("Interest"), _("Owed"),
     ]
     head = (
-        f'<tr><th class="s" scope="col">{e(_("Period"))}</th>'
+        '<tr><th class="s" scope="col">' + e(_("Period")) + '</th>'
         + "".join(f'<th scope="col">{e(n)}</th>' for n in names)
         + "</tr>"
     )
     rows = []
     for line in statement.lines:
         cls = "barred" if line.barred else ""
-        tag = f' <span class="tag">{e(_("time-barred"))}</span>' if line.barred else ""
+        tag = ' <span class="tag">' + e(_("time-barred")) + '</span>' if line.barred else ""
         delta_cls = ' class="credit"' if line.delta < 0 else ""
         rows.append(
             f'<tr class="{cls}"><th class="s" scope="row">{bdi(line.label)}{tag}</th>'
@@ -88,7 +88,7 @@ def _periods(statement: Statement, f: Formatter) -> str:
         )
     t = statement.totals
     rows.append(
-        f'<tr class="total"><th class="s" scope="row">{e(_("Total claimed"))}</th>'
+        '<tr class="total"><th class="s" scope="row">' + e(_("Total claimed")) + f'</th>'
         f"<td>{e(f.number(t.usage))}</td>"
         f"<td></td><td>{e(f.number(t.overuse))}</td><td>{e(f.money(t.rebilled))}</td>"
         f"<td>{e(f.money(t.billed))}</td><td>{e(f.money(t.delta))}</td><td></td><td></td>"
@@ -100,10 +100,10 @@ def _periods(statement: Statement, f: Formatter) -> str:
 def _breakdown(statement: Statement, f: Formatter) -> str:
     _ = f.gettext
     head = (
-        f'<tr><th class="s" scope="col">{e(_("Period"))}</th>'
-        f'<th class="s" scope="col">{e(_("Price version"))}</th>'
-        f'<th class="s" scope="col">{e(_("Calculation"))}</th>'
-        f'<th scope="col">{e(_("Re-billed"))}</th></tr>'
+        '<tr><th class="s" scope="col">' + e(_("Period")) + '</th>'
+        '<th class="s" scope="col">' + e(_("Price version")) + '</th>'
+        '<th class="s" scope="col">' + e(_("Calculation")) + '</th>'
+        '<th scope="col">' + e(_("Re-billed")) + '</th></tr>'
     )
     rows = "".join(
         f'<tr><td class="s">{bdi(line.label)}</td><td class="s wrap">{bdi(line.version)}</td>'
@@ -117,13 +117,13 @@ def _breakdown(statement: Statement, f: Formatter) -> str:
 def _documents(statement: Statement, f: Formatter) -> str:
     _ = f.gettext
     if not statement.documents:
-        return f'<p class="muted">{e(_("None: nothing to correct."))}</p>'
+        return '<p class="muted">' + e(_("None: nothing to correct.")) + '</p>'
     head = (
-        f'<tr><th class="s" scope="col">{e(_("Number"))}</th>'
-        f'<th class="s" scope="col">{e(_("Kind"))}</th>'
-        f'<th class="s" scope="col">{e(_("Corrects"))}</th>'
-        f'<th class="s" scope="col">{e(_("Lines"))}</th>'
-        f'<th scope="col">{e(_("Amount"))}</th></tr>'
+        '<tr><th class="s" scope="col">' + e(_("Number")) + '</th>'
+        '<th class="s" scope="col">' + e(_("Kind")) + '</th>'
+        '<th class="s" scope="col">' + e(_("Corrects")) + '</th>'
+        '<th class="s" scope="col">' + e(_("Lines")) + '</th>'
+        '<th scope="col">' + e(_("Amount")) + '</th></tr>'
     )
     rows = []
     for doc in statement.documents:
@@ -135,11 +135,11 @@ def _documents(statement: Statement, f: Formatter) -> str:
         cls = ' class="credit"' if doc.kind == "credit_note" else ""
         rows.append(
             f'<tr><td class="s">{bdi(doc.number)}</td><td class="s">{e(document_title(doc, f))}'
-            f'</td><td class="s">{bdi(doc.corrects or _("(no invoice number)"))}</td>'
+             '</td><td class="s">' + bdi(doc.corrects or _("(no invoice number)")) + "</td>"
             f'<td class="s wrap">{lines}</td><td{cls}>{e(f.money(doc.signed_total))}</td></tr>',
         )
     rows.append(
-        f'<tr class="total"><td class="s" colspan="4">{e(_("Net of all documents"))}</td>'
+        '<tr class="total"><td class="s" colspan="4">' + e(_("Net of all documents")) + f'</td>'
         f"<td>{e(f.money(statement.totals.total))}</td></tr>",
     )
     return _grid(head, "".join(rows))
@@ -186,15 +186,16 @@ def statement_document(
     _ = f.gettext
     t = statement.totals
     customer = (
-        f'<div class="muted">{e(_("Customer"))}: <strong>{bdi(statement.customer)}</strong></div>'
+        '<div class="muted">' + e(_("Customer"))
+        + f": <strong>{bdi(statement.customer)}</strong></div>"
         if statement.customer
         else ""
     )
     scenarios = ""
     if comparison is not None and len(comparison.statements) > 1:
         scenarios = (
-            f"<h2>{e(_('Scenarios'))}</h2><p class='muted'>"
-            f"{e(_('The same terms applied to each usage estimate.'))}</p>"
+            "<h2>" + e(_("Scenarios")) + "</h2><p class='muted'>"
+            "" + e(_("The same terms applied to each usage estimate.")) + f"</p>"
             f"{_comparison_table(comparison, f)}"
             f'<div class="chart">{ScenarioChart(comparison, width=950, locale=str(f.locale)).svg()}'
             "</div>"
@@ -202,7 +203,7 @@ def statement_document(
     notes = ""
     if statement.problems:
         items = "".join(f"<li>{e(p)}</li>" for p in statement.problems)
-        notes = f'<h2>{e(_("Notes"))}</h2><ul class="notes">{items}</ul>'
+        notes = '<h2>' + e(_("Notes")) + f'</h2><ul class="notes">{items}</ul>'
     owed_label = _("Total owed") if t.total >= 0 else _("Total to refund")
     split = _("{delta} re-billed + {interest} interest").format(
         delta=f.money(t.delta), interest=f.money(t.interest)
@@ -223,24 +224,32 @@ def statement_document(
     )
     usage_chart = UsageChart(statement, width=950, height=280, locale=str(f.locale)).svg()
     liability_chart = LiabilityChart(statement, width=950, height=260, locale=str(f.locale)).svg()
+    label = {
+        "summary": _("Summary"),
+        "usage": _("Usage against the allowance"),
+        "periods": _("Periods"),
+        "liability": _("Liability over time"),
+        "how": _("How each period was re-billed"),
+        "documents": _("Adjustment documents"),
+    }
     body = f"""<header class="head">
 <div><h1>{bdi(statement.title)}</h1>{customer}<div class="muted">{e(valued)}</div></div>
 <div class="end"><div class="label">{e(owed_label)}</div>
 <div class="big">{e(f.money(t.total))}</div><div class="muted">{e(split)}</div></div>
 </header>
 {_terms(statement, f)}
-<h2>{e(_("Summary"))}</h2>
+<h2>{e(label["summary"])}</h2>
 {_summary(statement, f)}
-<h2>{e(_("Usage against the allowance"))}</h2>
+<h2>{e(label["usage"])}</h2>
 <div class="chart">{usage_chart}</div>
-<h2>{e(_("Periods"))}</h2>
+<h2>{e(label["periods"])}</h2>
 <p class="muted">{e(usage_note)}</p>
 {_periods(statement, f)}
-<h2>{e(_("Liability over time"))}</h2>
+<h2>{e(label["liability"])}</h2>
 <div class="chart">{liability_chart}</div>
-<h2>{e(_("How each period was re-billed"))}</h2>
+<h2>{e(label["how"])}</h2>
 {_breakdown(statement, f)}
-<h2>{e(_("Adjustment documents"))}</h2>
+<h2>{e(label["documents"])}</h2>
 <p class="muted">{e(docs_note)}</p>
 {_documents(statement, f)}
 {scenarios}
