@@ -149,7 +149,7 @@ def interest_text(statement: Statement, f: Formatter) -> str:
         "{policy}, on unpaid amounts from each due date ({days} days after the period ends)"
         " to {date}"
     ).format(
-        policy=statement.interest_policy,
+        policy=f.isolate(statement.interest_policy),
         days=f.number(statement.due_days),
         date=f.day(statement.as_of),
     )

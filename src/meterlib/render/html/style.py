@@ -78,9 +78,9 @@ _RULES: tuple[tuple[str, str], ...] = (
 _MEDIA: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
     ("screen and (max-width:600px)", (("& .big", "font-size:20px"),)),
     ("print", (("& .scroll", "overflow:visible"),
-               ("& table", "font-size:9pt"),
+               ("& table", "font-size:8pt"),
                ("& td", "white-space:normal"),
-               ("& th, & td", "padding:3px 4px"),
+               ("& th, & td", "padding:2px 3px;overflow-wrap:anywhere"),
                ("& h2", "break-after:avoid"))),
 )
 
