@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import io
+import json
 import textwrap
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -148,3 +149,23 @@ def test_usage_csv():
     assert safe[0]["group"] == "region=eu"
     raw = rows(usage_csv(table, neutralize_formulas=False))
     assert raw[0]["customer"] == "=evil()"
+
+
+def test_usage_command_neutralizes_unless_told_not_to(tmp_path, capsys):
+    meters = Path(__file__).resolve().parent.parent / "examples" / "metering" / "meters.toml"
+    events = tmp_path / "events.jsonl"
+    event = {
+        "id": "e1", "customer": "=1+2", "type": "api.request", "time": "2024-02-03T10:00:00Z",
+        "properties": {"region": "eu", "tokens": "5", "status": "ok", "user": "u1"},
+    }
+    events.write_text(json.dumps(event) + "\n", encoding="utf-8")
+    ledger = tmp_path / "l.sqlite"
+    main(["ingest", str(events), "--ledger", str(ledger)])
+    capsys.readouterr()
+    args = ["usage", "--ledger", str(ledger), "--meters", str(meters), "--format", "csv"]
+    assert main(args) == 0
+    safe = rows(capsys.readouterr().out)
+    assert safe
+    assert {r["customer"] for r in safe} == {"'=1+2"}
+    assert main([*args, "--no-neutralize-formulas"]) == 0
+    assert {r["customer"] for r in rows(capsys.readouterr().out)} == {"=1+2"}
