@@ -36,9 +36,9 @@ async function axe(page) {
 
 async function widths(page) {
   return page.evaluate(() => {
-    const root = document.querySelector(".ml-root");
+    const root = document.querySelector(".ml-root") || document.body;
     const view = document.documentElement.clientWidth;
-    const tables = [...document.querySelectorAll(".ml-root table")].map((table) => {
+    const tables = [...document.querySelectorAll("table")].map((table) => {
       const box = table.closest(".scroll") || table.parentElement;
       const style = getComputedStyle(box);
       const rect = box.getBoundingClientRect();
@@ -56,7 +56,7 @@ async function widths(page) {
       root: Math.ceil(root.getBoundingClientRect().width),
       tables,
       theadDisplay: [...document.querySelectorAll("thead")].map((t) => getComputedStyle(t).display),
-      dir: root.getAttribute("dir"),
+      dir: root.getAttribute("dir") || document.documentElement.getAttribute("dir"),
     };
   });
 }
