@@ -47,7 +47,7 @@ def test_html_page_is_self_contained_and_escaped(bill) -> None:
     assert "Torstraße 140" in page
     assert "INVOICE" in page
     assert "cus_initech-20230301" in page
-    assert "tier 2: q &gt; 1000" in page  # escaped
+    assert "tier 2: q &gt; 1,000" in page  # escaped, the bound through Babel
     assert "€265.38" in page
     assert "Apr 15, 2023" in page
 

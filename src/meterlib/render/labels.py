@@ -20,9 +20,11 @@ from meterlib.render.format import Formatter
 __all__ = [
     "InvoiceLabels",
     "breakdown_text",
+    "charge_line_label",
     "common_allowance",
     "document_line_text",
     "document_title",
+    "period_unit",
 ]
 
 
@@ -70,8 +72,11 @@ class InvoiceLabels(Formatter):
         return _(", ").join(parts)
 
     def quantity(self, line: InvoiceLine) -> str:
-        """The line's quantity with its unit."""
-        return f"{self.number(line.quantity)} {line.unit}"
+        """The line's quantity with its unit (a billing period's unit translated)."""
+        unit = line.unit
+        if line.kind is not LineKind.USAGE:
+            unit = period_unit(unit, self, line.quantity)
+        return f"{self.number(line.quantity)} {unit}"
 
     def line_unit_price(self, line: InvoiceLine) -> str:
         """The line's unit price, every digit kept, or empty when tiers price it."""
@@ -84,7 +89,7 @@ class InvoiceLabels(Formatter):
         how = f"{self.number(row.quantity)} × {self.unit_price(row.unit_amount)}"
         if row.flat_amount:
             how += f" + {self.unit_price(row.flat_amount)}"
-        return row.description, f"{how} = {self.unit_price(row.amount)}"
+        return charge_line_label(row, self), f"{how} = {self.unit_price(row.amount)}"
 
     def discount_name(self, name: str, kind: str, value: Decimal) -> str:
         """``Launch (10 %)`` or ``Credit (€5.00)``."""
@@ -164,4 +169,55 @@ def document_line_text(
         days=fmt.number(line.days_late),
         due=fmt.day(line.due),
         as_of=fmt.day(statement.as_of),
+    )
+
+
+def period_unit(unit: str, fmt: Formatter, count: Decimal | int = 1) -> str:
+    """A billing period's unit (``week``, ``month``, ``quarter``, ``year``), translated.
+
+    Any other unit (a meter's ``requests``, ``tokens``) stays as the contract names it.
+    """
+    n = int(count) if count == int(count) else 2  # a fraction of a period reads as plural
+    if unit == "week":
+        return fmt.ngettext("week", "weeks", n)
+    if unit == "month":
+        return fmt.ngettext("month", "months", n)
+    if unit == "quarter":
+        return fmt.ngettext("quarter", "quarters", n)
+    if unit == "year":
+        return fmt.ngettext("year", "years", n)
+    return unit
+
+
+def charge_line_label(row: ChargeLine, fmt: Formatter) -> str:
+    """What a breakdown row priced, in words: ``tier 2: 1,000 < q ≤ 5,000``, ``per unit``.
+
+    Tier rows are said again from their bounds with the locale's numbers; the fixed names the
+    engines give (``per unit``, ``flat amount``, a true-up's two rows) are translated; any other
+    row keeps the engine's description.
+    """
+    _ = fmt.gettext
+    if row.tier is not None and row.lower is not None:
+        return _tier_label(row.tier, row.lower, row.upper, fmt)
+    fixed = {
+        "per unit": _("per unit"),
+        "flat amount": _("flat amount"),
+        "minimum commitment": _("minimum commitment"),
+        "usage charges billed": _("usage charges billed"),
+    }
+    return fixed.get(row.description, row.description)
+
+
+def _tier_label(tier: int, lower: Decimal, upper: Decimal | None, fmt: Formatter) -> str:
+    """The range of a tier, as the pricing engine describes it, with the locale's numbers."""
+    _ = fmt.gettext
+    number = fmt.number(tier)
+    if tier == 1:
+        if upper is None:
+            return _("tier {number}: q ≥ 0").format(number=number)
+        return _("tier {number}: 0 ≤ q ≤ {upper}").format(number=number, upper=fmt.number(upper))
+    if upper is None:
+        return _("tier {number}: q > {lower}").format(number=number, lower=fmt.number(lower))
+    return _("tier {number}: {lower} < q ≤ {upper}").format(
+        number=number, lower=fmt.number(lower), upper=fmt.number(upper)
     )

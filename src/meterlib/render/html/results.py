@@ -13,6 +13,7 @@ from meterlib.metering.table import UsageTable, group_label
 from meterlib.pricing import Charge
 from meterlib.render.format import Formatter
 from meterlib.render.html.page import bdi, e, fragment
+from meterlib.render.labels import charge_line_label
 
 __all__ = ["batch_report_fragment", "charge_fragment", "usage_table_fragment"]
 
@@ -61,7 +62,7 @@ def charge_fragment(charge: Charge, locale: str | Locale = "en_US") -> str:
         if line.flat_amount:
             how += f" + {f.unit_price(line.flat_amount)}"
         rows.append(
-            f'<tr><td class="s">{bdi(line.description)}</td><td class="s">{e(how)}</td>'
+            f'<tr><td class="s">{bdi(charge_line_label(line, f))}</td><td class="s">{e(how)}</td>'
             f"<td>{e(f.unit_price(line.amount))}</td></tr>"
         )
     if charge.adjustment:
