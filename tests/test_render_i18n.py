@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import doctest
 import re
 from datetime import date
 from pathlib import Path
@@ -153,3 +154,11 @@ def test_a_locale_without_a_catalog_shows_english_labels(bill):
     assert "Unit price" in page
     assert '<html lang="pt-BR" dir="ltr">' in page
     assert Formatter("EUR", "de_AT").gettext("Subtotal") == "Zwischensumme"
+
+
+def test_the_rendering_page_examples_run():
+    result = doctest.testfile(
+        str(REPO / "docs" / "rendering.md"), module_relative=False, optionflags=doctest.ELLIPSIS
+    )
+    assert result.attempted >= 8
+    assert result.failed == 0
