@@ -33,6 +33,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any, Literal, cast
 
+from meterlib._fast import json_scanner
+
 __all__ = [
     "Format",
     "RawLine",
@@ -75,7 +77,7 @@ def read_jsonl(lines: Iterable[bytes | str]) -> Iterator[RawLine]:
     ``lines`` is a binary file, a text file or any iterable of lines.
     """
     decode = _DECODER.decode
-    scan = _DECODER.scan_once  # type: ignore[attr-defined]
+    scan = json_scanner(_DECODER)
     for number, line in enumerate(lines, start=1):
         try:
             text = line.decode() if isinstance(line, bytes) else line

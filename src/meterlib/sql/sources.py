@@ -279,7 +279,7 @@ def load_sqlite(
     text, never as event objects. The table needs ``id``, ``customer``, ``type``, ``time``
     (ISO text with an offset) and ``properties`` (JSON text); ``received_at`` when it has one.
     Receipt order is SQLite's ``rowid`` (insertion order) after ``received_at``. Without a
-    ``table``, a meterlib ledger (written by :class:`~meterlib.metering.ledger.Ledger`) is read
+    ``table``, a meterlib ledger (written by :class:`~meterlib.ledger.Ledger`) is read
     through its ``ledger_events`` view, any other file through its ``events`` table.
     """
     import pyarrow as pa  # noqa: PLC0415  (only the SQLite path needs it)
