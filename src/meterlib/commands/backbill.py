@@ -9,7 +9,7 @@ from typing import Any
 
 from meterlib.backbill.case import load_case
 from meterlib.errors import InvalidValueError
-from meterlib.render import FORMATS, render_statement
+from meterlib.render import FORMATS
 
 ORDER = 10
 
@@ -80,6 +80,8 @@ def run(args: argparse.Namespace) -> int:
     statement = case.statement(args.scenario, as_of=as_of, basis=args.basis)
     rates = None if args.rates is None else tuple(r for r in args.rates.split(",") if r)
     comparison = case.compare(as_of=as_of, basis=args.basis, rates=rates)
+    from meterlib.render.documents import render_statement  # noqa: PLC0415  (on use: fast --help)
+
     text = render_statement(
         statement,
         args.format,

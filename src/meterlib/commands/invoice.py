@@ -40,7 +40,7 @@ from meterlib.invoicing.usage import LedgerUsage, TableUsage, UsageSource
 from meterlib.invoicing.usage_files import load_usage_records
 from meterlib.metering.accumulator import Accumulator
 from meterlib.periods import Period
-from meterlib.render import FORMATS, render_invoice
+from meterlib.render import FORMATS
 
 ORDER = 40
 
@@ -181,6 +181,8 @@ def run(args: argparse.Namespace) -> int:
     finally:
         if opened is not None and hasattr(opened, "close"):
             opened.close()
+    from meterlib.render.documents import render_invoice  # noqa: PLC0415  (on use: fast --help)
+
     text = render_invoice(
         bill, args.format, args.locale, neutralize_formulas=args.neutralize_formulas
     )

@@ -25,7 +25,6 @@ from meterlib.ledger import Ledger
 from meterlib.metering.meters import load_meters
 from meterlib.metering.table import UsageTable
 from meterlib.periods import BillingCycle, Cadence, Period, zone
-from meterlib.render.csv import usage_csv
 
 ORDER = 35
 
@@ -136,6 +135,8 @@ def run(args: argparse.Namespace) -> int:
         with Ledger(path) as ledger:
             table = ledger.usage(meters, cycle, window=window, customer=args.customer)
     if args.format == "csv":
+        from meterlib.render.csv import usage_csv  # noqa: PLC0415  (on use: fast --help)
+
         print(usage_csv(table, neutralize_formulas=args.neutralize_formulas), end="")
     else:
         print(table.render(args.format), end="")
