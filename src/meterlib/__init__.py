@@ -31,7 +31,6 @@ if TYPE_CHECKING:
         rebill,
     )
     from meterlib.currency import CurrencyCode, minor_units
-    from meterlib.display import format_date_local, format_money, format_number
     from meterlib.errors import (
         CurrencyMismatchError,
         DocumentError,
@@ -78,6 +77,7 @@ if TYPE_CHECKING:
         rate_parts,
     )
     from meterlib.proration import Proration, ProrationBasis, prorate
+    from meterlib.render.format import format_date_local, format_money, format_number
     from meterlib.rounding import RoundingMode, RoundingPolicy, round_amount
     from meterlib.schedule import NotInForceError, in_force
 
@@ -141,9 +141,9 @@ _EXPORTS: dict[str, str] = {
     "UsageTable": "meterlib.metering.table",
     "VolumePrice": "meterlib.pricing",
     "allocate": "meterlib.money",
-    "format_date_local": "meterlib.display",
-    "format_money": "meterlib.display",
-    "format_number": "meterlib.display",
+    "format_date_local": "meterlib.render.format",
+    "format_money": "meterlib.render.format",
+    "format_number": "meterlib.render.format",
     "in_force": "meterlib.schedule",
     "invoice": "meterlib.invoicing",
     "load_case": "meterlib.backbill",

@@ -36,11 +36,11 @@ from meterlib.errors import InvalidValueError
 from meterlib.invoicing.contracts import Contract
 from meterlib.invoicing.documents import load_contract
 from meterlib.invoicing.engine import invoice
-from meterlib.invoicing.render import FORMATS, render
 from meterlib.invoicing.usage import LedgerUsage, TableUsage, UsageSource
 from meterlib.invoicing.usage_files import load_usage_records
 from meterlib.metering.accumulator import Accumulator
 from meterlib.periods import Period
+from meterlib.render import FORMATS
 
 ORDER = 40
 
@@ -77,6 +77,15 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--format", choices=FORMATS, default="text")
     parser.add_argument("--locale", default="en_US", help="CLDR locale (default: en_US)")
     parser.add_argument("--output", metavar="FILE", help="write here instead of stdout")
+    parser.add_argument(
+        "--neutralize-formulas",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help=(
+            "CSV: write text cells that begin with = + - @ tab or CR with a leading ' so a "
+            "spreadsheet shows them as text (default: on; numbers are never changed)"
+        ),
+    )
     parser.add_argument("--number", help="the invoice number (default: CUSTOMER-YYYYMMDD)")
     parser.set_defaults(handler=run)
 
@@ -172,7 +181,11 @@ def run(args: argparse.Namespace) -> int:
     finally:
         if opened is not None and hasattr(opened, "close"):
             opened.close()
-    text = render(bill, args.format, args.locale)
+    from meterlib.render.documents import render_invoice  # noqa: PLC0415  (on use: fast --help)
+
+    text = render_invoice(
+        bill, args.format, args.locale, neutralize_formulas=args.neutralize_formulas
+    )
     if args.output:
         Path(args.output).write_text(text, encoding="utf-8")
     else:

@@ -66,6 +66,15 @@ def register(subparsers: Any) -> None:
         "--anchor", metavar="DATE", help="first day of a period (default: 2000-01-01)"
     )
     parser.add_argument("--format", choices=["text", "json", "csv"], default="text")
+    parser.add_argument(
+        "--neutralize-formulas",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help=(
+            "CSV: write text cells that begin with = + - @ tab or CR with a leading ' so a "
+            "spreadsheet shows them as text (default: on; numbers are never changed)"
+        ),
+    )
     parser.set_defaults(handler=run)
 
 
@@ -125,5 +134,10 @@ def run(args: argparse.Namespace) -> int:
         meters = load_meters(args.meters)
         with Ledger(path) as ledger:
             table = ledger.usage(meters, cycle, window=window, customer=args.customer)
-    print(table.render(args.format), end="")
+    if args.format == "csv":
+        from meterlib.render.csv import usage_csv  # noqa: PLC0415  (on use: fast --help)
+
+        print(usage_csv(table, neutralize_formulas=args.neutralize_formulas), end="")
+    else:
+        print(table.render(args.format), end="")
     return 0

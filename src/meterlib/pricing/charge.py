@@ -124,6 +124,12 @@ class Charge:
         """Return the charge rounded to the currency's minor units, once, on the total."""
         return round_amount(self.amount, self.currency, mode)
 
+    def _repr_html_(self) -> str:
+        """Show the charge in Jupyter."""
+        from meterlib.render.html import charge_fragment  # noqa: PLC0415
+
+        return charge_fragment(self)
+
     def explain(self, mode: RoundingMode = RoundingMode.HALF_UP) -> str:
         """Return a plain-text breakdown: one row per line, then the exact and rounded total.
 
