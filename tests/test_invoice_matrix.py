@@ -18,12 +18,12 @@ from meterlib.invoicing import (
     invoice_from_json,
     invoice_to_json,
 )
-from meterlib.invoicing.render import render
 from meterlib.ledger import Ledger
 from meterlib.metering.accumulator import Accumulator
 from meterlib.metering.meters import Meter
 from meterlib.metering.table import UsageKey, UsageTable
 from meterlib.periods import Period
+from meterlib.render import render_invoice
 
 D = Decimal
 
@@ -107,7 +107,7 @@ def test_group_values_bills_a_line_per_combination_and_the_matrix_minimum_its_ow
     assert bill.subtotal == D(200)
     assert invoice_from_json(invoice_to_json(bill)) == bill
     bill.check()
-    assert "tokens: model=small, region=us: default" in render(bill, "text")
+    assert "tokens: model=small, region=us: default" in render_invoice(bill, "text")
 
 
 METER = {
