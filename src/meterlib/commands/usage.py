@@ -19,7 +19,7 @@ import re
 from datetime import date, datetime
 from typing import Any
 
-from meterlib.commands.ingest import ledger_path
+from meterlib.commands.ingest import add_busy_timeout, busy_timeout, ledger_path
 from meterlib.errors import InvalidValueError, MeterlibError
 from meterlib.ledger import Ledger
 from meterlib.metering.meters import load_meters
@@ -66,6 +66,7 @@ def register(subparsers: Any) -> None:
         "--anchor", metavar="DATE", help="first day of a period (default: 2000-01-01)"
     )
     parser.add_argument("--format", choices=["text", "json", "csv"], default="text")
+    add_busy_timeout(parser)
     parser.set_defaults(handler=run)
 
 
@@ -123,7 +124,7 @@ def run(args: argparse.Namespace) -> int:
                 "--ledger", str(path), "an existing ledger (create one with 'meterlib ingest')"
             )
         meters = load_meters(args.meters)
-        with Ledger(path) as ledger:
+        with Ledger(path, timeout=busy_timeout(args.busy_timeout)) as ledger:
             table = ledger.usage(meters, cycle, window=window, customer=args.customer)
     print(table.render(args.format), end="")
     return 0
