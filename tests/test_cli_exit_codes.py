@@ -173,3 +173,19 @@ def test_a_log_line_cut_short_is_dropped_before_appending(tmp_path, capsys):
     assert main(["ingest", str(events), "--ledger", str(ledger)]) == EXIT_DATA
     assert "3 rejection(s) and conflict(s) were already recorded" in capsys.readouterr().out
     assert len(log.read_text(encoding="utf-8").splitlines()) == 3
+
+
+def test_an_invoice_from_events_with_a_rejected_event_exits_1(tmp_path, capsys):
+    example = Path(__file__).resolve().parent.parent / "examples" / "invoicing"
+    events = tmp_path / "events.jsonl"
+    lines = (example / "events.jsonl").read_text(encoding="utf-8").splitlines()
+    bad = {**json.loads(lines[0]), "id": "evt_bad", "time": "2023-03-02T00:00:00"}  # naive
+    events.write_text("\n".join([*lines, json.dumps(bad)]) + "\n", encoding="utf-8")
+    contract = str(example / "contract.toml")
+    args = ["invoice", contract, "--period", "2023-03", "--format", "json"]
+    assert main([*args, "--events", str(example / "events.jsonl")]) == EXIT_OK
+    capsys.readouterr()
+    assert main([*args, "--events", str(events)]) == EXIT_DATA
+    captured = capsys.readouterr()
+    assert "1 rejected" in captured.err
+    assert json.loads(captured.out)["lines"]  # the invoice is still written
