@@ -60,10 +60,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:  # noqa: PLR0911  (one status per outcome)
     """Run the command line; returns the exit status."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+    except KeyboardInterrupt:
+        print("meterlib: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
     try:
         status: int = args.handler(args)
     except BrokenPipeError:
