@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -61,7 +62,7 @@ def committed(ledger: Path) -> int:
         return 0
 
 
-def wait_for_batches(child: subprocess.Popen[str], ledger: Path, count: int) -> None:
+def wait_for_batches(child: subprocess.Popen[Any], ledger: Path, count: int) -> None:
     deadline = time.monotonic() + 300
     while child.poll() is None and committed(ledger) < count and time.monotonic() < deadline:
         time.sleep(0.01)
