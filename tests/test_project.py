@@ -53,3 +53,17 @@ def test_public_api_is_curated_sorted_and_importable():
     assert meterlib.__all__ == sorted(meterlib.__all__)
     missing = [name for name in meterlib.__all__ if not hasattr(meterlib, name)]
     assert missing == []
+
+
+def test_version_comes_from_the_package_metadata():
+    from importlib import metadata
+
+    assert meterlib.__version__ == metadata.version("meterlib")
+    result = subprocess.run(  # noqa: S603  (our own CLI)
+        [sys.executable, "-m", "meterlib", "--version"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f"meterlib {meterlib.__version__}"

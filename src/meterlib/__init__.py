@@ -7,6 +7,8 @@ packages so that ``import meterlib`` needs only the core dependencies.
 
 from __future__ import annotations
 
+from importlib import metadata
+
 from meterlib._numbers import Amount, NonNegativeAmount, to_decimal
 from meterlib.backbill import (
     BilledPeriod,
@@ -58,6 +60,12 @@ from meterlib.pricing import (
 from meterlib.proration import Proration, ProrationBasis, prorate
 from meterlib.rounding import RoundingMode, RoundingPolicy, round_amount
 from meterlib.schedule import NotInForceError, in_force
+
+try:
+    __version__: str = metadata.version("meterlib")
+    """The installed version, from the package metadata (``meterlib --version`` prints it)."""
+except metadata.PackageNotFoundError:  # pragma: no cover  (a source tree that was never installed)
+    __version__ = "0+unknown"
 
 __all__ = [
     "Accumulator",
