@@ -24,7 +24,7 @@ import pytest
 
 from meterlib.metering.accumulator import Accumulator
 from meterlib.sql import SPARK_CONF, build_conflicts_query, build_usage_query, to_sql
-from tests.metering_strategies import CYCLE, METERS, WINDOW
+from meterlib.testing.events import CYCLE, METERS, WINDOW
 
 
 def _missing_spark_piece() -> str | None:

@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 from meterlib.metering.accumulator import Accumulator
 from meterlib.metering.ledger import Ledger
 from meterlib.metering.report import Rejection
+from meterlib.testing.events import CYCLE, METERS, WINDOW
 from tests.ledger_strategies import batched_streams
-from tests.metering_strategies import CYCLE, METERS, WINDOW
 
 
 @settings(max_examples=60)

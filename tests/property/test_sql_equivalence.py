@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from meterlib.metering.accumulator import Accumulator
 from meterlib.sql import scan_source, usage_from_source
-from tests.metering_strategies import CUSTOMERS, CYCLE, METERS, WINDOW, event_sets
+from meterlib.testing.events import CUSTOMERS, CYCLE, METERS, WINDOW, event_sets
 from tests.sql_strategies import formats, write_events
 
 
