@@ -3,7 +3,7 @@
 ``default`` (the README's test command) keeps every property but tries few examples, so the
 whole suite stays within a few minutes on a 2-core machine; ``ci`` (``HYPOTHESIS_PROFILE=ci``,
 the second step of ``.ci/run``) tries many more on every hypothesis test. Tests that set their
-own ``max_examples`` keep it in both. CONTRIBUTING.md gives the figures.
+own ``max_examples`` scale it with ``tests.budget.examples``. CONTRIBUTING.md gives the figures.
 """
 
 from __future__ import annotations
