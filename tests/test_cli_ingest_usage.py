@@ -25,7 +25,7 @@ def example_usage() -> list[dict[str, str]]:
     accumulator = Accumulator(load_meters(METERS), CYCLE)
     with EVENTS.open("rb") as stream:
         accumulator.add(event for _, _, event, _ in read_jsonl(stream) if event is not None)
-    return accumulator.usage().to_records()
+    return accumulator.usage().to_text_records()
 
 
 def test_ingest_then_usage(tmp_path, capsys):

@@ -26,6 +26,7 @@ import sys
 from collections.abc import Sequence
 from types import ModuleType
 
+import meterlib
 import meterlib.commands
 from meterlib.errors import MeterlibError
 from meterlib.ledger import LedgerError
@@ -54,6 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="meterlib",
         description="Exact, explainable usage-based billing arithmetic.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {meterlib.__version__}")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module in _command_modules():
         module.register(subparsers)
