@@ -1,0 +1,728 @@
+"""The columnar accumulator: the Accumulator's results from Arrow columns, for large batches.
+
+:class:`ColumnarAccumulator` gives what :class:`~meterlib.metering.accumulator.Accumulator`
+gives for the same events: the same figures (:meth:`~ColumnarAccumulator.usage`), the same
+:class:`~meterlib.metering.report.BatchReport` from :meth:`~ColumnarAccumulator.add`
+(duplicates, conflicts with both versions, rejections with ``check_event``'s reasons and the
+same indexes), the same :meth:`~ColumnarAccumulator.to_json` document (so
+``Accumulator.from_json(columnar.to_json())`` works, and the other way round with
+:meth:`~ColumnarAccumulator.from_json`) and the same merge. It takes Arrow tables, polars and
+pandas frames, Parquet and JSON Lines files and lists (or iterables) of event dicts; see
+:mod:`meterlib.metering.frames` for how the input is checked column by column.
+
+**How.** Each batch is checked and parsed in columns (pyarrow), duplicates are found with one
+hash pass over the batch's ids (polars) and one against the ids seen before (so give it large
+batches: each call hashes the ids seen so far once), periods are found by a binary search over
+the period boundaries (numpy), and plain ``sum`` and ``count`` meters (no filter, no
+``group_by``) add up each cell's whole-number values as 64-bit integers grouped by cell
+(polars), turned into one exact ``Decimal`` per cell at the end; any other value (a fraction,
+an exponent, a value of more than 9 digits) is added to its cell as a ``Decimal``, never a
+float. Other meters read their events in Python, through the same
+:class:`~meterlib.metering.aggregations.PartialKind` as the accumulator. Only the events of an
+id seen before are compared in Python (duplicate or conflict).
+
+**Merging** (``a.merge(b)`` or ``a | b``) goes through the accumulator's own merge on the
+serialized form, so it is the accumulator's merge by construction; it costs a serialization of
+both parts.
+
+pyarrow and polars are imported when this module is; both belong to the ``columnar`` extra.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import datetime
+from decimal import Decimal, localcontext
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+import polars as pl
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from meterlib._numbers import EXACT, to_decimal
+from meterlib.errors import InvalidValueError
+from meterlib.metering._buckets import PeriodIndex, micros
+from meterlib.metering.accumulator import Accumulator
+from meterlib.metering.aggregations import KINDS, PartialKind, State
+from meterlib.metering.events import EventError, UsageEvent, value_text
+from meterlib.metering.frames import Content, Piece, Props, read_pieces
+from meterlib.metering.meters import Aggregation, Meter, parse_meters
+from meterlib.metering.report import BatchReport, Conflict, Rejection
+from meterlib.metering.table import GroupKey, UsageKey, UsageTable
+from meterlib.periods import BillingCycle, Period
+
+__all__ = ["ColumnarAccumulator"]
+
+_ZERO = Decimal(0)
+# Whole numbers of at most 9 digits add up in int64 without overflow for 10**9 events per cell.
+_WHOLE = r"^[+-]?\d{1,9}$"
+_Cell = tuple[int, str, GroupKey]
+_Reading = tuple["_Plan", GroupKey, Any]
+
+
+class _Plan:
+    """One meter: its position, kind, and whether the column path sums it."""
+
+    __slots__ = ("filters", "group_by", "kind", "meter", "name", "position", "prop", "simple")
+
+    def __init__(self, position: int, meter: Meter) -> None:
+        self.position = position
+        self.meter = meter
+        self.name = meter.name
+        self.kind: PartialKind = KINDS[meter.aggregation]
+        self.prop = meter.property or ""
+        self.filters = tuple(
+            (key, frozenset((f.equals,) if f.equals is not None else (f.one_of or ())))
+            for key, f in sorted(meter.filters.items())
+        )
+        self.group_by = tuple(sorted(set(meter.group_by)))
+        self.simple = (
+            meter.aggregation in (Aggregation.COUNT, Aggregation.SUM)
+            and not self.filters
+            and not self.group_by
+        )
+
+
+def _number(event_id: str, plan: _Plan, found: Any) -> Decimal:
+    """The value a meter reads (the accumulator's rule and message)."""
+    if not isinstance(found, str):
+        if found is None:
+            raise EventError(
+                event_id,
+                f"properties.{plan.prop}",
+                None,
+                f"a decimal value (meter {plan.name!r} reads it)",
+            )
+        return found  # type: ignore[no-any-return]
+    try:
+        return to_decimal(found, f"properties.{plan.prop}")
+    except InvalidValueError as error:
+        raise EventError(
+            event_id,
+            f"properties.{plan.prop}",
+            found,
+            f"{error.expected} (meter {plan.name!r} reads it as a number)",
+        ) from None
+
+
+def _text(event_id: str, plan: _Plan, props: dict[str, Any], name: str) -> str:
+    found = props.get(name)
+    if found is None:
+        raise EventError(
+            event_id, f"properties.{name}", None, f"a value (meter {plan.name!r} reads it)"
+        )
+    return value_text(found)
+
+
+def _read(plans: tuple[_Plan, ...], event_id: str, props: dict[str, Any]) -> list[_Reading]:
+    """What each meter reads from an event (the accumulator's rules, in meter order)."""
+    readings: list[_Reading] = []
+    for plan in plans:
+        if any(
+            props.get(name) is None or value_text(props[name]) not in accepted
+            for name, accepted in plan.filters
+        ):
+            continue
+        group: GroupKey = tuple((name, _text(event_id, plan, props, name)) for name in plan.group_by)
+        aggregation = plan.meter.aggregation
+        if aggregation is Aggregation.COUNT:
+            value: Any = None
+        elif aggregation is Aggregation.UNIQUE_COUNT:
+            value = _text(event_id, plan, props, plan.prop)
+        else:
+            value = _number(event_id, plan, props.get(plan.prop))
+        readings.append((plan, group, value))
+    return readings
+
+
+def _same_props(a: Props, b: Props) -> bool:
+    first, second = dict(a), dict(b)
+    return first.keys() == second.keys() and all(
+        value_text(v) == value_text(second[k]) for k, v in first.items()
+    )
+
+
+def _canonical(event_id: str, content: tuple[str, str, int, Props]) -> str:
+    customer, kind, micro, props = content
+    body = [event_id, customer, kind, micro, sorted((k, value_text(v)) for k, v in props)]
+    return json.dumps(body, sort_keys=True, ensure_ascii=False)
+
+
+def _props_json(props: Props) -> dict[str, Any]:
+    return {k: v if type(v) is str else {"decimal": str(v)} for k, v in props}
+
+
+class _Values:
+    """What the meters read from one piece: integer sums, Decimal extras, Python readings."""
+
+    __slots__ = ("extra", "readings", "whole")
+
+    def __init__(self) -> None:
+        self.whole: dict[int, np.ndarray[Any, np.dtype[np.int64]]] = {}
+        self.extra: dict[int, dict[int, Decimal]] = {}
+        self.readings: dict[int, list[_Reading]] = {}
+
+
+class ColumnarAccumulator:
+    """The :class:`Accumulator`'s results from columns (see the module docstring)."""
+
+    __slots__ = (
+        "_by_type", "_ids", "_index", "_meters", "_part", "_plans", "_received", "_refused",
+        "_segments", "_specs", "_states",
+    )
+
+    def __init__(
+        self,
+        meters: Any,
+        periods: BillingCycle | list[Period] | tuple[Period, ...],
+        *,
+        window: Period | None = None,
+        part: int = 0,
+    ) -> None:
+        """As :class:`Accumulator` (the same checks and messages)."""
+        template = Accumulator(meters, periods, window=window, part=part)
+        self._load(json.loads(template.to_json()))
+
+    def _load(self, data: dict[str, Any]) -> None:
+        self._specs = data["meters"]
+        self._meters = tuple(parse_meters(self._specs))
+        self._index = PeriodIndex.from_spec(data["periods"])
+        self._part: int = data["part"]
+        self._received: int = data["received"]
+        self._plans = tuple(_Plan(i, m) for i, m in enumerate(self._meters))
+        by_type: dict[str, list[_Plan]] = {}
+        for plan in self._plans:
+            by_type.setdefault(plan.meter.event_type, []).append(plan)
+        self._by_type = {k: tuple(v) for k, v in by_type.items()}
+        self._states: list[dict[_Cell, State]] = [{} for _ in self._plans]
+        #: First copies of every id seen: pieces with their (part, sequence) per row.
+        self._segments: list[tuple[Piece, np.ndarray[Any, Any], np.ndarray[Any, Any]]] = []
+        self._ids: pa.Array | None = None
+        self._refused: dict[str, list[Content]] = {}
+
+    # -- reading ---------------------------------------------------------------------------
+
+    @property
+    def meters(self) -> tuple[Meter, ...]:
+        """The meters, in the order given."""
+        return self._meters
+
+    @property
+    def part(self) -> int:
+        """The part number that ranks this accumulator's events when merging."""
+        return self._part
+
+    @property
+    def distinct_events(self) -> int:
+        """How many distinct event ids were seen (accepted or outside every period)."""
+        return sum(len(piece) for piece, _, _ in self._segments)
+
+    def usage(self) -> UsageTable:
+        """The figure of every cell that saw events."""
+        index = self._index
+        values: dict[UsageKey, Decimal] = {}
+        for plan in self._plans:
+            for (key, customer, group), state in self._states[plan.position].items():
+                start, end = index.span(key)
+                value = plan.kind.value(state, end - start)
+                if value is not None:
+                    values[UsageKey(customer, plan.name, index.period(key), group)] = value
+        return UsageTable(values)
+
+    @property
+    def conflicts(self) -> tuple[Conflict, ...]:
+        """Every conflict known: the version that counts and each refused version, by id."""
+        found: list[Conflict] = []
+        firsts = self._first_copies(sorted(self._refused))
+        for event_id in sorted(self._refused):
+            winner = firsts[event_id]
+            versions = sorted(self._refused[event_id], key=lambda c: _canonical(event_id, c[:4]))
+            found.extend(Conflict(_event(event_id, winner), _event(event_id, c)) for c in versions)
+        return tuple(found)
+
+    # -- adding ----------------------------------------------------------------------------
+
+    def add(self, events: Any) -> BatchReport:
+        """Validate, deduplicate and count a batch; the report :meth:`Accumulator.add` gives.
+
+        ``events``: an Arrow table or record batch, a polars or pandas frame, the path of a
+        Parquet or JSON Lines file, or a list or iterable of events (dicts or UsageEvents).
+        """
+        pieces: list[Piece] = []
+        rejected: list[Rejection] = []
+        received = 0
+        for found, refused, size in read_pieces(events):
+            received += size
+            rejected += refused
+            for piece in found:
+                kept = self._check_meters(piece, rejected)
+                if len(kept):
+                    pieces.append(kept)
+        rejected.sort(key=lambda r: r.index)
+        counts = {"accepted": 0, "duplicates": 0, "outside": 0, "unmetered": 0}
+        conflicts: list[Conflict] = []
+        if pieces:
+            with localcontext(EXACT):
+                self._add_pieces(pieces, counts, conflicts)
+        return BatchReport(
+            received=received, conflicts=tuple(conflicts), rejected=tuple(rejected), **counts
+        )
+
+    def _check_meters(self, piece: Piece, rejected: list[Rejection]) -> Piece:
+        """The piece without the events a meter cannot read (rejected with the reason)."""
+        errors: dict[int, EventError] = {}
+        self._values(piece, errors)
+        if not errors:
+            return piece
+        ids = piece.table.column("id")
+        for row, error in errors.items():
+            raw = {"id": ids[row].as_py()}
+            rejected.append(Rejection.of(int(piece.positions[row]), raw, error))
+        keep = np.setdiff1d(np.arange(len(piece), dtype=np.int64), np.fromiter(errors, np.int64))
+        return piece.take(keep)
+
+    def _values(self, piece: Piece, errors: dict[int, EventError] | None = None) -> _Values:
+        """What the meters read from each row; failures go to ``errors`` when given."""
+        values = _Values()
+        types = piece.table.column("type").combine_chunks()
+        ids: list[str] | None = None
+        for kind in pc.unique(types).to_pylist():
+            plans = self._by_type.get(kind)
+            if not plans:
+                continue
+            rows = np.flatnonzero(pc.equal(types, kind).to_numpy(zero_copy_only=False))
+            if ids is None:
+                ids = piece.table.column("id").to_pylist()
+            if not all(plan.simple for plan in plans):
+                for row in rows.tolist():
+                    try:
+                        values.readings[row] = _read(plans, ids[row], dict(piece.row_props(row)))
+                    except EventError as error:
+                        if errors is not None:
+                            errors.setdefault(row, error)
+                continue
+            for plan in plans:
+                if plan.meter.aggregation is not Aggregation.SUM:
+                    continue
+                self._sum_values(piece, plan, rows, ids, values, errors)
+        return values
+
+    def _sum_values(
+        self,
+        piece: Piece,
+        plan: _Plan,
+        rows: np.ndarray[Any, Any],
+        ids: list[str],
+        values: _Values,
+        errors: dict[int, EventError] | None,
+    ) -> None:
+        whole = np.zeros(len(piece), dtype=np.int64)
+        extra: dict[int, Decimal] = {}
+        column = piece.values.get(plan.prop)
+        left: list[int]
+        if column is None:
+            left = rows.tolist()
+        else:
+            texts = column.take(pa.array(rows, pa.int64()))
+            shaped = pc.fill_null(pc.match_substring_regex(texts, _WHOLE), False)  # noqa: FBT003
+            good = shaped.to_numpy(zero_copy_only=False)
+            whole[rows[good]] = pc.cast(texts.filter(shaped), pa.int64()).to_numpy()
+            left = rows[~good].tolist()
+        for row in left:
+            given = piece.props.get(row)
+            if given is not None:
+                found = dict(given).get(plan.prop)
+            else:
+                found = None if column is None else column[row].as_py()
+            try:
+                extra[row] = _number(ids[row], plan, found)
+            except EventError as error:
+                if errors is not None:
+                    errors.setdefault(row, error)
+        values.whole[plan.position] = whole
+        values.extra[plan.position] = extra
+
+    def _seen_ids(self) -> pa.Array | None:
+        if self._ids is None and self._segments:
+            self._ids = pa.concat_arrays(
+                [piece.table.column("id").combine_chunks() for piece, _, _ in self._segments]
+            )
+        return self._ids
+
+    def _add_pieces(
+        self, pieces: list[Piece], counts: dict[str, int], conflicts: list[Conflict]
+    ) -> None:
+        sizes = np.array([len(p) for p in pieces], dtype=np.int64)
+        offsets = np.concatenate(([0], np.cumsum(sizes)))
+        ids = pa.concat_arrays([p.table.column("id").combine_chunks() for p in pieces])
+        series = pl.Series("id", ids)
+        new = series.is_first_distinct().to_numpy()
+        seen = self._seen_ids()
+        before = np.full(len(ids), -1, dtype=np.int64)
+        if seen is not None:
+            found = pc.index_in(ids, value_set=seen)
+            before = pc.fill_null(found, -1).to_numpy(zero_copy_only=False).astype(np.int64)
+            new &= before < 0
+        micro = np.concatenate([p.table.column("micro").to_numpy() for p in pieces])
+        keys, located = self._locate(micro, new)
+        accepted = new & located
+        counts["accepted"] += int(accepted.sum())
+        counts["outside"] += int(new.sum()) - int(accepted.sum())
+        if not new.all():
+            self._repeats(pieces, offsets, ids, series, new, before, counts, conflicts)
+        # Store the first copies, with their rank, before counting (the ids are now known).
+        sequence = self._received + np.cumsum(new)
+        self._received += int(new.sum())
+        for i, piece in enumerate(pieces):
+            lo, hi = offsets[i], offsets[i + 1]
+            rows = np.flatnonzero(new[lo:hi])
+            if len(rows):
+                kept = piece if len(rows) == len(piece) else piece.take(rows)
+                parts = np.full(len(rows), self._part, dtype=np.int64)
+                self._segments.append((kept, parts, sequence[lo:hi][rows]))
+        self._ids = None
+        self._count(pieces, offsets, keys, accepted, counts)
+
+    def _locate(
+        self, micro: np.ndarray[Any, Any], new: np.ndarray[Any, Any]
+    ) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+        """Period key of each event and whether it has one (only new events are asked)."""
+        index = self._index
+        wanted = micro[new]
+        if not index.bounded and len(wanted):
+            index.locate(int(wanted.min()))
+            index.locate(int(wanted.max()))
+        bounds = np.array(index.bounds, dtype=np.int64)
+        table = index.keys
+        known = np.array([k is not None for k in table] or [False], dtype=bool)
+        values = np.array([k if k is not None else 0 for k in table] or [0], dtype=np.int64)
+        j = np.searchsorted(bounds, micro, side="right") - 1
+        inside = (j >= 0) & (j < len(table))
+        jj = np.where(inside, j, 0)
+        keys = np.where(inside, values[jj], 0)
+        located = inside & known[jj]
+        if not index.bounded:
+            for row in np.flatnonzero(new & ~inside).tolist():
+                key = index.locate(int(micro[row]))
+                if key is not None:
+                    keys[row] = key
+                    located[row] = True
+        return keys, located
+
+    def _repeats(  # noqa: PLR0913  (the batch's columns, computed once by the caller)
+        self,
+        pieces: list[Piece],
+        offsets: np.ndarray[Any, Any],
+        ids: pa.Array,
+        series: pl.Series,
+        new: np.ndarray[Any, Any],
+        before: np.ndarray[Any, Any],
+        counts: dict[str, int],
+        conflicts: list[Conflict],
+    ) -> None:
+        """Events of ids seen before (earlier batches or earlier here): duplicates, conflicts."""
+        rows = np.flatnonzero(~new)
+        earlier = rows[before[rows] < 0]
+        firsts: dict[int, int] = {}
+        if len(earlier):
+            # The first row of each id repeated within the batch: a scan of the few rows whose
+            # id is one of them.
+            wanted = pc.unique(ids.take(pa.array(earlier, pa.int64())))
+            candidates = np.flatnonzero(
+                pc.is_in(ids, value_set=wanted).to_numpy(zero_copy_only=False)
+            )
+            first_of: dict[str, int] = {}
+            texts = ids.take(pa.array(candidates, pa.int64())).to_pylist()
+            for row, event_id in zip(candidates.tolist(), texts, strict=True):
+                first_of.setdefault(event_id, row)
+            where = dict(zip(candidates.tolist(), texts, strict=True))
+            firsts = {row: first_of[where[row]] for row in earlier.tolist()}
+        mine = self._contents(pieces, offsets, rows.tolist() + list(set(firsts.values())))
+        known = before[rows]
+        stored = self._stored_contents(sorted({int(k) for k in known if k >= 0}))
+        id_list = ids.take(pa.array(rows, pa.int64())).to_pylist()
+        for row, event_id, at in zip(rows.tolist(), id_list, known.tolist(), strict=True):
+            version = mine[row]
+            winner = stored[at] if at >= 0 else mine[firsts[row]]
+            if (
+                version[0] == winner[0]
+                and version[1] == winner[1]
+                and version[2] == winner[2]
+                and _same_props(version[3], winner[3])
+            ):
+                counts["duplicates"] += 1
+                continue
+            versions = self._refused.setdefault(event_id, [])
+            if not any(
+                v[:3] == version[:3] and _same_props(v[3], version[3]) for v in versions
+            ):
+                versions.append(version)
+            conflicts.append(Conflict(_event(event_id, winner), _event(event_id, version)))
+
+    @staticmethod
+    def _contents(
+        pieces: list[Piece], offsets: np.ndarray[Any, Any], rows: list[int]
+    ) -> dict[int, Content]:
+        """The contents of the batch's rows ``rows`` (global row numbers)."""
+        return _gather(pieces, offsets, rows)
+
+    def _stored_contents(self, at: list[int]) -> dict[int, Content]:
+        """The stored first copies at global positions ``at`` of the seen ids."""
+        sizes = [len(piece) for piece, _, _ in self._segments]
+        offsets = np.concatenate(([0], np.cumsum(np.array(sizes, np.int64))))
+        return _gather([piece for piece, _, _ in self._segments], offsets, at)
+
+    def _first_copies(self, wanted: list[str]) -> dict[str, Content]:
+        seen = self._seen_ids()
+        if seen is None or not wanted:
+            return {}
+        at = pc.index_in(pa.array(wanted, pa.string()), value_set=seen).to_pylist()
+        stored = self._stored_contents(sorted(set(at)))
+        return {event_id: stored[g] for event_id, g in zip(wanted, at, strict=True)}
+
+    def _count(
+        self,
+        pieces: list[Piece],
+        offsets: np.ndarray[Any, Any],
+        keys: np.ndarray[Any, Any],
+        accepted: np.ndarray[Any, Any],
+        counts: dict[str, int],
+    ) -> None:
+        """Add the accepted events to their cells."""
+        types = pa.concat_arrays([p.table.column("type").combine_chunks() for p in pieces])
+        customers = pa.concat_arrays([p.table.column("customer").combine_chunks() for p in pieces])
+        in_types = pc.is_in(types, value_set=pa.array(list(self._by_type), pa.string()))
+        metered = in_types.to_numpy(zero_copy_only=False)
+        counts["unmetered"] += int((accepted & ~metered).sum())
+        if not (accepted & metered).any():
+            return
+        values = [self._values(p) for p in pieces]
+        for kind, plans in self._by_type.items():
+            if not all(plan.simple for plan in plans):
+                continue
+            mask = accepted & pc.equal(types, kind).to_numpy(zero_copy_only=False)
+            if mask.any():
+                for plan in plans:
+                    self._count_simple(plan, pieces, offsets, values, keys, customers, mask)
+        # Meters read in Python: the rows of their types, in order.
+        micro = None
+        for i, piece in enumerate(pieces):
+            found = values[i].readings
+            if not found:
+                continue
+            lo = int(offsets[i])
+            customer_list = piece.table.column("customer").to_pylist()
+            id_list = piece.table.column("id").to_pylist()
+            micro = piece.table.column("micro").to_pylist()
+            for row, readings in found.items():
+                g = lo + row
+                if not accepted[g]:
+                    continue
+                if not readings:
+                    counts["unmetered"] += 1
+                    continue
+                key = int(keys[g])
+                for plan, group, value in readings:
+                    cell = (key, customer_list[row], group)
+                    item = self._item(plan, key, micro[row], id_list[row], value)
+                    plan.kind.add(self._states[plan.position], cell, item)
+
+    def _item(self, plan: _Plan, key: int, micro: int, event_id: str, value: Any) -> Any:
+        aggregation = plan.meter.aggregation
+        if aggregation is Aggregation.COUNT:
+            return 1
+        if aggregation is Aggregation.LATEST:
+            return (micro, event_id, value)
+        if aggregation is Aggregation.WEIGHTED_SUM:
+            return EXACT.multiply(value, Decimal(self._index.span(key)[1] - micro))
+        return value
+
+    def _count_simple(  # noqa: PLR0913  (the batch's columns, computed once by the caller)
+        self,
+        plan: _Plan,
+        pieces: list[Piece],
+        offsets: np.ndarray[Any, Any],
+        values: list[_Values],
+        keys: np.ndarray[Any, Any],
+        customers: pa.Array,
+        mask: np.ndarray[Any, Any],
+    ) -> None:
+        """A plain sum or count meter: integer sums grouped by cell, then exact per cell."""
+        cells = self._states[plan.position]
+        rows = np.flatnonzero(mask)
+        frame = pl.DataFrame(
+            {"key": keys[rows], "customer": pl.Series(customers.take(pa.array(rows, pa.int64())))}
+        )
+        summing = plan.meter.aggregation is Aggregation.SUM
+        if summing:
+            whole = np.concatenate([v.whole[plan.position] for v in values])
+            frame = frame.with_columns(pl.Series("v", whole[rows]))
+            grouped = frame.group_by(["key", "customer"], maintain_order=True).agg(
+                pl.col("v").sum()
+            )
+        else:
+            grouped = frame.group_by(["key", "customer"], maintain_order=True).agg(pl.len())
+        columns = grouped.to_dict(as_series=False)
+        totals = columns["v"] if summing else columns["len"]
+        for key, customer, total in zip(columns["key"], columns["customer"], totals, strict=True):
+            cell = (key, customer, ())
+            if summing:
+                cells[cell] = EXACT.add(cells.get(cell, _ZERO), Decimal(total))
+            else:
+                cells[cell] = cells.get(cell, 0) + total
+        if not summing:
+            return
+        for i, found in enumerate(values):
+            lo = int(offsets[i])
+            customer_list: list[str] | None = None
+            for row, value in found.extra[plan.position].items():
+                if not mask[lo + row]:
+                    continue
+                if customer_list is None:
+                    customer_list = pieces[i].table.column("customer").to_pylist()
+                cell = (int(keys[lo + row]), customer_list[row], ())
+                cells[cell] = EXACT.add(cells[cell], value)
+
+    # -- merging and serialization ---------------------------------------------------------
+
+    def to_accumulator(self) -> Accumulator:
+        """The equal :class:`Accumulator` (through the shared serialized form)."""
+        return Accumulator.from_json(self.to_json())
+
+    @classmethod
+    def from_accumulator(cls, accumulator: Accumulator) -> ColumnarAccumulator:
+        """The equal columnar accumulator."""
+        return cls.from_json(accumulator.to_json())
+
+    def merge(self, other: ColumnarAccumulator | Accumulator) -> ColumnarAccumulator:
+        """Both parts in a new accumulator: :meth:`Accumulator.merge` (see module docstring)."""
+        if isinstance(other, ColumnarAccumulator):
+            theirs = other.to_accumulator()
+        elif isinstance(other, Accumulator):
+            theirs = other
+        else:
+            raise InvalidValueError("other", other, "an Accumulator or a ColumnarAccumulator")
+        return ColumnarAccumulator.from_accumulator(self.to_accumulator().merge(theirs))
+
+    __or__ = merge
+
+    def __eq__(self, other: object) -> bool:
+        """Equal as accumulators: same meters, periods, cells, events and conflicts."""
+        if isinstance(other, ColumnarAccumulator):
+            return self.to_accumulator() == other.to_accumulator()
+        if isinstance(other, Accumulator):
+            return self.to_accumulator() == other
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]  # mutable: add changes it
+
+    def __repr__(self) -> str:
+        """A locale-free summary."""
+        cells = sum(len(cells) for cells in self._states)
+        return (
+            f"ColumnarAccumulator({len(self._meters)} meters, {self.distinct_events} events, "
+            f"{cells} cells, part {self._part})"
+        )
+
+    def _events_json(self) -> Iterator[list[Any]]:
+        for piece, parts, sequences in self._segments:
+            columns = piece.table.select(["id", "customer", "type", "text"]).to_pydict()
+            props = piece.all_props()
+            for i, (event_id, customer, kind, text) in enumerate(
+                zip(columns["id"], columns["customer"], columns["type"], columns["text"],
+                    strict=True)
+            ):
+                yield [
+                    event_id, customer, kind, datetime.fromisoformat(text).isoformat(),
+                    _props_json(props[i]), int(parts[i]), int(sequences[i]),
+                ]
+
+    def to_json(self) -> str:
+        """The document :meth:`Accumulator.to_json` writes for the same events."""
+        states: dict[str, list[Any]] = {}
+        for plan in self._plans:
+            states[plan.name] = [
+                [key, customer, [list(pair) for pair in group], plan.kind.dump(state)]
+                for (key, customer, group), state in self._states[plan.position].items()
+            ]
+        refused = [
+            [k, c[0], c[1], datetime.fromisoformat(c[4]).isoformat(), _props_json(c[3])]
+            for k, versions in self._refused.items()
+            for c in versions
+        ]
+        document = {
+            "format": "meterlib.accumulator/1",
+            "meters": self._specs,
+            "periods": self._index.spec(),
+            "part": self._part,
+            "received": self._received,
+            "events": list(self._events_json()),
+            "refused": refused,
+            "states": states,
+        }
+        return json.dumps(document, ensure_ascii=False, separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, text: str) -> ColumnarAccumulator:
+        """The accumulator a :meth:`to_json` (or ``Accumulator.to_json``) document describes."""
+        Accumulator.from_json(text)  # the same checks and messages
+        data = json.loads(text, parse_float=Decimal)
+        result = cls.__new__(cls)
+        result._load(data)
+        events = data["events"]
+        if events:
+            rows = [
+                {"id": e[0], "customer": e[1], "type": e[2], "time": e[3],
+                 "properties": _props_load(e[4])}
+                for e in events
+            ]
+            pieces = [piece for found, _, _ in read_pieces(rows) for piece in found]
+            parts = np.array([e[5] for e in events], dtype=np.int64)
+            sequences = np.array([e[6] for e in events], dtype=np.int64)
+            start = 0
+            for piece in pieces:
+                end = start + len(piece)
+                result._segments.append((piece, parts[start:end], sequences[start:end]))
+                start = end
+        for event_id, customer, kind, time, props in data["refused"]:
+            moment = datetime.fromisoformat(time)
+            version = (customer, kind, micros(moment), tuple(_props_load(props).items()), time)
+            result._refused.setdefault(event_id, []).append(version)
+        names = {plan.name: plan for plan in result._plans}
+        for name, cells in data["states"].items():
+            plan = names[name]
+            target = result._states[plan.position]
+            for key, customer, group, dumped in cells:
+                pairs = tuple((str(k), str(v)) for k, v in group)
+                target[(key, customer, pairs)] = plan.kind.load(dumped)
+        return result
+
+
+def _gather(pieces: list[Piece], offsets: np.ndarray[Any, Any], rows: list[int]) -> dict[int, Content]:
+    """The contents of global rows ``rows`` of ``pieces`` (``offsets``: where each starts)."""
+    wanted = sorted(set(rows))
+    where = np.searchsorted(offsets, np.array(wanted, np.int64), side="right") - 1
+    by_piece: dict[int, list[int]] = {}
+    for row, i in zip(wanted, where.tolist(), strict=True):
+        by_piece.setdefault(i, []).append(row)
+    found: dict[int, Content] = {}
+    for i, group in by_piece.items():
+        lo = int(offsets[i])
+        found.update(zip(group, pieces[i].contents([g - lo for g in group]), strict=True))
+    return found
+
+
+def _event(event_id: str, content: Content) -> UsageEvent:
+    customer, kind, _, props, text = content
+    time = datetime.fromisoformat(text)
+    return UsageEvent(event_id, customer, kind, time, MappingProxyType(dict(props)))
+
+
+def _props_load(props: dict[str, Any]) -> dict[str, Any]:
+    return {
+        k: to_decimal(v["decimal"], f"properties.{k}") if isinstance(v, dict) else v
+        for k, v in props.items()
+    }
