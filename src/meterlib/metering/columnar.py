@@ -479,7 +479,7 @@ class ColumnarAccumulator:
         seen = self._seen_ids()
         if seen is None or not wanted:
             return {}
-        at = pc.index_in(pa.array(wanted, pa.string()), value_set=seen).to_pylist()
+        at = pc.index_in(pa.array(wanted, pa.large_string()), value_set=seen).to_pylist()
         stored = self._stored_contents(sorted(set(at)))
         return {event_id: stored[g] for event_id, g in zip(wanted, at, strict=True)}
 
@@ -494,7 +494,7 @@ class ColumnarAccumulator:
         """Add the accepted events to their cells."""
         types = pa.concat_arrays([p.table.column("type").combine_chunks() for p in pieces])
         customers = pa.concat_arrays([p.table.column("customer").combine_chunks() for p in pieces])
-        in_types = pc.is_in(types, value_set=pa.array(list(self._by_type), pa.string()))
+        in_types = pc.is_in(types, value_set=pa.array(list(self._by_type), pa.large_string()))
         metered = in_types.to_numpy(zero_copy_only=False)
         counts["unmetered"] += int((accepted & ~metered).sum())
         if not (accepted & metered).any():

@@ -21,7 +21,7 @@ Tables: a ``properties`` struct column of text fields is read as the events' pro
 field meaning the event lacks that property. Other column types (timestamps, numbers) and extra
 columns take the event-by-event path on the rows as Python values.
 
-pyarrow is imported when this module is; it belongs to the ``columnar`` extra.
+pyarrow and polars are imported when this module is; they belong to the ``columnar`` extra.
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -144,6 +145,14 @@ class Piece:
                  taken["text"][i])
             )
         return found
+
+
+def _text(values: list[Any]) -> pa.Array:
+    """A column of texts (``None``: null) from a list already checked to hold only those.
+
+    Built by polars: several times faster than ``pyarrow.array`` on a list of Python strings.
+    """
+    return pl.Series(values, dtype=pl.String).to_arrow()
 
 
 def _piece(
@@ -260,10 +269,10 @@ def _each(start: int, rows: list[Any]) -> tuple[list[Piece], list[Rejection]]:
         return [], rejected
     table = pa.table(
         {
-            "id": pa.array(ids, pa.string()),
-            "customer": pa.array(customers, pa.string()),
-            "type": pa.array(kinds, pa.string()),
-            "text": pa.array(texts, pa.string()),
+            "id": _text(ids),
+            "customer": _text(customers),
+            "type": _text(kinds),
+            "text": _text(texts),
             "micro": pa.array(microseconds, pa.int64()),
         }
     )
@@ -294,7 +303,7 @@ def _dicts(start: int, chunk: list[Any]) -> tuple[list[Piece], list[Rejection]]:
         found = list(map(itemgetter(first), props))
         if set(map(type, found)) != _STR:
             return _each(start, chunk)
-        values[first] = pa.array(found, pa.string())
+        values[first] = _text(found)
     elif lengths != {0}:
         names: set[Any] = set().union(*props)
         if len(names) > _MAX_NAMES or set(map(type, names)) != _STR:
@@ -303,12 +312,12 @@ def _dicts(start: int, chunk: list[Any]) -> tuple[list[Piece], list[Rejection]]:
             found = [p.get(name) for p in props]
             if not set(map(type, found)) <= _TEXT_OR_NONE:
                 return _each(start, chunk)
-            values[name] = pa.array(found, pa.string())
+            values[name] = _text(found)
     columns = {
-        "id": pa.array(ids, pa.string()),
-        "customer": pa.array(customers, pa.string()),
-        "type": pa.array(kinds, pa.string()),
-        "time": pa.array(texts, pa.string()),
+        "id": _text(ids),
+        "customer": _text(customers),
+        "type": _text(kinds),
+        "time": _text(texts),
     }
     return _finish(start, columns, values, chunk.__getitem__, texts)
 
@@ -346,7 +355,7 @@ def _table(start: int, table: pa.Table) -> tuple[list[Piece], list[Rejection]]:
         )
     ):
         return _each(start, _rows(table))
-    columns = {n: pc.cast(table.column(n).combine_chunks(), pa.string()) for n in required}
+    columns = {n: pc.cast(table.column(n).combine_chunks(), pa.large_string()) for n in required}
     ok = pa.array([True] * table.num_rows)
     for n in ("id", "customer", "type"):
         ok = pc.and_(ok, pc.fill_null(pc.greater(pc.utf8_length(columns[n]), 0), False))  # noqa: FBT003
@@ -355,7 +364,7 @@ def _table(start: int, table: pa.Table) -> tuple[list[Piece], list[Rejection]]:
     if props_type is not None and pa.types.is_struct(props_type):
         flat = table.column("properties").combine_chunks().flatten()
         for i in range(props_type.num_fields):
-            values[props_type.field(i).name] = pc.cast(flat[i], pa.string())
+            values[props_type.field(i).name] = pc.cast(flat[i], pa.large_string())
     if pc.all(ok).as_py():
         return _finish(start, columns, values, lambda i: _rows(table.slice(i, 1))[0])
     # Rows with a missing id, customer, type or time: those rows event by event, in order.
