@@ -166,6 +166,37 @@ class _Values:
         self.readings: dict[int, list[_Reading]] = {}
 
 
+class _Segment:
+    """The first copies an add stored: rows ``rows`` of a piece (all when ``None``), ranked."""
+
+    __slots__ = ("parts", "piece", "rows", "sequences")
+
+    def __init__(
+        self,
+        piece: Piece,
+        rows: np.ndarray[Any, Any] | None,
+        parts: np.ndarray[Any, Any],
+        sequences: np.ndarray[Any, Any],
+    ) -> None:
+        self.piece, self.rows, self.parts, self.sequences = piece, rows, parts, sequences
+
+    def __len__(self) -> int:
+        return len(self.piece) if self.rows is None else len(self.rows)
+
+    def ids(self) -> pa.Array:
+        found = self.piece.table.column("id").combine_chunks()
+        return found if self.rows is None else found.take(pa.array(self.rows, pa.int64()))
+
+    def selected(self) -> Piece:
+        """The stored rows as a piece of their own."""
+        return self.piece if self.rows is None else self.piece.take(self.rows)
+
+    def contents(self, rows: list[int]) -> list[Content]:
+        if self.rows is not None:
+            rows = self.rows[np.array(rows, np.int64)].tolist()
+        return self.piece.contents(rows)
+
+
 class ColumnarAccumulator:
     """The :class:`Accumulator`'s results from columns (see the module docstring)."""
 
@@ -199,7 +230,7 @@ class ColumnarAccumulator:
         self._by_type = {k: tuple(v) for k, v in by_type.items()}
         self._states: list[dict[_Cell, State]] = [{} for _ in self._plans]
         #: First copies of every id seen: pieces with their (part, sequence) per row.
-        self._segments: list[tuple[Piece, np.ndarray[Any, Any], np.ndarray[Any, Any]]] = []
+        self._segments: list[_Segment] = []
         self._ids: pa.Array | None = None
         self._refused: dict[str, list[Content]] = {}
 
@@ -218,7 +249,7 @@ class ColumnarAccumulator:
     @property
     def distinct_events(self) -> int:
         """How many distinct event ids were seen (accepted or outside every period)."""
-        return sum(len(piece) for piece, _, _ in self._segments)
+        return sum(len(segment) for segment in self._segments)
 
     def usage(self) -> UsageTable:
         """The figure of every cell that saw events."""
@@ -252,37 +283,40 @@ class ColumnarAccumulator:
         Parquet or JSON Lines file, or a list or iterable of events (dicts or UsageEvents).
         """
         pieces: list[Piece] = []
+        readings: list[_Values] = []
         rejected: list[Rejection] = []
         received = 0
         for found, refused, size in read_pieces(events):
             received += size
             rejected += refused
             for piece in found:
-                kept = self._check_meters(piece, rejected)
+                kept, values = self._check_meters(piece, rejected)
                 if len(kept):
                     pieces.append(kept)
+                    readings.append(values)
         rejected.sort(key=lambda r: r.index)
         counts = {"accepted": 0, "duplicates": 0, "outside": 0, "unmetered": 0}
         conflicts: list[Conflict] = []
         if pieces:
             with localcontext(EXACT):
-                self._add_pieces(pieces, counts, conflicts)
+                self._add_pieces(pieces, readings, counts, conflicts)
         return BatchReport(
             received=received, conflicts=tuple(conflicts), rejected=tuple(rejected), **counts
         )
 
-    def _check_meters(self, piece: Piece, rejected: list[Rejection]) -> Piece:
-        """The piece without the events a meter cannot read (rejected with the reason)."""
+    def _check_meters(self, piece: Piece, rejected: list[Rejection]) -> tuple[Piece, _Values]:
+        """The piece without the events a meter cannot read (rejected), and what they read."""
         errors: dict[int, EventError] = {}
-        self._values(piece, errors)
+        values = self._values(piece, errors)
         if not errors:
-            return piece
+            return piece, values
         ids = piece.table.column("id")
         for row, error in errors.items():
             raw = {"id": ids[row].as_py()}
             rejected.append(Rejection.of(int(piece.positions[row]), raw, error))
         keep = np.setdiff1d(np.arange(len(piece), dtype=np.int64), np.fromiter(errors, np.int64))
-        return piece.take(keep)
+        kept = piece.take(keep)
+        return kept, self._values(kept)
 
     def _values(self, piece: Piece, errors: dict[int, EventError] | None = None) -> _Values:
         """What the meters read from each row; failures go to ``errors`` when given."""
@@ -294,9 +328,9 @@ class ColumnarAccumulator:
             if not plans:
                 continue
             rows = np.flatnonzero(pc.equal(types, kind).to_numpy(zero_copy_only=False))
-            if ids is None:
-                ids = piece.table.column("id").to_pylist()
             if not all(plan.simple for plan in plans):
+                if ids is None:
+                    ids = piece.table.column("id").to_pylist()
                 for row in rows.tolist():
                     try:
                         values.readings[row] = _read(plans, ids[row], dict(piece.row_props(row)))
@@ -307,7 +341,7 @@ class ColumnarAccumulator:
             for plan in plans:
                 if plan.meter.aggregation is not Aggregation.SUM:
                     continue
-                self._sum_values(piece, plan, rows, ids, values, errors)
+                self._sum_values(piece, plan, rows, values, errors)
         return values
 
     def _sum_values(
@@ -315,7 +349,6 @@ class ColumnarAccumulator:
         piece: Piece,
         plan: _Plan,
         rows: np.ndarray[Any, Any],
-        ids: list[str],
         values: _Values,
         errors: dict[int, EventError] | None,
     ) -> None:
@@ -331,6 +364,7 @@ class ColumnarAccumulator:
             good = shaped.to_numpy(zero_copy_only=False)
             whole[rows[good]] = pc.cast(texts.filter(shaped), pa.int64()).to_numpy()
             left = rows[~good].tolist()
+        ids = piece.table.column("id").to_pylist() if left else []
         for row in left:
             given = piece.props.get(row)
             if given is not None:
@@ -348,12 +382,16 @@ class ColumnarAccumulator:
     def _seen_ids(self) -> pa.Array | None:
         if self._ids is None and self._segments:
             self._ids = pa.concat_arrays(
-                [piece.table.column("id").combine_chunks() for piece, _, _ in self._segments]
+                [segment.ids() for segment in self._segments]
             )
         return self._ids
 
     def _add_pieces(
-        self, pieces: list[Piece], counts: dict[str, int], conflicts: list[Conflict]
+        self,
+        pieces: list[Piece],
+        values: list[_Values],
+        counts: dict[str, int],
+        conflicts: list[Conflict],
     ) -> None:
         sizes = np.array([len(p) for p in pieces], dtype=np.int64)
         offsets = np.concatenate(([0], np.cumsum(sizes)))
@@ -380,11 +418,11 @@ class ColumnarAccumulator:
             lo, hi = offsets[i], offsets[i + 1]
             rows = np.flatnonzero(new[lo:hi])
             if len(rows):
-                kept = piece if len(rows) == len(piece) else piece.take(rows)
                 parts = np.full(len(rows), self._part, dtype=np.int64)
-                self._segments.append((kept, parts, sequence[lo:hi][rows]))
+                chosen = None if len(rows) == len(piece) else rows
+                self._segments.append(_Segment(piece, chosen, parts, sequence[lo:hi][rows]))
         self._ids = None
-        self._count(pieces, offsets, keys, accepted, counts)
+        self._count(pieces, values, offsets, keys, accepted, counts)
 
     def _locate(
         self, micro: np.ndarray[Any, Any], new: np.ndarray[Any, Any]
@@ -440,6 +478,15 @@ class ColumnarAccumulator:
                 first_of.setdefault(event_id, row)
             where = dict(zip(candidates.tolist(), texts, strict=True))
             firsts = {row: first_of[where[row]] for row in earlier.tolist()}
+            same = _same_rows(pieces, np.array(list(firsts), np.int64),
+                              np.array(list(firsts.values()), np.int64))
+            if same is not None and same.any():
+                counts["duplicates"] += int(same.sum())
+                done = set(np.array(list(firsts), np.int64)[same].tolist())
+                rows = np.array([r for r in rows.tolist() if r not in done], np.int64)
+                firsts = {r: f for r, f in firsts.items() if r not in done}
+        if not len(rows):
+            return
         mine = self._contents(pieces, offsets, rows.tolist() + list(set(firsts.values())))
         known = before[rows]
         stored = self._stored_contents(sorted({int(k) for k in known if k >= 0}))
@@ -471,9 +518,9 @@ class ColumnarAccumulator:
 
     def _stored_contents(self, at: list[int]) -> dict[int, Content]:
         """The stored first copies at global positions ``at`` of the seen ids."""
-        sizes = [len(piece) for piece, _, _ in self._segments]
+        sizes = [len(segment) for segment in self._segments]
         offsets = np.concatenate(([0], np.cumsum(np.array(sizes, np.int64))))
-        return _gather([piece for piece, _, _ in self._segments], offsets, at)
+        return _gather(self._segments, offsets, at)
 
     def _first_copies(self, wanted: list[str]) -> dict[str, Content]:
         seen = self._seen_ids()
@@ -483,9 +530,10 @@ class ColumnarAccumulator:
         stored = self._stored_contents(sorted(set(at)))
         return {event_id: stored[g] for event_id, g in zip(wanted, at, strict=True)}
 
-    def _count(
+    def _count(  # noqa: PLR0913  (the batch's columns, computed once by the caller)
         self,
         pieces: list[Piece],
+        values: list[_Values],
         offsets: np.ndarray[Any, Any],
         keys: np.ndarray[Any, Any],
         accepted: np.ndarray[Any, Any],
@@ -499,7 +547,6 @@ class ColumnarAccumulator:
         counts["unmetered"] += int((accepted & ~metered).sum())
         if not (accepted & metered).any():
             return
-        values = [self._values(p) for p in pieces]
         for kind, plans in self._by_type.items():
             if not all(plan.simple for plan in plans):
                 continue
@@ -553,20 +600,18 @@ class ColumnarAccumulator:
         """A plain sum or count meter: integer sums grouped by cell, then exact per cell."""
         cells = self._states[plan.position]
         rows = np.flatnonzero(mask)
-        frame = pl.DataFrame(
-            {"key": keys[rows], "customer": pl.Series(customers.take(pa.array(rows, pa.int64())))}
-        )
+        table = pa.table({"key": keys[rows], "customer": customers.take(pa.array(rows, pa.int64()))})
         summing = plan.meter.aggregation is Aggregation.SUM
         if summing:
             whole = np.concatenate([v.whole[plan.position] for v in values])
-            frame = frame.with_columns(pl.Series("v", whole[rows]))
-            grouped = frame.group_by(["key", "customer"], maintain_order=True).agg(
-                pl.col("v").sum()
-            )
+            table = table.append_column("v", pa.array(whole[rows], pa.int64()))
+            aggregate = [("v", "sum")]
         else:
-            grouped = frame.group_by(["key", "customer"], maintain_order=True).agg(pl.len())
-        columns = grouped.to_dict(as_series=False)
-        totals = columns["v"] if summing else columns["len"]
+            aggregate = [("key", "count")]
+        # Without threads, groups come out in the order of their first row (the cell order).
+        grouped = table.group_by(["key", "customer"], use_threads=False).aggregate(aggregate)
+        columns = grouped.to_pydict()
+        totals = columns["v_sum"] if summing else columns["key_count"]
         for key, customer, total in zip(columns["key"], columns["customer"], totals, strict=True):
             cell = (key, customer, ())
             if summing:
@@ -628,7 +673,8 @@ class ColumnarAccumulator:
         )
 
     def _events_json(self) -> Iterator[list[Any]]:
-        for piece, parts, sequences in self._segments:
+        for segment in self._segments:
+            piece, parts, sequences = segment.selected(), segment.parts, segment.sequences
             columns = piece.table.select(["id", "customer", "type", "text"]).to_pydict()
             props = piece.all_props()
             for i, (event_id, customer, kind, text) in enumerate(
@@ -685,7 +731,9 @@ class ColumnarAccumulator:
             start = 0
             for piece in pieces:
                 end = start + len(piece)
-                result._segments.append((piece, parts[start:end], sequences[start:end]))
+                result._segments.append(
+                    _Segment(piece, None, parts[start:end], sequences[start:end])
+                )
                 start = end
         for event_id, customer, kind, time, props in data["refused"]:
             moment = datetime.fromisoformat(time)
@@ -701,7 +749,42 @@ class ColumnarAccumulator:
         return result
 
 
-def _gather(pieces: list[Piece], offsets: np.ndarray[Any, Any], rows: list[int]) -> dict[int, Content]:
+def _same_rows(
+    pieces: list[Piece], rows: np.ndarray[Any, Any], firsts: np.ndarray[Any, Any]
+) -> np.ndarray[Any, Any] | None:
+    """Which rows have the very content of their first copy, compared in columns.
+
+    Customer, type, instant and property texts (text compared as text, as ``value_text`` does
+    for text). ``None`` when the pieces' properties are not all text columns of the same names;
+    a row found different here is compared again in Python (this check only finds duplicates).
+    """
+    names = list(pieces[0].values)
+    if any(p.props or list(p.values) != names for p in pieces):
+        return None
+
+    def column(name: str, source: str = "table") -> pa.Array:
+        parts = [
+            (p.table.column(name).combine_chunks() if source == "table" else p.values[name])
+            for p in pieces
+        ]
+        return pa.concat_arrays(parts)
+
+    left, right = pa.array(rows, pa.int64()), pa.array(firsts, pa.int64())
+    same = np.ones(len(rows), dtype=bool)
+    for name, source in [("customer", "table"), ("type", "table"), ("micro", "table")] + [
+        (n, "values") for n in names
+    ]:
+        values = column(name, source)
+        a, b = values.take(left), values.take(right)
+        equal = pc.fill_null(pc.equal(a, b), False)  # noqa: FBT003
+        both_null = pc.and_(pc.is_null(a), pc.is_null(b))
+        same &= pc.or_(equal, both_null).to_numpy(zero_copy_only=False)
+    return same
+
+
+def _gather(
+    pieces: list[Piece] | list[_Segment], offsets: np.ndarray[Any, Any], rows: list[int]
+) -> dict[int, Content]:
     """The contents of global rows ``rows`` of ``pieces`` (``offsets``: where each starts)."""
     wanted = sorted(set(rows))
     where = np.searchsorted(offsets, np.array(wanted, np.int64), side="right") - 1

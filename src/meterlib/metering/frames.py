@@ -293,17 +293,24 @@ def _dicts(start: int, chunk: list[Any]) -> tuple[list[Piece], list[Rejection]]:
         or set(map(type, kinds)) != _STR
         or set(map(type, texts)) != _STR
         or set(map(type, props)) != _DICT
-        or not (all(ids) and all(customers) and all(kinds))
     ):
         return _each(start, chunk)
+    columns = {"id": _text(ids), "customer": _text(customers), "type": _text(kinds)}
+    if any(pc.min(pc.binary_length(c)).as_py() == 0 for c in columns.values()):
+        return _each(start, chunk)  # an empty id, customer or type
     values: dict[str, pa.Array] = {}
     lengths = set(map(len, props))
     first = next(iter(props[0]), None)
-    if lengths == {1} and type(first) is str and all(map(dict.__contains__, props, [first] * len(props))):
-        found = list(map(itemgetter(first), props))
-        if set(map(type, found)) != _STR:
+    single: list[Any] | None = None
+    if lengths == {1} and type(first) is str:
+        try:
+            single = list(map(itemgetter(first), props))
+        except KeyError:
+            single = None
+    if single is not None:
+        if set(map(type, single)) != _STR:
             return _each(start, chunk)
-        values[first] = _text(found)
+        values[str(first)] = _text(single)
     elif lengths != {0}:
         names: set[Any] = set().union(*props)
         if len(names) > _MAX_NAMES or set(map(type, names)) != _STR:
@@ -313,12 +320,7 @@ def _dicts(start: int, chunk: list[Any]) -> tuple[list[Piece], list[Rejection]]:
             if not set(map(type, found)) <= _TEXT_OR_NONE:
                 return _each(start, chunk)
             values[name] = _text(found)
-    columns = {
-        "id": _text(ids),
-        "customer": _text(customers),
-        "type": _text(kinds),
-        "time": _text(texts),
-    }
+    columns["time"] = _text(texts)
     return _finish(start, columns, values, chunk.__getitem__, texts)
 
 
