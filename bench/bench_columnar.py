@@ -31,15 +31,15 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench_metering import CUSTOMERS, ZONE, make_events  # noqa: E402
+from bench.bench_metering import CUSTOMERS, ZONE, make_events
 
-from meterlib.metering.accumulator import Accumulator  # noqa: E402
-from meterlib.metering.columnar import ColumnarAccumulator  # noqa: E402
-from meterlib.metering.meters import Meter  # noqa: E402
-from meterlib.metering.report import BatchReport  # noqa: E402
-from meterlib.periods import BillingCycle, Period  # noqa: E402
+from meterlib.metering.accumulator import Accumulator
+from meterlib.metering.columnar import ColumnarAccumulator
+from meterlib.metering.meters import Meter
+from meterlib.metering.report import BatchReport
+from meterlib.periods import BillingCycle, Period
 
 TARGET = 550_000  # events per second
 RATIO = 0.8  # of polars
@@ -91,7 +91,7 @@ def _polars_job(frame: Any) -> Sums:
             local.dt.month().alias("month"),
             pl.col("tokens").cast(pl.Int64),
         )
-        .filter(pl.col("year") == 2024)  # noqa: PLR2004
+        .filter(pl.col("year") == 2024)
         .group_by(["customer", "month"])
         .agg(pl.col("tokens").sum())
     )
@@ -164,7 +164,8 @@ def main() -> None:
     run_columnar(events[:1000])  # imports and first-use set-up outside the timing
     ours, expected = best_rate("columnar", run_columnar, events, options.rounds)
     rates: dict[str, float] = {}
-    for name, run in (("polars (dicts)", run_polars_dicts), ("polars (columns)", run_polars_columns)):
+    peers = (("polars (dicts)", run_polars_dicts), ("polars (columns)", run_polars_columns))
+    for name, run in peers:
         rates[name], sums = best_rate(name, run, events, options.rounds)
         if sums != expected:
             raise SystemExit(f"{name} and the columnar accumulator disagree")

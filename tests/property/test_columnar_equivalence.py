@@ -14,13 +14,13 @@ from hypothesis import strategies as st
 pytest.importorskip("pyarrow")
 pytest.importorskip("polars")
 
-import pyarrow as pa  # noqa: E402
+import pyarrow as pa
 
-from meterlib.metering.accumulator import Accumulator  # noqa: E402
-from meterlib.metering.columnar import ColumnarAccumulator  # noqa: E402
-from meterlib.metering.meters import Meter  # noqa: E402
-from meterlib.periods import BillingCycle  # noqa: E402
-from tests.metering_strategies import CYCLE, METERS, WINDOW, event_sets, split_points  # noqa: E402
+from meterlib.metering.accumulator import Accumulator
+from meterlib.metering.columnar import ColumnarAccumulator
+from meterlib.metering.meters import Meter
+from meterlib.periods import BillingCycle
+from tests.metering_strategies import CYCLE, METERS, WINDOW, event_sets, split_points
 
 #: The column path's own case: one plain sum and one plain count meter, no filter or group_by.
 PLAIN = [

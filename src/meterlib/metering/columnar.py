@@ -126,7 +126,9 @@ def _read(plans: tuple[_Plan, ...], event_id: str, props: dict[str, Any]) -> lis
             for name, accepted in plan.filters
         ):
             continue
-        group: GroupKey = tuple((name, _text(event_id, plan, props, name)) for name in plan.group_by)
+        group: GroupKey = tuple(
+            (name, _text(event_id, plan, props, name)) for name in plan.group_by
+        )
         aggregation = plan.meter.aggregation
         if aggregation is Aggregation.COUNT:
             value: Any = None
@@ -410,7 +412,10 @@ class ColumnarAccumulator:
         counts["accepted"] += int(accepted.sum())
         counts["outside"] += int(new.sum()) - int(accepted.sum())
         if not new.all():
-            self._repeats(pieces, offsets, ids, series, new, before, counts, conflicts)
+            self._repeats(
+                pieces, offsets, ids=ids, new=new, before=before, counts=counts,
+                conflicts=conflicts,
+            )
         # Store the first copies, with their rank, before counting (the ids are now known).
         sequence = self._received + np.cumsum(new)
         self._received += int(new.sum())
@@ -422,7 +427,7 @@ class ColumnarAccumulator:
                 chosen = None if len(rows) == len(piece) else rows
                 self._segments.append(_Segment(piece, chosen, parts, sequence[lo:hi][rows]))
         self._ids = None
-        self._count(pieces, values, offsets, keys, accepted, counts)
+        self._count(pieces, values, offsets, keys=keys, accepted=accepted, counts=counts)
 
     def _locate(
         self, micro: np.ndarray[Any, Any], new: np.ndarray[Any, Any]
@@ -450,12 +455,12 @@ class ColumnarAccumulator:
                     located[row] = True
         return keys, located
 
-    def _repeats(  # noqa: PLR0913  (the batch's columns, computed once by the caller)
+    def _repeats(
         self,
         pieces: list[Piece],
         offsets: np.ndarray[Any, Any],
+        *,
         ids: pa.Array,
-        series: pl.Series,
         new: np.ndarray[Any, Any],
         before: np.ndarray[Any, Any],
         counts: dict[str, int],
@@ -530,11 +535,12 @@ class ColumnarAccumulator:
         stored = self._stored_contents(sorted(set(at)))
         return {event_id: stored[g] for event_id, g in zip(wanted, at, strict=True)}
 
-    def _count(  # noqa: PLR0913  (the batch's columns, computed once by the caller)
+    def _count(
         self,
         pieces: list[Piece],
         values: list[_Values],
         offsets: np.ndarray[Any, Any],
+        *,
         keys: np.ndarray[Any, Any],
         accepted: np.ndarray[Any, Any],
         counts: dict[str, int],
@@ -553,7 +559,10 @@ class ColumnarAccumulator:
             mask = accepted & pc.equal(types, kind).to_numpy(zero_copy_only=False)
             if mask.any():
                 for plan in plans:
-                    self._count_simple(plan, pieces, offsets, values, keys, customers, mask)
+                    self._count_simple(
+                        plan, pieces, offsets, values=values, keys=keys, customers=customers,
+                        mask=mask,
+                    )
         # Meters read in Python: the rows of their types, in order.
         micro = None
         for i, piece in enumerate(pieces):
@@ -587,11 +596,12 @@ class ColumnarAccumulator:
             return EXACT.multiply(value, Decimal(self._index.span(key)[1] - micro))
         return value
 
-    def _count_simple(  # noqa: PLR0913  (the batch's columns, computed once by the caller)
+    def _count_simple(
         self,
         plan: _Plan,
         pieces: list[Piece],
         offsets: np.ndarray[Any, Any],
+        *,
         values: list[_Values],
         keys: np.ndarray[Any, Any],
         customers: pa.Array,
@@ -600,7 +610,8 @@ class ColumnarAccumulator:
         """A plain sum or count meter: integer sums grouped by cell, then exact per cell."""
         cells = self._states[plan.position]
         rows = np.flatnonzero(mask)
-        table = pa.table({"key": keys[rows], "customer": customers.take(pa.array(rows, pa.int64()))})
+        chosen = customers.take(pa.array(rows, pa.int64()))
+        table = pa.table({"key": keys[rows], "customer": chosen})
         summing = plan.meter.aggregation is Aggregation.SUM
         if summing:
             whole = np.concatenate([v.whole[plan.position] for v in values])

@@ -89,7 +89,7 @@ class Piece:
     props: dict[int, Props] = field(default_factory=dict)
 
     def __len__(self) -> int:
-        return self.table.num_rows
+        return int(self.table.num_rows)
 
     def row_props(self, i: int) -> Props:
         """The properties of row ``i``."""
@@ -279,7 +279,9 @@ def _each(start: int, rows: list[Any]) -> tuple[list[Piece], list[Rejection]]:
     return [Piece(np.array(positions, np.int64), table, {}, props)], rejected
 
 
-def _dicts(start: int, chunk: list[Any]) -> tuple[list[Piece], list[Rejection]]:
+def _dicts(  # noqa: PLR0911  (each return hands an unusual chunk to the event-by-event path)
+    start: int, chunk: list[Any]
+) -> tuple[list[Piece], list[Rejection]]:
     """A chunk of raw events: the column path when it is plain text dicts, else event by event."""
     if set(map(type, chunk)) != _DICT or set(map(len, chunk)) != {5}:
         return _each(start, chunk)
@@ -326,7 +328,7 @@ def _dicts(start: int, chunk: list[Any]) -> tuple[list[Piece], list[Rejection]]:
 
 def _rows(table: pa.Table) -> list[dict[str, Any]]:
     """The rows of a table as event mappings (a null property meaning an absent one)."""
-    rows = table.to_pylist()
+    rows: list[dict[str, Any]] = table.to_pylist()
     for row in rows:
         given = row.get("properties")
         if isinstance(given, dict):
@@ -379,7 +381,10 @@ def _table(start: int, table: pa.Table) -> tuple[list[Piece], list[Rejection]]:
         while end < len(flags) and flags[end] == flags[run]:
             end += 1
         part = table.slice(run, end - run)
-        found, refused = _table(start + run, part) if flags[run] else _each(start + run, _rows(part))
+        if flags[run]:
+            found, refused = _table(start + run, part)
+        else:
+            found, refused = _each(start + run, _rows(part))
         pieces += found
         rejected += refused
         run = end
@@ -407,7 +412,7 @@ def _read_file(path: Path) -> pa.Table | list[Any]:
         except pa.ArrowInvalid:
             table = None
         if table is not None and not any(
-            pa.types.is_floating(t) or pa.types.is_nested(t) and _has_float(t)
+            pa.types.is_floating(t) or (pa.types.is_nested(t) and _has_float(t))
             for t in table.schema.types
         ):
             return table
