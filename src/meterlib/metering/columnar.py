@@ -611,18 +611,18 @@ class ColumnarAccumulator:
         cells = self._states[plan.position]
         rows = np.flatnonzero(mask)
         chosen = customers.take(pa.array(rows, pa.int64()))
-        table = pa.table({"key": keys[rows], "customer": chosen})
+        frame = pl.DataFrame({"key": keys[rows], "customer": pl.Series(chosen)})
         summing = plan.meter.aggregation is Aggregation.SUM
         if summing:
             whole = np.concatenate([v.whole[plan.position] for v in values])
-            table = table.append_column("v", pa.array(whole[rows], pa.int64()))
-            aggregate = [("v", "sum")]
+            frame = frame.with_columns(pl.Series("v", whole[rows]))
+            total = pl.col("v").sum()
         else:
-            aggregate = [("key", "count")]
-        # Without threads, groups come out in the order of their first row (the cell order).
-        grouped = table.group_by(["key", "customer"], use_threads=False).aggregate(aggregate)
-        columns = grouped.to_pydict()
-        totals = columns["v_sum"] if summing else columns["key_count"]
+            total = pl.len().alias("v")
+        # maintain_order: groups come out in the order of their first row (the cell order).
+        grouped = frame.group_by(["key", "customer"], maintain_order=True).agg(total)
+        columns = grouped.to_dict(as_series=False)
+        totals = columns["v"]
         for key, customer, total in zip(columns["key"], columns["customer"], totals, strict=True):
             cell = (key, customer, ())
             if summing:

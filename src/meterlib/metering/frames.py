@@ -58,7 +58,6 @@ _MAX_NAMES = 16
 _FIELDS = ("id", "customer", "type", "time", "properties")
 _GET = tuple(itemgetter(name) for name in _FIELDS)
 _STR = frozenset({str})
-_DICT = frozenset({dict})
 _TEXT_OR_NONE = frozenset({str, type(None)})
 # The time shapes Arrow parses exactly as datetime.fromisoformat does (year 0 aside, see below).
 _TIME = (
@@ -145,6 +144,11 @@ class Piece:
                  taken["text"][i])
             )
         return found
+
+
+def _all_text(values: list[Any]) -> bool:
+    """True when every value is a ``str`` (not a subclass: check_event refuses those)."""
+    return list(map(type, values)).count(str) == len(values)
 
 
 def _text(values: list[Any]) -> pa.Array:
@@ -283,21 +287,29 @@ def _dicts(  # noqa: PLR0911  (each return hands an unusual chunk to the event-b
     start: int, chunk: list[Any]
 ) -> tuple[list[Piece], list[Rejection]]:
     """A chunk of raw events: the column path when it is plain text dicts, else event by event."""
-    if set(map(type, chunk)) != _DICT or set(map(len, chunk)) != {5}:
-        return _each(start, chunk)
+    # A mapping of five entries with these five keys (an unknown key would take a known one's
+    # place) is what check_event reads as an event; anything else raises here.
     try:
+        if set(map(len, chunk)) != {5}:
+            return _each(start, chunk)
         ids, customers, kinds, texts, props = (list(map(get, chunk)) for get in _GET)
-    except KeyError:
+    except (KeyError, TypeError):
         return _each(start, chunk)
-    if (
-        set(map(type, ids)) != _STR
-        or set(map(type, customers)) != _STR
-        or set(map(type, kinds)) != _STR
-        or set(map(type, texts)) != _STR
-        or set(map(type, props)) != _DICT
+    if not (
+        _all_text(ids)
+        and _all_text(customers)
+        and _all_text(kinds)
+        and _all_text(texts)
+        and list(map(type, props)).count(dict) == len(props)
     ):
         return _each(start, chunk)
-    columns = {"id": _text(ids), "customer": _text(customers), "type": _text(kinds)}
+    distinct = set(kinds)
+    kind_column = (
+        pa.repeat(pa.scalar(kinds[0], pa.large_string()), len(kinds))
+        if len(distinct) == 1
+        else _text(kinds)
+    )
+    columns = {"id": _text(ids), "customer": _text(customers), "type": kind_column}
     if any(pc.min(pc.binary_length(c)).as_py() == 0 for c in columns.values()):
         return _each(start, chunk)  # an empty id, customer or type
     values: dict[str, pa.Array] = {}
@@ -310,7 +322,7 @@ def _dicts(  # noqa: PLR0911  (each return hands an unusual chunk to the event-b
         except KeyError:
             single = None
     if single is not None:
-        if set(map(type, single)) != _STR:
+        if not _all_text(single):
             return _each(start, chunk)
         values[str(first)] = _text(single)
     elif lengths != {0}:
