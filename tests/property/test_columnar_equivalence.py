@@ -201,3 +201,22 @@ def test_an_unbounded_cycle_locates_far_apart_events():
     columnar = ColumnarAccumulator(PLAIN, cycle)
     assert columnar.add(events) == plain.add(events)
     assert columnar.usage() == plain.usage()
+
+
+def test_events_read_before_a_failing_iterator_still_count():
+    events = [
+        {"id": f"e{n}", "customer": "c", "type": "api.call",
+         "time": "2024-02-01T00:00:00Z", "properties": {"qty": "1"}}
+        for n in range(5)
+    ]
+
+    def stream() -> Any:
+        yield from events
+        raise OSError("the source broke")
+
+    plain, columnar = _both(PLAIN)
+    with pytest.raises(OSError, match="the source broke"):
+        plain.add(stream())
+    with pytest.raises(OSError, match="the source broke"):
+        columnar.add(stream())
+    _same(plain, columnar)

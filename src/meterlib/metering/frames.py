@@ -487,6 +487,17 @@ def read_pieces(events: Any) -> Iterator[tuple[list[Piece], list[Rejection], int
         return
     iterator = iter(source)
     start = 0
-    while chunk := list(islice(iterator, CHUNK)):
+    while True:
+        chunk: list[Any] = []
+        try:
+            chunk.extend(islice(iterator, CHUNK))
+        except BaseException:
+            # The events read before the failure still count (as in the accumulator), then
+            # the error goes to the caller.
+            if chunk:
+                yield (*_dicts(start, chunk), len(chunk))
+            raise
+        if not chunk:
+            return
         yield (*_dicts(start, chunk), len(chunk))
         start += len(chunk)
