@@ -404,7 +404,7 @@ class ColumnarAccumulator:
     ) -> None:
         sizes = np.array([len(p) for p in pieces], dtype=np.int64)
         offsets = np.concatenate(([0], np.cumsum(sizes)))
-        ids = pa.concat_arrays([p.table.column("id").combine_chunks() for p in pieces])
+        ids = pa.chunked_array([p.table.column("id").combine_chunks() for p in pieces])
         series = pl.Series("id", ids)
         new = series.is_first_distinct().to_numpy()
         seen = self._seen_ids()
@@ -467,7 +467,7 @@ class ColumnarAccumulator:
         pieces: list[Piece],
         offsets: np.ndarray[Any, Any],
         *,
-        ids: pa.Array,
+        ids: pa.ChunkedArray,
         new: np.ndarray[Any, Any],
         before: np.ndarray[Any, Any],
         counts: dict[str, int],
@@ -553,8 +553,8 @@ class ColumnarAccumulator:
         counts: dict[str, int],
     ) -> None:
         """Add the accepted events to their cells."""
-        types = pa.concat_arrays([p.table.column("type").combine_chunks() for p in pieces])
-        customers = pa.concat_arrays([p.table.column("customer").combine_chunks() for p in pieces])
+        types = pa.chunked_array([p.table.column("type").combine_chunks() for p in pieces])
+        customers = pa.chunked_array([p.table.column("customer").combine_chunks() for p in pieces])
         in_types = pc.is_in(types, value_set=pa.array(list(self._by_type), pa.large_string()))
         metered = in_types.to_numpy(zero_copy_only=False)
         counts["unmetered"] += int((accepted & ~metered).sum())
@@ -611,7 +611,7 @@ class ColumnarAccumulator:
         *,
         values: list[_Values],
         keys: np.ndarray[Any, Any],
-        customers: pa.Array,
+        customers: pa.ChunkedArray,
         mask: np.ndarray[Any, Any],
     ) -> None:
         """A plain sum or count meter: integer sums grouped by cell, then exact per cell."""
@@ -780,12 +780,12 @@ def _same_rows(
     if any(p.props or list(p.values) != names for p in pieces):
         return None
 
-    def column(name: str, source: str = "table") -> pa.Array:
+    def column(name: str, source: str = "table") -> pa.ChunkedArray:
         parts = [
             (p.table.column(name).combine_chunks() if source == "table" else p.values[name])
             for p in pieces
         ]
-        return pa.concat_arrays(parts)
+        return pa.chunked_array(parts)  # taken from with the batch's row numbers, no copy
 
     left, right = pa.array(rows, pa.int64()), pa.array(firsts, pa.int64())
     same = np.ones(len(rows), dtype=bool)
