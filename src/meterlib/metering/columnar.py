@@ -34,170 +34,48 @@ import json
 from collections.abc import Iterator
 from datetime import datetime
 from decimal import Decimal, localcontext
-from types import MappingProxyType
 from typing import Any
 
-import numpy as np
-import polars as pl
-import pyarrow as pa
-import pyarrow.compute as pc
+from meterlib._numbers import EXACT
+from meterlib.errors import InvalidValueError, MeterlibError
 
-from meterlib._numbers import EXACT, to_decimal
-from meterlib.errors import InvalidValueError
+try:
+    import numpy as np
+    import polars as pl
+    import pyarrow as pa
+    import pyarrow.compute as pc
+except ImportError:  # pragma: no cover - the test environment has the extra
+    raise MeterlibError(
+        "the columnar path needs numpy, pyarrow and polars: pip install 'meterlib[columnar]'"
+    ) from None
+
 from meterlib.metering._buckets import PeriodIndex, micros
 from meterlib.metering.accumulator import Accumulator
-from meterlib.metering.aggregations import KINDS, PartialKind, State
-from meterlib.metering.events import EventError, UsageEvent, value_text
-from meterlib.metering.frames import Content, Piece, Props, read_pieces
+from meterlib.metering.aggregations import State
+from meterlib.metering.columnar_rules import (
+    Cell,
+    MeterValues,
+    Plan,
+    Segment,
+    canonical,
+    gather,
+    meter_values,
+    props_json,
+    props_load,
+    same_props,
+    same_rows,
+    usage_event,
+)
+from meterlib.metering.events import EventError
+from meterlib.metering.frames import Content, Piece, read_pieces
 from meterlib.metering.meters import Aggregation, Meter, parse_meters
 from meterlib.metering.report import BatchReport, Conflict, Rejection
-from meterlib.metering.table import GroupKey, UsageKey, UsageTable
+from meterlib.metering.table import UsageKey, UsageTable
 from meterlib.periods import BillingCycle, Period
 
 __all__ = ["ColumnarAccumulator"]
 
 _ZERO = Decimal(0)
-# Whole numbers of at most 9 digits add up in int64 without overflow for 10**9 events per cell.
-_WHOLE = r"^[+-]?\d{1,9}$"
-_Cell = tuple[int, str, GroupKey]
-_Reading = tuple["_Plan", GroupKey, Any]
-
-
-class _Plan:
-    """One meter: its position, kind, and whether the column path sums it."""
-
-    __slots__ = ("filters", "group_by", "kind", "meter", "name", "position", "prop", "simple")
-
-    def __init__(self, position: int, meter: Meter) -> None:
-        self.position = position
-        self.meter = meter
-        self.name = meter.name
-        self.kind: PartialKind = KINDS[meter.aggregation]
-        self.prop = meter.property or ""
-        self.filters = tuple(
-            (key, frozenset((f.equals,) if f.equals is not None else (f.one_of or ())))
-            for key, f in sorted(meter.filters.items())
-        )
-        self.group_by = tuple(sorted(set(meter.group_by)))
-        self.simple = (
-            meter.aggregation in (Aggregation.COUNT, Aggregation.SUM)
-            and not self.filters
-            and not self.group_by
-        )
-
-
-def _number(event_id: str, plan: _Plan, found: Any) -> Decimal:
-    """The value a meter reads (the accumulator's rule and message)."""
-    if not isinstance(found, str):
-        if found is None:
-            raise EventError(
-                event_id,
-                f"properties.{plan.prop}",
-                None,
-                f"a decimal value (meter {plan.name!r} reads it)",
-            )
-        return found  # type: ignore[no-any-return]
-    try:
-        return to_decimal(found, f"properties.{plan.prop}")
-    except InvalidValueError as error:
-        raise EventError(
-            event_id,
-            f"properties.{plan.prop}",
-            found,
-            f"{error.expected} (meter {plan.name!r} reads it as a number)",
-        ) from None
-
-
-def _text(event_id: str, plan: _Plan, props: dict[str, Any], name: str) -> str:
-    found = props.get(name)
-    if found is None:
-        raise EventError(
-            event_id, f"properties.{name}", None, f"a value (meter {plan.name!r} reads it)"
-        )
-    return value_text(found)
-
-
-def _read(plans: tuple[_Plan, ...], event_id: str, props: dict[str, Any]) -> list[_Reading]:
-    """What each meter reads from an event (the accumulator's rules, in meter order)."""
-    readings: list[_Reading] = []
-    for plan in plans:
-        if any(
-            props.get(name) is None or value_text(props[name]) not in accepted
-            for name, accepted in plan.filters
-        ):
-            continue
-        group: GroupKey = tuple(
-            (name, _text(event_id, plan, props, name)) for name in plan.group_by
-        )
-        aggregation = plan.meter.aggregation
-        if aggregation is Aggregation.COUNT:
-            value: Any = None
-        elif aggregation is Aggregation.UNIQUE_COUNT:
-            value = _text(event_id, plan, props, plan.prop)
-        else:
-            value = _number(event_id, plan, props.get(plan.prop))
-        readings.append((plan, group, value))
-    return readings
-
-
-def _same_props(a: Props, b: Props) -> bool:
-    first, second = dict(a), dict(b)
-    return first.keys() == second.keys() and all(
-        value_text(v) == value_text(second[k]) for k, v in first.items()
-    )
-
-
-def _canonical(event_id: str, content: tuple[str, str, int, Props]) -> str:
-    customer, kind, micro, props = content
-    body = [event_id, customer, kind, micro, sorted((k, value_text(v)) for k, v in props)]
-    return json.dumps(body, sort_keys=True, ensure_ascii=False)
-
-
-def _props_json(props: Props) -> dict[str, Any]:
-    return {k: v if type(v) is str else {"decimal": str(v)} for k, v in props}
-
-
-class _Values:
-    """What the meters read from one piece: integer sums, Decimal extras, Python readings."""
-
-    __slots__ = ("extra", "readings", "whole")
-
-    def __init__(self) -> None:
-        self.whole: dict[int, np.ndarray[Any, np.dtype[np.int64]]] = {}
-        self.extra: dict[int, dict[int, Decimal]] = {}
-        self.readings: dict[int, list[_Reading]] = {}
-
-
-class _Segment:
-    """The first copies an add stored: rows ``rows`` of a piece (all when ``None``), ranked."""
-
-    __slots__ = ("parts", "piece", "rows", "sequences")
-
-    def __init__(
-        self,
-        piece: Piece,
-        rows: np.ndarray[Any, Any] | None,
-        parts: np.ndarray[Any, Any],
-        sequences: np.ndarray[Any, Any],
-    ) -> None:
-        self.piece, self.rows, self.parts, self.sequences = piece, rows, parts, sequences
-
-    def __len__(self) -> int:
-        return len(self.piece) if self.rows is None else len(self.rows)
-
-    def ids(self) -> pa.Array:
-        found = self.piece.table.column("id").combine_chunks()
-        return found if self.rows is None else found.take(pa.array(self.rows, pa.int64()))
-
-    def selected(self) -> Piece:
-        """The stored rows as a piece of their own."""
-        return self.piece if self.rows is None else self.piece.take(self.rows)
-
-    def contents(self, rows: list[int]) -> list[Content]:
-        if self.rows is not None:
-            rows = self.rows[np.array(rows, np.int64)].tolist()
-        return self.piece.contents(rows)
-
 
 class ColumnarAccumulator:
     """The :class:`Accumulator`'s results from columns (see the module docstring)."""
@@ -225,14 +103,14 @@ class ColumnarAccumulator:
         self._index = PeriodIndex.from_spec(data["periods"])
         self._part: int = data["part"]
         self._received: int = data["received"]
-        self._plans = tuple(_Plan(i, m) for i, m in enumerate(self._meters))
-        by_type: dict[str, list[_Plan]] = {}
+        self._plans = tuple(Plan(i, m) for i, m in enumerate(self._meters))
+        by_type: dict[str, list[Plan]] = {}
         for plan in self._plans:
             by_type.setdefault(plan.meter.event_type, []).append(plan)
         self._by_type = {k: tuple(v) for k, v in by_type.items()}
-        self._states: list[dict[_Cell, State]] = [{} for _ in self._plans]
+        self._states: list[dict[Cell, State]] = [{} for _ in self._plans]
         #: First copies of every id seen: pieces with their (part, sequence) per row.
-        self._segments: list[_Segment] = []
+        self._segments: list[Segment] = []
         self._ids: pa.Array | None = None
         self._refused: dict[str, list[Content]] = {}
 
@@ -272,8 +150,11 @@ class ColumnarAccumulator:
         firsts = self._first_copies(sorted(self._refused))
         for event_id in sorted(self._refused):
             winner = firsts[event_id]
-            versions = sorted(self._refused[event_id], key=lambda c: _canonical(event_id, c[:4]))
-            found.extend(Conflict(_event(event_id, winner), _event(event_id, c)) for c in versions)
+            versions = sorted(self._refused[event_id], key=lambda c: canonical(event_id, c[:4]))
+            found.extend(
+                Conflict(usage_event(event_id, winner), usage_event(event_id, c))
+                for c in versions
+            )
         return tuple(found)
 
     # -- adding ----------------------------------------------------------------------------
@@ -285,7 +166,7 @@ class ColumnarAccumulator:
         Parquet or JSON Lines file, or a list or iterable of events (dicts or UsageEvents).
         """
         pieces: list[Piece] = []
-        readings: list[_Values] = []
+        readings: list[MeterValues] = []
         rejected: list[Rejection] = []
         received = 0
         failure: BaseException | None = None
@@ -313,10 +194,10 @@ class ColumnarAccumulator:
             received=received, conflicts=tuple(conflicts), rejected=tuple(rejected), **counts
         )
 
-    def _check_meters(self, piece: Piece, rejected: list[Rejection]) -> tuple[Piece, _Values]:
+    def _check_meters(self, piece: Piece, rejected: list[Rejection]) -> tuple[Piece, MeterValues]:
         """The piece without the events a meter cannot read (rejected), and what they read."""
         errors: dict[int, EventError] = {}
-        values = self._values(piece, errors)
+        values = meter_values(piece, self._by_type, errors)
         if not errors:
             return piece, values
         ids = piece.table.column("id")
@@ -325,68 +206,7 @@ class ColumnarAccumulator:
             rejected.append(Rejection.of(int(piece.positions[row]), raw, error))
         keep = np.setdiff1d(np.arange(len(piece), dtype=np.int64), np.fromiter(errors, np.int64))
         kept = piece.take(keep)
-        return kept, self._values(kept)
-
-    def _values(self, piece: Piece, errors: dict[int, EventError] | None = None) -> _Values:
-        """What the meters read from each row; failures go to ``errors`` when given."""
-        values = _Values()
-        types = piece.table.column("type").combine_chunks()
-        ids: list[str] | None = None
-        for kind in pc.unique(types).to_pylist():
-            plans = self._by_type.get(kind)
-            if not plans:
-                continue
-            rows = np.flatnonzero(pc.equal(types, kind).to_numpy(zero_copy_only=False))
-            if not all(plan.simple for plan in plans):
-                if ids is None:
-                    ids = piece.table.column("id").to_pylist()
-                for row in rows.tolist():
-                    try:
-                        values.readings[row] = _read(plans, ids[row], dict(piece.row_props(row)))
-                    except EventError as error:
-                        if errors is not None:
-                            errors.setdefault(row, error)
-                continue
-            for plan in plans:
-                if plan.meter.aggregation is not Aggregation.SUM:
-                    continue
-                self._sum_values(piece, plan, rows, values, errors)
-        return values
-
-    def _sum_values(
-        self,
-        piece: Piece,
-        plan: _Plan,
-        rows: np.ndarray[Any, Any],
-        values: _Values,
-        errors: dict[int, EventError] | None,
-    ) -> None:
-        whole = np.zeros(len(piece), dtype=np.int64)
-        extra: dict[int, Decimal] = {}
-        column = piece.values.get(plan.prop)
-        left: list[int]
-        if column is None:
-            left = rows.tolist()
-        else:
-            texts = column.take(pa.array(rows, pa.int64()))
-            shaped = pc.fill_null(pc.match_substring_regex(texts, _WHOLE), False)  # noqa: FBT003
-            good = shaped.to_numpy(zero_copy_only=False)
-            whole[rows[good]] = pc.cast(texts.filter(shaped), pa.int64()).to_numpy()
-            left = rows[~good].tolist()
-        ids = piece.table.column("id").to_pylist() if left else []
-        for row in left:
-            given = piece.props.get(row)
-            if given is not None:
-                found = dict(given).get(plan.prop)
-            else:
-                found = None if column is None else column[row].as_py()
-            try:
-                extra[row] = _number(ids[row], plan, found)
-            except EventError as error:
-                if errors is not None:
-                    errors.setdefault(row, error)
-        values.whole[plan.position] = whole
-        values.extra[plan.position] = extra
+        return kept, meter_values(kept, self._by_type)
 
     def _seen_ids(self) -> pa.Array | None:
         if self._ids is None and self._segments:
@@ -398,7 +218,7 @@ class ColumnarAccumulator:
     def _add_pieces(
         self,
         pieces: list[Piece],
-        values: list[_Values],
+        values: list[MeterValues],
         counts: dict[str, int],
         conflicts: list[Conflict],
     ) -> None:
@@ -432,7 +252,7 @@ class ColumnarAccumulator:
             if len(rows):
                 parts = np.full(len(rows), self._part, dtype=np.int64)
                 chosen = None if len(rows) == len(piece) else rows
-                self._segments.append(_Segment(piece, chosen, parts, sequence[lo:hi][rows]))
+                self._segments.append(Segment(piece, chosen, parts, sequence[lo:hi][rows]))
         self._ids = None
         self._count(pieces, values, offsets, keys=keys, accepted=accepted, counts=counts)
 
@@ -490,7 +310,7 @@ class ColumnarAccumulator:
                 first_of.setdefault(event_id, row)
             where = dict(zip(candidates.tolist(), texts, strict=True))
             firsts = {row: first_of[where[row]] for row in earlier.tolist()}
-            same = _same_rows(pieces, np.array(list(firsts), np.int64),
+            same = same_rows(pieces, np.array(list(firsts), np.int64),
                               np.array(list(firsts.values()), np.int64))
             if same is not None and same.any():
                 counts["duplicates"] += int(same.sum())
@@ -510,29 +330,30 @@ class ColumnarAccumulator:
                 version[0] == winner[0]
                 and version[1] == winner[1]
                 and version[2] == winner[2]
-                and _same_props(version[3], winner[3])
+                and same_props(version[3], winner[3])
             ):
                 counts["duplicates"] += 1
                 continue
             versions = self._refused.setdefault(event_id, [])
             if not any(
-                v[:3] == version[:3] and _same_props(v[3], version[3]) for v in versions
+                v[:3] == version[:3] and same_props(v[3], version[3]) for v in versions
             ):
                 versions.append(version)
-            conflicts.append(Conflict(_event(event_id, winner), _event(event_id, version)))
+            first, second = usage_event(event_id, winner), usage_event(event_id, version)
+            conflicts.append(Conflict(first, second))
 
     @staticmethod
     def _contents(
         pieces: list[Piece], offsets: np.ndarray[Any, Any], rows: list[int]
     ) -> dict[int, Content]:
         """The contents of the batch's rows ``rows`` (global row numbers)."""
-        return _gather(pieces, offsets, rows)
+        return gather(pieces, offsets, rows)
 
     def _stored_contents(self, at: list[int]) -> dict[int, Content]:
         """The stored first copies at global positions ``at`` of the seen ids."""
         sizes = [len(segment) for segment in self._segments]
         offsets = np.concatenate(([0], np.cumsum(np.array(sizes, np.int64))))
-        return _gather(self._segments, offsets, at)
+        return gather(self._segments, offsets, at)
 
     def _first_copies(self, wanted: list[str]) -> dict[str, Content]:
         seen = self._seen_ids()
@@ -545,7 +366,7 @@ class ColumnarAccumulator:
     def _count(
         self,
         pieces: list[Piece],
-        values: list[_Values],
+        values: list[MeterValues],
         offsets: np.ndarray[Any, Any],
         *,
         keys: np.ndarray[Any, Any],
@@ -593,7 +414,7 @@ class ColumnarAccumulator:
                     item = self._item(plan, key, micro[row], id_list[row], value)
                     plan.kind.add(self._states[plan.position], cell, item)
 
-    def _item(self, plan: _Plan, key: int, micro: int, event_id: str, value: Any) -> Any:
+    def _item(self, plan: Plan, key: int, micro: int, event_id: str, value: Any) -> Any:
         aggregation = plan.meter.aggregation
         if aggregation is Aggregation.COUNT:
             return 1
@@ -605,11 +426,11 @@ class ColumnarAccumulator:
 
     def _count_simple(
         self,
-        plan: _Plan,
+        plan: Plan,
         pieces: list[Piece],
         offsets: np.ndarray[Any, Any],
         *,
-        values: list[_Values],
+        values: list[MeterValues],
         keys: np.ndarray[Any, Any],
         customers: pa.ChunkedArray,
         mask: np.ndarray[Any, Any],
@@ -701,7 +522,7 @@ class ColumnarAccumulator:
             ):
                 yield [
                     event_id, customer, kind, datetime.fromisoformat(text).isoformat(),
-                    _props_json(props[i]), int(parts[i]), int(sequences[i]),
+                    props_json(props[i]), int(parts[i]), int(sequences[i]),
                 ]
 
     def to_json(self) -> str:
@@ -713,7 +534,7 @@ class ColumnarAccumulator:
                 for (key, customer, group), state in self._states[plan.position].items()
             ]
         refused = [
-            [k, c[0], c[1], datetime.fromisoformat(c[4]).isoformat(), _props_json(c[3])]
+            [k, c[0], c[1], datetime.fromisoformat(c[4]).isoformat(), props_json(c[3])]
             for k, versions in self._refused.items()
             for c in versions
         ]
@@ -740,7 +561,7 @@ class ColumnarAccumulator:
         if events:
             rows = [
                 {"id": e[0], "customer": e[1], "type": e[2], "time": e[3],
-                 "properties": _props_load(e[4])}
+                 "properties": props_load(e[4])}
                 for e in events
             ]
             pieces = [piece for found, _, _ in read_pieces(rows) for piece in found]
@@ -750,12 +571,12 @@ class ColumnarAccumulator:
             for piece in pieces:
                 end = start + len(piece)
                 result._segments.append(
-                    _Segment(piece, None, parts[start:end], sequences[start:end])
+                    Segment(piece, None, parts[start:end], sequences[start:end])
                 )
                 start = end
         for event_id, customer, kind, time, props in data["refused"]:
             moment = datetime.fromisoformat(time)
-            version = (customer, kind, micros(moment), tuple(_props_load(props).items()), time)
+            version = (customer, kind, micros(moment), tuple(props_load(props).items()), time)
             result._refused.setdefault(event_id, []).append(version)
         names = {plan.name: plan for plan in result._plans}
         for name, cells in data["states"].items():
@@ -765,65 +586,3 @@ class ColumnarAccumulator:
                 pairs = tuple((str(k), str(v)) for k, v in group)
                 target[(key, customer, pairs)] = plan.kind.load(dumped)
         return result
-
-
-def _same_rows(
-    pieces: list[Piece], rows: np.ndarray[Any, Any], firsts: np.ndarray[Any, Any]
-) -> np.ndarray[Any, Any] | None:
-    """Which rows have the very content of their first copy, compared in columns.
-
-    Customer, type, instant and property texts (text compared as text, as ``value_text`` does
-    for text). ``None`` when the pieces' properties are not all text columns of the same names;
-    a row found different here is compared again in Python (this check only finds duplicates).
-    """
-    names = list(pieces[0].values)
-    if any(p.props or list(p.values) != names for p in pieces):
-        return None
-
-    def column(name: str, source: str = "table") -> pa.ChunkedArray:
-        parts = [
-            (p.table.column(name).combine_chunks() if source == "table" else p.values[name])
-            for p in pieces
-        ]
-        return pa.chunked_array(parts)  # taken from with the batch's row numbers, no copy
-
-    left, right = pa.array(rows, pa.int64()), pa.array(firsts, pa.int64())
-    same = np.ones(len(rows), dtype=bool)
-    for name, source in [("customer", "table"), ("type", "table"), ("micro", "table")] + [
-        (n, "values") for n in names
-    ]:
-        values = column(name, source)
-        a, b = values.take(left), values.take(right)
-        equal = pc.fill_null(pc.equal(a, b), False)  # noqa: FBT003
-        both_null = pc.and_(pc.is_null(a), pc.is_null(b))
-        same &= pc.or_(equal, both_null).to_numpy(zero_copy_only=False)
-    return same
-
-
-def _gather(
-    pieces: list[Piece] | list[_Segment], offsets: np.ndarray[Any, Any], rows: list[int]
-) -> dict[int, Content]:
-    """The contents of global rows ``rows`` of ``pieces`` (``offsets``: where each starts)."""
-    wanted = sorted(set(rows))
-    where = np.searchsorted(offsets, np.array(wanted, np.int64), side="right") - 1
-    by_piece: dict[int, list[int]] = {}
-    for row, i in zip(wanted, where.tolist(), strict=True):
-        by_piece.setdefault(i, []).append(row)
-    found: dict[int, Content] = {}
-    for i, group in by_piece.items():
-        lo = int(offsets[i])
-        found.update(zip(group, pieces[i].contents([g - lo for g in group]), strict=True))
-    return found
-
-
-def _event(event_id: str, content: Content) -> UsageEvent:
-    customer, kind, _, props, text = content
-    time = datetime.fromisoformat(text)
-    return UsageEvent(event_id, customer, kind, time, MappingProxyType(dict(props)))
-
-
-def _props_load(props: dict[str, Any]) -> dict[str, Any]:
-    return {
-        k: to_decimal(v["decimal"], f"properties.{k}") if isinstance(v, dict) else v
-        for k, v in props.items()
-    }

@@ -37,12 +37,18 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import polars as pl
-import pyarrow as pa
-import pyarrow.compute as pc
+from meterlib.errors import DocumentError, InvalidValueError, MeterlibError
 
-from meterlib.errors import DocumentError, InvalidValueError
+try:
+    import numpy as np
+    import polars as pl
+    import pyarrow as pa
+    import pyarrow.compute as pc
+except ImportError:  # pragma: no cover - the test environment has the extra
+    raise MeterlibError(
+        "the columnar path needs numpy, pyarrow and polars: pip install 'meterlib[columnar]'"
+    ) from None
+
 from meterlib.metering._buckets import micros
 from meterlib.metering.events import PropertyValue, check_event
 from meterlib.metering.report import Rejection
@@ -482,8 +488,8 @@ def read_pieces(events: Any) -> Iterator[tuple[list[Piece], list[Rejection], int
     source: Iterable[Any] = events
     if type(source) is list or type(source) is tuple:
         for start in range(0, len(source), CHUNK):
-            chunk = list(source[start : start + CHUNK])
-            yield (*_dicts(start, chunk), len(chunk))
+            part = list(source[start : start + CHUNK])
+            yield (*_dicts(start, part), len(part))
         return
     iterator = iter(source)
     start = 0
