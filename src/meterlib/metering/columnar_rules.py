@@ -9,6 +9,7 @@ and the JSON forms of properties, for :mod:`meterlib.metering.columnar`.
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from decimal import Decimal
 from types import MappingProxyType
 from typing import Any
@@ -24,8 +25,6 @@ except ImportError:  # pragma: no cover - the test environment has the extra
     raise MeterlibError(
         "the columnar path needs numpy, pyarrow and polars: pip install 'meterlib[columnar]'"
     ) from None
-
-from datetime import datetime
 
 from meterlib.metering.aggregations import KINDS, PartialKind
 from meterlib.metering.events import EventError, UsageEvent, value_text
