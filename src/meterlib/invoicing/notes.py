@@ -21,25 +21,28 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 from meterlib._numbers import EXACT, to_decimal
 from meterlib.errors import DocumentError, InvalidValueError, MeterlibError, describe
-from meterlib.invoicing.invoice import Invoice
+from meterlib.invoicing.invoice import Invoice, InvoiceLine, LineKind
 from meterlib.invoicing.lifecycle import DocumentKind
+from meterlib.invoicing.refs import CorrectionRef, LateEvent
 from meterlib.rounding import quantum
 
 __all__ = [
     "LateEvent",
     "Note",
     "NoteLine",
+    "correction_lines_in",
     "credit_lines",
     "late_usage_lines",
     "note_from_json",
     "note_to_json",
+    "with_corrections",
 ]
 
 _ZERO = Decimal(0)
@@ -47,16 +50,6 @@ CAUSES = ("late_usage", "backbill", "credit")
 
 #: The key a correction is matched by: (kind, charge, plan, start) of a line, or a tax name.
 _Key = tuple[str, str, str | None, str | None]
-
-
-@dataclass(frozen=True, slots=True)
-class LateEvent:
-    """An event that arrived after the invoice it counts in was issued."""
-
-    event_id: str
-    type: str
-    time: datetime
-    received: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +100,7 @@ class Note:
         return DocumentKind.DEBIT_NOTE if self.total > 0 else DocumentKind.CREDIT_NOTE
 
     def check(self) -> None:
-        """Raise unless the total is the sum of the lines, in whole minor units, not zero."""
+        """Raise unless the total is the sum of the lines, in whole minor units (one at least)."""
         unit = quantum(self.currency)
         total = _ZERO
         for index, line in enumerate(self.lines):
@@ -120,8 +113,8 @@ class Note:
             total = EXACT.add(total, line.amount)
         if total != self.total:
             raise InvalidValueError("total", self.total, f"the sum of the lines = {total}")
-        if total == 0:
-            raise InvalidValueError("total", total, "a credit or a debit (not zero)")
+        if not self.lines:
+            raise InvalidValueError("lines", self.lines, "at least one line")
         if self.cause not in CAUSES:
             raise InvalidValueError("cause", self.cause, f"one of {CAUSES}")
 
@@ -143,27 +136,29 @@ def _keyed(invoice: Invoice) -> dict[_Key, tuple[int | None, Decimal, str, Any]]
 
 def late_usage_lines(
     issued: Invoice,
-    notes: Iterable[Note],
+    corrections: Iterable[NoteLine],
     now: Invoice,
     late: Mapping[str, Sequence[LateEvent]] | None = None,
 ) -> tuple[NoteLine, ...]:
-    """The lines bringing ``issued`` plus its late-usage ``notes`` to ``now``.
+    """The lines bringing ``issued`` plus its earlier ``corrections`` to ``now``.
 
-    ``now`` is the same period re-computed with the usage known now. Lines and taxes are
-    matched by kind, charge, plan and start (a line ``now`` has that ``issued`` lacks, such as a
-    new commitment true-up, corrects no line index). ``late`` maps a usage line's charge to
-    the late events that changed it. The lines add up to ``now.total - issued.total - notes``.
+    ``corrections`` are the lines of the late-usage and back-billing notes already issued for
+    ``issued`` and the correction lines later invoices carry for it (credits granted by hand
+    are not among them). ``now`` is the same period re-computed with the usage known now.
+    Lines and taxes are matched by kind, charge, plan and start (a line ``now`` has that
+    ``issued`` lacks, such as a new commitment true-up, corrects no line index). ``late`` maps
+    a usage line's charge to the late events that changed it. The lines add up to
+    ``now.total - issued.total - sum(corrections)``.
     """
     if now.customer != issued.customer or now.period != issued.period:
         raise InvalidValueError("now", str(now), f"the same customer and period as {issued}")
     before = _keyed(issued)
     after = _keyed(now)
     corrected: dict[_Key, Decimal] = {}
-    for note in notes:
-        if note.cause == "credit":
-            continue
-        for line in note.lines:
-            corrected[line.key] = EXACT.add(corrected.get(line.key, _ZERO), line.amount)
+    for line in corrections:
+        if line.invoice != issued.number:
+            raise InvalidValueError("corrections", line.invoice, f"corrections of {issued.number}")
+        corrected[line.key] = EXACT.add(corrected.get(line.key, _ZERO), line.amount)
     lines: list[NoteLine] = []
     for key in [*before, *(k for k in after if k not in before), *corrected]:
         if any(line.key == key for line in lines):
@@ -261,6 +256,78 @@ def credit_lines(
                      description, None, -figure)
         )
     return tuple(result)
+
+
+def with_corrections(draft: Invoice, lines: Iterable[NoteLine]) -> Invoice:
+    """``draft`` with ``lines`` (corrections of earlier invoices) added as correction lines.
+
+    This is how late usage is billed on the next invoice (Kill Bill's way): each line keeps
+    the invoice, line and late events it corrects; the totals grow by the lines' sum, and no
+    discount or tax applies to them again (a tax correction is a line of its own).
+    """
+    added = []
+    total = _ZERO
+    unit = quantum(draft.currency)
+    for line in lines:
+        if line.amount.quantize(unit, context=EXACT) != line.amount:
+            raise InvalidValueError("amount", line.amount, f"whole minor units of {draft.currency}")
+        where = line.invoice if line.line is None else f"{line.invoice} line {line.line + 1}"
+        added.append(
+            InvoiceLine(
+                kind=LineKind.CORRECTION,
+                charge=line.charge,
+                description=f"Correction of {where}: {line.description}",
+                plan=line.plan or "",
+                start=line.start or draft.period.start,
+                end=line.end or draft.period.end,
+                quantity=line.quantity if line.quantity is not None else _ZERO,
+                unit="",
+                unit_price=None,
+                price_version=None,
+                timing=None,
+                proration=None,
+                rating=None,
+                amount=line.amount,
+                rounded=line.amount,
+                discount=_ZERO.quantize(unit),
+                corrects=CorrectionRef(line.invoice, line.line, line.kind, line.late_events),
+            )
+        )
+        total = EXACT.add(total, line.amount)
+    if not added:
+        return draft
+    return replace(
+        draft,
+        lines=(*draft.lines, *added),
+        subtotal=EXACT.add(draft.subtotal, total),
+        total=EXACT.add(draft.total, total),
+    )
+
+
+def correction_lines_in(invoice: Invoice, target: str) -> list[NoteLine]:
+    """The correction lines ``invoice`` carries for invoice ``target``, as note lines."""
+    found = []
+    for line in invoice.lines:
+        ref = line.corrects
+        if ref is None or ref.invoice != target:
+            continue
+        spanned = ref.kind not in {"tax", "amount"}
+        found.append(
+            NoteLine(
+                invoice=target,
+                line=ref.line,
+                kind=ref.kind,
+                charge=line.charge,
+                plan=line.plan or None,
+                start=line.start if spanned else None,
+                end=line.end if spanned else None,
+                description=line.description,
+                quantity=line.quantity if ref.kind == "usage" else None,
+                amount=line.rounded,
+                late_events=ref.late_events,
+            )
+        )
+    return found
 
 
 def _time(value: datetime | None) -> str | None:

@@ -23,6 +23,7 @@ Schema (``meterlib.documents/1``)::
     payments(payment INTEGER PRIMARY KEY, customer, currency, invoice, amount, paid_on,
              reference, method, recorded_us)
     applications(invoice, amount, source, payment, at_us)
+    document_links(document, invoice): an invoice carrying correction lines of another
 
 Amounts are decimal text, times integer POSIX microseconds (UTC).
 """
@@ -49,7 +50,13 @@ from meterlib.invoicing.lifecycle import (
     IssuedDocument,
     Numbering,
 )
-from meterlib.invoicing.notes import Note, NoteLine, note_from_json, note_to_json
+from meterlib.invoicing.notes import (
+    Note,
+    NoteLine,
+    correction_lines_in,
+    note_from_json,
+    note_to_json,
+)
 from meterlib.invoicing.serialize import invoice_from_json, invoice_to_json
 from meterlib.metering.ledger import Ledger
 from meterlib.periods import zone
@@ -103,6 +110,8 @@ CREATE TABLE IF NOT EXISTS applications (
     at_us INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS applications_by_invoice ON applications (invoice);
+CREATE TABLE IF NOT EXISTS document_links (document TEXT NOT NULL, invoice TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS document_links_by_invoice ON document_links (invoice);
 CREATE TRIGGER IF NOT EXISTS documents_frozen BEFORE UPDATE ON documents
     BEGIN SELECT RAISE(ABORT, 'issued documents never change'); END;
 CREATE TRIGGER IF NOT EXISTS documents_kept BEFORE DELETE ON documents
@@ -267,6 +276,10 @@ class DocumentStore:
             period.end.isoformat(), _us(at), grace_us, body,
         )
         db.execute(_INSERT, row)
+        corrected = sorted({line.corrects.invoice for line in draft.lines if line.corrects})
+        for target in corrected:
+            self._get(db, target)  # a correction must point at an issued document
+            db.execute("INSERT INTO document_links VALUES (?, ?)", (number, target))
         balance = self._balance(db, draft.customer, draft.currency)
         drawn = min(balance, issued.total)
         if drawn > 0:
@@ -274,6 +287,8 @@ class DocumentStore:
                 "INSERT INTO applications VALUES (?, ?, 'credit balance', NULL, ?)",
                 (number, str(drawn), _us(at)),
             )
+        elif issued.total < 0:
+            self._release_excess(db, number, at)
         return _document(row)
 
     def issue(
@@ -475,6 +490,41 @@ class DocumentStore:
     def notes_of(self, invoice: str) -> list[Note]:
         """The notes correcting ``invoice``, oldest first."""
         return [note_from_json(d.body) for d in self.documents(corrects=invoice)]
+
+    def corrections_of(self, invoice: str) -> list[NoteLine]:
+        """The corrections of ``invoice`` made because usage changed, as note lines.
+
+        They are the lines of its late-usage and back-billing notes and the correction lines
+        later invoices carry for it. Credits granted by hand are not corrections of usage and
+        are left out.
+        """
+        found: list[NoteLine] = []
+        for document in self.documents(corrects=invoice):
+            note = note_from_json(document.body)
+            if note.cause != "credit":
+                found.extend(note.lines)
+        rows = self._db.execute(
+            "SELECT document FROM document_links WHERE invoice = ? ORDER BY rowid", (invoice,)
+        ).fetchall()
+        for (number,) in rows:
+            found.extend(correction_lines_in(self.invoice(number), invoice))
+        return found
+
+    def invoice_index(self) -> list[tuple[str, str, datetime, datetime, datetime]]:
+        """Every invoice that is not void, in the order issued (bodies are not read).
+
+        Each as ``(number, customer, period start, period end, issued at)``.
+        """
+        rows = self._db.execute(
+            "SELECT number, customer, period_start, period_end, issued_us FROM documents "
+            "WHERE kind = 'invoice' AND number NOT IN (SELECT number FROM document_voids) "
+            "ORDER BY issued_us, rowid"
+        ).fetchall()
+        return [
+            (r[0], r[1], datetime.fromisoformat(r[2]), datetime.fromisoformat(r[3]),
+             _EPOCH + timedelta(microseconds=r[4]))
+            for r in rows
+        ]
 
     def current_invoice(self, customer: str, period_start: datetime) -> IssuedDocument | None:
         """The customer's invoice for the period starting ``period_start`` that is not void."""
