@@ -22,7 +22,7 @@ Schema (``meterlib.documents/1``)::
     document_voids(number TEXT PRIMARY KEY, reason, voided_us, replaced_by)
     payments(payment INTEGER PRIMARY KEY, customer, currency, invoice, amount, paid_on,
              reference, method, recorded_us)
-    applications(invoice, amount, source, payment, at_us)
+    applications(customer, currency, invoice, amount, source, payment, at_us)
     document_links(document, invoice): an invoice carrying correction lines of another
 
 Amounts are decimal text, times integer POSIX microseconds (UTC).
@@ -102,7 +102,10 @@ CREATE TABLE IF NOT EXISTS payments (
     method TEXT,
     recorded_us INTEGER NOT NULL
 );
+CREATE INDEX IF NOT EXISTS payments_by_customer ON payments (customer, currency);
 CREATE TABLE IF NOT EXISTS applications (
+    customer TEXT NOT NULL,
+    currency TEXT NOT NULL,
     invoice TEXT NOT NULL,
     amount TEXT NOT NULL,
     source TEXT NOT NULL,
@@ -110,6 +113,7 @@ CREATE TABLE IF NOT EXISTS applications (
     at_us INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS applications_by_invoice ON applications (invoice);
+CREATE INDEX IF NOT EXISTS applications_by_customer ON applications (customer, currency);
 CREATE TABLE IF NOT EXISTS document_links (document TEXT NOT NULL, invoice TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS document_links_by_invoice ON document_links (invoice);
 CREATE TRIGGER IF NOT EXISTS documents_frozen BEFORE UPDATE ON documents
@@ -269,11 +273,11 @@ class DocumentStore:
         )
         body = invoice_to_json(issued, indent=None)
         period = draft.period
-        grace_us = _us(period.end + grace) if period.end + grace > at else None
+        grace_ends = period.end + grace
         row = (
             DocumentKind.INVOICE.value, number, prefix, sequence, draft.customer,
             draft.currency, str(issued.total), None, period.start.isoformat(),
-            period.end.isoformat(), _us(at), grace_us, body,
+            period.end.isoformat(), _us(at), _us(grace_ends) if grace_ends > at else None, body,
         )
         db.execute(_INSERT, row)
         corrected = sorted({line.corrects.invoice for line in draft.lines if line.corrects})
@@ -284,12 +288,17 @@ class DocumentStore:
         drawn = min(balance, issued.total)
         if drawn > 0:
             db.execute(
-                "INSERT INTO applications VALUES (?, ?, 'credit balance', NULL, ?)",
-                (number, str(drawn), _us(at)),
+                "INSERT INTO applications VALUES (?, ?, ?, ?, 'credit balance', NULL, ?)",
+                (draft.customer, draft.currency, number, str(drawn), _us(at)),
             )
         elif issued.total < 0:
             self._release_excess(db, number, at)
-        return _document(row)
+        return IssuedDocument(
+            kind=DocumentKind.INVOICE, number=number, series=prefix, sequence=sequence,
+            customer=draft.customer, currency=draft.currency, total=issued.total, corrects=None,
+            period_start=period.start, period_end=period.end, issued_at=at,
+            grace_ends=grace_ends if grace_ends > at else None, body=body,
+        )
 
     def issue(
         self, draft: Invoice, *, at: datetime | None = None, grace: timedelta = timedelta(0)
@@ -424,8 +433,9 @@ class DocumentStore:
             applied = min(payment.amount, max(account.remaining, _ZERO))
             if applied > 0:
                 db.execute(
-                    "INSERT INTO applications VALUES (?, ?, 'payment', ?, ?)",
-                    (payment.invoice, str(applied), cursor.lastrowid, _us(moment)),
+                    "INSERT INTO applications VALUES (?, ?, ?, ?, 'payment', ?, ?)",
+                    (original.customer, original.currency, payment.invoice, str(applied),
+                     cursor.lastrowid, _us(moment)),
                 )
             return self._account(db, payment.invoice)
 
@@ -435,8 +445,10 @@ class DocumentStore:
         account = self._account(db, invoice)
         if account.remaining < 0:
             db.execute(
-                "INSERT INTO applications VALUES (?, ?, 'returned to credit balance', NULL, ?)",
-                (invoice, str(account.remaining), _us(moment)),
+                "INSERT INTO applications VALUES (?, ?, ?, ?, 'returned to credit balance', "
+                "NULL, ?)",
+                (account.customer, account.currency, invoice, str(account.remaining),
+                 _us(moment)),
             )
 
     # -- reading ---------------------------------------------------------------------------
@@ -575,12 +587,11 @@ class DocumentStore:
         return self._balance(self._db, customer, currency)
 
     def _balance(self, db: sqlite3.Connection, customer: str, currency: str) -> Decimal:
+        key = (customer, currency)
         received = _sum(r[0] for r in db.execute(
-            "SELECT amount FROM payments WHERE customer = ? AND currency = ?",
-            (customer, currency)))
+            "SELECT amount FROM payments WHERE customer = ? AND currency = ?", key))
         applied = _sum(r[0] for r in db.execute(
-            "SELECT a.amount FROM applications AS a JOIN documents AS d ON d.number = a.invoice "
-            "WHERE d.customer = ? AND d.currency = ?", (customer, currency)))
+            "SELECT amount FROM applications WHERE customer = ? AND currency = ?", key))
         return EXACT.subtract(received, applied)
 
     def series_last(self) -> Mapping[str, int]:
