@@ -20,6 +20,7 @@ import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from meterlib.invoicing import Contract, Invoice, MappingUsage, invoice
 from meterlib.ledger.documents import DocumentStore
@@ -79,7 +80,8 @@ def bench_issue(count: int, batch: int, single: int) -> None:
             for first in range(0, count, batch):
                 store.issue_many(drafts[first:first + batch], at=moment)
             elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
-            assert store.series_last()["INV-"] == count
+            if store.series_last()["INV-"] != count:
+                raise SystemExit("numbering lost invoices")
             print(f"issue_many: {count} invoices in {elapsed:.2f} s = "
                   f"{count / elapsed:,.0f} invoices/s (batches of {batch}; target >= 2,000); "
                   f"CPU time {cpu:.2f} s = {count / cpu:,.0f} invoices per CPU-second")
@@ -113,7 +115,7 @@ def bench_recheck(customers: int, periods: int, late_share: float) -> None:
                     for index, con in enumerate(contracts)
                 ]
                 store.issue_many(drafts, at=period.end + timedelta(hours=1))
-            late = []
+            late: list[dict[str, Any]] = []
             for month in range(periods):
                 period = contracts[0].period(month)
                 late.extend(
