@@ -102,15 +102,16 @@ def bench_recheck(customers: int, periods: int, late_share: float) -> None:
         with Ledger(path, durable=False) as ledger, DocumentStore(path, durable=False) as store:
             for month in range(periods):
                 period = contracts[0].period(month)
+                counts = [str(rng.randrange(0, 200_000)) for _ in contracts]
                 events = [
                     {"id": f"{index}-{month}", "customer": con.customer, "type": "call",
                      "time": (period.start + timedelta(days=3)).isoformat(),
-                     "properties": {"n": str(rng.randrange(0, 200_000))}}
+                     "properties": {"n": counts[index]}}
                     for index, con in enumerate(contracts)
                 ]
                 ledger.append(events, received_at=period.end)
                 drafts = [
-                    invoice(con, MappingUsage({"calls": events[index]["properties"]["n"]},
+                    invoice(con, MappingUsage({"calls": counts[index]},
                                               period=period), period)
                     for index, con in enumerate(contracts)
                 ]
