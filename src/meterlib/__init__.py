@@ -31,6 +31,18 @@ from meterlib.errors import (
     UnknownCurrencyError,
 )
 from meterlib.invoicing import Contract, Invoice, Plan, invoice, load_contract
+from meterlib.invoicing.lifecycle import (
+    DocumentKind,
+    DocumentStatus,
+    InvoiceAccount,
+    InvoicePayment,
+    IssuedDocument,
+    Numbering,
+    NumberSeries,
+)
+from meterlib.invoicing.notes import Note, NoteLine, credit_lines, with_corrections
+from meterlib.ledger.documents import DocumentStore, DocumentStoreError
+from meterlib.ledger.recheck import CorrectionPolicy, recheck
 from meterlib.metering.accumulator import Accumulator
 from meterlib.metering.events import EventError, UsageEvent
 from meterlib.metering.meters import Aggregation, Meter, load_meters, parse_meters
@@ -70,9 +82,14 @@ __all__ = [
     "Charge",
     "ChargeLine",
     "Contract",
+    "CorrectionPolicy",
     "CurrencyCode",
     "CurrencyMismatchError",
     "DocumentError",
+    "DocumentKind",
+    "DocumentStatus",
+    "DocumentStore",
+    "DocumentStoreError",
     "EventError",
     "FlatPrice",
     "FloatNotAllowedError",
@@ -80,12 +97,19 @@ __all__ = [
     "InterestPolicy",
     "InvalidValueError",
     "Invoice",
+    "InvoiceAccount",
+    "InvoicePayment",
+    "IssuedDocument",
     "Meter",
     "MeterlibError",
     "Money",
     "NaiveDatetimeError",
     "NonNegativeAmount",
     "NotInForceError",
+    "Note",
+    "NoteLine",
+    "NumberSeries",
+    "Numbering",
     "PackagePrice",
     "Payment",
     "PerUnitPrice",
@@ -108,6 +132,7 @@ __all__ = [
     "UsageTable",
     "VolumePrice",
     "allocate",
+    "credit_lines",
     "format_date_local",
     "format_money",
     "format_number",
@@ -125,6 +150,8 @@ __all__ = [
     "price_to_json",
     "prorate",
     "rebill",
+    "recheck",
     "round_amount",
     "to_decimal",
+    "with_corrections",
 ]

@@ -36,6 +36,7 @@ from meterlib.errors import InvalidValueError
 from meterlib.invoicing.contracts import Contract
 from meterlib.invoicing.documents import load_contract
 from meterlib.invoicing.engine import invoice
+from meterlib.invoicing.invoice import Invoice
 from meterlib.invoicing.render import FORMATS, render
 from meterlib.invoicing.usage import LedgerUsage, TableUsage, UsageSource
 from meterlib.invoicing.usage_files import load_usage_records
@@ -78,6 +79,15 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--locale", default="en_US", help="CLDR locale (default: en_US)")
     parser.add_argument("--output", metavar="FILE", help="write here instead of stdout")
     parser.add_argument("--number", help="the invoice number (default: CUSTOMER-YYYYMMDD)")
+    parser.add_argument(
+        "--issue",
+        action="store_true",
+        help="issue the invoice: number it in the invoice series and store it in the ledger "
+        "(needs --ledger); without it the invoice is a draft",
+    )
+    parser.add_argument(
+        "--at", metavar="TIME", help="issue time, ISO 8601 with offset (default: now)"
+    )
     parser.set_defaults(handler=run)
 
 
@@ -156,6 +166,35 @@ def _ledger_usage(contract: Contract, path: str) -> tuple[UsageSource, Any]:
     return LedgerUsage(ledger, contract.meters), ledger
 
 
+def _issue(args: argparse.Namespace, contract: Contract, bill: Invoice) -> str:
+    """Issue ``bill`` into the ledger's document store; the issued invoice, rendered."""
+    if args.ledger is None:
+        raise InvalidValueError("--issue", "--issue", "given with --ledger (documents live there)")
+    at = None
+    if args.at is not None:
+        try:
+            at = datetime.fromisoformat(args.at)
+        except ValueError:
+            at = None
+        if at is None or at.utcoffset() is None:
+            raise InvalidValueError("--at", args.at, "an ISO 8601 time with an offset")
+    store_module = importlib.import_module("meterlib.ledger.documents")
+    render_module = importlib.import_module("meterlib.invoicing.render.documents")
+    with store_module.DocumentStore(args.ledger) as store:
+        issued = store.issue(bill, at=at, grace=contract.grace)
+        if issued.early:
+            print(
+                f"issued {issued.number} before the grace period for late usage ends "
+                f"({issued.grace_ends.isoformat()}); late events will come as notes",
+                file=sys.stderr,
+            )
+        text: str = render_module.render_issued(
+            store.invoice(issued.number), store.account(issued.number), issued.body,
+            args.format, args.locale,
+        )
+    return text
+
+
 def run(args: argparse.Namespace) -> int:
     """Load, bill, render, write."""
     contract = load_contract(args.contract)
@@ -172,7 +211,7 @@ def run(args: argparse.Namespace) -> int:
     finally:
         if opened is not None and hasattr(opened, "close"):
             opened.close()
-    text = render(bill, args.format, args.locale)
+    text = _issue(args, contract, bill) if args.issue else render(bill, args.format, args.locale)
     if args.output:
         Path(args.output).write_text(text, encoding="utf-8")
     else:
