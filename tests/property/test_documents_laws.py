@@ -97,7 +97,7 @@ class Documents(RuleBasedStateMachine):
 
     @precondition(lambda self: self.bodies)
     @rule(data=st.data(), replace=st.booleans())
-    def void(self, data: st.DataObject, replace: bool) -> None:  # noqa: FBT001
+    def void(self, data: st.DataObject, replace: bool) -> None:
         number = data.draw(st.sampled_from(self.invoices()))
         if self.store.account(number).void:
             return
