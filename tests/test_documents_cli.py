@@ -128,3 +128,25 @@ def test_recheck_issues_a_note_for_late_usage(capsys: pytest.CaptureFixture[str]
     assert "Minimum commitment true-up  [line 8]  -€1.01" in note
     assert "late events: late_1 (received " in note
     assert "Reason: usage received after the invoice was issued (late usage)" in note
+
+
+def test_late_usage_billed_on_the_next_invoice(capsys: pytest.CaptureFixture[str],
+                                               ledger: str) -> None:
+    run(capsys, "invoice", CONTRACT, "--ledger", ledger, "--period", "2023-03", "--issue",
+        "--at", "2023-04-02T10:00:00+02:00")
+    late = UsageEvent.from_dict({
+        "id": "late_1", "customer": "cus_initech", "type": "api.request",
+        "time": "2023-03-30T09:00:00+02:00", "properties": {"tokens": "1000", "status": "ok"}})
+    with Ledger(ledger) as book:
+        book.append([late])
+    status, out, err = run(capsys, "invoice", CONTRACT, "--ledger", ledger, "--period",
+                           "2023-04", "--issue", "--with-corrections", "--format", "json")
+    assert status == 0
+    assert err == "correction lines for 1 earlier invoices added\n"
+    april = invoice_from_json(out)
+    fixes = [line for line in april.lines if line.corrects is not None]
+    assert {line.corrects.invoice for line in fixes if line.corrects} == {"INV-000001"}
+    assert sum(line.rounded for line in fixes) == D("-0.01")
+    # billed once: the next re-check finds nothing left for March
+    status, out, _ = run(capsys, "invoices", "recheck", CONTRACT, "--ledger", ledger)
+    assert out == "2 issued periods checked, 1 with late events\n"  # no correction, no note

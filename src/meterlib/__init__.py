@@ -41,6 +41,7 @@ from meterlib.invoicing.lifecycle import (
     NumberSeries,
 )
 from meterlib.invoicing.notes import Note, NoteLine, credit_lines, with_corrections
+from meterlib.ledger.backbilling import billed_periods, issue_statement
 from meterlib.ledger.documents import DocumentStore, DocumentStoreError
 from meterlib.ledger.recheck import CorrectionPolicy, recheck
 from meterlib.metering.accumulator import Accumulator
@@ -132,12 +133,14 @@ __all__ = [
     "UsageTable",
     "VolumePrice",
     "allocate",
+    "billed_periods",
     "credit_lines",
     "format_date_local",
     "format_money",
     "format_number",
     "in_force",
     "invoice",
+    "issue_statement",
     "load_case",
     "load_contract",
     "load_meters",

@@ -36,12 +36,25 @@ def test_billing_exactly_the_rebill_owes_nothing(basis, periods, as_of, policy):
 def test_deltas_add_up_to_rebilled_minus_billed(basis, periods, as_of, policy, years):
     statement = rebill(basis, periods.billed, periods.usage, as_of=as_of, due_days=30,
                        interest=policy, lookback_years=years)
-    counted = [line for line in statement.lines if not line.barred]
+    counted = [line for line in statement.lines if not line.barred and not line.not_yet_due]
     totals = statement.totals
     assert sum((line.delta for line in counted), Decimal(0)) == totals.rebilled - totals.billed
     assert totals.delta == totals.rebilled - totals.billed == totals.debits - totals.credits
     assert totals.total == totals.delta + totals.interest
     assert sum((d.signed_total for d in statement.documents), Decimal(0)) == totals.total
+
+
+@given(schedules(), months(), valuation_dates, policies)
+def test_nothing_is_claimed_before_it_is_due(basis, periods, as_of, policy):
+    statement = rebill(basis, periods.billed, periods.usage, as_of=as_of, due_days=30,
+                       interest=policy)
+    pending = [line for line in statement.lines if line.not_yet_due]
+    assert all(line.end > as_of or line.due > as_of for line in pending)
+    assert all(line.interest == 0 for line in pending)
+    assert statement.totals.not_yet_due == len(pending)
+    claimed = [line for line in statement.lines if not line.not_yet_due]
+    assert statement.totals.periods == len(claimed)
+    assert {d.period for d in statement.documents} <= {line.label for line in claimed}
 
 
 @given(schedules(), months(), valuation_dates)
@@ -81,7 +94,7 @@ def test_lookback_only_moves_periods_between_barred_and_counted(
         assert b.barred <= a.barred  # a longer lookback never bars more
     for statement in (short, long_):
         t = statement.totals
-        assert t.periods + t.barred == len(statement.lines)
+        assert t.periods + t.barred + t.not_yet_due == len(statement.lines)
         assert t.delta + t.barred_delta == none.totals.delta
         assert t.interest + t.barred_interest == none.totals.interest
 

@@ -223,8 +223,9 @@ def render_text(statement: Statement, locale: str = "en_US") -> str:
     amount_width = max(len(v) for _, v in summary)
     out += ["", "SUMMARY"]
     out += [f"  {k.ljust(width)}  {v.rjust(amount_width)}" for k, v in summary]
+    pending = f", {t.not_yet_due} not yet due" if t.not_yet_due else ""
     out.append(
-        f"  ({t.periods} periods claimed, {t.barred} time-barred;"
+        f"  ({t.periods} periods claimed, {t.barred} time-barred{pending};"
         f" {f.number(t.overuse)} {statement.unit} over the allowance)",
     )
     shared = common_allowance(statement)
@@ -276,7 +277,9 @@ def _period_table(statement: Statement, f: _Fmt) -> list[str]:
             line.due.isoformat(),
             str(line.days_late),
             f.money(line.interest),
-            "time-barred" if line.barred else ("credit" if line.delta < 0 else ""),
+            "time-barred" if line.barred
+            else "not yet due" if line.not_yet_due
+            else ("credit" if line.delta < 0 else ""),
         ]
         for line in statement.lines
     ]
@@ -293,7 +296,8 @@ def _period_table(statement: Statement, f: _Fmt) -> list[str]:
             "",
             "",
             f.money(t.interest),
-            "barred periods excluded" if t.barred else "",
+            "barred periods excluded" if t.barred
+            else "not-yet-due periods excluded" if t.not_yet_due else "",
         ],
     )
     if shared is not None:

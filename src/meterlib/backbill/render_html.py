@@ -102,7 +102,9 @@ def _terms(statement: Statement, f: _Fmt) -> str:
         ),
         (
             "Periods",
-            f"{statement.totals.periods} claimed, {statement.totals.barred} time-barred",
+            f"{statement.totals.periods} claimed, {statement.totals.barred} time-barred"
+            + (f", {statement.totals.not_yet_due} not yet due"
+               if statement.totals.not_yet_due else ""),
         ),
     ]
     body = "".join(f"<dt>{_e(k)}</dt><dd>{_e(v)}</dd>" for k, v in items)
@@ -117,8 +119,11 @@ def _periods(statement: Statement, f: _Fmt) -> str:
     )
     rows = []
     for line in statement.lines:
-        cls = "barred" if line.barred else ""
+        cls = "barred" if line.barred or line.not_yet_due else ""
         tag = ' <span class="tag">time-barred</span>' if line.barred else ""
+        if line.not_yet_due:
+            tag = ' <span class="tag">not yet due</span>'
+
         delta_cls = ' class="credit"' if line.delta < 0 else ""
         rows.append(
             f'<tr class="{cls}"><td class="l">{_e(line.label)}{tag}</td>'

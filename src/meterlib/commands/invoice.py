@@ -88,6 +88,12 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--at", metavar="TIME", help="issue time, ISO 8601 with offset (default: now)"
     )
+    parser.add_argument(
+        "--with-corrections",
+        action="store_true",
+        help="with --issue: re-check the customer's issued periods for late usage and bill "
+        "the differences as correction lines on this invoice (Kill Bill's way)",
+    )
     parser.set_defaults(handler=run)
 
 
@@ -166,6 +172,22 @@ def _ledger_usage(contract: Contract, path: str) -> tuple[UsageSource, Any]:
     return LedgerUsage(ledger, contract.meters), ledger
 
 
+def _with_corrections(path: str, store: Any, contract: Contract, bill: Invoice) -> Invoice:
+    """``bill`` with the pending late-usage corrections of the customer's issued periods."""
+    recheck_module = importlib.import_module("meterlib.ledger.recheck")
+    notes_module = importlib.import_module("meterlib.invoicing.notes")
+    ledger_module = importlib.import_module("meterlib.metering.ledger")
+    policy = recheck_module.CorrectionPolicy(mode="next_invoice")
+    with ledger_module.Ledger(path) as ledger:
+        result = recheck_module.recheck(store, ledger, [contract], policy=policy)
+    lines = [line for found in result.corrections for line in found.lines]
+    if lines:
+        print(f"correction lines for {len(result.corrections)} earlier invoices added",
+              file=sys.stderr)
+    corrected: Invoice = notes_module.with_corrections(bill, lines)
+    return corrected
+
+
 def _issue(args: argparse.Namespace, contract: Contract, bill: Invoice) -> str:
     """Issue ``bill`` into the ledger's document store; the issued invoice, rendered."""
     if args.ledger is None:
@@ -181,6 +203,8 @@ def _issue(args: argparse.Namespace, contract: Contract, bill: Invoice) -> str:
     store_module = importlib.import_module("meterlib.ledger.documents")
     render_module = importlib.import_module("meterlib.invoicing.render.documents")
     with store_module.DocumentStore(args.ledger) as store:
+        if args.with_corrections:
+            bill = _with_corrections(args.ledger, store, contract, bill)
         issued = store.issue(bill, at=at, grace=contract.grace)
         if issued.early:
             print(

@@ -142,9 +142,9 @@ def late_usage_lines(
 ) -> tuple[NoteLine, ...]:
     """The lines bringing ``issued`` plus its earlier ``corrections`` to ``now``.
 
-    ``corrections`` are the lines of the late-usage and back-billing notes already issued for
-    ``issued`` and the correction lines later invoices carry for it (credits granted by hand
-    are not among them). ``now`` is the same period re-computed with the usage known now.
+    ``corrections`` are the lines of the late-usage notes already issued for ``issued`` and the
+    correction lines later invoices carry for it (credits granted by hand and back-billing
+    notes are not among them). ``now`` is the same period re-computed with the usage known now.
     Lines and taxes are matched by kind, charge, plan and start (a line ``now`` has that
     ``issued`` lacks, such as a new commitment true-up, corrects no line index). ``late`` maps
     a usage line's charge to the late events that changed it. The lines add up to

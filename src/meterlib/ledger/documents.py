@@ -335,38 +335,64 @@ class DocumentStore:
         reason: str,
         at: datetime | None = None,
     ) -> IssuedDocument:
-        """Issue a credit or debit note of ``lines`` correcting issued invoice ``invoice``."""
+        """Issue a credit or debit note of ``lines`` correcting issued invoice ``invoice``.
+
+        A debit note when the lines add up to more than zero, else a credit note; ``cause``
+        is ``late_usage``, ``backbill`` or ``credit`` (granted by hand, with its ``reason``).
+        """
+        [issued] = self.issue_notes([(invoice, tuple(lines))], cause=cause, reason=reason, at=at)
+        return issued
+
+    def issue_notes(
+        self,
+        notes: Iterable[tuple[str, Iterable[NoteLine]]],
+        *,
+        cause: str,
+        reason: str,
+        at: datetime | None = None,
+    ) -> list[IssuedDocument]:
+        """Issue one note per ``(invoice, lines)`` in one transaction: all of them or none."""
         moment = _now() if at is None else at
         _us(moment)
-        kept = tuple(lines)
+        kept = [(invoice, tuple(lines)) for invoice, lines in notes]
+        return self._write(  # type: ignore[no-any-return]
+            lambda db: [self._insert_note(db, invoice, lines, cause, reason, moment)
+                        for invoice, lines in kept]
+        )
 
-        def work(db: sqlite3.Connection) -> IssuedDocument:
-            original = self._get(db, invoice)
-            if original.kind is not DocumentKind.INVOICE:
-                raise DocumentStoreError(f"{invoice!r} is a {original.kind.value}, not an invoice")
-            total = _ZERO
-            for line in kept:
-                total = EXACT.add(total, line.amount)
-            kind = DocumentKind.DEBIT_NOTE if total > 0 else DocumentKind.CREDIT_NOTE
-            prefix, sequence, number = self._next(db, kind)
-            draft = Note(
-                number=number, customer=original.customer, currency=original.currency,
-                invoice=invoice, cause=cause, reason=reason,
-                issued_on=moment.astimezone(zone(_timezone(original.body))).date(),
-                lines=kept, total=total,
-            )
-            draft.check()
-            body = note_to_json(draft)
-            row = (
-                kind.value, number, prefix, sequence, original.customer, original.currency,
-                str(total), invoice, _iso(original.period_start), _iso(original.period_end),
-                _us(moment), None, body,
-            )
-            db.execute(_INSERT, row)
-            self._release_excess(db, invoice, moment)
-            return _document(row)
-
-        return self._write(work)  # type: ignore[no-any-return]
+    def _insert_note(  # noqa: PLR0917  (the parts of a note)
+        self,
+        db: sqlite3.Connection,
+        invoice: str,
+        lines: tuple[NoteLine, ...],
+        cause: str,
+        reason: str,
+        moment: datetime,
+    ) -> IssuedDocument:
+        original = self._get(db, invoice)
+        if original.kind is not DocumentKind.INVOICE:
+            raise DocumentStoreError(f"{invoice!r} is a {original.kind.value}, not an invoice")
+        total = _ZERO
+        for line in lines:
+            total = EXACT.add(total, line.amount)
+        kind = DocumentKind.DEBIT_NOTE if total > 0 else DocumentKind.CREDIT_NOTE
+        prefix, sequence, number = self._next(db, kind)
+        draft = Note(
+            number=number, customer=original.customer, currency=original.currency,
+            invoice=invoice, cause=cause, reason=reason,
+            issued_on=moment.astimezone(zone(_timezone(original.body))).date(),
+            lines=lines, total=total,
+        )
+        draft.check()
+        body = note_to_json(draft)
+        row = (
+            kind.value, number, prefix, sequence, original.customer, original.currency,
+            str(total), invoice, _iso(original.period_start), _iso(original.period_end),
+            _us(moment), None, body,
+        )
+        db.execute(_INSERT, row)
+        self._release_excess(db, invoice, moment)
+        return _document(row)
 
     def void(
         self,
@@ -506,14 +532,14 @@ class DocumentStore:
     def corrections_of(self, invoice: str) -> list[NoteLine]:
         """The corrections of ``invoice`` made because usage changed, as note lines.
 
-        They are the lines of its late-usage and back-billing notes and the correction lines
-        later invoices carry for it. Credits granted by hand are not corrections of usage and
-        are left out.
+        They are the lines of its late-usage notes and the correction lines later invoices
+        carry for it. Credits granted by hand and back-billing notes (a re-valuation at other
+        prices) are not corrections of usage under the contract and are left out.
         """
         found: list[NoteLine] = []
         for document in self.documents(corrects=invoice):
             note = note_from_json(document.body)
-            if note.cause != "credit":
+            if note.cause == "late_usage":
                 found.extend(note.lines)
         rows = self._db.execute(
             "SELECT document FROM document_links WHERE invoice = ? ORDER BY rowid", (invoice,)
@@ -580,6 +606,26 @@ class DocumentStore:
         return [
             InvoicePayment(r[0], r[1], date.fromisoformat(r[2]), r[3], r[4])
             for r in self._db.execute(query + " ORDER BY payment", params)
+        ]
+
+    def applications(self, invoice: str) -> list[tuple[date, Decimal]]:
+        """The money applied to ``invoice`` in order: ``(day, amount)``.
+
+        A payment counts on its payment date, credit balance drawn on the (UTC) day it was
+        drawn; amounts given back to the credit balance are negative.
+        """
+        rows = self._db.execute(
+            "SELECT a.amount, p.paid_on, a.at_us FROM applications AS a LEFT JOIN payments AS p "
+            "ON p.payment = a.payment WHERE a.invoice = ? ORDER BY a.rowid",
+            (invoice,),
+        ).fetchall()
+        return [
+            (
+                date.fromisoformat(r[1]) if r[1] is not None
+                else (_EPOCH + timedelta(microseconds=r[2])).date(),
+                to_decimal(r[0], "amount"),
+            )
+            for r in rows
         ]
 
     def balance(self, customer: str, currency: str) -> Decimal:

@@ -6,9 +6,9 @@ the invoice was issued. A period with late events is re-computed with the usage 
 difference from what was issued (the invoice plus its earlier corrections) becomes:
 
 - with ``CorrectionPolicy(mode="notes")`` (the default): a **debit note** when more is owed, a
-  **credit note** when less, issued at once, each line pointing at the invoice and line it
-  corrects and listing the late events (with their receipt time) that caused it (as Orb and
-  Stripe correct a finalized invoice);
+  **credit note** when less, issued at once (all in one transaction), each line pointing at
+  the invoice and line it corrects and listing the late events (with their receipt time)
+  that caused it (as Orb and Stripe correct a finalized invoice);
 - with ``mode="next_invoice"``: pending :class:`Correction` values, which
   :func:`~meterlib.invoicing.notes.with_corrections` adds to the customer's next invoice as
   correction lines before it is issued (Kill Bill bills late usage as items of the next run).
@@ -170,13 +170,10 @@ def recheck(
             if found is not None:
                 corrections.append(found)
     issued: list[IssuedDocument] = []
-    if chosen.mode == "notes":
-        issued.extend(
-            store.issue_note(
-                found.invoice, found.lines, cause="late_usage",
-                reason="usage received after the invoice was issued", at=at,
-            )
-            for found in corrections
+    if chosen.mode == "notes" and corrections:
+        issued = store.issue_notes(
+            [(found.invoice, found.lines) for found in corrections],
+            cause="late_usage", reason="usage received after the invoice was issued", at=at,
         )
     return Recheck(len(wanted), recomputed, tuple(corrections), tuple(issued), tuple(skipped))
 
