@@ -22,9 +22,9 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from meterlib.invoicing.lifecycle import DocumentKind, InvoicePayment
-from meterlib.invoicing.notes import credit_lines
+from meterlib.invoicing.notes import NoteLine, credit_lines, with_corrections
 from meterlib.ledger.documents import DocumentStore
-from meterlib.ledger.recheck import recheck
+from meterlib.ledger.recheck import CorrectionPolicy, recheck
 from meterlib.metering.ledger import Ledger
 from tests.records_fixtures import at, contract, draft, event
 
@@ -46,6 +46,7 @@ class Documents(RuleBasedStateMachine):
         self.clock = at(4, 1)
         self.bodies: dict[str, str] = {}
         self.events = 0
+        self.usage: dict[tuple[str, int], int] = {}
 
     def tick(self) -> None:
         self.clock += timedelta(hours=1)
@@ -59,8 +60,12 @@ class Documents(RuleBasedStateMachine):
         return [d.number for d in self.store.documents(kind=DocumentKind.INVOICE)]
 
     @rule(customer=st.sampled_from(CUSTOMERS), month=st.integers(1, 3),
-          day=st.integers(1, 28), n=st.integers(-40, 500))
-    def add_event(self, customer: str, month: int, day: int, n: int) -> None:
+          day=st.integers(1, 28), data=st.data())
+    def add_event(self, customer: str, month: int, day: int, data: st.DataObject) -> None:
+        # a negative event corrects earlier usage, never below zero (prices refuse that)
+        total = self.usage.get((customer, month), 0)
+        n = data.draw(st.integers(-total, 500))
+        self.usage[customer, month] = total + n
         self.events += 1
         self.ledger.append([event(f"e{self.events}", n, day, month, customer)],
                            received_at=self.clock)
@@ -156,3 +161,52 @@ class Documents(RuleBasedStateMachine):
 
 Documents.TestCase.settings = settings(max_examples=30, stateful_step_count=25, deadline=None)
 TestDocuments = Documents.TestCase
+
+NEXT = CorrectionPolicy(mode="next_invoice")
+
+
+class NextInvoiceDocuments(Documents):
+    """The same laws when late usage is billed as correction lines on the next invoice."""
+
+    def pending(self, customer: str) -> list[NoteLine]:
+        result = recheck(self.store, self.ledger, [CONTRACTS[customer]], policy=NEXT)
+        assert result.issued == ()
+        return [line for found in result.corrections for line in found.lines]
+
+    @rule(customer=st.sampled_from(CUSTOMERS), index=st.integers(0, 2))
+    def issue(self, customer: str, index: int) -> None:
+        period = PERIODS[index]
+        if self.store.current_invoice(customer, period.start) is not None:
+            return
+        bill = with_corrections(draft(self.path, CONTRACTS[customer], period),
+                                self.pending(customer))
+        self.store.issue(bill, at=self.clock)
+        self.tick()
+
+    @rule()
+    def recheck_all(self) -> None:
+        for customer, con in CONTRACTS.items():
+            pending = self.pending(customer)
+            for period in PERIODS:
+                current = self.store.current_invoice(customer, period.start)
+                if current is None:
+                    continue
+                billed = current.total
+                for line in self.store.corrections_of(current.number):
+                    billed += line.amount
+                for line in pending:
+                    if line.invoice == current.number:
+                        billed += line.amount
+                value = draft(self.path, con, period).total
+                # the invoice's own correction lines bill other periods, not this one
+                own = self.store.invoice(current.number)
+                for own_line in own.lines:
+                    if own_line.corrects is not None:
+                        billed -= own_line.rounded
+                assert billed == value
+
+
+NextInvoiceDocuments.TestCase.settings = settings(
+    max_examples=30, stateful_step_count=25, deadline=None
+)
+TestNextInvoiceDocuments = NextInvoiceDocuments.TestCase
