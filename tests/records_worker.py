@@ -19,8 +19,8 @@ from tests.records_fixtures import contract
 
 
 def drafts(count: int, worker: str) -> Iterator[Invoice]:
-    con = contract(f"cus_{worker}")
     for index in range(count):
+        con = contract(f"cus_{worker}_{index}")
         period = con.period(index % 12)
         yield invoice(con, MappingUsage({"calls": index}, period=period), period)
 
@@ -42,6 +42,7 @@ def main() -> None:
         else:
             for bill in drafts(count, worker):
                 store.issue(bill, at=moment)
+    sys.stdout.write("done\n")
 
 
 if __name__ == "__main__":

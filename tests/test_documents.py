@@ -59,6 +59,15 @@ def test_issue_freezes_numbers_and_dates_and_reads_back_byte_for_byte(path: Path
         assert store.document("INV-000001").body == issued.body
 
 
+def test_a_period_is_invoiced_once(path: Path) -> None:
+    with DocumentStore(path) as store:
+        store.issue(draft(path, contract(), JAN), at=at(2, 1))
+        with pytest.raises(DocumentStoreError, match="'cus_1' already has invoice INV-000001 "
+                           "for the period starting 2024-01-01T00:00:00"):
+            store.issue(draft(path, contract(), JAN), at=at(2, 2))
+        assert store.series_last() == {"INV-": 1}  # the refused issue used no number
+
+
 def test_issued_rows_cannot_be_updated_or_deleted_even_in_sql(path: Path) -> None:
     with DocumentStore(path) as store:
         store.issue(draft(path, contract(), JAN), at=at(2, 1))

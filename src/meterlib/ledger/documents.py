@@ -266,13 +266,24 @@ class DocumentStore:
     def _insert_invoice(
         self, db: sqlite3.Connection, draft: Invoice, at: datetime, grace: timedelta
     ) -> IssuedDocument:
+        period = draft.period
+        existing = db.execute(
+            "SELECT number FROM documents WHERE customer = ? AND period_start = ? "
+            "AND kind = 'invoice' AND number NOT IN (SELECT number FROM document_voids)",
+            (draft.customer, period.start.isoformat()),
+        ).fetchone()
+        if existing is not None:
+            raise DocumentStoreError(
+                f"{draft.customer!r} already has invoice {existing[0]} for the period starting "
+                f"{period.start.isoformat()}; an issued invoice is corrected by notes "
+                "(recheck, credit-note) or voided and replaced, never issued twice"
+            )
         prefix, sequence, number = self._next(db, DocumentKind.INVOICE)
         local = at.astimezone(zone(draft.timezone)).date()
         issued = replace(
             draft, number=number, issued_on=local, due_on=local + (draft.due_on - draft.issued_on)
         )
         body = invoice_to_json(issued, indent=None)
-        period = draft.period
         grace_ends = period.end + grace
         row = (
             DocumentKind.INVOICE.value, number, prefix, sequence, draft.customer,
@@ -305,7 +316,8 @@ class DocumentStore:
     ) -> IssuedDocument:
         """Issue ``draft``: number it, date it ``at`` (now), store it; return what was stored.
 
-        The issued invoice has the next number of the invoice series, the local date of ``at``
+        A customer has one invoice per period that is not void: issuing a second one is
+        refused. The issued invoice has the next number of the invoice series, the local date of ``at``
         as issue date and its due date moved by as many days. ``grace`` is how long after the
         period's end late usage is still folded into the draft (the contract's
         ``grace_period_days``); issuing earlier is allowed, and the result says so
