@@ -122,3 +122,17 @@ def test_policy_limits_how_many_periods_are_rechecked(path: Path) -> None:
         CorrectionPolicy(periods=0)
     with pytest.raises(InvalidValueError, match="'mode' must be 'notes' or 'next_invoice'"):
         CorrectionPolicy(mode="later")  # type: ignore[arg-type]
+
+
+def test_correction_lines_an_invoice_carries_are_not_its_own_period(path: Path) -> None:
+    policy = CorrectionPolicy(mode="next_invoice")
+    with DocumentStore(path) as store, Ledger(path) as ledger:
+        store.issue(draft(path, CON, JAN), at=at(2, 3))
+        late(path, event("late1", 30, day=31))
+        [correction] = recheck(store, ledger, [CON], policy=policy, at=at(2, 11)).corrections
+        feb = store.issue(with_corrections(draft(path, CON, FEB), correction.lines), at=at(3, 2))
+        late(path, event("late2", 0, month=2), when=(3, 5))  # February re-checked: unchanged
+        again = recheck(store, ledger, [CON], policy=policy, at=at(3, 6))
+        assert again.recomputed == 2  # January (late1, already billed) and February
+        assert again.corrections == ()
+        assert store.invoice(feb.number).total == D("12.96")

@@ -152,7 +152,8 @@ def late_usage_lines(
     """
     if now.customer != issued.customer or now.period != issued.period:
         raise InvalidValueError("now", str(now), f"the same customer and period as {issued}")
-    before = _keyed(issued)
+    # correction lines the invoice carries bill other periods: they are not this period's value
+    before = {k: v for k, v in _keyed(issued).items() if k[0] != LineKind.CORRECTION.value}
     after = _keyed(now)
     corrected: dict[_Key, Decimal] = {}
     for line in corrections:

@@ -317,9 +317,9 @@ class DocumentStore:
         """Issue ``draft``: number it, date it ``at`` (now), store it; return what was stored.
 
         A customer has one invoice per period that is not void: issuing a second one is
-        refused. The issued invoice has the next number of the invoice series, the local date of ``at``
-        as issue date and its due date moved by as many days. ``grace`` is how long after the
-        period's end late usage is still folded into the draft (the contract's
+        refused. The issued invoice has the next number of the invoice series, the local date
+        of ``at`` as issue date and its due date moved by as many days. ``grace`` is how long
+        after the period's end late usage is still folded into the draft (the contract's
         ``grace_period_days``); issuing earlier is allowed, and the result says so
         (:attr:`IssuedDocument.early`). A customer credit balance is drawn on at once.
         """
