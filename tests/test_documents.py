@@ -215,3 +215,15 @@ def test_store_on_an_open_connection_of_the_ledger_file(path: Path) -> None:
     db.close()
     with pytest.raises(InvalidValueError, match="isolation_level=None"):
         DocumentStore(sqlite3.connect(":memory:"))
+
+
+def test_a_ledger_with_documents_of_another_format_is_refused(path: Path) -> None:
+    DocumentStore(path).close()
+    db = sqlite3.connect(path)
+    assert db.execute("SELECT value FROM meta WHERE key = 'documents_format'").fetchone() == (
+        "meterlib.documents/1",)
+    with db:
+        db.execute("UPDATE meta SET value = 'meterlib.documents/9' WHERE key = 'documents_format'")
+    db.close()
+    with pytest.raises(DocumentStoreError, match=r"format 'meterlib\.documents/9'"):
+        DocumentStore(path)

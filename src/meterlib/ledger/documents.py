@@ -30,7 +30,6 @@ Amounts are decimal text, times integer POSIX microseconds (UTC).
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import replace
@@ -58,79 +57,24 @@ from meterlib.invoicing.notes import (
     note_to_json,
 )
 from meterlib.invoicing.serialize import invoice_from_json, invoice_to_json
+from meterlib.ledger.document_rows import (
+    COLUMNS,
+    DOCUMENTS_FORMAT,
+    EPOCH,
+    INSERT,
+    SCHEMA,
+    decimal_sum,
+    document_of,
+    iso,
+    micros,
+    timezone_of,
+)
 from meterlib.metering.ledger import Ledger
 from meterlib.periods import zone
 
 __all__ = ["DOCUMENTS_FORMAT", "DocumentStore", "DocumentStoreError", "HasPath"]
 
-DOCUMENTS_FORMAT = "meterlib.documents/1"
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MICRO = timedelta(microseconds=1)
 _ZERO = Decimal(0)
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS document_series (prefix TEXT PRIMARY KEY, last INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS documents (
-    number TEXT PRIMARY KEY,
-    series TEXT NOT NULL,
-    sequence INTEGER NOT NULL,
-    kind TEXT NOT NULL,
-    customer TEXT NOT NULL,
-    currency TEXT NOT NULL,
-    total TEXT NOT NULL,
-    corrects TEXT,
-    period_start TEXT,
-    period_end TEXT,
-    issued_us INTEGER NOT NULL,
-    grace_us INTEGER,
-    body TEXT NOT NULL,
-    UNIQUE (series, sequence)
-);
-CREATE INDEX IF NOT EXISTS documents_by_customer ON documents (customer, period_start);
-CREATE INDEX IF NOT EXISTS documents_by_invoice ON documents (corrects);
-CREATE TABLE IF NOT EXISTS document_voids (
-    number TEXT PRIMARY KEY, reason TEXT NOT NULL, voided_us INTEGER NOT NULL, replaced_by TEXT
-);
-CREATE TABLE IF NOT EXISTS payments (
-    payment INTEGER PRIMARY KEY,
-    customer TEXT NOT NULL,
-    currency TEXT NOT NULL,
-    invoice TEXT NOT NULL,
-    amount TEXT NOT NULL,
-    paid_on TEXT NOT NULL,
-    reference TEXT,
-    method TEXT,
-    recorded_us INTEGER NOT NULL
-);
-CREATE INDEX IF NOT EXISTS payments_by_customer ON payments (customer, currency);
-CREATE TABLE IF NOT EXISTS applications (
-    customer TEXT NOT NULL,
-    currency TEXT NOT NULL,
-    invoice TEXT NOT NULL,
-    amount TEXT NOT NULL,
-    source TEXT NOT NULL,
-    payment INTEGER,
-    at_us INTEGER NOT NULL
-);
-CREATE INDEX IF NOT EXISTS applications_by_invoice ON applications (invoice);
-CREATE INDEX IF NOT EXISTS applications_by_customer ON applications (customer, currency);
-CREATE TABLE IF NOT EXISTS document_links (document TEXT NOT NULL, invoice TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS document_links_by_invoice ON document_links (invoice);
-CREATE TRIGGER IF NOT EXISTS documents_frozen BEFORE UPDATE ON documents
-    BEGIN SELECT RAISE(ABORT, 'issued documents never change'); END;
-CREATE TRIGGER IF NOT EXISTS documents_kept BEFORE DELETE ON documents
-    BEGIN SELECT RAISE(ABORT, 'issued documents are never deleted'); END;
-"""
-
-_INSERT = (
-    "INSERT INTO documents (kind, number, series, sequence, customer, currency, total, corrects, "
-    "period_start, period_end, issued_us, grace_us, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-    "?, ?, ?)"
-)
-_COLUMNS = (
-    "kind, number, series, sequence, customer, currency, total, corrects, period_start, "
-    "period_end, issued_us, grace_us, body"
-)
 
 
 class DocumentStoreError(MeterlibError, LookupError):
@@ -144,34 +88,6 @@ class HasPath(Protocol):
     def path(self) -> Path:
         """The ledger file."""
         ...
-
-
-def _us(moment: datetime) -> int:
-    if not isinstance(moment, datetime) or moment.utcoffset() is None:
-        raise InvalidValueError("at", moment, "an aware datetime")
-    return (moment - _EPOCH) // _MICRO
-
-
-def _moment(micro: int | None) -> datetime | None:
-    return None if micro is None else _EPOCH + timedelta(microseconds=micro)
-
-
-def _document(row: tuple[Any, ...]) -> IssuedDocument:
-    return IssuedDocument(
-        kind=DocumentKind(row[0]),
-        number=row[1],
-        series=row[2],
-        sequence=row[3],
-        customer=row[4],
-        currency=row[5],
-        total=Decimal(row[6]),
-        corrects=row[7],
-        period_start=None if row[8] is None else datetime.fromisoformat(row[8]),
-        period_end=None if row[9] is None else datetime.fromisoformat(row[9]),
-        issued_at=_EPOCH + timedelta(microseconds=row[10]),
-        grace_ends=_moment(row[11]),
-        body=row[12],
-    )
 
 
 def _now() -> datetime:
@@ -209,12 +125,25 @@ class DocumentStore:
             self._db = sqlite3.connect(path, isolation_level=None)
             self._db.execute("PRAGMA busy_timeout = 30000")
             self._db.execute(f"PRAGMA synchronous = {'FULL' if durable else 'NORMAL'}")
-        self._write(self._create)
+        try:
+            self._write(self._create)
+        except BaseException:
+            self.close()
+            raise
 
     def _create(self, db: sqlite3.Connection) -> None:
-        for statement in _SCHEMA.split(";\n"):
+        for statement in SCHEMA.split(";\n"):
             if statement.strip():
                 db.execute(statement)
+        db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+        found = db.execute("SELECT value FROM meta WHERE key = 'documents_format'").fetchone()
+        if found is None:
+            db.execute("INSERT INTO meta VALUES ('documents_format', ?)", (DOCUMENTS_FORMAT,))
+        elif found[0] != DOCUMENTS_FORMAT:
+            raise DocumentStoreError(
+                f"the ledger's documents have format {found[0]!r}; this meterlib reads "
+                f"{DOCUMENTS_FORMAT!r}"
+            )
 
     def _write(self, work: Any) -> Any:
         """Run ``work(db)`` in one write transaction, rolled back whole on any error."""
@@ -288,9 +217,10 @@ class DocumentStore:
         row = (
             DocumentKind.INVOICE.value, number, prefix, sequence, draft.customer,
             draft.currency, str(issued.total), None, period.start.isoformat(),
-            period.end.isoformat(), _us(at), _us(grace_ends) if grace_ends > at else None, body,
+            period.end.isoformat(), micros(at), micros(grace_ends) if grace_ends > at else None,
+            body,
         )
-        db.execute(_INSERT, row)
+        db.execute(INSERT, row)
         corrected = sorted({line.corrects.invoice for line in draft.lines if line.corrects})
         for target in corrected:
             self._get(db, target)  # a correction must point at an issued document
@@ -300,7 +230,7 @@ class DocumentStore:
         if drawn > 0:
             db.execute(
                 "INSERT INTO applications VALUES (?, ?, ?, ?, 'credit balance', NULL, ?)",
-                (draft.customer, draft.currency, number, str(drawn), _us(at)),
+                (draft.customer, draft.currency, number, str(drawn), micros(at)),
             )
         elif issued.total < 0:
             self._release_excess(db, number, at)
@@ -324,7 +254,7 @@ class DocumentStore:
         (:attr:`IssuedDocument.early`). A customer credit balance is drawn on at once.
         """
         moment = _now() if at is None else at
-        _us(moment)
+        micros(moment)
         return self._write(lambda db: self._insert_invoice(db, draft, moment, grace))  # type: ignore[no-any-return]
 
     def issue_many(
@@ -333,7 +263,7 @@ class DocumentStore:
     ) -> list[IssuedDocument]:
         """Issue many drafts in one transaction (all or none), numbered in the given order."""
         moment = _now() if at is None else at
-        _us(moment)
+        micros(moment)
         return self._write(  # type: ignore[no-any-return]
             lambda db: [self._insert_invoice(db, draft, moment, grace) for draft in drafts]
         )
@@ -365,7 +295,7 @@ class DocumentStore:
     ) -> list[IssuedDocument]:
         """Issue one note per ``(invoice, lines)`` in one transaction: all of them or none."""
         moment = _now() if at is None else at
-        _us(moment)
+        micros(moment)
         kept = [(invoice, tuple(lines)) for invoice, lines in notes]
         return self._write(  # type: ignore[no-any-return]
             lambda db: [self._insert_note(db, invoice, lines, cause, reason, moment)
@@ -392,19 +322,19 @@ class DocumentStore:
         draft = Note(
             number=number, customer=original.customer, currency=original.currency,
             invoice=invoice, cause=cause, reason=reason,
-            issued_on=moment.astimezone(zone(_timezone(original.body))).date(),
+            issued_on=moment.astimezone(zone(timezone_of(original.body))).date(),
             lines=lines, total=total,
         )
         draft.check()
         body = note_to_json(draft)
         row = (
             kind.value, number, prefix, sequence, original.customer, original.currency,
-            str(total), invoice, _iso(original.period_start), _iso(original.period_end),
-            _us(moment), None, body,
+            str(total), invoice, iso(original.period_start), iso(original.period_end),
+            micros(moment), None, body,
         )
-        db.execute(_INSERT, row)
+        db.execute(INSERT, row)
         self._release_excess(db, invoice, moment)
-        return _document(row)
+        return document_of(row)
 
     def void(
         self,
@@ -422,7 +352,7 @@ class DocumentStore:
         if not reason.strip():
             raise InvalidValueError("reason", reason, "a reason for the void")
         moment = _now() if at is None else at
-        _us(moment)
+        micros(moment)
 
         def work(db: sqlite3.Connection) -> IssuedDocument | None:
             original = self._get(db, number)
@@ -433,7 +363,8 @@ class DocumentStore:
             if db.execute("SELECT 1 FROM document_voids WHERE number = ?", (number,)).fetchone():
                 raise DocumentStoreError(f"invoice {number!r} is already void")
             db.execute(
-                "INSERT INTO document_voids VALUES (?, ?, ?, NULL)", (number, reason, _us(moment))
+                "INSERT INTO document_voids VALUES (?, ?, ?, NULL)",
+                (number, reason, micros(moment)),
             )
             self._release_excess(db, number, moment)
             if replacement is None:
@@ -465,7 +396,7 @@ class DocumentStore:
                 "INSERT INTO payments (customer, currency, invoice, amount, paid_on, reference, "
                 "method, recorded_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (original.customer, original.currency, payment.invoice, str(payment.amount),
-                 payment.paid_on.isoformat(), payment.reference, payment.method, _us(moment)),
+                 payment.paid_on.isoformat(), payment.reference, payment.method, micros(moment)),
             )
             account = self._account(db, payment.invoice)
             applied = min(payment.amount, max(account.remaining, _ZERO))
@@ -473,7 +404,7 @@ class DocumentStore:
                 db.execute(
                     "INSERT INTO applications VALUES (?, ?, ?, ?, 'payment', ?, ?)",
                     (original.customer, original.currency, payment.invoice, str(applied),
-                     cursor.lastrowid, _us(moment)),
+                     cursor.lastrowid, micros(moment)),
                 )
             return self._account(db, payment.invoice)
 
@@ -486,18 +417,18 @@ class DocumentStore:
                 "INSERT INTO applications VALUES (?, ?, ?, ?, 'returned to credit balance', "
                 "NULL, ?)",
                 (account.customer, account.currency, invoice, str(account.remaining),
-                 _us(moment)),
+                 micros(moment)),
             )
 
     # -- reading ---------------------------------------------------------------------------
 
     def _get(self, db: sqlite3.Connection, number: str) -> IssuedDocument:
         row = db.execute(
-            f"SELECT {_COLUMNS} FROM documents WHERE number = ?", (number,)  # noqa: S608
+            f"SELECT {COLUMNS} FROM documents WHERE number = ?", (number,)  # noqa: S608
         ).fetchone()
         if row is None:
             raise DocumentStoreError(f"no issued document numbered {number!r}")
-        return _document(row)
+        return document_of(row)
 
     def document(self, number: str) -> IssuedDocument:
         """The issued document ``number``, with the exact JSON it was issued with."""
@@ -525,7 +456,7 @@ class DocumentStore:
         corrects: str | None = None,
     ) -> Iterator[IssuedDocument]:
         """Issued documents in the order they were issued, optionally filtered."""
-        query = f"SELECT {_COLUMNS} FROM documents WHERE 1 = 1"  # noqa: S608
+        query = f"SELECT {COLUMNS} FROM documents WHERE 1 = 1"  # noqa: S608
         params: list[Any] = []
         for column, value in (("customer", customer), ("corrects", corrects)):
             if value is not None:
@@ -535,7 +466,7 @@ class DocumentStore:
             query += " AND kind = ?"
             params.append(DocumentKind(kind).value)
         for row in self._db.execute(query + " ORDER BY issued_us, rowid", params):
-            yield _document(row)
+            yield document_of(row)
 
     def notes_of(self, invoice: str) -> list[Note]:
         """The notes correcting ``invoice``, oldest first."""
@@ -572,19 +503,19 @@ class DocumentStore:
         ).fetchall()
         return [
             (r[0], r[1], datetime.fromisoformat(r[2]), datetime.fromisoformat(r[3]),
-             _EPOCH + timedelta(microseconds=r[4]))
+             EPOCH + timedelta(microseconds=r[4]))
             for r in rows
         ]
 
     def current_invoice(self, customer: str, period_start: datetime) -> IssuedDocument | None:
         """The customer's invoice for the period starting ``period_start`` that is not void."""
         row = self._db.execute(
-            f"SELECT {_COLUMNS} FROM documents WHERE customer = ? AND period_start = ? "  # noqa: S608
+            f"SELECT {COLUMNS} FROM documents WHERE customer = ? AND period_start = ? "  # noqa: S608
             "AND kind = 'invoice' AND number NOT IN (SELECT number FROM document_voids) "
             "ORDER BY rowid DESC LIMIT 1",
             (customer, period_start.isoformat()),
         ).fetchone()
-        return None if row is None else _document(row)
+        return None if row is None else document_of(row)
 
     def account(self, number: str) -> InvoiceAccount:
         """What issued invoice ``number`` owes now, what was paid, and its status."""
@@ -594,9 +525,9 @@ class DocumentStore:
         found = self._get(db, number)
         if found.kind is not DocumentKind.INVOICE:
             raise DocumentStoreError(f"{number!r} is a {found.kind.value}, not an invoice")
-        adjustments = _sum(r[0] for r in db.execute(
+        adjustments = decimal_sum(r[0] for r in db.execute(
             "SELECT total FROM documents WHERE corrects = ?", (number,)))
-        paid = _sum(r[0] for r in db.execute(
+        paid = decimal_sum(r[0] for r in db.execute(
             "SELECT amount FROM applications WHERE invoice = ?", (number,)))
         void = db.execute(
             "SELECT reason, replaced_by FROM document_voids WHERE number = ?", (number,)
@@ -634,7 +565,7 @@ class DocumentStore:
         return [
             (
                 date.fromisoformat(r[1]) if r[1] is not None
-                else (_EPOCH + timedelta(microseconds=r[2])).date(),
+                else (EPOCH + timedelta(microseconds=r[2])).date(),
                 to_decimal(r[0], "amount"),
             )
             for r in rows
@@ -646,28 +577,12 @@ class DocumentStore:
 
     def _balance(self, db: sqlite3.Connection, customer: str, currency: str) -> Decimal:
         key = (customer, currency)
-        received = _sum(r[0] for r in db.execute(
+        received = decimal_sum(r[0] for r in db.execute(
             "SELECT amount FROM payments WHERE customer = ? AND currency = ?", key))
-        applied = _sum(r[0] for r in db.execute(
+        applied = decimal_sum(r[0] for r in db.execute(
             "SELECT amount FROM applications WHERE customer = ? AND currency = ?", key))
         return EXACT.subtract(received, applied)
 
     def series_last(self) -> Mapping[str, int]:
         """The last sequence used in each series, by prefix."""
         return dict(self._db.execute("SELECT prefix, last FROM document_series").fetchall())
-
-
-def _timezone(body: str) -> str:
-    """The billing time zone of an invoice's JSON (without reading the rest)."""
-    return str(json.loads(body)["timezone"])
-
-
-def _iso(value: datetime | None) -> str | None:
-    return None if value is None else value.isoformat()
-
-
-def _sum(values: Iterable[str]) -> Decimal:
-    total = _ZERO
-    for value in values:
-        total = EXACT.add(total, to_decimal(value, "amount"))
-    return total
