@@ -56,7 +56,8 @@ def register(subparsers: Any) -> None:
     parser: argparse.ArgumentParser = subparsers.add_parser(
         "invoices",
         help="list, show, void and pay issued invoices; re-check them for late usage",
-        description=__doc__.split("\n\n")[0] if __doc__ else None,
+        description="List, show, void and pay the issued documents of a ledger, and re-check "
+        "issued periods for late usage.",
     )
     actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
     listing = actions.add_parser("list", help="one row per issued document")
