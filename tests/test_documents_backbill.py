@@ -82,3 +82,61 @@ def test_statement_without_invoice_numbers_is_refused(path: Path) -> None:
                        as_of=date(2024, 12, 31), due_days=30)
     with DocumentStore(path) as store, pytest.raises(DocumentStoreError, match="names no invoice"):
         issue_statement(store, statement)
+
+
+CASE = """
+currency = "USD"
+as_of = 2024-12-31
+due_days = 30
+basis = "list"
+
+[interest]
+method = "simple"
+annual_rate = "0.10"
+
+[[bases.list.versions]]
+from = 2024-01-01
+price = { model = "per_unit", unit_amount = "0.024", minimum = "14.40" }
+
+[[billed]]
+start = 2024-01-01
+end = 2024-02-01
+amount = "13.20"
+invoice = "INV-000001"
+
+[scenarios.base]
+usage = { "2024-01-01" = "100" }
+"""
+
+
+def test_backbill_command_reads_payments_and_issues_into_the_ledger(
+    path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from meterlib.cli import main  # noqa: PLC0415
+
+    with DocumentStore(path) as store:
+        jan = store.issue(draft(path, CON, JAN), at=at(2, 1)).number  # 13.20, due 2024-03-02
+        store.pay(InvoicePayment(jan, "13.20", date(2024, 6, 1)))  # paid 91 days late
+    case = tmp_path / "case.toml"
+    case.write_text(CASE, encoding="utf-8")
+    assert main(["backbill", str(case), "--format", "json"]) == 0
+    without = capsys.readouterr().out
+    assert main(["backbill", str(case), "--ledger", str(path), "--issue",
+                 "--format", "json"]) == 0
+    captured = capsys.readouterr()
+    assert captured.err == (f"payments of 1 billed periods read from {path}\n"
+                            f"issued into {path}: DN-000001\n")
+    assert '"paid": "13.20"' in captured.out
+    assert '"paid": null' in without  # the case alone knows no payments
+    import json  # noqa: PLC0415
+
+    late = D(json.loads(captured.out)["statement"]["totals"]["interest"])
+    on_time = D(json.loads(without)["statement"]["totals"]["interest"])
+    # without payments the bill counts as paid when due: interest on 1.20 for 305 days = 0.10;
+    # recorded: 14.40 unpaid for 91 days (0.36) and 1.20 for the 214 days after (0.07) = 0.43
+    assert (on_time, late) == (D("0.10"), D("0.43"))
+    with DocumentStore(path) as store:
+        note = store.note("DN-000001")
+        assert (note.invoice, note.cause) == (jan, "backbill")
+        # 14.40 re-billed - 13.20 billed = 1.20, plus interest on what was unpaid
+        assert note.total > D("1.20")

@@ -16,17 +16,18 @@ correction, one set of series, for late usage, credits and back-billing alike.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from meterlib._numbers import EXACT
-from meterlib.backbill import BilledPeriod, Payment, Statement
+from meterlib.backbill import BackbillCase, BilledPeriod, Payment, Statement
 from meterlib.invoicing.lifecycle import DocumentKind, IssuedDocument
 from meterlib.invoicing.notes import NoteLine
 from meterlib.ledger.documents import DocumentStore, DocumentStoreError
 
-__all__ = ["billed_periods", "issue_statement"]
+__all__ = ["billed_periods", "issue_statement", "with_recorded_payments"]
 
 _ZERO = Decimal(0)
 
@@ -67,6 +68,25 @@ def billed_periods(store: DocumentStore, customer: str) -> list[BilledPeriod]:
             )
         )
     return found
+
+
+def with_recorded_payments(case: BackbillCase, store: DocumentStore) -> tuple[BackbillCase, int]:
+    """``case`` with the payments the store recorded, and how many billed periods got them.
+
+    A billed period that names an invoice the store holds, and states no payments of its own,
+    takes the money applied to that invoice (see :func:`billed_periods`); every other period
+    is left as the case gives it.
+    """
+    known = {d.number for d in store.documents(kind=DocumentKind.INVOICE)}
+    changed = 0
+    periods = []
+    for period in case.billed:
+        if period.payments is None and period.invoice in known:
+            periods.append(replace(period, payments=_payments(store, str(period.invoice))))
+            changed += 1
+        else:
+            periods.append(period)
+    return replace(case, billed=tuple(periods)), changed
 
 
 def issue_statement(
