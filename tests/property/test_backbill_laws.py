@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from meterlib.backbill import BilledPeriod, InterestPolicy, Statement, rebill
+from meterlib.backbill import (
+    BilledPeriod,
+    InterestPolicy,
+    PriceSchedule,
+    PriceVersion,
+    Statement,
+    UsageRecord,
+    rebill,
+)
+from meterlib.pricing import Price, parse_price
 from tests.backbill_strategies import months, rates, schedules, valuation_dates
 
 policies = st.one_of(
@@ -111,3 +120,40 @@ def test_statement_does_not_depend_on_input_order(basis, periods, as_of, policy,
                       lookback_years=3)
     assert shuffled == expected
 
+
+
+_unit_prices = st.integers(1, 10_000).map(lambda n: Decimal(n).scaleb(-4))
+
+
+@given(st.integers(2, 28), _unit_prices, _unit_prices,
+       st.lists(st.integers(0, 10**6), min_size=31, max_size=31))
+def test_a_mid_period_change_prices_each_day_by_the_version_in_force(day, before, after, daily):
+    def price(unit: Decimal) -> Price:
+        return parse_price({"model": "per_unit", "unit_amount": str(unit), "currency": "USD"})
+
+    change = date(2023, 3, day)
+    schedule = PriceSchedule([PriceVersion(date(2023, 1, 1), price(before)),
+                         PriceVersion(change, price(after))])
+    march = BilledPeriod(date(2023, 3, 1), date(2023, 4, 1), "0")
+    records = [UsageRecord(date(2023, 3, n + 1), date(2023, 3, n + 1) + timedelta(days=1),
+                           str(q)) for n, q in enumerate(daily)]
+    [line] = rebill(schedule, [march], records, as_of=date(2024, 1, 1), due_days=30).lines
+    early, late = sum(daily[:day - 1]), sum(daily[day - 1:])
+    assert line.rebilled_exact == before * early + after * late
+    assert line.split == f"split at {change.isoformat()}, usage by event time"
+    assert line.usage == early + late
+
+
+@given(st.integers(2, 28), _unit_prices, st.integers(0, 10**9))
+def test_shares_by_days_add_up_to_the_period_total(day, unit, total):
+    same = parse_price({"model": "per_unit", "unit_amount": str(unit), "currency": "USD"})
+    schedule = PriceSchedule([PriceVersion(date(2023, 1, 1), same, "a"),
+                         PriceVersion(date(2023, 3, day), same, "b")])
+    march = BilledPeriod(date(2023, 3, 1), date(2023, 4, 1), "0")
+    usage = [UsageRecord(march.start, march.end, str(total))]
+    [line] = rebill(schedule, [march], usage, as_of=date(2024, 1, 1), due_days=30).lines
+    # the same price on both sides: splitting by days changes nothing but the rounding per part
+    assert line.rebilled_exact == unit * total
+    assert abs(line.rebilled - (unit * total).quantize(Decimal("0.01"))) <= Decimal("0.01")
+    assert line.split is not None
+    assert "by days" in line.split
