@@ -227,3 +227,16 @@ def test_a_ledger_with_documents_of_another_format_is_refused(path: Path) -> Non
     db.close()
     with pytest.raises(DocumentStoreError, match=r"format 'meterlib\.documents/9'"):
         DocumentStore(path)
+
+
+def test_an_issued_invoice_shows_its_status_and_balance(path: Path) -> None:
+    with DocumentStore(path) as store:
+        number = store.issue(draft(path, contract(), JAN), at=at(2, 1)).number
+        store.pay(InvoicePayment(number, "3.20", date(2024, 2, 5)))
+        issued = store.issued_invoice(number)
+        assert issued.status is DocumentStatus.ISSUED
+        assert str(issued).endswith("[issued; due 13.20, paid 3.20, remaining 10.00]")
+        page = issued._repr_html_()
+        assert 'data-status="issued"' in page
+        assert "INV-000001" in page
+        assert "$10.00" in page  # remaining balance

@@ -37,6 +37,7 @@ from meterlib.invoicing.lifecycle import (
     InvoiceAccount,
     InvoicePayment,
     IssuedDocument,
+    IssuedInvoice,
     Numbering,
     NumberSeries,
 )
@@ -101,6 +102,7 @@ __all__ = [
     "InvoiceAccount",
     "InvoicePayment",
     "IssuedDocument",
+    "IssuedInvoice",
     "Meter",
     "MeterlibError",
     "Money",

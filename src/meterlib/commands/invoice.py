@@ -213,8 +213,7 @@ def _issue(args: argparse.Namespace, contract: Contract, bill: Invoice) -> str:
                 file=sys.stderr,
             )
         text: str = render_module.render_issued(
-            store.invoice(issued.number), store.account(issued.number), issued.body,
-            args.format, args.locale,
+            store.issued_invoice(issued.number), args.format, args.locale
         )
     return text
 

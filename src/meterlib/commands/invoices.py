@@ -95,9 +95,7 @@ def register(subparsers: Any) -> None:
 def _show(store: DocumentStore, number: str, fmt: str, locale: str) -> str:
     document = store.document(number)
     if document.kind is DocumentKind.INVOICE:
-        return render_issued(
-            store.invoice(number), store.account(number), document.body, fmt, locale
-        )
+        return render_issued(store.issued_invoice(number), fmt, locale)
     return render_note(store.note(number), document.body, fmt, locale)
 
 

@@ -32,6 +32,7 @@ from enum import StrEnum
 
 from meterlib._numbers import EXACT, to_decimal
 from meterlib.errors import InvalidValueError
+from meterlib.invoicing.invoice import Invoice
 
 __all__ = [
     "DocumentKind",
@@ -39,6 +40,7 @@ __all__ = [
     "InvoiceAccount",
     "InvoicePayment",
     "IssuedDocument",
+    "IssuedInvoice",
     "NumberSeries",
     "Numbering",
 ]
@@ -211,3 +213,35 @@ class InvoiceAccount:
         if self.void:
             return DocumentStatus.VOID
         return DocumentStatus.PAID if self.remaining <= 0 else DocumentStatus.ISSUED
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedInvoice:
+    """An issued invoice as a customer sees it now.
+
+    The frozen invoice, its stored form, and its account (status, amount due, amount paid,
+    remaining balance, void reason).
+    """
+
+    invoice: Invoice
+    document: IssuedDocument
+    account: InvoiceAccount
+
+    @property
+    def status(self) -> DocumentStatus:
+        """The invoice's status now."""
+        return self.account.status
+
+    def __str__(self) -> str:
+        """Locale-free one-line summary."""
+        a = self.account
+        return (
+            f"{self.invoice} [{a.status.value}; due {a.amount_due}, paid {a.paid}, "
+            f"remaining {a.remaining}]"
+        )
+
+    def _repr_html_(self) -> str:
+        """Show as HTML in Jupyter (``en_US``), with its status and balance."""
+        from meterlib.invoicing.render.documents import render_issued  # noqa: PLC0415
+
+        return render_issued(self, "html", "en_US")

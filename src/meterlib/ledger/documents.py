@@ -47,6 +47,7 @@ from meterlib.invoicing.lifecycle import (
     InvoiceAccount,
     InvoicePayment,
     IssuedDocument,
+    IssuedInvoice,
     Numbering,
 )
 from meterlib.invoicing.notes import (
@@ -440,6 +441,10 @@ class DocumentStore:
         if found.kind is not DocumentKind.INVOICE:
             raise DocumentStoreError(f"{number!r} is a {found.kind.value}, not an invoice")
         return invoice_from_json(found.body)
+
+    def issued_invoice(self, number: str) -> IssuedInvoice:
+        """Issued invoice ``number`` with its stored form and its account now."""
+        return IssuedInvoice(self.invoice(number), self.document(number), self.account(number))
 
     def note(self, number: str) -> Note:
         """Issued credit or debit note ``number`` as a value."""

@@ -19,8 +19,7 @@ from typing import Any
 
 from meterlib.display import format_date_local, format_money
 from meterlib.errors import InvalidValueError
-from meterlib.invoicing.invoice import Invoice
-from meterlib.invoicing.lifecycle import InvoiceAccount, IssuedDocument
+from meterlib.invoicing.lifecycle import InvoiceAccount, IssuedDocument, IssuedInvoice
 from meterlib.invoicing.notes import Note
 from meterlib.invoicing.render.html import render_html
 from meterlib.invoicing.render.table import render_csv, render_text
@@ -65,13 +64,12 @@ def _account_rows(account: InvoiceAccount, locale: str) -> list[tuple[str, str]]
     return rows
 
 
-def render_issued(
-    invoice: Invoice, account: InvoiceAccount, body: str, fmt: str, locale: str = "en_US"
-) -> str:
+def render_issued(issued: IssuedInvoice, fmt: str, locale: str = "en_US") -> str:
     """An issued invoice in ``fmt``: the invoice, then its status and what is paid and due.
 
-    ``body`` is the JSON it was issued with; ``json`` prints it unchanged (byte for byte).
+    ``json`` prints the JSON it was issued with, unchanged (byte for byte).
     """
+    invoice, account, body = issued.invoice, issued.account, issued.document.body
     rows = _account_rows(account, locale)
     if fmt == "json":
         return body + "\n"
