@@ -190,6 +190,7 @@ _GET_CUSTOMER = itemgetter("customer")
 _GET_TYPE = itemgetter("type")
 _GET_TIME = itemgetter("time")
 _GET_PROPERTIES = itemgetter("properties")
+_GET_YEAR = attrgetter("year")
 _GET_ZONE = attrgetter("tzinfo")
 _ONLY_DICT = frozenset({dict})
 _ONLY_STR = frozenset({str})
@@ -554,6 +555,20 @@ class Accumulator:
         zones = list(map(_GET_ZONE, times))
         if set(map(type, zones)) != _ONLY_ZONE:
             return False
+        # The edge rules of check_event: years near the ends of its range and non-ASCII text
+        # (which may hold a lone surrogate) take the event-by-event path and its full checks.
+        years = set(map(_GET_YEAR, times))
+        if min(years) <= 1900 or max(years) >= 2200:
+            return False
+        texts_of_props = chain.from_iterable(flats) if names is None else flats
+        if not (
+            "".join(ids).isascii()
+            and "".join(customers).isascii()
+            and kind.isascii()
+            and "".join(texts_of_props).isascii()
+            and (type(names) is not list or "".join(names).isascii())
+        ):
+            return False
         values: list[Any] = []
         if plan is not None and plan.code == _SUM:
             if names == prop:
@@ -714,22 +729,37 @@ class Accumulator:
                             and kind
                             and type(text) is str
                             and type(props) is dict
+                            and event_id.isascii()
+                            and customer.isascii()
+                            and kind.isascii()
                         ):
                             try:
                                 time = fromisoformat(text)
                             except ValueError:
                                 text = None
                             else:
-                                if time.tzinfo is None:
+                                # The edge rules of check_event: other years and non-ASCII
+                                # text take its full checks.
+                                if time.tzinfo is None or not 1900 < time.year < 2200:
                                     text = None
                                 elif len(props) == 1:
                                     for name in props:
                                         found = props[name]
-                                    if type(found) is not str or type(name) is not str:
+                                    if (
+                                        type(found) is not str
+                                        or type(name) is not str
+                                        or not found.isascii()
+                                        or not name.isascii()
+                                    ):
                                         text = None
                                 else:
-                                    for found in props.values():
-                                        if type(found) is not str:
+                                    for name, found in props.items():
+                                        if (
+                                            type(found) is not str
+                                            or type(name) is not str
+                                            or not found.isascii()
+                                            or not name.isascii()
+                                        ):
                                             text = None
                                             break
                         else:

@@ -1,0 +1,344 @@
+"""The edge rules of issue 14: every event checked once, whatever the engine and the format.
+
+Each test reproduces one reported bug (or pins one rule) through the reader, the accumulator
+and the ledger.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from datetime import UTC, date, datetime, timedelta, timezone
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from meterlib._json import MAX_DEPTH, JsonError, loads, loads_line
+from meterlib.metering.accumulator import Accumulator
+from meterlib.metering.events import EventError, UsageEvent, check_event, in_range
+from meterlib.metering.ledger import Ledger
+from meterlib.metering.meters import Meter
+from meterlib.metering.readers import read_csv, read_jsonl
+from meterlib.periods import BillingCycle
+
+UNITS = Meter.model_validate({"name": "units", "type": "t", "aggregation": "sum", "property": "q"})
+CYCLE = BillingCycle(anchor=date(2024, 1, 1))
+
+
+def event(event_id: str = "e1", **changes: object) -> dict[str, object]:
+    base: dict[str, object] = {
+        "id": event_id,
+        "customer": "c",
+        "type": "t",
+        "time": "2024-01-05T00:00:00Z",
+        "properties": {"q": "1"},
+    }
+    return {**base, **changes}
+
+
+def line(data: dict[str, object]) -> str:
+    return json.dumps(data, separators=(",", ":")) + "\n"
+
+
+# -- the JSON reader -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("parse", [loads, loads_line])
+def test_numbers_are_exact_and_nan_is_refused(parse):
+    assert parse('{"a": 1.10, "b": 2, "c": 1e2}') == {
+        "a": Decimal("1.10"),
+        "b": 2,
+        "c": Decimal("1E+2"),
+    }
+    assert type(parse('{"a": 0.1}')["a"]) is Decimal
+    for bad in ('{"a": NaN}', '{"a": Infinity}', '{"a": -Infinity}'):
+        with pytest.raises(JsonError, match="no NaN or infinity"):
+            parse(bad)
+
+
+@pytest.mark.parametrize("parse", [loads, loads_line])
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"a": 1, "a": 2}',
+        '{"id": "x", "properties": {"q": "1", "q": "2"}}',
+        '{"a" : 1, "b": 2, "a": 3}',  # a blank before the colon
+        '{"a": {"b": 1, "b": 1}, "c": 2}',
+        '[{"a": 1, "a": 1}]',
+        '{"x": "\\":", "a": 1, "a": 2}',  # a '":' mark inside a string
+    ],
+)
+def test_duplicate_keys_are_refused(parse, text):
+    with pytest.raises(JsonError, match="appears twice in one object"):
+        parse(text)
+
+
+@pytest.mark.parametrize("parse", [loads, loads_line])
+def test_deep_nesting_is_a_clean_refusal_never_a_recursion_error(parse):
+    for depth in (MAX_DEPTH + 1, 100_000):
+        with pytest.raises(JsonError, match=f"nested deeper than {MAX_DEPTH} levels"):
+            parse("[" * depth + "]" * depth)
+        with pytest.raises(JsonError, match="nested deeper"):
+            parse('{"a":' * depth + "1" + "}" * depth)
+    ok = "[" * MAX_DEPTH + "]" * MAX_DEPTH
+    assert parse(ok) is not None
+    # brackets inside strings are not nesting
+    assert parse(json.dumps({"a": "[" * 1000})) == {"a": "[" * 1000}
+
+
+@pytest.mark.parametrize("parse", [loads, loads_line])
+def test_lone_surrogates_are_refused_and_pairs_accepted(parse):
+    with pytest.raises(JsonError, match="lone surrogate"):
+        parse('{"a": "x\\ud800"}')
+    with pytest.raises(JsonError, match="lone surrogate"):
+        parse('{"\\udc00": 1}')
+    assert parse('{"a": "\\ud83d\\ude00"}') == {"a": "\U0001f600"}
+
+
+def test_documents_skip_a_bom_and_refuse_bad_utf8():
+    assert loads(b'\xef\xbb\xbf{"a": 1}') == {"a": 1}
+    assert loads('\ufeff{"a": 1}') == {"a": 1}
+    with pytest.raises(JsonError, match="not UTF-8"):
+        loads(b'{"a": "\xff"}')
+
+
+def test_json_error_is_a_meterlib_value_error():
+    with pytest.raises(ValueError, match=r"not valid JSON: Expecting ',' delimiter"):
+        loads('{"a": 1 "b": 2}')
+
+
+def test_huge_numbers_are_clean_errors():
+    with pytest.raises(JsonError, match="out of range"):
+        loads('{"a": 1e99999999999999999999999999}')
+    with pytest.raises(JsonError):
+        loads('{"a": ' + "1" * 5000 + "}")
+
+
+# -- the line readers ------------------------------------------------------------------------
+
+
+def test_a_bom_on_the_first_json_line_is_accepted():
+    data = ("\ufeff" + line(event("a")) + line(event("b"))).encode()
+    found = list(read_jsonl(io.BytesIO(data)))
+    assert [(n, e is not None) for n, _, e, _ in found] == [(1, True), (2, True)]
+    from_text = list(read_jsonl(["\ufeff" + line(event("a"))]))
+    assert [(n, e is not None) for n, _, e, _ in from_text] == [(1, True)]
+
+
+def test_a_bom_on_a_later_line_is_not_skipped():
+    data = (line(event("a")) + "\ufeff" + line(event("b"))).encode()
+    found = list(read_jsonl(io.BytesIO(data)))
+    assert found[1][3] is not None
+    assert found[1][3].startswith("line 2: not valid JSON")
+
+
+def test_crlf_and_a_last_line_without_its_break():
+    data = (line(event("a")).replace("\n", "\r\n") + line(event("b")).rstrip("\n")).encode()
+    found = list(read_jsonl(io.BytesIO(data)))
+    assert [(n, e["id"] if e else p) for n, _, e, p in found] == [(1, "a"), (2, "b")]
+
+
+def test_a_truncated_last_line_is_rejected_with_its_number():
+    data = (line(event("a")) + line(event("b"))[:30]).encode()
+    found = list(read_jsonl(io.BytesIO(data)))
+    assert found[1][0] == 2
+    assert str(found[1][3]).startswith("line 2: not valid JSON")
+
+
+def test_a_json_line_with_a_lone_surrogate_rejects_that_line_only():
+    lines = [line(event("a")), line(event("b", customer="c\ud800")), line(event("c"))]
+    text = "".join(json.dumps(json.loads(x), ensure_ascii=True) + "\n" for x in lines)
+    assert "\\ud800" in text
+    found = list(read_jsonl(io.BytesIO(text.encode())))
+    assert [(n, e is not None) for n, _, e, _ in found] == [(1, True), (2, False), (3, True)]
+    assert "lone surrogate" in str(found[1][3])
+
+
+def test_invalid_utf8_in_a_json_line_rejects_that_line_only():
+    data = line(event("a")).encode() + b'{"id": "\xff"}\n' + line(event("c")).encode()
+    found = list(read_jsonl(io.BytesIO(data)))
+    assert [(n, e is not None) for n, _, e, _ in found] == [(1, True), (2, False), (3, True)]
+    assert found[1][3] == (
+        "line 2: not valid JSON: not valid UTF-8 text (invalid start byte at byte 8 of the line)"
+    )
+
+
+def _csv_of(rows: int) -> list[bytes]:
+    header = b"id,customer,type,time,properties.q\n"
+    body = [f"e{i},c,t,2024-01-05T00:00:00Z,{i}\n".encode() for i in range(1, rows + 1)]
+    return [header, *body]
+
+
+def test_csv_is_decoded_line_by_line_one_bad_byte_loses_nothing():
+    # The issue's case: one invalid byte in row 5,002 of 20,000 lost 158 events silently.
+    lines = _csv_of(20_000)
+    lines[5002] = lines[5002].replace(b",c,", b",c\xff,")
+    found = list(read_csv(io.BytesIO(b"".join(lines))))
+    events = [e for _, _, e, _ in found if e is not None]
+    problems = [(n, p) for n, _, _, p in found if p is not None]
+    assert len(found) == 20_000
+    assert len(events) == 19_999
+    assert problems == [
+        (5003, "line 5003: not valid UTF-8 text (invalid start byte at byte 7 of the line)")
+    ]
+
+
+def test_csv_bad_byte_inside_a_multi_line_cell_rejects_that_record():
+    data = (
+        b"id,customer,type,time,properties.note\n"
+        b'a,c,t,2024-01-05T00:00:00Z,"one\n'
+        b'tw\xffo"\n'
+        b"b,c,t,2024-01-05T00:00:00Z,x\n"
+    )
+    found = list(read_csv(io.BytesIO(data)))
+    assert [(n, e is not None) for n, _, e, _ in found] == [(3, False), (4, True)]
+
+
+def test_csv_duplicate_header_columns_are_refused_and_every_row_counted():
+    data = b"id,customer,type,time,properties.q,properties.q\na,c,t,2024-01-05T00:00:00Z,1,2\n"
+    found = list(read_csv(io.BytesIO(data)))
+    assert [(n, p) for n, _, _, p in found] == [
+        (1, "line 1: the header names the column 'properties.q' twice"),
+        (2, "line 2: not read: the header row (line 1) is invalid"),
+    ]
+
+
+def test_csv_with_a_bom_and_crlf():
+    data = b"\xef\xbb\xbfid,customer,type,time\r\na,c,t,2024-01-05T00:00:00Z\r\n"
+    [(number, _, found, problem)] = list(read_csv(io.BytesIO(data)))
+    assert (number, problem) == (2, None)
+    assert found == {
+        "id": "a",
+        "customer": "c",
+        "type": "t",
+        "time": "2024-01-05T00:00:00Z",
+        "properties": {},
+    }
+
+
+def test_csv_properties_cell_refuses_duplicate_keys_and_deep_nesting():
+    data = (
+        "id,customer,type,time,properties\n"
+        'a,c,t,2024-01-05T00:00:00Z,"{""q"": 1, ""q"": 2}"\n'
+        f'b,c,t,2024-01-05T00:00:00Z,"{"[" * 100}"\n'
+    ).encode()
+    problems = [p for _, _, _, p in read_csv(io.BytesIO(data))]
+    assert problems[0] == (
+        "line 2: the 'properties' cell is not valid JSON: the key 'q' appears twice in one object"
+    )
+    assert "nested deeper than 64" in str(problems[1])
+
+
+# -- check_event: times, text --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "9999-12-31T23:00:00-05:00",
+        "0001-01-01T00:00:00Z",
+        "0001-01-01T00:00:00+05:00",
+        "1899-12-31T23:59:59.999999Z",
+        "1900-01-01T00:30:00+01:00",  # 1899-12-31T23:30Z
+        "2201-01-01T00:00:00Z",
+        "2200-12-31T23:30:00-01:00",  # 2201-01-01T00:30Z
+    ],
+)
+def test_times_outside_1900_to_2200_are_refused(text):
+    with pytest.raises(EventError, match="a time from 1900-01-01T00:00:00Z up to, not including"):
+        check_event(event(time=text))
+    with pytest.raises(EventError, match="1900-01-01"):
+        UsageEvent.from_dict(event(time=text))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "1900-01-01T00:00:00Z",
+        "1899-12-31T23:30:00-01:00",  # 1900-01-01T00:30Z
+        "2200-12-31T23:59:59.999999Z",
+        "2201-01-01T00:30:00+01:00",  # 2200-12-31T23:30Z
+    ],
+)
+def test_times_at_the_edges_of_the_range_are_accepted(text):
+    assert check_event(event(time=text))[3] == datetime.fromisoformat(text)
+
+
+def test_in_range_with_aware_datetimes():
+    far = timezone(timedelta(hours=-23))
+    assert in_range(datetime(2024, 1, 1, tzinfo=UTC))
+    assert not in_range(datetime(9999, 12, 31, 23, tzinfo=far))
+    assert not in_range(datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=5))))
+    assert not in_range(datetime(2024, 1, 1, tzinfo=UTC).replace(tzinfo=None))  # naive
+
+
+@pytest.mark.parametrize("field", ["id", "customer", "type"])
+def test_lone_surrogates_in_text_fields_are_refused(field):
+    with pytest.raises(EventError, match="valid Unicode text"):
+        check_event(event(**{field: "x\ud800"}))
+
+
+def test_lone_surrogates_in_properties_are_refused():
+    with pytest.raises(EventError, match=r"'properties\.q' must be valid Unicode text"):
+        check_event(event(properties={"q": "\udfff"}))
+    with pytest.raises(EventError, match="valid Unicode text"):
+        check_event(event(properties={"\ud800": "1"}))
+    assert check_event(event(properties={"q": "é\U0001f600"}))[4] == {"q": "é\U0001f600"}
+
+
+# -- the engines ---------------------------------------------------------------------------
+
+
+EXTREMES = [
+    event("far", time="9999-12-31T23:00:00-05:00"),
+    event("early", time="0001-01-01T00:00:00Z"),
+    event("sur", customer="c\ud800"),
+    event("good"),
+]
+
+
+def test_the_accumulator_rejects_extreme_times_and_surrogates_and_still_answers():
+    for chunked in (EXTREMES, [EXTREMES[i] for i in (3, 0)]):
+        accumulator = Accumulator([UNITS], CYCLE)
+        report = accumulator.add(chunked)
+        assert report.accepted == 1
+        assert report.rejected_count == len(chunked) - 1
+        assert accumulator.usage().quantity(
+            "c", "units", datetime(2024, 1, 1, tzinfo=UTC), datetime(2024, 2, 1, tzinfo=UTC)
+        ) == Decimal(1)
+
+
+def test_the_column_wise_path_checks_years_and_text():
+    # A chunk of plain dicts of one type takes the accumulator's column-wise path.
+    chunk = [event(f"e{i}") for i in range(200)]
+    chunk[100] = event("e100", time="2250-01-01T00:00:00Z")
+    chunk[150] = event("e150", properties={"q": "1", "n\ud800": "x"})
+    accumulator = Accumulator([UNITS], CYCLE)
+    report = accumulator.add(chunk)
+    assert (report.accepted, report.rejected_count) == (198, 2)
+    assert [r.index for r in report.rejected] == [100, 150]
+
+
+def test_the_ledger_rejects_them_and_stores_the_rest(tmp_path: Path):
+    with Ledger(tmp_path / "l.sqlite") as ledger:
+        report = ledger.append(EXTREMES)
+        assert (report.accepted, report.rejected_count) == (1, 3)
+        assert len(ledger.usage([UNITS], CYCLE)) == 1
+
+
+def test_a_lone_surrogate_line_no_longer_blocks_the_ledger_on_rerun(tmp_path: Path):
+    from meterlib.cli import main  # noqa: PLC0415
+
+    good = [line(event(f"e{i}")) for i in range(3)]
+    bad = json.dumps(event("bad", customer="c\ud800")) + "\n"
+    path = tmp_path / "e.jsonl"
+    path.write_text(good[0] + bad + good[1] + good[2], encoding="utf-8")
+    ledger = tmp_path / "l.sqlite"
+    for _ in range(2):
+        status = main(["ingest", str(path), "--ledger", str(ledger), "--batch-size", "2"])
+        assert status == 1
+    with Ledger(ledger) as stored:
+        assert len(stored) == 3
+    records = (tmp_path / "l.sqlite.rejected.jsonl").read_text(encoding="utf-8").splitlines()
+    assert json.loads(records[0])["line"] == 2
