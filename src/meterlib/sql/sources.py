@@ -7,30 +7,38 @@ and the receipt-order columns), without building a Python object per event.
 **Sources.** A path, a glob, or a list of them; the kind comes from the suffix:
 
 - ``.parquet``: flat columns (``id``, ``customer``, ``type``, ``time``, one column per
-  property), or a ``properties`` column holding a JSON object as text;
-- ``.csv``: a header row, the same flat columns, read as text (``all_varchar``) so no number
-  is guessed into a binary type;
+  property), and/or a ``properties`` column holding a struct, a map or a JSON object as text;
+- ``.csv``: a header row, the same flat columns (or ``properties.NAME`` columns, or a
+  ``properties`` column of JSON), every cell read as text so no number is guessed into a
+  binary type;
 - ``.jsonl``, ``.ndjson``, ``.json``: JSON Lines, one event object per line as
   :meth:`~meterlib.metering.events.UsageEvent.to_dict` writes it
-  (``{"id", "customer", "type", "time", "properties": {...}}``);
+  (``{"id", "customer", "type", "time", "properties": {...}}``); JSON numbers are exact
+  (``1.5`` is the decimal 1.5, as in ``meterlib ingest``);
 - ``.sqlite``, ``.sqlite3``, ``.db``: the ledger (see :func:`load_sqlite`).
 
 Globs are expanded in Python and the files read in sorted path order; a glob that matches no
 file is an error, never an empty result.
 
-**Times** must carry an offset: a ``TIMESTAMP WITH TIME ZONE`` column, or ISO 8601 text ending
-in ``Z`` or ``±hh[:mm]``. Text without an offset, or a naive ``TIMESTAMP`` column, is refused
-(the in-memory path refuses naive times too).
+**One edge for every engine.** Event files are read by meterlib's own readers
+(:mod:`meterlib.metering.readers`) and every event is checked by
+:func:`~meterlib.metering.events.check_event` and, with meters, by
+:class:`~meterlib.metering.screen.MeterScreen`, exactly as ``meterlib ingest`` and the
+accumulator check it, streaming, before the rows reach DuckDB as clean typed columns (Arrow
+chunks of :data:`CHUNK` rows). A row that fails is *rejected*: it is left out and reported
+(:attr:`EventsView.rejected`, the ``rejected`` of
+:func:`~meterlib.sql.duckdb_engine.scan_source`) with its line number (its row number in a
+Parquet file) and the same reason the other engines give; the query runs on the rest. Times
+must carry an offset and lie in the years 1900 to 2200 (see :mod:`meterlib.metering.events`).
+What DuckDB itself then refuses is a number with more places than the query's ``scale`` or
+more integer digits than ``DECIMAL(38, scale)`` holds: the whole query stops with a clean
+:class:`~meterlib.sql.duckdb_engine.SqlEngineError`, never rounding.
 
-**First received.** With a ``received_at`` column (an instant, ISO text with an offset, or a
-number), copies of an id are ranked by it, then by file order; ``NULL`` ranks last. Without it,
-by file order: the file's position in the sorted list, then the row's position in the file
-(Parquet's ``file_row_number``; DuckDB's ``WITH ORDINALITY`` for CSV and JSON Lines).
-
-**Numbers in JSON Lines.** DuckDB's JSON reader parses a fractional or huge JSON number as a
-binary double, which would lose digits, so such a number in a property is refused with an
-error naming the event; write decimals as JSON strings (``"qty": "0.000125"``), as
-``UsageEvent.to_dict`` does. Whole numbers within 64 bits are exact and accepted.
+**First received.** With a ``received_at`` field or column (an instant: ISO text with an offset
+or a time-zone aware timestamp), copies of an id are ranked by it, then by file order;
+``NULL`` ranks last. Without it, by file order: the file's position in the sorted list, then
+the row's position in the file. ``received_at`` is a field of these sources only (``meterlib
+ingest`` stamps its own).
 """
 
 from __future__ import annotations
@@ -43,6 +51,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from meterlib.errors import InvalidValueError
+from meterlib.metering.meters import Meter
+from meterlib.metering.report import Rejection
+from meterlib.sql.checked import TABLE, load_checked
 from meterlib.sql.compile import CORE_COLUMNS
 
 if TYPE_CHECKING:
@@ -64,12 +75,13 @@ CHUNK = 100_000
 
 @dataclass(frozen=True, slots=True)
 class EventsView:
-    """What :func:`register_source` built: the columns queries may use and how to rank copies."""
+    """What :func:`register_source` built: columns, copy ranking, rows refused at the edge."""
 
     properties: tuple[str, ...]
     content: tuple[str, ...]
     order_by: tuple[str, ...]
     exact_columns: frozenset[str]
+    rejected: tuple[Rejection, ...] = ()
 
 
 def expand(source: str | Path | Sequence[str | Path]) -> list[str]:
@@ -175,62 +187,67 @@ def _exact(kind: str, scale: int) -> bool:
     return False
 
 
-def _scan(
-    connection: duckdb.DuckDBPyConnection, files: list[str], kind: str
-) -> tuple[str, tuple[str, ...], str]:
-    """The DuckDB scan of ``files``, its receipt-order columns and their SQL."""
-    listing = "[" + ", ".join(_quote(f) for f in files) + "]"
-    if kind == "parquet":
-        options = "filename = true, file_row_number = true, union_by_name = true"
-        return (
-            f"read_parquet({listing}, {options})",
-            ("meterlib_file", "meterlib_row"),
-            "filename AS meterlib_file, file_row_number AS meterlib_row",
-        )
-    if kind == "csv":
-        options = "header = true, all_varchar = true, union_by_name = true"
-        scan = f"read_csv({listing}, {options}) WITH ORDINALITY"
-        return scan, ("meterlib_row",), "ordinality AS meterlib_row"
-    if kind == "json":
-        scan = (
-            f"read_json({listing}, format = 'newline_delimited', columns = {{id: 'VARCHAR', "
-            "customer: 'VARCHAR', type: 'VARCHAR', time: 'VARCHAR', properties: 'JSON', "
-            "received_at: 'VARCHAR'}) WITH ORDINALITY"
-        )
-        return scan, ("meterlib_row",), "ordinality AS meterlib_row"
-    if len(files) != 1:
-        raise InvalidValueError("source", files, "one SQLite ledger file")
-    load_sqlite(connection, files[0])
-    return "meterlib_ledger", ("meterlib_row",), "meterlib_row"
-
-
 def register_source(
     connection: duckdb.DuckDBPyConnection,
     source: str | Path | Sequence[str | Path],
     properties: Sequence[str],
     *,
     scale: int,
+    meters: Sequence[Meter] | None = None,
 ) -> EventsView:
-    """Create the view :data:`VIEW` over ``source`` exposing ``properties`` as columns."""
+    """Create the view :data:`VIEW` over ``source`` exposing ``properties`` as columns.
+
+    Event files are checked at meterlib's edge on the way (see the module docstring): rows
+    that fail, and with ``meters`` rows a meter cannot read, are left out and listed in
+    :attr:`EventsView.rejected`.
+    """
     files = expand(source)
     kind = _kind(files[0])
-    scan, order, order_sql = _scan(connection, files, kind)
+    if kind == "sqlite":
+        return _register_ledger(connection, files, properties, scale=scale)
+    loaded = load_checked(connection, files, kind, properties, meters)
+    columns = ['"id"', '"customer"', '"type"', '"time"', '"meterlib_row"', '"meterlib_properties"']
+    columns.extend(_ident(name) for name in properties)
+    order: tuple[str, ...] = ("meterlib_row",)
+    if loaded.received_at:
+        columns.append('"received_at"')
+        order = ("received_at", *order)
+    connection.execute(
+        f"CREATE OR REPLACE TEMP VIEW {VIEW} AS SELECT {', '.join(columns)} FROM {TABLE}"  # noqa: S608  (names quoted)
+    )
+    return EventsView(
+        tuple(properties),
+        (*properties, "meterlib_properties"),
+        order,
+        frozenset(),
+        loaded.rejected,
+    )
+
+
+def _register_ledger(
+    connection: duckdb.DuckDBPyConnection,
+    files: list[str],
+    properties: Sequence[str],
+    *,
+    scale: int,
+) -> EventsView:
+    """The view over a ledger's events (checked when they were stored)."""
+    if len(files) != 1:
+        raise InvalidValueError("source", files, "one SQLite ledger file")
+    load_sqlite(connection, files[0])
+    scan = "meterlib_ledger"
+    order: tuple[str, ...] = ("meterlib_row",)
     types = {
         str(name): str(kind_)
-        for name, kind_, *_ in connection.execute(f"DESCRIBE SELECT * FROM {scan}").fetchall()  # noqa: S608  (paths quoted)
+        for name, kind_, *_ in connection.execute(f"DESCRIBE SELECT * FROM {scan}").fetchall()  # noqa: S608  (constant name)
     }
-    missing = [c for c in CORE_COLUMNS if c not in types]
-    if missing:
-        raise InvalidValueError(
-            "source", files[0], f"columns {list(CORE_COLUMNS)} (missing {missing})"
-        )
     from_json = "properties" in types and types["properties"] in {"JSON", "VARCHAR"}
     columns = [
         '"id"::VARCHAR AS "id"',
         '"customer"::VARCHAR AS "customer"',
         '"type"::VARCHAR AS "type"',
         f'{_time_sql(_ident("time"), types["time"], "time")} AS "time"',
-        order_sql,
+        "meterlib_row",
     ]
     exact: set[str] = set()
     content: list[str] = []
@@ -268,9 +285,7 @@ def _ledger_table(ledger: sqlite3.Connection) -> str:
     return "events"
 
 
-def load_sqlite(
-    connection: duckdb.DuckDBPyConnection, path: str, table: str | None = None
-) -> None:
+def load_sqlite(connection: duckdb.DuckDBPyConnection, path: str, table: str | None = None) -> None:
     """Copy a ledger's events into the DuckDB temp table ``meterlib_ledger``, chunk by chunk.
 
     DuckDB's own SQLite scanner is an extension downloaded at first use, which this library
