@@ -14,7 +14,9 @@ The table has ``meterlib_row`` (receipt order: file order, then line order), ``i
 when not given), ``meterlib_properties`` (every property, keys sorted, values as
 :func:`~meterlib.metering.events.value_text`: the content two copies of an id are compared
 by, as :meth:`~meterlib.metering.events.UsageEvent.content` compares them) and one text column
-per property a meter reads.
+per property a meter reads. A property meters read only as a number is given as the number
+the funnel (:func:`~meterlib._numbers.to_decimal`) reads, in plain notation, so DuckDB sums
+exactly the decimals the other engines sum.
 """
 
 from __future__ import annotations
@@ -26,9 +28,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from meterlib._numbers import to_decimal
 from meterlib.errors import InvalidValueError
 from meterlib.metering.events import check_event, parse_time, value_text
-from meterlib.metering.meters import Meter
+from meterlib.metering.meters import Aggregation, Meter
 from meterlib.metering.readers import RawLine, read_csv, read_jsonl, read_parquet
 from meterlib.metering.report import Rejection
 from meterlib.metering.screen import MeterScreen
@@ -121,6 +124,28 @@ class _Columns:
         self.data = [[] for _ in self.names]
 
 
+def _numeric(meters: Sequence[Meter]) -> frozenset[str]:
+    """Properties meters read only as numbers (never as text: filters, groups, unique counts)."""
+    numbers = {
+        m.property
+        for m in meters
+        if m.property and m.aggregation not in {Aggregation.COUNT, Aggregation.UNIQUE_COUNT}
+    }
+    texts = {name for m in meters for name in (*m.group_by, *m.filters)}
+    texts |= {m.property or "" for m in meters if m.aggregation is Aggregation.UNIQUE_COUNT}
+    return frozenset(name for name in numbers - texts if name)
+
+
+def _number_text(text: str | None) -> str | None:
+    """A number as the funnel reads it, in plain notation, so DuckDB reads the same decimal."""
+    if text is None:
+        return None
+    try:
+        return format(to_decimal(text), "f")
+    except InvalidValueError:
+        return text  # not read as a number by this event's meters (the screen passed it)
+
+
 def load_checked(
     connection: duckdb.DuckDBPyConnection,
     files: Sequence[str],
@@ -135,6 +160,7 @@ def load_checked(
     name when there are several files.
     """
     screen = MeterScreen(meters) if meters is not None else None
+    numeric = _numeric(meters or ())
     columns = _Columns(connection, properties)
     rejected: list[Rejection] = []
     stamped = False
@@ -175,7 +201,10 @@ def load_checked(
                     (time - _EPOCH) // _MICRO,
                     None if stamp is None else (stamp - _EPOCH) // _MICRO,
                     canonical,
-                    *(texts.get(name) for name in columns.properties),
+                    *(
+                        _number_text(texts.get(name)) if name in numeric else texts.get(name)
+                        for name in columns.properties
+                    ),
                 )
             )
     columns.flush()
