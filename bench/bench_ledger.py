@@ -35,9 +35,11 @@ from decimal import Decimal
 from itertools import islice
 from pathlib import Path
 
-from meterlib.commands.ingest import BATCH_SIZE, Ingest
+from meterlib.ledger import Ledger
+from meterlib.ledger.ingest import BATCH_SIZE, Ingest
+from meterlib.ledger.rows import to_row
+from meterlib.ledger.schema import EVENT_COLUMNS
 from meterlib.metering.events import check_event
-from meterlib.metering.ledger import _EVENT_COLUMNS, Ledger, _row
 from meterlib.metering.meters import Meter
 from meterlib.periods import BillingCycle
 
@@ -118,14 +120,14 @@ def sqlite_alone(events: Path, ledger_path: Path, batch_size: int) -> None:
     with Ledger(ledger_path) as ledger, events.open("rb") as stream:
         db = ledger._db  # the bound times the ledger's own connection
         insert = (  # the column list is the ledger's constant, not input
-            f"INSERT OR IGNORE INTO events ({_EVENT_COLUMNS}, batch) "  # noqa: S608
+            f"INSERT OR IGNORE INTO events ({EVENT_COLUMNS}, batch) "  # noqa: S608
             "VALUES (?, ?, ?, ?, ?, ?, ?, 1)"
         )
         while True:
             lines = list(islice(stream, batch_size))
             if not lines:
                 break
-            rows = [_row(check_event(decoder.decode(line.decode()))) for line in lines]
+            rows = [to_row(check_event(decoder.decode(line.decode()))) for line in lines]
             started = time.perf_counter()
             db.execute("BEGIN IMMEDIATE")
             stored += db.executemany(insert, rows).rowcount

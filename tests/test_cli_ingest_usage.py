@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from meterlib.cli import main
+from meterlib.ledger import Ledger
 from meterlib.metering.accumulator import Accumulator
-from meterlib.metering.ledger import Ledger
 from meterlib.metering.meters import load_meters
 from meterlib.metering.readers import read_jsonl
 from meterlib.periods import BillingCycle

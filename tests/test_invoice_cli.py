@@ -10,8 +10,8 @@ import pytest
 
 from meterlib.cli import main
 from meterlib.invoicing import invoice_from_json
+from meterlib.ledger import Ledger
 from meterlib.metering.events import UsageEvent
-from meterlib.metering.ledger import Ledger
 
 D = Decimal
 

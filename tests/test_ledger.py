@@ -7,15 +7,15 @@ from typing import Any
 
 import pytest
 
-from meterlib.metering import ledger as ledger_module
-from meterlib.metering.accumulator import Accumulator
-from meterlib.metering.events import EventError, UsageEvent
-from meterlib.metering.ledger import (
+from meterlib.ledger import (
     DEFAULT_LEDGER,
     Ledger,
     LedgerError,
     default_ledger_path,
 )
+from meterlib.ledger import events as ledger_module
+from meterlib.metering.accumulator import Accumulator
+from meterlib.metering.events import EventError, UsageEvent
 from meterlib.metering.meters import Meter, load_meters
 from meterlib.periods import BillingCycle, Period
 
@@ -154,7 +154,7 @@ def test_a_failing_batch_leaves_nothing(path, monkeypatch):
         def broken(_row: object) -> str:
             raise RuntimeError("disk on fire")
 
-        monkeypatch.setattr(ledger_module, "_canonical", broken)
+        monkeypatch.setattr(ledger_module, "canonical", broken)
         with pytest.raises(RuntimeError, match="disk on fire"):
             ledger.append([event("b", qty="1"), event("a", qty="2")])
         assert len(ledger) == 1

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from meterlib.metering.ledger import Ledger
+from meterlib.ledger import Ledger
 
 EVENTS = 8_000
 BATCH = 200

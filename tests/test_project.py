@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import re
 import shlex
 import subprocess
@@ -53,3 +54,28 @@ def test_public_api_is_curated_sorted_and_importable():
     assert meterlib.__all__ == sorted(meterlib.__all__)
     missing = [name for name in meterlib.__all__ if not hasattr(meterlib, name)]
     assert missing == []
+
+
+def test_every_public_name_has_one_lazy_home_and_one_typed_import():
+    exports = meterlib._EXPORTS
+    assert sorted(exports) == meterlib.__all__
+    tree = ast.parse((ROOT / "src" / "meterlib" / "__init__.py").read_text(encoding="utf-8"))
+    typed = {
+        alias.name: node.module
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("meterlib")
+        for alias in node.names
+    }
+    assert typed == exports
+
+
+def test_import_meterlib_loads_no_heavy_module():
+    # Start-up speed is measured in bench/bench_startup.py; this pins the cause structurally.
+    code = (
+        "import sys, meterlib; "
+        "print(sorted(m for m in ('pydantic', 'babel', 'dateutil', 'decimal') if m in sys.modules))"
+    )
+    result = subprocess.run(  # noqa: S603  (our own interpreter)
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "[]"

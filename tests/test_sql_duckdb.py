@@ -13,8 +13,8 @@ import duckdb
 import pytest
 
 from meterlib.errors import InvalidValueError
+from meterlib.ledger import Ledger
 from meterlib.metering.accumulator import Accumulator
-from meterlib.metering.ledger import Ledger
 from meterlib.metering.meters import Meter, load_meters
 from meterlib.periods import BillingCycle, Period
 from meterlib.sql import SqlEngineError, scan_source, usage_from_source

@@ -3,61 +3,144 @@
 The names here are the public API; modules whose names start with an underscore are internal.
 Optional engines (``meterlib.sql`` for DuckDB and SQL dialects) are imported from their own
 packages so that ``import meterlib`` needs only the core dependencies.
+
+Every name is imported when first used (PEP 562), so ``import meterlib`` stays fast and a
+command or a script pays only for the parts it touches: ``meterlib.Money`` imports
+:mod:`meterlib.money`, ``meterlib.rebill`` the back-billing package.
 """
 
 from __future__ import annotations
 
-from meterlib._numbers import Amount, NonNegativeAmount, to_decimal
-from meterlib.backbill import (
-    BilledPeriod,
-    InterestPolicy,
-    Payment,
-    PriceSchedule,
-    Statement,
-    UsageRecord,
-    load_case,
-    rebill,
-)
-from meterlib.currency import CurrencyCode, minor_units
-from meterlib.display import format_date_local, format_money, format_number
-from meterlib.errors import (
-    CurrencyMismatchError,
-    DocumentError,
-    FloatNotAllowedError,
-    InvalidValueError,
-    MeterlibError,
-    NaiveDatetimeError,
-    RatingError,
-    UnknownCurrencyError,
-)
-from meterlib.invoicing import Contract, Invoice, Plan, invoice, load_contract
-from meterlib.metering.accumulator import Accumulator
-from meterlib.metering.events import EventError, UsageEvent
-from meterlib.metering.meters import Aggregation, Meter, load_meters, parse_meters
-from meterlib.metering.report import BatchReport
-from meterlib.metering.table import UsageKey, UsageTable
-from meterlib.money import Money, allocate
-from meterlib.periods import BillingCycle, Cadence, Period
-from meterlib.pricing import (
-    Charge,
-    ChargeLine,
-    FlatPrice,
-    GraduatedPrice,
-    PackagePrice,
-    PercentagePrice,
-    PerUnitPrice,
-    Price,
-    Tier,
-    VolumePrice,
-    load_price,
-    parse_price,
-    price_from_json,
-    price_json_schema,
-    price_to_json,
-)
-from meterlib.proration import Proration, ProrationBasis, prorate
-from meterlib.rounding import RoundingMode, RoundingPolicy, round_amount
-from meterlib.schedule import NotInForceError, in_force
+from importlib import import_module
+
+# ``typing`` itself costs a noticeable part of a bare start-up; type checkers treat this name
+# as true, the interpreter as false.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from meterlib._numbers import Amount, NonNegativeAmount, to_decimal
+    from meterlib.backbill import (
+        BilledPeriod,
+        InterestPolicy,
+        Payment,
+        PriceSchedule,
+        Statement,
+        UsageRecord,
+        load_case,
+        rebill,
+    )
+    from meterlib.currency import CurrencyCode, minor_units
+    from meterlib.display import format_date_local, format_money, format_number
+    from meterlib.errors import (
+        CurrencyMismatchError,
+        DocumentError,
+        FloatNotAllowedError,
+        InvalidValueError,
+        MeterlibError,
+        NaiveDatetimeError,
+        RatingError,
+        UnknownCurrencyError,
+    )
+    from meterlib.invoicing import Contract, Invoice, Plan, invoice, load_contract
+    from meterlib.metering.accumulator import Accumulator
+    from meterlib.metering.events import EventError, UsageEvent
+    from meterlib.metering.meters import Aggregation, Meter, load_meters, parse_meters
+    from meterlib.metering.report import BatchReport
+    from meterlib.metering.table import UsageKey, UsageTable
+    from meterlib.money import Money, allocate
+    from meterlib.periods import BillingCycle, Cadence, Period
+    from meterlib.pricing import (
+        Charge,
+        ChargeLine,
+        FlatPrice,
+        GraduatedPrice,
+        PackagePrice,
+        PercentagePrice,
+        PerUnitPrice,
+        Price,
+        Tier,
+        VolumePrice,
+        load_price,
+        parse_price,
+        price_from_json,
+        price_json_schema,
+        price_to_json,
+    )
+    from meterlib.proration import Proration, ProrationBasis, prorate
+    from meterlib.rounding import RoundingMode, RoundingPolicy, round_amount
+    from meterlib.schedule import NotInForceError, in_force
+
+#: Where each public name lives: imported from there on first use.
+_EXPORTS: dict[str, str] = {
+    "Accumulator": "meterlib.metering.accumulator",
+    "Aggregation": "meterlib.metering.meters",
+    "Amount": "meterlib._numbers",
+    "BatchReport": "meterlib.metering.report",
+    "BilledPeriod": "meterlib.backbill",
+    "BillingCycle": "meterlib.periods",
+    "Cadence": "meterlib.periods",
+    "Charge": "meterlib.pricing",
+    "ChargeLine": "meterlib.pricing",
+    "Contract": "meterlib.invoicing",
+    "CurrencyCode": "meterlib.currency",
+    "CurrencyMismatchError": "meterlib.errors",
+    "DocumentError": "meterlib.errors",
+    "EventError": "meterlib.metering.events",
+    "FlatPrice": "meterlib.pricing",
+    "FloatNotAllowedError": "meterlib.errors",
+    "GraduatedPrice": "meterlib.pricing",
+    "InterestPolicy": "meterlib.backbill",
+    "InvalidValueError": "meterlib.errors",
+    "Invoice": "meterlib.invoicing",
+    "Meter": "meterlib.metering.meters",
+    "MeterlibError": "meterlib.errors",
+    "Money": "meterlib.money",
+    "NaiveDatetimeError": "meterlib.errors",
+    "NonNegativeAmount": "meterlib._numbers",
+    "NotInForceError": "meterlib.schedule",
+    "PackagePrice": "meterlib.pricing",
+    "Payment": "meterlib.backbill",
+    "PerUnitPrice": "meterlib.pricing",
+    "PercentagePrice": "meterlib.pricing",
+    "Period": "meterlib.periods",
+    "Plan": "meterlib.invoicing",
+    "Price": "meterlib.pricing",
+    "PriceSchedule": "meterlib.backbill",
+    "Proration": "meterlib.proration",
+    "ProrationBasis": "meterlib.proration",
+    "RatingError": "meterlib.errors",
+    "RoundingMode": "meterlib.rounding",
+    "RoundingPolicy": "meterlib.rounding",
+    "Statement": "meterlib.backbill",
+    "Tier": "meterlib.pricing",
+    "UnknownCurrencyError": "meterlib.errors",
+    "UsageEvent": "meterlib.metering.events",
+    "UsageKey": "meterlib.metering.table",
+    "UsageRecord": "meterlib.backbill",
+    "UsageTable": "meterlib.metering.table",
+    "VolumePrice": "meterlib.pricing",
+    "allocate": "meterlib.money",
+    "format_date_local": "meterlib.display",
+    "format_money": "meterlib.display",
+    "format_number": "meterlib.display",
+    "in_force": "meterlib.schedule",
+    "invoice": "meterlib.invoicing",
+    "load_case": "meterlib.backbill",
+    "load_contract": "meterlib.invoicing",
+    "load_meters": "meterlib.metering.meters",
+    "load_price": "meterlib.pricing",
+    "minor_units": "meterlib.currency",
+    "parse_meters": "meterlib.metering.meters",
+    "parse_price": "meterlib.pricing",
+    "price_from_json": "meterlib.pricing",
+    "price_json_schema": "meterlib.pricing",
+    "price_to_json": "meterlib.pricing",
+    "prorate": "meterlib.proration",
+    "rebill": "meterlib.backbill",
+    "round_amount": "meterlib.rounding",
+    "to_decimal": "meterlib._numbers",
+}
 
 __all__ = [
     "Accumulator",
@@ -128,3 +211,18 @@ __all__ = [
     "round_amount",
     "to_decimal",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """Import a public name from its module on first use, then keep it in this namespace."""
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'meterlib' has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    """The public names, for ``dir(meterlib)`` and completion in notebooks."""
+    return sorted({*globals(), *__all__})

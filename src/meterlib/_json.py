@@ -33,12 +33,14 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from meterlib._fast import json_scanner
 from meterlib.errors import MeterlibError
 
-__all__ = ["MAX_DEPTH", "JsonError", "loads", "loads_line"]
+__all__ = ["MAX_DEPTH", "JsonError", "line_parser", "loads", "loads_line"]
 
 #: The deepest nesting of objects and arrays meterlib reads (an event needs 2).
 MAX_DEPTH = 64
@@ -78,7 +80,6 @@ def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 # counting, see the module docstring), the exact one checks every object's keys.
 _FAST = json.JSONDecoder(parse_float=_number, parse_constant=_constant)
 _EXACT = json.JSONDecoder(parse_float=_number, parse_constant=_constant, object_pairs_hook=_pairs)
-_SCAN = _FAST.scan_once  # type: ignore[attr-defined]
 _LINE_ENDS = frozenset({"", "\n", "\r\n"})
 _TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]', re.DOTALL)
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -150,31 +151,46 @@ def loads_line(text: str) -> Any:
     """Parse one line of JSON Lines (its line break allowed at the end); :class:`JsonError`.
 
     ``text`` is the line as decoded from UTF-8 (a lone surrogate can only come from an escape
-    then); text from elsewhere is checked for surrogates as well.
+    then); text from elsewhere is checked for surrogates as well. To parse many lines, take
+    one parser with :func:`line_parser`.
     """
-    try:
-        value, end = _SCAN(text, 0)
-    except (StopIteration, ValueError, ArithmeticError, RecursionError):
-        return _exact(text)
-    if text[end:] not in _LINE_ENDS:
-        return _exact(text)
-    if type(value) is dict:
-        # Duplicate keys by counting: ``":`` ends every key written without a blank before
-        # its colon, so when no key has one (no ' :'), the marks count every member, and
-        # equal to the keys kept means none was dropped. Anything else takes the exact path.
-        inner = value.get("properties")
-        kept = len(value) + (len(inner) if type(inner) is dict else 0)
-        if (
-            text.count('":') != kept
-            or " :" in text
-            or "\t:" in text
-            or "\r:" in text
-            or "[" in text
-            or text.count("{") > 2
-        ):
+    return line_parser()(text)
+
+
+def line_parser() -> Callable[[str], Any]:
+    """A :func:`loads_line` for many lines, its scanner looked up once.
+
+    The scanner is :func:`meterlib._fast.json_scanner`: the speed trick, or its portable
+    fallback, chosen when the parser is made.
+    """
+    scan = json_scanner(_FAST)
+
+    def parse(text: str) -> Any:
+        try:
+            value, end = scan(text, 0)
+        except (StopIteration, ValueError, ArithmeticError, RecursionError):
             return _exact(text)
-    elif text.count("{") + text.count("[") > 0:
-        return _exact(text)
-    if "\\u" in text or (not text.isascii() and _SURROGATE.search(text)):
-        _no_surrogate(value)
-    return value
+        if text[end:] not in _LINE_ENDS:
+            return _exact(text)
+        if type(value) is dict:
+            # Duplicate keys by counting: ``":`` ends every key written without a blank before
+            # its colon, so when no key has one (no ' :'), the marks count every member, and
+            # equal to the keys kept means none was dropped. Anything else takes the exact path.
+            inner = value.get("properties")
+            kept = len(value) + (len(inner) if type(inner) is dict else 0)
+            if (
+                text.count('":') != kept
+                or " :" in text
+                or "\t:" in text
+                or "\r:" in text
+                or "[" in text
+                or text.count("{") > 2
+            ):
+                return _exact(text)
+        elif text.count("{") + text.count("[") > 0:
+            return _exact(text)
+        if "\\u" in text or (not text.isascii() and _SURROGATE.search(text)):
+            _no_surrogate(value)
+        return value
+
+    return parse

@@ -29,8 +29,8 @@ from hypothesis import strategies as st
 
 from meterlib._numbers import to_decimal
 from meterlib.errors import InvalidValueError
+from meterlib.ledger import Ledger
 from meterlib.metering.accumulator import Accumulator
-from meterlib.metering.ledger import Ledger
 from meterlib.metering.readers import RawLine, read_csv, read_jsonl, read_parquet
 from meterlib.sql import scan_source
 from tests.metering_strategies import CYCLE, METERS, WINDOW, event_sets, hostile_events

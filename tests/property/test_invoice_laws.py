@@ -20,8 +20,8 @@ from meterlib.invoicing import (
     invoice_from_json,
     invoice_to_json,
 )
+from meterlib.ledger import Ledger
 from meterlib.metering.accumulator import Accumulator
-from meterlib.metering.ledger import Ledger
 from meterlib.metering.meters import Meter
 from meterlib.metering.table import UsageKey, UsageTable
 from meterlib.periods import Period

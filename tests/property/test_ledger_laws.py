@@ -8,8 +8,8 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from meterlib.ledger import Ledger
 from meterlib.metering.accumulator import Accumulator
-from meterlib.metering.ledger import Ledger
 from meterlib.metering.report import Rejection
 from tests.ledger_strategies import batched_streams
 from tests.metering_strategies import CYCLE, METERS, WINDOW

@@ -151,7 +151,7 @@ def _ledger_usage(contract: Contract, path: str) -> tuple[UsageSource, Any]:
     _need_meters(contract, "a ledger")
     if not Path(path).is_file():
         raise InvalidValueError("--ledger", path, "an existing ledger file")
-    module = importlib.import_module("meterlib.metering.ledger")
+    module = importlib.import_module("meterlib.ledger")
     ledger = module.Ledger(path)
     return LedgerUsage(ledger, contract.meters), ledger
 

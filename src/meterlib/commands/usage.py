@@ -24,7 +24,7 @@ from typing import Any
 
 from meterlib.commands.ingest import ledger_path
 from meterlib.errors import InvalidValueError, MeterlibError
-from meterlib.metering.ledger import Ledger
+from meterlib.ledger import Ledger
 from meterlib.metering.meters import load_meters
 from meterlib.metering.table import UsageTable
 from meterlib.periods import BillingCycle, Cadence, Period, zone

@@ -28,7 +28,7 @@ from typing import Any
 from meterlib.errors import InvalidValueError
 from meterlib.periods import BillingCycle, Period, aware
 
-__all__ = ["EPOCH", "MISSING", "DayTable", "PeriodIndex", "micros"]
+__all__ = ["EPOCH", "MISSING", "DayTable", "PeriodIndex", "micros", "periods_of_interest"]
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICRO = timedelta(microseconds=1)
@@ -287,3 +287,12 @@ class PeriodIndex:
         return self.spec() == other.spec()
 
     __hash__ = None  # type: ignore[assignment]  # a mutable cache inside: not hashable
+
+
+def periods_of_interest(
+    periods: BillingCycle | Sequence[Period], window: Period | None
+) -> PeriodIndex:
+    """The index of the periods of interest: ``periods``, with ``window`` for a cycle."""
+    if window is not None and not isinstance(window, Period):
+        raise InvalidValueError("window", window, "a Period or None")
+    return PeriodIndex(periods, None if window is None else (window.start, window.end))

@@ -45,7 +45,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any, Literal, cast
 
-from meterlib._json import JsonError, loads, loads_line
+from meterlib._json import JsonError, line_parser, loads
 
 __all__ = [
     "Format",
@@ -86,7 +86,7 @@ def read_jsonl(lines: Iterable[bytes | str]) -> Iterator[RawLine]:
 
     ``lines`` is a binary file, a text file or any iterable of lines.
     """
-    parse = loads_line
+    parse = line_parser()
     first = True
     for number, line in enumerate(lines, start=1):
         if first:

@@ -3,8 +3,9 @@
 :func:`load_checked` reads JSON Lines, CSV or Parquet files with meterlib's own readers
 (:mod:`meterlib.metering.readers`), checks every event with
 :func:`~meterlib.metering.events.check_event` and, with meters, with
-:class:`~meterlib.metering.screen.MeterScreen` (the accumulator's and the ledger's rules and
-words), and appends the rows that pass to the DuckDB temp table :data:`TABLE` in Arrow chunks.
+:func:`~meterlib.metering.reading.read_event` (the one meter reading of the accumulator and
+the ledger: the same rules and words), and appends the rows that pass to the DuckDB temp
+table :data:`TABLE` in Arrow chunks.
 A row that fails is a :class:`~meterlib.metering.report.Rejection` naming its line (its row in
 a Parquet file) and reason, never an error that stops the query, so the DuckDB path rejects
 exactly what ``meterlib ingest`` and the accumulator reject.
@@ -25,6 +26,7 @@ import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -33,8 +35,8 @@ from meterlib.errors import InvalidValueError
 from meterlib.metering.events import check_event, parse_time, value_text
 from meterlib.metering.meters import Aggregation, Meter
 from meterlib.metering.readers import RawLine, read_csv, read_jsonl, read_parquet
+from meterlib.metering.reading import MeterReader, check_meters, read_event
 from meterlib.metering.report import Rejection
-from meterlib.metering.screen import MeterScreen
 
 if TYPE_CHECKING:
     import duckdb
@@ -143,7 +145,7 @@ def _number_text(text: str | None) -> str | None:
     try:
         return format(to_decimal(text), "f")
     except InvalidValueError:
-        return text  # not read as a number by this event's meters (the screen passed it)
+        return text  # not read as a number by this event's meters (the meter reading passed it)
 
 
 def load_checked(
@@ -159,7 +161,13 @@ def load_checked(
     starts with the line (``line 7: ...``, ``row 7: ...`` for Parquet), preceded by the file
     name when there are several files.
     """
-    screen = MeterScreen(meters) if meters is not None else None
+    readers: dict[str, list[MeterReader]] | None = None
+    if meters is not None:
+        check_meters(meters)
+        readers = {}
+        for index, meter in enumerate(meters):
+            readers.setdefault(meter.event_type, []).append(MeterReader(index, meter))
+    cache: dict[str, Decimal] = {}
     numeric = _numeric(meters or ())
     columns = _Columns(connection, properties)
     rejected: list[Rejection] = []
@@ -179,8 +187,8 @@ def load_checked(
             received = raw.pop("received_at", None)
             try:
                 event_id, customer, kind_, time, props = check_event(raw, copy=False)
-                if screen is not None:
-                    screen.read(event_id, kind_, props)
+                if readers is not None:
+                    read_event(readers.get(kind_, ()), event_id, props, cache)
                 stamp = None if received is None else parse_time(received, event_id, "received_at")
             except InvalidValueError as error:
                 rejection = Rejection.of(index, raw, error)

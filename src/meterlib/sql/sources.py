@@ -22,8 +22,8 @@ file is an error, never an empty result.
 
 **One edge for every engine.** Event files are read by meterlib's own readers
 (:mod:`meterlib.metering.readers`) and every event is checked by
-:func:`~meterlib.metering.events.check_event` and, with meters, by
-:class:`~meterlib.metering.screen.MeterScreen`, exactly as ``meterlib ingest`` and the
+:func:`~meterlib.metering.events.check_event` and, with meters, read by
+:func:`~meterlib.metering.reading.read_event`, exactly as ``meterlib ingest`` and the
 accumulator check it, streaming, before the rows reach DuckDB as clean typed columns (Arrow
 chunks of :data:`CHUNK` rows). A row that fails is *rejected*: it is left out and reported
 (:attr:`EventsView.rejected`, the ``rejected`` of
@@ -294,7 +294,7 @@ def load_sqlite(connection: duckdb.DuckDBPyConnection, path: str, table: str | N
     text, never as event objects. The table needs ``id``, ``customer``, ``type``, ``time``
     (ISO text with an offset) and ``properties`` (JSON text); ``received_at`` when it has one.
     Receipt order is SQLite's ``rowid`` (insertion order) after ``received_at``. Without a
-    ``table``, a meterlib ledger (written by :class:`~meterlib.metering.ledger.Ledger`) is read
+    ``table``, a meterlib ledger (written by :class:`~meterlib.ledger.Ledger`) is read
     through its ``ledger_events`` view, any other file through its ``events`` table.
     """
     import pyarrow as pa  # noqa: PLC0415  (only the SQLite path needs it)

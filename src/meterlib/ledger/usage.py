@@ -1,0 +1,308 @@
+"""Usage from the ledger: one grouped SQL query per meter, exact aggregates inside SQLite.
+
+**Where usage is computed.** Each meter is one grouped SQL query: events are bucketed into the
+periods of interest by a join on a temporary table of period bounds (driven through the index
+on ``(type, time_us)``), filtered and grouped by ``json_extract`` on the property text, and
+aggregated inside SQLite: ``count`` with ``COUNT(*)`` and ``unique_count`` with
+``COUNT(DISTINCT value)`` natively; ``sum``, ``min``, ``max``, ``latest`` and ``weighted_sum``
+with *registered aggregate functions* that SQLite calls row by row while it scans and groups,
+and that add, compare and multiply exact ``Decimal`` values (no REAL/float anywhere; rows are
+never fetched into Python). ``latest`` keeps the greatest ``(time, event id)``, the accumulator's
+tie-break; ``weighted_sum`` sums ``value × (period end − time)`` in microseconds and divides by
+the period's length, as :mod:`meterlib.metering.aggregations` defines it.
+
+**Checking against meters.** ``append`` without meters stores every valid event; with
+``meters`` (and ``periods``) it also rejects what those meters cannot read and counts events
+outside the periods, so its report equals the accumulator's for the same batches. An event
+stored without that check and unreadable by a meter makes :meth:`Ledger.usage` raise an
+:class:`~meterlib.metering.events.EventError` naming it, never a silently smaller figure.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, cast
+
+from meterlib._numbers import EXACT, to_decimal
+from meterlib.errors import InvalidValueError
+from meterlib.metering._buckets import PeriodIndex, micros, periods_of_interest
+from meterlib.metering.events import EventError
+from meterlib.metering.meters import Aggregation, Meter
+from meterlib.metering.reading import NUMBER_CACHE, accepted_texts, check_meters, meter_error
+from meterlib.metering.table import GroupKey, UsageKey, UsageTable
+from meterlib.periods import BillingCycle, Period
+
+__all__ = ["Aggregates", "UsageQueries"]
+
+
+class Aggregates:
+    """Exact aggregate functions for SQLite, and the unreadable values they met.
+
+    SQLite calls ``step`` once per row while it scans and groups; a value that is missing or
+    not a decimal is remembered in :attr:`problems` (the query then fails with its name) and
+    never guessed at. Results go back to SQLite as decimal text.
+    """
+
+    def __init__(self) -> None:
+        self.problems: list[tuple[str, Any]] = []
+        self.numbers: dict[str, Decimal] = {}
+
+    def number(self, text: Any, event_id: str) -> Decimal | None:
+        found = self.numbers.get(text) if type(text) is str else None
+        if found is not None:
+            return found
+        try:
+            found = to_decimal(text)
+        except InvalidValueError:
+            self.problems.append((event_id, text))
+            return None
+        if len(self.numbers) < NUMBER_CACHE:
+            self.numbers[text] = found
+        return found
+
+    def register(self, connection: sqlite3.Connection) -> None:
+        number = self.number
+
+        class Sum:
+            def __init__(self) -> None:
+                self.total = Decimal(0)
+
+            def step(self, text: Any, event_id: str) -> None:
+                value = number(text, event_id)
+                if value is not None:
+                    self.total = EXACT.add(self.total, value)
+
+            def finalize(self) -> str:
+                return str(self.total)
+
+        class Weighted(Sum):
+            def step(self, text: Any, event_id: str, span: int) -> None:  # type: ignore[override]
+                value = number(text, event_id)
+                if value is not None:
+                    self.total = EXACT.add(self.total, EXACT.multiply(value, Decimal(span)))
+
+        class Min:
+            def __init__(self) -> None:
+                self.best: Decimal | None = None
+
+            def better(self, value: Decimal, best: Decimal) -> bool:
+                return value < best
+
+            def step(self, text: Any, event_id: str) -> None:
+                value = number(text, event_id)
+                if value is not None and (self.best is None or self.better(value, self.best)):
+                    self.best = value
+
+            def finalize(self) -> str | None:
+                return None if self.best is None else str(self.best)
+
+        class Max(Min):
+            def better(self, value: Decimal, best: Decimal) -> bool:
+                return value > best
+
+        class Latest:
+            def __init__(self) -> None:
+                self.best: tuple[int, str, Decimal] | None = None
+
+            def step(self, time_us: int, event_id: str, text: Any) -> None:
+                value = number(text, event_id)
+                if value is not None and (self.best is None or (time_us, event_id) > self.best[:2]):
+                    self.best = (time_us, event_id, value)
+
+            def finalize(self) -> str | None:
+                return None if self.best is None else str(self.best[2])
+
+        # typeshed's aggregate protocol takes one int argument; these take several values.
+        for name, arity, kind in (
+            ("meterlib_sum", 2, Sum),
+            ("meterlib_weighted", 3, Weighted),
+            ("meterlib_min", 2, Min),
+            ("meterlib_max", 2, Max),
+            ("meterlib_latest", 3, Latest),
+        ):
+            connection.create_aggregate(name, arity, cast("Any", kind))
+
+
+def _path(name: str) -> str | None:
+    """A JSON path naming ``name`` for ``json_extract``, or None when SQLite cannot quote it."""
+    if '"' in name or "\\" in name or any(ord(c) < 32 for c in name):
+        return None
+    return f'$."{name}"'
+
+
+def _value_sql(name: str, params: list[Any]) -> str:
+    """SQL for the text of property ``name`` of event ``e`` (NULL when absent)."""
+    path = _path(name)
+    if path is not None:
+        params.append(path)
+        return "json_extract(e.props, ?)"
+    params.append(name)
+    return "(SELECT j.value FROM json_each(e.props) AS j WHERE j.key = ?)"
+
+
+class UsageQueries:
+    """The ledger's usage queries (see the module docstring)."""
+
+    _db: sqlite3.Connection
+    _aggregates: Aggregates
+
+    def usage(
+        self,
+        meters: Sequence[Meter],
+        periods: BillingCycle | Sequence[Period],
+        *,
+        window: Period | None = None,
+        customer: str | None = None,
+        received_by: datetime | None = None,
+    ) -> UsageTable:
+        """Usage per (customer, meter, period, group) of the stored events, computed in SQLite.
+
+        ``periods`` and ``window`` give the periods of interest as for the accumulator; only
+        ``customer``'s events count when given; with ``received_by`` only events received at
+        or before that instant count (usage as it was known then, for back-billing).
+        """
+        check_meters(meters)
+        index = periods_of_interest(periods, window)
+        if customer is not None and type(customer) is not str:
+            raise InvalidValueError("customer", customer, "a customer id (text) or None")
+        if received_by is not None and (
+            not isinstance(received_by, datetime) or received_by.utcoffset() is None
+        ):
+            raise InvalidValueError("received_by", received_by, "an aware datetime or None")
+        db = self._db
+        values: dict[UsageKey, Decimal] = {}
+        db.execute("BEGIN")
+        try:
+            keys = self._fill_periods(index, meters, customer)
+            if keys:
+                for meter in meters:
+                    self._meter_usage(meter, index, customer, received_by, values)
+            db.execute("COMMIT")
+        except BaseException:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
+        return UsageTable(values)
+
+    def _fill_periods(
+        self, index: PeriodIndex, meters: Sequence[Meter], customer: str | None
+    ) -> list[int]:
+        """Write the periods of interest to the temporary table ``_periods``; return keys."""
+        db = self._db
+        db.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS _periods "
+            "(k INTEGER PRIMARY KEY, lo INTEGER NOT NULL, hi INTEGER NOT NULL)"
+        )
+        db.execute("DELETE FROM _periods")
+        if index.bounded:
+            keys = [k for k in index.keys if k is not None]
+        else:
+            # A cycle without a window: every period from the first event to the last.
+            types = sorted({m.event_type for m in meters})
+            query = "SELECT min(time_us), max(time_us) FROM events WHERE type IN ({})".format(  # noqa: S608
+                ",".join("?" * len(types))
+            )
+            params: list[Any] = list(types)
+            if customer is not None:
+                query += " AND customer = ?"
+                params.append(customer)
+            lo, hi = db.execute(query, params).fetchone()
+            if lo is None:
+                return []
+            first, last = index.locate(lo), index.locate(hi)
+            keys = [] if first is None or last is None else list(range(first, last + 1))
+        db.executemany("INSERT INTO _periods VALUES (?, ?, ?)", [(k, *index.span(k)) for k in keys])
+        return keys
+
+    def _meter_usage(  # noqa: PLR0912, PLR0915  (one branch per aggregation)
+        self,
+        meter: Meter,
+        index: PeriodIndex,
+        customer: str | None,
+        received_by: datetime | None,
+        values: dict[UsageKey, Decimal],
+    ) -> None:
+        """Run one meter's grouped query and put its figures into ``values``."""
+        groups = sorted(set(meter.group_by))
+        select_params: list[Any] = []
+        group_sql = [_value_sql(name, select_params) for name in groups]
+        aggregation = meter.aggregation
+        prop = meter.property or ""
+        value_params: list[Any] = []
+        value = "NULL" if aggregation is Aggregation.COUNT else _value_sql(prop, value_params)
+        if aggregation is Aggregation.COUNT:
+            agg = "count(*)"
+        elif aggregation is Aggregation.UNIQUE_COUNT:
+            agg = f"count(DISTINCT {value}), min(CASE WHEN {value} IS NULL THEN e.id END)"
+            value_params = value_params * 2
+        elif aggregation is Aggregation.LATEST:
+            agg = f"meterlib_latest(e.time_us, e.id, {value})"
+        elif aggregation is Aggregation.WEIGHTED_SUM:
+            agg = f"meterlib_weighted({value}, e.id, p.hi - e.time_us)"
+        else:
+            agg = f"meterlib_{aggregation.value}({value}, e.id)"
+        where = ["e.type = ?"]
+        where_params: list[Any] = [meter.event_type]
+        for name, condition in sorted(meter.filters.items()):
+            accepted = accepted_texts(condition)
+            where.append(
+                f"{_value_sql(name, where_params)} IN ({','.join('?' * len(accepted))})"
+            )
+            where_params.extend(accepted)
+        if customer is not None:
+            where.append("e.customer = ?")
+            where_params.append(customer)
+        join = ""
+        if received_by is not None:
+            join = "JOIN batches AS b ON b.batch = e.batch "
+            where.append("b.received_us <= ?")
+            where_params.append(micros(received_by))
+        columns = ", ".join(["p.k", "e.customer", *group_sql, "min(e.id)", agg])
+        grouping = ", ".join(["p.k", "e.customer", *[str(i + 3) for i in range(len(groups))]])
+        query = (
+            f"SELECT {columns} FROM _periods AS p CROSS JOIN events AS e "  # noqa: S608
+            f"ON e.time_us >= p.lo AND e.time_us < p.hi {join}"
+            f"WHERE {' AND '.join(where)} GROUP BY {grouping}"
+        )
+        aggregates = self._aggregates
+        aggregates.problems.clear()
+        rows = self._db.execute(query, [*select_params, *value_params, *where_params]).fetchall()
+        width = 2 + len(groups)
+        for row in rows:
+            for name, text in zip(groups, row[2:width], strict=True):
+                if text is None:
+                    raise _unreadable(row[width], meter, name, None, "a value")
+            if aggregation is Aggregation.UNIQUE_COUNT and row[width + 2] is not None:
+                raise _unreadable(row[width + 2], meter, prop, None, "a value")
+        if aggregates.problems:
+            event_id, text = aggregates.problems[0]
+            expected = "a decimal value" if text is None else "a decimal number written as text"
+            raise _unreadable(event_id, meter, prop, text, expected)
+        for row in rows:
+            key, who = row[0], row[1]
+            result = row[width + 1]
+            if result is None:
+                continue
+            start, end = index.span(key)
+            figure = to_decimal(result, meter.name)
+            if aggregation is Aggregation.WEIGHTED_SUM:
+                figure = EXACT.divide(figure, Decimal(end - start))
+            group: GroupKey = tuple(zip(groups, row[2:width], strict=True))
+            values[UsageKey(who, meter.name, index.period(key), group)] = figure
+
+
+def _unreadable(
+    event_id: str, meter: Meter, name: str, value: Any, expected: str
+) -> EventError:
+    return meter_error(
+        event_id,
+        meter.name,
+        name,
+        value,
+        expected,
+        how="reads it; the event was stored without meter checks,"
+        " append with meters= to reject such events",
+    )
