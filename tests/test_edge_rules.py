@@ -13,6 +13,8 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from meterlib._json import MAX_DEPTH, JsonError, loads, loads_line
 from meterlib._numbers import to_decimal
@@ -440,3 +442,50 @@ def test_csv_in_every_layout_reaches_duckdb_like_ingest(tmp_path: Path):
     ]
     january = (datetime(2024, 1, 1, tzinfo=UTC), datetime(2024, 2, 1, tzinfo=UTC))
     assert scanned.table.quantity("c", "units", *january) == Decimal("3.75")
+
+
+# -- the hot path's duplicate count agrees with the exact reader ------------------------------
+
+_KEYS = st.sampled_from(["id", "customer", "properties", "q", "a", 'k"', "k:", "é"])
+_LEAVES = st.one_of(
+    st.sampled_from(["x", '":', "a\\b", "é", "\U0001f600", 'q":1']),
+    st.integers(-5, 5),
+    st.decimals(places=2, allow_nan=False, allow_infinity=False, min_value=-9, max_value=9),
+)
+_VALUES = st.recursive(
+    _LEAVES,
+    lambda inner: st.one_of(
+        st.lists(st.tuples(_KEYS, inner), max_size=3), st.lists(inner, max_size=2).map(tuple)
+    ),
+    max_leaves=6,
+)
+
+
+def _text_of(value: object, blanks: tuple[str, str]) -> str:
+    """JSON text of nested pairs (a list of (key, value): an object that may repeat keys)."""
+    before, after = blanks
+    if isinstance(value, list):
+        members = (f"{json.dumps(k)}{before}:{after}{_text_of(v, blanks)}" for k, v in value)
+        return "{" + ",".join(members) + "}"
+    if isinstance(value, tuple):
+        return "[" + ",".join(_text_of(v, blanks) for v in value) + "]"
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    return json.dumps(value, ensure_ascii=False)
+
+
+@given(
+    members=st.lists(st.tuples(_KEYS, _VALUES), max_size=5),
+    blanks=st.tuples(st.sampled_from(["", " ", "\t"]), st.sampled_from(["", " "])),
+    end=st.sampled_from(["", "\n", "\r\n"]),
+)
+def test_the_line_parser_refuses_exactly_what_the_document_parser_refuses(members, blanks, end):
+    text = _text_of(members, blanks) + end
+    assert _outcome(loads_line, text) == _outcome(loads, text)
+
+
+def _outcome(parse: object, text: str) -> tuple[str, object]:
+    try:
+        return "read", parse(text)  # type: ignore[operator]
+    except JsonError as error:
+        return "refused", str(error)
