@@ -2,13 +2,17 @@
 
 :func:`usage_from_source` registers the source as a view (:mod:`meterlib.sql.sources`), runs the
 compiled usage query (:mod:`meterlib.sql.compile`) and reads the few result rows back into a
-:class:`~meterlib.metering.table.UsageTable`; events never become Python objects. Its figures
-equal the in-memory :class:`~meterlib.metering.accumulator.Accumulator`'s for the same events
-in the same order (``tests/property/test_sql_equivalence.py`` checks that).
+:class:`~meterlib.metering.table.UsageTable`. Event files are checked at meterlib's edge on
+the way in (the readers, ``check_event`` and the meter reading every engine uses), so its
+figures and its rejections equal the in-memory
+:class:`~meterlib.metering.accumulator.Accumulator`'s and the ledger's for the same file
+(``tests/property/test_sql_equivalence.py`` and ``tests/property/test_engines_agree.py``
+check that).
 
 :func:`scan_source` also accounts for every row as a
 :class:`~meterlib.metering.report.BatchReport` (accepted, duplicates, conflicts with both
-versions, outside every period, unmetered), so nothing is lost silently.
+versions, outside every period, unmetered, rejected with line and reason), so nothing is lost
+silently.
 
 DuckDB is imported when first used, so ``import meterlib`` works without it.
 """

@@ -2,7 +2,9 @@
 
 :func:`register_source` turns a source into the view ``meterlib_events`` that the compiled
 queries read (columns ``id``, ``customer``, ``type``, ``time``, one column per property read,
-and the receipt-order columns), without building a Python object per event.
+and the receipt-order columns). Event files pass meterlib's edge in Python, streaming (one
+mapping per row, checked, then gone), and reach DuckDB as Arrow columns; DuckDB does the
+deduplication and the aggregation.
 
 **Sources.** A path, a glob, or a list of them; the kind comes from the suffix:
 
