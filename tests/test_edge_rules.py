@@ -23,7 +23,7 @@ from meterlib.ledger import Ledger
 from meterlib.metering.accumulator import Accumulator
 from meterlib.metering.events import EventError, UsageEvent, check_event, in_range
 from meterlib.metering.meters import Meter
-from meterlib.metering.readers import read_csv, read_jsonl
+from meterlib.metering.readers import read_csv, read_jsonl, read_parquet
 from meterlib.periods import BillingCycle
 
 UNITS = Meter.model_validate({"name": "units", "type": "t", "aggregation": "sum", "property": "q"})
@@ -489,3 +489,45 @@ def _outcome(parse: object, text: str) -> tuple[str, object]:
         return "read", parse(text)  # type: ignore[operator]
     except JsonError as error:
         return "refused", str(error)
+
+
+def test_clean_parquet_is_read_by_duckdb_itself_and_agrees(tmp_path: Path):
+    duckdb = pytest.importorskip("duckdb")
+    sql = pytest.importorskip("meterlib.sql")
+    path = tmp_path / "e.parquet"
+    rows = (
+        "('a', 'c', 't', TIMESTAMPTZ '2024-01-05 00:00:00+00', '1.5', 'x'), "
+        "('a', 'c', 't', TIMESTAMPTZ '2024-01-05 00:00:00+00', '1.5', 'y'), "  # conflict on n
+        "('b', 'c', 't', TIMESTAMPTZ '2024-01-06 00:00:00+00', '2', 'x')"
+    )
+    with duckdb.connect() as db:
+        query = f"SELECT * FROM (VALUES {rows}) AS v(id, customer, type, time, q, n)"  # noqa: S608  (constant rows)
+        db.sql(query).write_parquet(str(path))
+    expected = Accumulator([UNITS], CYCLE)
+    report = expected.add(e for _, _, e, _ in read_parquet(path) if e is not None)
+    connection = sql.connect()
+    scanned = sql.scan_source(path, [UNITS], CYCLE, connection=connection)
+    checked = connection.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'meterlib_checked'"
+    ).fetchone()
+    assert checked == (0,)  # the fast path: no row went through Python
+    assert scanned.table == expected.usage()
+    assert (
+        [c.event_id for c in scanned.report.conflicts]
+        == [c.event_id for c in report.conflicts]
+        == ["a"]
+    )
+    # One doubtful value takes the checked path, which names the row.
+    with duckdb.connect() as db:
+        doubtful = "('z', 'c', 't', TIMESTAMPTZ '2024-01-07 00:00:00+00', ' 7', 'x')"
+        query = f"SELECT * FROM (VALUES {rows}, {doubtful}) AS v(id, customer, type, time, q, n)"  # noqa: S608  (constant rows)
+        db.sql(query).write_parquet(str(path))
+    connection = sql.connect()
+    scanned = sql.scan_source(path, [UNITS], CYCLE, connection=connection)
+    checked = connection.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'meterlib_checked'"
+    ).fetchone()
+    assert checked == (1,)
+    expected = Accumulator([UNITS], CYCLE)
+    expected.add(e for _, _, e, _ in read_parquet(path) if e is not None)
+    assert scanned.table == expected.usage()

@@ -15,14 +15,13 @@ The table has ``meterlib_row`` (receipt order: file order, then line order), ``i
 when not given), ``meterlib_properties`` (every property, keys sorted, values as
 :func:`~meterlib.metering.events.value_text`: the content two copies of an id are compared
 by, as :meth:`~meterlib.metering.events.UsageEvent.content` compares them) and one text column
-per property a meter reads. A property meters read only as a number is given as the number
-the funnel (:func:`~meterlib._numbers.to_decimal`) reads, in plain notation, so DuckDB sums
-exactly the decimals the other engines sum.
+per property a meter reads. A property meters read only as a number is given as the decimal
+the meter reading (:func:`~meterlib.metering.reading.read_event`, through the number funnel)
+read, in plain notation, so DuckDB sums exactly the decimals the other engines sum.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -30,7 +29,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from meterlib._numbers import to_decimal
+from meterlib._fast import encode_json
 from meterlib.errors import InvalidValueError
 from meterlib.metering.events import check_event, parse_time, value_text
 from meterlib.metering.meters import Aggregation, Meter
@@ -86,7 +85,7 @@ class _Columns:
         names = ["meterlib_row", "id", "customer", "type", "time", "received_at"]
         names += ["meterlib_properties", *self.properties]
         self.names = names
-        self.data: list[list[Any]] = [[] for _ in names]
+        self.rows: list[tuple[Any, ...]] = []
         stamp = pa.timestamp("us", tz="UTC")
         types = [pa.int64(), pa.string(), pa.string(), pa.string(), stamp, stamp, pa.string()]
         types += [pa.string()] * len(self.properties)
@@ -99,31 +98,30 @@ class _Columns:
             + ")"
         )
 
-    def add(self, row: Sequence[Any]) -> None:
-        for column, value in zip(self.data, row, strict=True):
-            column.append(value)
-        if len(self.data[0]) >= CHUNK:
+    def add(self, row: tuple[Any, ...]) -> None:
+        self.rows.append(row)
+        if len(self.rows) >= CHUNK:
             self.flush()
 
     def flush(self) -> None:
-        if not self.data[0]:
+        if not self.rows:
             return
         import pyarrow as pa  # noqa: PLC0415
 
         arrays = []
-        for index, values in enumerate(self.data):
+        for index, values in enumerate(zip(*self.rows, strict=True)):
             kind = self.schema.field(index).type
             if pa.types.is_timestamp(kind):
                 arrays.append(pa.array(values, type=pa.int64()).cast(kind))
             else:
                 arrays.append(pa.array(values, type=kind))
+        self.rows = []
         chunk = pa.Table.from_arrays(arrays, schema=self.schema)
         self.connection.register("meterlib_chunk", chunk)
         try:
             self.connection.execute(f"INSERT INTO {TABLE} SELECT * FROM meterlib_chunk")  # noqa: S608  (constant names)
         finally:
             self.connection.unregister("meterlib_chunk")
-        self.data = [[] for _ in self.names]
 
 
 def _numeric(meters: Sequence[Meter]) -> frozenset[str]:
@@ -136,16 +134,6 @@ def _numeric(meters: Sequence[Meter]) -> frozenset[str]:
     texts = {name for m in meters for name in (*m.group_by, *m.filters)}
     texts |= {m.property or "" for m in meters if m.aggregation is Aggregation.UNIQUE_COUNT}
     return frozenset(name for name in numbers - texts if name)
-
-
-def _number_text(text: str | None) -> str | None:
-    """A number as the funnel reads it, in plain notation, so DuckDB reads the same decimal."""
-    if text is None:
-        return None
-    try:
-        return format(to_decimal(text), "f")
-    except InvalidValueError:
-        return text  # not read as a number by this event's meters (the meter reading passed it)
 
 
 def load_checked(
@@ -187,8 +175,11 @@ def load_checked(
             received = raw.pop("received_at", None)
             try:
                 event_id, customer, kind_, time, props = check_event(raw, copy=False)
-                if readers is not None:
-                    read_event(readers.get(kind_, ()), event_id, props, cache)
+                readings = (
+                    ()
+                    if readers is None
+                    else read_event(readers.get(kind_, ()), event_id, props, cache)
+                )
                 stamp = None if received is None else parse_time(received, event_id, "received_at")
             except InvalidValueError as error:
                 rejection = Rejection.of(index, raw, error)
@@ -196,10 +187,9 @@ def load_checked(
                 rejected.append(replace(rejection, reason=reason))
                 continue
             stamped = stamped or stamp is not None
-            texts = {key: value_text(value) for key, value in props.items()}
-            canonical = json.dumps(
-                dict(sorted(texts.items())), ensure_ascii=False, separators=(",", ":")
-            )
+            texts = {k: v if type(v) is str else value_text(v) for k, v in props.items()}
+            # The decimals the meters read, for properties read only as numbers.
+            read = {r.prop: v for r, _, v in readings if r.prop in numeric and v is not None}
             columns.add(
                 (
                     position,
@@ -208,11 +198,11 @@ def load_checked(
                     kind_,
                     (time - _EPOCH) // _MICRO,
                     None if stamp is None else (stamp - _EPOCH) // _MICRO,
-                    canonical,
-                    *(
-                        _number_text(texts.get(name)) if name in numeric else texts.get(name)
+                    encode_json(dict(sorted(texts.items()))),
+                    *[
+                        format(read[name], "f") if name in read else texts.get(name)
                         for name in columns.properties
-                    ),
+                    ],
                 )
             )
     columns.flush()
