@@ -22,7 +22,9 @@ deduplication and the aggregation.
 Globs are expanded in Python and the files read in sorted path order; a glob that matches no
 file is an error, never an empty result.
 
-**One edge for every engine.** Event files are read by meterlib's own readers
+**One edge for every engine.** Clean Parquet files (flat typed columns, every row sure to pass
+the edge, established by one aggregate pass over the files; see :func:`_clean_parquet`) are
+read by DuckDB itself. All other event files are read by meterlib's own readers
 (:mod:`meterlib.metering.readers`) and every event is checked by
 :func:`~meterlib.metering.events.check_event` and, with meters, read by
 :func:`~meterlib.metering.reading.read_event`, exactly as ``meterlib ingest`` and the
