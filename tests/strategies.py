@@ -52,15 +52,20 @@ money_amounts = decimals(0, 10_000, places=4)
 
 
 @st.composite
-def tier_tuples(draw: st.DrawFn, *, bounded_last: bool | None = False) -> tuple[Tier, ...]:
-    """Valid tiers: 1 to 5, ``up_to`` rising strictly; the last unbounded unless
-    ``bounded_last`` (``None`` draws either)."""
+def tier_tuples(
+    draw: st.DrawFn,
+    *,
+    bounded_last: bool | None = False,
+    places: int = 3,
+) -> tuple[Tier, ...]:
+    """Valid tiers: 1 to 5, ``up_to`` rising strictly (``places`` decimals); the last unbounded
+    unless ``bounded_last`` (``None`` draws either)."""
     count = draw(st.integers(min_value=1, max_value=5))
     bounded = draw(st.booleans()) if bounded_last is None else bounded_last
     bounds = sorted(
         draw(
             st.lists(
-                decimals(0, 1_000_000, places=3),
+                decimals(0, 1_000_000, places=places),
                 min_size=count if bounded else count - 1,
                 max_size=count if bounded else count - 1,
                 unique=True,
@@ -148,12 +153,15 @@ def volume_prices(
 def percentage_prices(draw: st.DrawFn, *, with_modifiers: bool = True) -> PercentagePrice:
     """Any valid percentage price; per-event terms may be absent."""
     low, high = sorted([draw(money_amounts), draw(money_amounts)])
+    fields = _with_modifiers(draw, with_modifiers)
+    if "included" in fields:  # a percentage price's value allowance is free_amount
+        fields["free_amount"] = fields.pop("included")
     return PercentagePrice(
         rate=draw(decimals(0, 1, places=5)),
         fixed_fee=draw(st.one_of(st.none(), money_amounts)),
         min_per_event=draw(st.sampled_from([None, low])),
         max_per_event=draw(st.sampled_from([None, high])),
-        **_with_modifiers(draw, with_modifiers),
+        **fields,
     )
 
 
@@ -167,3 +175,53 @@ def prices(*, with_modifiers: bool = True) -> st.SearchStrategy[Any]:
         volume_prices(with_modifiers=with_modifiers, bounded_last=None),
         percentage_prices(with_modifiers=with_modifiers),
     )
+
+
+# Pricing breadth: blocks, matrix, prorated events -----------------------------------------
+# Appended like the section above.
+
+from meterlib.pricing import MatrixPrice  # noqa: E402  (appended section, see above)
+
+#: Whole quantities, for laws that hold on whole units only (a block of 1 is one unit).
+whole_quantities = st.integers(min_value=0, max_value=2_000_000).map(Decimal)
+
+
+def in_blocks_of_one(tiers: tuple[Tier, ...]) -> tuple[Tier, ...]:
+    """The same tiers sold in blocks of one unit at each tier's unit amount."""
+    return tuple(
+        Tier(
+            up_to=tier.up_to,
+            flat_amount=tier.flat_amount,
+            block_size=Decimal(1),
+            block_amount=tier.unit_amount,
+        )
+        for tier in tiers
+    )
+
+
+@st.composite
+def additions(draw: st.DrawFn) -> list[dict[str, Decimal]]:
+    """Prorated events that each add units held for the whole period (prorated in full)."""
+    units = draw(st.lists(decimals("0.001", 100_000, places=3), min_size=1, max_size=6))
+    return [{"units": value, "prorated": value} for value in units]
+
+
+@st.composite
+def one_cell_matrices(draw: st.DrawFn) -> tuple[MatrixPrice, list[str]]:
+    """A matrix on dimension ``d`` whose one cell lists every value usage will carry."""
+    values = draw(st.lists(st.sampled_from("abcdef"), min_size=1, max_size=4, unique=True))
+    cell_price = draw(
+        st.one_of(
+            flat_prices(with_modifiers=False),
+            per_unit_prices(with_modifiers=False),
+            package_prices(with_modifiers=False),
+            graduated_prices(with_modifiers=False),
+            volume_prices(with_modifiers=False),
+        ),
+    )
+    matrix = MatrixPrice(
+        currency=cell_price.currency,
+        dimensions=("d",),
+        cells=[{"match": {"d": values}, "price": cell_price}],
+    )
+    return matrix, values

@@ -13,10 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from meterlib.backbill import load_case, render
-from meterlib.backbill.chart import compact_number
+from meterlib.backbill import load_case
 from meterlib.cli import main
 from meterlib.errors import DocumentError, InvalidValueError
+from meterlib.render import render_statement as render
+from meterlib.render.charts import UsageChart, compact_number
 
 CASE = """
 title = "Small case"
@@ -221,7 +222,7 @@ def test_records_feed_a_dataframe(case_path):
 
 
 def test_usage_chart_svg(case_path):
-    svg = load_case(case_path).statement("measured").usage_chart_svg()
+    svg = UsageChart(load_case(case_path).statement("measured")).svg()
     assert svg.startswith("<svg")
     assert svg.count("<rect") >= 4
     assert "linear scale" in svg

@@ -1,4 +1,5 @@
 import json
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -59,3 +60,28 @@ def test_schema_prints_the_price_schema(capsys):
     assert main(["schema", "price"]) == 0
     schema = json.loads(capsys.readouterr().out)
     assert "GraduatedPrice" in schema["$defs"]
+
+
+def test_rate_takes_a_json_input_such_as_a_matrix_prices_usage(tmp_path, capsys):
+    matrix = tmp_path / "matrix.json"
+    matrix.write_text(
+        json.dumps(
+            {
+                "model": "matrix",
+                "dimensions": ["region"],
+                "cells": [{"match": {"region": ["eu"]}, "price": PRICE}],
+                "default": {"model": "per_unit", "unit_amount": "1"},
+            },
+        ),
+        encoding="utf-8",
+    )
+    usage = '[{"values": {"region": "eu"}, "quantity": "25"}, {"values": {}, "quantity": "3"}]'
+    assert main(["rate", str(matrix), usage, "--format", "json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert Decimal(document["amount"]) == 168  # 165 in cell 1, 3 x 1 by default
+    assert [line["description"] for line in document["lines"]] == [
+        "cell 1 (region: eu)",
+        "default",
+    ]
+    assert main(["rate", str(matrix), "[{"]) == 2
+    assert "valid JSON" in capsys.readouterr().err

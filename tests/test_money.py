@@ -4,7 +4,6 @@ import pytest
 from pydantic import BaseModel
 
 from meterlib.currency import minor_units
-from meterlib.display import format_money, format_number
 from meterlib.errors import (
     CurrencyMismatchError,
     FloatNotAllowedError,
@@ -12,6 +11,7 @@ from meterlib.errors import (
     UnknownCurrencyError,
 )
 from meterlib.money import Money, allocate
+from meterlib.render.format import format_money, format_number
 from meterlib.rounding import RoundingMode, round_amount
 
 

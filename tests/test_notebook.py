@@ -34,6 +34,11 @@ def test_notebook_runs_and_shows_the_expected_total():
     text = _outputs(notebook)
     assert "total owed:   346375.98 USD" in text
     assert "<svg" in text
+    # the charts display themselves: usage, liability, scenarios, both sensitivities
+    for title in ("Usage against allowance", "Liability over time", "Total owed by scenario",
+                  "Sensitivity to the interest rate", "Sensitivity to the valuation date"):
+        assert title in text, title
+    assert 'class="ml-root ml-' in text  # the statement's fragment, with its scoped stylesheet
     assert "$346,375.98" in text  # the statement's HTML table
     assert "$403,358.65" in text  # the high scenario in the comparison
     assert "['2023-02', '2023-03', '2023-04'] time-barred" in text

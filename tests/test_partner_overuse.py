@@ -22,8 +22,9 @@ from pathlib import Path
 
 import pytest
 
-from meterlib.backbill import BackbillCase, load_case, render
+from meterlib.backbill import BackbillCase, load_case
 from meterlib.cli import main
+from meterlib.render import render_statement
 
 CASE = Path(__file__).parent.parent / "examples" / "partner_overuse" / "case.toml"
 
@@ -137,4 +138,5 @@ def test_the_readme_command_prints_the_statement(capsys):
     assert "TOTAL OWED" in text
     assert "$346,375.98" in text
     assert "$403,358.65" in text  # the high scenario, in the comparison
-    assert text == render(load_case(CASE).statement(), comparison=load_case(CASE).compare())
+    case = load_case(CASE)
+    assert text == render_statement(case.statement(), comparison=case.compare())

@@ -293,16 +293,16 @@ def test_percentage_events_are_clamped_one_by_one():
     assert charge.amount == D("1.75")
 
 
-def test_percentage_included_value_is_consumed_in_event_order():
-    price = PercentagePrice(rate="0.01", fixed_fee="0.30", min_per_event="0.50", included="150")
+def test_percentage_free_amount_is_consumed_in_event_order():
+    price = PercentagePrice(rate="0.01", fixed_fee="0.30", min_per_event="0.50", free_amount="150")
     charge = price.rate_events(["100", "80", "20"])
     check_invariants(charge)
     # event 1 wholly covered: nothing, not even the fee or the per-event minimum;
     # event 2 covered for 50, charged on 30: 0.30 + 0.30 = 0.60; event 3: 0.20 + 0.30 = 0.50.
     assert [line.amount for line in charge.lines] == [D(0), D("0.60"), D("0.50")]
     assert [line.quantity for line in charge.lines] == [D(0), D(30), D(20)]
-    assert charge.lines[0].description == "event 1: 100 included"
-    assert charge.lines[1].description == "event 2: 50 of 80 included"
+    assert charge.lines[0].description == "event 1: 100 free (free amount left 50)"
+    assert charge.lines[1].description == "event 2: 50 of 80 free"
     assert (charge.quantity, charge.included, charge.billable) == (D(200), D(150), D(50))
     assert charge.amount == D("1.10")
 
@@ -314,7 +314,7 @@ def test_percentage_without_events_charges_only_the_minimum():
 
 
 def test_percentage_rate_treats_the_quantity_as_one_aggregate_value():
-    charge = PercentagePrice(rate="0.029", included="100").rate("1100")
+    charge = PercentagePrice(rate="0.029", free_amount="100").rate("1100")
     check_invariants(charge)
     assert (charge.billable, charge.amount) == (D(1000), D(29))
     assert PercentagePrice(rate="0.029", fixed_fee="0").rate(100).amount == D("2.9")
@@ -443,7 +443,9 @@ def test_the_fast_builders_match_the_constructors():
     assert new_line(*line_values) == ChargeLine(*line_values)
     assert len(line_values) == len(fields(ChargeLine))
     line = ChargeLine(*line_values)
-    charge_values = ("USD", "graduated", D(5), D(1), D(4), (line,), D("3.5"), D(0), None, D("3.5"))
+    charge_values = (
+        "USD", "graduated", D(5), D(1), D(4), (line,), D("3.5"), D(0), None, D("3.5"), (),
+    )
     assert new_charge(*charge_values) == Charge(*charge_values)
     assert len(charge_values) == len(fields(Charge))
     assert hash(new_charge(*charge_values)) == hash(Charge(*charge_values))

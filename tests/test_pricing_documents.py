@@ -273,6 +273,8 @@ def test_the_schema_covers_every_model_told_apart_by_model():
         "graduated",
         "volume",
         "percentage",
+        "capacity",
+        "matrix",
     }
     percentage = schema["$defs"]["PercentagePrice"]
     assert "rate" in percentage["properties"]

@@ -31,7 +31,6 @@ if TYPE_CHECKING:
         rebill,
     )
     from meterlib.currency import CurrencyCode, minor_units
-    from meterlib.display import format_date_local, format_money, format_number
     from meterlib.errors import (
         CurrencyMismatchError,
         DocumentError,
@@ -51,14 +50,21 @@ if TYPE_CHECKING:
     from meterlib.money import Money, allocate
     from meterlib.periods import BillingCycle, Cadence, Period
     from meterlib.pricing import (
+        CapacityPrice,
+        CapacityTier,
         Charge,
         ChargeLine,
+        ChargePart,
         FlatPrice,
         GraduatedPrice,
+        MatrixCell,
+        MatrixPrice,
         PackagePrice,
         PercentagePrice,
+        PeriodPart,
         PerUnitPrice,
         Price,
+        ProratedEvent,
         Tier,
         VolumePrice,
         load_price,
@@ -66,10 +72,17 @@ if TYPE_CHECKING:
         price_from_json,
         price_json_schema,
         price_to_json,
+        rate_input,
+        rate_part,
+        rate_parts,
     )
     from meterlib.proration import Proration, ProrationBasis, prorate
+    from meterlib.render.format import format_date_local, format_money, format_number
     from meterlib.rounding import RoundingMode, RoundingPolicy, round_amount
     from meterlib.schedule import NotInForceError, in_force
+
+    __version__: str
+    """The installed version, from the package metadata (``meterlib --version`` prints it)."""
 
 #: Where each public name lives: imported from there on first use.
 _EXPORTS: dict[str, str] = {
@@ -80,8 +93,11 @@ _EXPORTS: dict[str, str] = {
     "BilledPeriod": "meterlib.backbill",
     "BillingCycle": "meterlib.periods",
     "Cadence": "meterlib.periods",
+    "CapacityPrice": "meterlib.pricing",
+    "CapacityTier": "meterlib.pricing",
     "Charge": "meterlib.pricing",
     "ChargeLine": "meterlib.pricing",
+    "ChargePart": "meterlib.pricing",
     "Contract": "meterlib.invoicing",
     "CurrencyCode": "meterlib.currency",
     "CurrencyMismatchError": "meterlib.errors",
@@ -93,6 +109,8 @@ _EXPORTS: dict[str, str] = {
     "InterestPolicy": "meterlib.backbill",
     "InvalidValueError": "meterlib.errors",
     "Invoice": "meterlib.invoicing",
+    "MatrixCell": "meterlib.pricing",
+    "MatrixPrice": "meterlib.pricing",
     "Meter": "meterlib.metering.meters",
     "MeterlibError": "meterlib.errors",
     "Money": "meterlib.money",
@@ -104,9 +122,11 @@ _EXPORTS: dict[str, str] = {
     "PerUnitPrice": "meterlib.pricing",
     "PercentagePrice": "meterlib.pricing",
     "Period": "meterlib.periods",
+    "PeriodPart": "meterlib.pricing",
     "Plan": "meterlib.invoicing",
     "Price": "meterlib.pricing",
     "PriceSchedule": "meterlib.backbill",
+    "ProratedEvent": "meterlib.pricing",
     "Proration": "meterlib.proration",
     "ProrationBasis": "meterlib.proration",
     "RatingError": "meterlib.errors",
@@ -121,9 +141,9 @@ _EXPORTS: dict[str, str] = {
     "UsageTable": "meterlib.metering.table",
     "VolumePrice": "meterlib.pricing",
     "allocate": "meterlib.money",
-    "format_date_local": "meterlib.display",
-    "format_money": "meterlib.display",
-    "format_number": "meterlib.display",
+    "format_date_local": "meterlib.render.format",
+    "format_money": "meterlib.render.format",
+    "format_number": "meterlib.render.format",
     "in_force": "meterlib.schedule",
     "invoice": "meterlib.invoicing",
     "load_case": "meterlib.backbill",
@@ -137,6 +157,9 @@ _EXPORTS: dict[str, str] = {
     "price_json_schema": "meterlib.pricing",
     "price_to_json": "meterlib.pricing",
     "prorate": "meterlib.proration",
+    "rate_input": "meterlib.pricing",
+    "rate_part": "meterlib.pricing",
+    "rate_parts": "meterlib.pricing",
     "rebill": "meterlib.backbill",
     "round_amount": "meterlib.rounding",
     "to_decimal": "meterlib._numbers",
@@ -150,8 +173,11 @@ __all__ = [
     "BilledPeriod",
     "BillingCycle",
     "Cadence",
+    "CapacityPrice",
+    "CapacityTier",
     "Charge",
     "ChargeLine",
+    "ChargePart",
     "Contract",
     "CurrencyCode",
     "CurrencyMismatchError",
@@ -163,6 +189,8 @@ __all__ = [
     "InterestPolicy",
     "InvalidValueError",
     "Invoice",
+    "MatrixCell",
+    "MatrixPrice",
     "Meter",
     "MeterlibError",
     "Money",
@@ -174,9 +202,11 @@ __all__ = [
     "PerUnitPrice",
     "PercentagePrice",
     "Period",
+    "PeriodPart",
     "Plan",
     "Price",
     "PriceSchedule",
+    "ProratedEvent",
     "Proration",
     "ProrationBasis",
     "RatingError",
@@ -207,6 +237,9 @@ __all__ = [
     "price_json_schema",
     "price_to_json",
     "prorate",
+    "rate_input",
+    "rate_part",
+    "rate_parts",
     "rebill",
     "round_amount",
     "to_decimal",
@@ -215,10 +248,18 @@ __all__ = [
 
 def __getattr__(name: str) -> Any:
     """Import a public name from its module on first use, then keep it in this namespace."""
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'meterlib' has no attribute {name!r}")
-    value = getattr(import_module(module), name)
+    if name == "__version__":
+        from importlib import metadata  # noqa: PLC0415  (costs start-up; only when asked)
+
+        try:
+            value: Any = metadata.version("meterlib")
+        except metadata.PackageNotFoundError:  # pragma: no cover  (a tree never installed)
+            value = "0+unknown"
+    else:
+        module = _EXPORTS.get(name)
+        if module is None:
+            raise AttributeError(f"module 'meterlib' has no attribute {name!r}")
+        value = getattr(import_module(module), name)
     globals()[name] = value
     return value
 

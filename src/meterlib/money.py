@@ -2,7 +2,7 @@
 
 Currency is part of every amount: arithmetic across currencies raises, and ``Money.zero("EUR")``
 gives ``sum()`` a typed start. ``repr`` and ``str`` are locale-free; display goes through
-:mod:`meterlib.display` with an explicit locale.
+:mod:`meterlib.render.format` with an explicit locale.
 """
 
 from __future__ import annotations
@@ -138,7 +138,7 @@ class Money:
     # -- text -------------------------------------------------------------------------------
 
     def __str__(self) -> str:
-        """Locale-free text such as ``'12.50 USD'``; for display use :mod:`meterlib.display`."""
+        """Locale-free text such as ``'12.50 USD'``; display goes through meterlib.render.format."""
         return f"{self.amount} {self.currency}"
 
     def __repr__(self) -> str:

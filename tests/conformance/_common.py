@@ -12,8 +12,8 @@ from meterlib.errors import MeterlibError
 
 T = TypeVar("T")
 
-#: Fields every case may carry whatever its kind.
-COMMON_FIELDS = frozenset({"id", "source", "kind"})
+#: Fields every case may carry whatever its kind (`note` is words for people, left unread).
+COMMON_FIELDS = frozenset({"id", "source", "kind", "note"})
 
 
 def check_fields(case: dict[str, Any], allowed: Iterable[str], where: str = "case") -> None:

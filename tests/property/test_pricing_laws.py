@@ -129,15 +129,16 @@ def test_percentage_charge_is_the_sum_of_its_clamped_events(price, events):
 
 
 @given(percentage_prices(), event_values, st.integers(min_value=0, max_value=8))
-def test_percentage_included_value_is_never_charged(price, events, split):
+def test_percentage_free_amount_is_never_charged(price, events, split):
+    allowance = price.free_amount or Decimal(0)
     charge = price.rate_events(events)
-    assert charge.included == min(price.included, sum(events, Decimal(0)))
+    assert charge.included == min(allowance, sum(events, Decimal(0)))
     covered = [line for line in charge.lines if line.quantity == 0 and line.amount == 0]
     assert len(covered) <= len(events)
     # rating the events in two batches, the second with what the first left of the allowance,
     # charges exactly the same lines
     first = price.rate_events(events[:split])
-    left = price.model_copy(update={"included": price.included - first.included})
+    left = price.model_copy(update={"free_amount": allowance - first.included})
     assert first.lines + left.rate_events(events[split:]).lines[: len(events[split:])] == tuple(
         _relabel(charge.lines, split),
     )

@@ -14,7 +14,7 @@
 Modules: :mod:`~meterlib.backbill.terms` (what re-bills a period), :mod:`~.usage` (usage
 records from a usage table or estimates), :mod:`~.interest` (day counts and accrual),
 :mod:`~.engine` (the statement), :mod:`~.scenarios` (side by side), :mod:`~.case` (TOML case
-files), :mod:`~.render` and :mod:`~.render_html` (output), :mod:`~.chart` (an SVG chart).
+files), :mod:`~.serialize` (JSON). Text, HTML, CSV and charts are in :mod:`meterlib.render`.
 """
 
 from __future__ import annotations
@@ -29,7 +29,6 @@ from meterlib.backbill.interest import (
     RateSchedule,
     RateVersion,
 )
-from meterlib.backbill.render import render
 from meterlib.backbill.scenarios import compare
 from meterlib.backbill.statement import (
     AdjustmentDocument,
@@ -72,7 +71,6 @@ __all__ = [
     "lookback_cutoff",
     "parse_case",
     "rebill",
-    "render",
     "usage_by_start",
     "usage_from",
     "usage_from_table",

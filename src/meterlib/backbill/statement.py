@@ -1,9 +1,11 @@
 """The back-billing statement: per-period lines, totals, and the documents that settle it.
 
 A statement is a value: frozen, built once by :func:`meterlib.backbill.engine.rebill`, and
-rendered by the ``render_*`` modules. Issued invoices are never modified: a correction is a new
-document, a **debit note** (more is owed) or a **credit note** (money goes back), that names
-the invoice it corrects. Interest on a debit is a line of the same debit note.
+rendered by :mod:`meterlib.render` (text, HTML, CSV, charts), which this module does not
+import (``_repr_html_`` hooks import their renderer when Jupyter calls them). Issued
+invoices are never modified: a correction is a new document, a **debit note** (more is
+owed) or a **credit note** (money goes back), that names the invoice it corrects. Interest
+on a debit is a line of the same debit note.
 
 Time-barred periods stay on the statement with every figure, marked ``barred``, and are left
 out of every total and every document.
@@ -207,30 +209,19 @@ class Statement:
     description: str = ""
     """What the scenario assumes, in one sentence (may be empty)."""
 
-    def usage_chart_svg(self, *, width: int = 720, height: int = 300) -> str:
-        """Usage against the allowance per period, as an inline SVG document (no dependencies).
-
-        Bars are the usage of each period (barred periods hatched grey), the dashed line is the
-        allowance. The scale is logarithmic when usage runs far above the allowance, so both
-        stay visible. In Jupyter: ``IPython.display.SVG(statement.usage_chart_svg())``.
-        """
-        from meterlib.backbill.chart import usage_chart_svg  # noqa: PLC0415
-
-        return usage_chart_svg(self, width=width, height=height)
-
     def to_records(self) -> list[dict[str, Any]]:
         """One flat mapping per period, ready for ``pandas.DataFrame(statement.to_records())``."""
         return [line.to_record() for line in self.lines]
 
     def to_dict(self) -> dict[str, Any]:
         """Everything on the statement as JSON-ready data (decimals and dates as strings)."""
-        from meterlib.backbill.render import statement_to_dict  # noqa: PLC0415
+        from meterlib.backbill.serialize import statement_to_dict  # noqa: PLC0415
 
         return statement_to_dict(self)
 
     def _repr_html_(self) -> str:
         """Show the statement as a table in Jupyter."""
-        from meterlib.backbill.render_html import statement_fragment  # noqa: PLC0415
+        from meterlib.render.html import statement_fragment  # noqa: PLC0415
 
         return statement_fragment(self)
 
@@ -278,6 +269,6 @@ class ScenarioComparison:
 
     def _repr_html_(self) -> str:
         """Show the comparison as a table in Jupyter."""
-        from meterlib.backbill.render_html import comparison_fragment  # noqa: PLC0415
+        from meterlib.render.html import comparison_fragment  # noqa: PLC0415
 
         return comparison_fragment(self)

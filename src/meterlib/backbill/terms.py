@@ -31,9 +31,11 @@ from meterlib._numbers import EXACT, to_decimal
 from meterlib.errors import InvalidValueError
 from meterlib.periods import Period
 from meterlib.pricing import (
+    CapacityPrice,
     ChargeLine,
     FlatPrice,
     GraduatedPrice,
+    MatrixPrice,
     PercentagePrice,
     Price,
     VolumePrice,
@@ -118,8 +120,8 @@ class RebillBasis(Protocol):
 
 def allowance_of(price: Price) -> Decimal | None:
     """The usage ``price`` covers before a unit costs extra (see the module docstring)."""
-    if isinstance(price, FlatPrice | PercentagePrice):
-        return None
+    if isinstance(price, FlatPrice | PercentagePrice | CapacityPrice | MatrixPrice):
+        return None  # no included units: flat ignores them, the others take none
     included = price.included
     if isinstance(price, GraduatedPrice | VolumePrice):
         first = price.tiers[0]

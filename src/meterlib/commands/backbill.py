@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from meterlib.backbill.case import load_case
-from meterlib.backbill.render import FORMATS, render
 from meterlib.errors import InvalidValueError
+from meterlib.render import FORMATS
 
 ORDER = 10
 
@@ -52,6 +52,15 @@ def register(subparsers: Any) -> None:
         "--locale", default="en_US", help="locale for text and HTML (default: en_US)"
     )
     parser.add_argument("--output", metavar="FILE", help="write to FILE instead of stdout")
+    parser.add_argument(
+        "--neutralize-formulas",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help=(
+            "CSV: write text cells that begin with = + - @ tab or CR with a leading ' so a "
+            "spreadsheet shows them as text (default: on; numbers are never changed)"
+        ),
+    )
     parser.set_defaults(handler=run)
 
 
@@ -71,7 +80,15 @@ def run(args: argparse.Namespace) -> int:
     statement = case.statement(args.scenario, as_of=as_of, basis=args.basis)
     rates = None if args.rates is None else tuple(r for r in args.rates.split(",") if r)
     comparison = case.compare(as_of=as_of, basis=args.basis, rates=rates)
-    text = render(statement, args.format, locale=args.locale, comparison=comparison)
+    from meterlib.render.documents import render_statement  # noqa: PLC0415  (on use: fast --help)
+
+    text = render_statement(
+        statement,
+        args.format,
+        locale=args.locale,
+        comparison=comparison,
+        neutralize_formulas=args.neutralize_formulas,
+    )
     if args.output:
         Path(args.output).write_text(text, encoding="utf-8")
         print(f"wrote {args.output}: {statement}")

@@ -34,12 +34,12 @@ from meterlib.errors import InvalidValueError
 from meterlib.invoicing.contracts import Contract
 from meterlib.invoicing.documents import load_contract
 from meterlib.invoicing.engine import invoice
-from meterlib.invoicing.render import FORMATS, render
 from meterlib.invoicing.usage import LedgerUsage, TableUsage, UsageSource
 from meterlib.invoicing.usage_files import load_usage_records
 from meterlib.metering.accumulator import Accumulator
 from meterlib.metering.readers import line_text, read_jsonl
 from meterlib.periods import Period
+from meterlib.render import FORMATS
 
 ORDER = 40
 
@@ -76,6 +76,15 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--format", choices=FORMATS, default="text")
     parser.add_argument("--locale", default="en_US", help="CLDR locale (default: en_US)")
     parser.add_argument("--output", metavar="FILE", help="write here instead of stdout")
+    parser.add_argument(
+        "--neutralize-formulas",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help=(
+            "CSV: write text cells that begin with = + - @ tab or CR with a leading ' so a "
+            "spreadsheet shows them as text (default: on; numbers are never changed)"
+        ),
+    )
     parser.add_argument("--number", help="the invoice number (default: CUSTOMER-YYYYMMDD)")
     parser.set_defaults(handler=run)
 
@@ -119,7 +128,8 @@ def _need_meters(contract: Contract, what: str) -> None:
         )
 
 
-def _event_usage(contract: Contract, path: str, period: Period) -> UsageSource:
+def _event_usage(contract: Contract, path: str, period: Period) -> tuple[UsageSource, bool]:
+    """Usage from raw events, and True when every event was clean (none rejected or conflicting)."""
     _need_meters(contract, "events")
     spans = [Period(s.start, s.end) for s in contract.segments(period)] or [period]
     accumulator = Accumulator(contract.meters, spans)
@@ -148,7 +158,8 @@ def _event_usage(contract: Contract, path: str, period: Period) -> UsageSource:
         print(f"  rejected event on line {line}: {rejection.reason}", file=sys.stderr)
     for conflict in report.conflicts:
         print(f"  conflicting copies of event {conflict.event_id!r}", file=sys.stderr)
-    return TableUsage(accumulator.usage())
+    clean = not report.rejected and not report.conflicts
+    return TableUsage(accumulator.usage()), clean
 
 
 def _ledger_usage(contract: Contract, path: str) -> tuple[UsageSource, Any]:
@@ -161,14 +172,15 @@ def _ledger_usage(contract: Contract, path: str) -> tuple[UsageSource, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Load, bill, render, write."""
+    """Load, bill, render, write; 1 when ``--events`` held rejected or conflicting events."""
     contract = load_contract(args.contract)
     period = parse_period(contract, args.period)
     opened: Any = None
+    clean = True
     if args.ledger is not None:
         usage, opened = _ledger_usage(contract, args.ledger)
     elif args.events is not None:
-        usage = _event_usage(contract, args.events, period)
+        usage, clean = _event_usage(contract, args.events, period)
     else:
         usage = TableUsage(load_usage_records(args.usage))
     try:
@@ -176,9 +188,13 @@ def run(args: argparse.Namespace) -> int:
     finally:
         if opened is not None and hasattr(opened, "close"):
             opened.close()
-    text = render(bill, args.format, args.locale)
+    from meterlib.render.documents import render_invoice  # noqa: PLC0415  (on use: fast --help)
+
+    text = render_invoice(
+        bill, args.format, args.locale, neutralize_formulas=args.neutralize_formulas
+    )
     if args.output:
         Path(args.output).write_text(text, encoding="utf-8")
     else:
         print(text, end="")
-    return 0
+    return 0 if clean else 1  # 1: the events had problems (each reported above)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
+from decimal import Decimal
 from typing import Any
 
 from meterlib._numbers import to_decimal
 from meterlib.errors import InvalidValueError
-from meterlib.pricing import PercentagePrice, load_price
+from meterlib.pricing import Charge, PercentagePrice, load_price, rate_input
 from meterlib.rounding import RoundingMode
 
 ORDER = 20
@@ -30,7 +31,12 @@ def register(subparsers: Any) -> None:
         "quantity",
         metavar="QUANTITY",
         nargs="+",
-        help="the quantity to rate; for a percentage price, one amount per event",
+        help=(
+            "the quantity to rate; for a percentage price, one amount per event; for the other"
+            ' inputs, one JSON argument: capacity quantities (\'{"seats": "12"}\'), matrix'
+            ' usage (\'[{"values": {"region": "eu"}, "quantity": "5"}]\') or'
+            ' prorated events (\'[{"units": "2", "prorated": "1.5"}]\')'
+        ),
     )
     parser.add_argument(
         "--rounding",
@@ -50,16 +56,39 @@ def charge_model(price: Any) -> str:
 def run(args: argparse.Namespace) -> int:
     """Rate and print."""
     price = load_price(args.price)
-    mode = RoundingMode(args.rounding)
-    values = [to_decimal(q, "quantity") for q in args.quantity]
+    if len(args.quantity) == 1 and args.quantity[0].lstrip()[:1] in {"[", "{"}:
+        charge = rate_input(price, _json_input(args.quantity[0]))
+    else:
+        charge = _rate_numbers(price, args.quantity)
+    _print(charge, args)
+    return 0
+
+
+def _json_input(text: str) -> Any:
+    """Read a JSON input argument; numbers as Decimal, never float."""
+    try:
+        return json.loads(text, parse_float=Decimal)
+    except ValueError as error:
+        raise InvalidValueError("QUANTITY", text, f"valid JSON ({error})") from None
+
+
+def _rate_numbers(price: Any, quantity: list[str]) -> Charge:
+    """Rate one quantity, or a percentage price's event values."""
+    values = [to_decimal(q, "quantity") for q in quantity]
     if isinstance(price, PercentagePrice):
         charge = price.rate_events(values)
     else:
         if len(values) != 1:
             raise InvalidValueError(
-                "QUANTITY", args.quantity, f"one quantity for a {charge_model(price)!r} price"
+                "QUANTITY", quantity, f"one quantity for a {charge_model(price)!r} price"
             )
         charge = price.rate(values[0])
+    return charge
+
+
+def _print(charge: Charge, args: argparse.Namespace) -> None:
+    """Print ``charge`` as text or JSON, rounded as the options say."""
+    mode = RoundingMode(args.rounding)
     if args.format == "json":
         document = {
             "currency": charge.currency,
@@ -86,4 +115,3 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(document, indent=2))
     else:
         print(charge.explain(mode))
-    return 0

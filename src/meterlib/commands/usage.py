@@ -22,7 +22,7 @@ import sys
 from datetime import date, datetime
 from typing import Any
 
-from meterlib.commands.ingest import ledger_path
+from meterlib.commands.ingest import add_busy_timeout, busy_timeout, ledger_path
 from meterlib.errors import InvalidValueError, MeterlibError
 from meterlib.ledger import Ledger
 from meterlib.metering.meters import load_meters
@@ -69,6 +69,16 @@ def register(subparsers: Any) -> None:
         "--anchor", metavar="DATE", help="first day of a period (default: 2000-01-01)"
     )
     parser.add_argument("--format", choices=["text", "json", "csv"], default="text")
+    parser.add_argument(
+        "--neutralize-formulas",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help=(
+            "CSV: write text cells that begin with = + - @ tab or CR with a leading ' so a "
+            "spreadsheet shows them as text (default: on; numbers are never changed)"
+        ),
+    )
+    add_busy_timeout(parser)
     parser.set_defaults(handler=run)
 
 
@@ -132,7 +142,12 @@ def run(args: argparse.Namespace) -> int:
                 "--ledger", str(path), "an existing ledger (create one with 'meterlib ingest')"
             )
         meters = load_meters(args.meters)
-        with Ledger(path) as ledger:
+        with Ledger(path, timeout=busy_timeout(args.busy_timeout)) as ledger:
             table = ledger.usage(meters, cycle, window=window, customer=args.customer)
-    print(table.render(args.format), end="")
+    if args.format == "csv":
+        from meterlib.render.csv import usage_csv  # noqa: PLC0415  (on use: fast --help)
+
+        print(usage_csv(table, neutralize_formulas=args.neutralize_formulas), end="")
+    else:
+        print(table.render(args.format), end="")
     return 1 if rejected else 0

@@ -18,8 +18,8 @@ Modules: :mod:`~meterlib.invoicing.plans` (what a plan charges),
 :mod:`~meterlib.invoicing.contracts` (which plan when), :mod:`~meterlib.invoicing.usage`
 (where usage comes from), :mod:`~meterlib.invoicing.engine` (the arithmetic and its
 conventions), :mod:`~meterlib.invoicing.invoice` (the result),
-:mod:`~meterlib.invoicing.serialize` (exact JSON), :mod:`~meterlib.invoicing.render` (text,
-HTML, CSV for people) and :mod:`~meterlib.invoicing.documents` (contract files).
+:mod:`~meterlib.invoicing.serialize` (exact JSON) and :mod:`~meterlib.invoicing.documents`
+(contract files). Text, HTML and CSV for people are in :mod:`meterlib.render`.
 """
 
 from __future__ import annotations
@@ -41,7 +41,6 @@ from meterlib.invoicing.plans import (
     TaxRounding,
     Timing,
 )
-from meterlib.invoicing.render import render
 from meterlib.invoicing.serialize import (
     invoice_from_dict,
     invoice_from_json,
@@ -90,6 +89,5 @@ __all__ = [
     "invoice_to_json",
     "load_contract",
     "parse_contract",
-    "render",
     "resolve_period",
 ]

@@ -39,7 +39,7 @@ Conventions (where billing systems differ, the choice made here):
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from functools import lru_cache
@@ -51,15 +51,17 @@ from meterlib.invoicing.invoice import DiscountLine, Invoice, InvoiceLine, LineK
 from meterlib.invoicing.plans import (
     ALWAYS,
     FixedDiscount,
+    MeteredCharge,
     PercentageDiscount,
     Plan,
+    PriceVersion,
     TaxRounding,
     Timing,
 )
-from meterlib.invoicing.usage import UsageSource
+from meterlib.invoicing.usage import GroupedUsageSource, TableUsage, UsageSource
 from meterlib.money import Money, allocate
 from meterlib.periods import BillingCycle, Period
-from meterlib.pricing import Charge, ChargeLine, PerUnitPrice
+from meterlib.pricing import Charge, ChargeLine, MatrixPrice, PerUnitPrice
 from meterlib.proration import ProrationBasis, prorate
 from meterlib.rounding import RoundingMode, round_amount
 from meterlib.schedule import in_force
@@ -266,6 +268,12 @@ class _Draft:
         )
 
 
+def _unit_price(price: MatrixPrice, cell: int | None) -> Decimal | None:
+    """The unit price of a matrix cell (or the default) when it is a per-unit price."""
+    priced = price.default if cell is None else price.cells[cell - 1].price
+    return priced.unit_amount if isinstance(priced, PerUnitPrice) else None
+
+
 def _version_date(effective_from: date) -> date | None:
     return None if effective_from == ALWAYS else effective_from
 
@@ -351,8 +359,11 @@ class _Segment:
         segment = self.segment
         for charge in self.plan.metered:
             version = in_force(charge.versions, self.first_day, f"price of {charge.name!r}")
-            quantity = source.quantity(customer, charge.meter, segment.start, segment.end)
             price = version.price
+            if isinstance(price, MatrixPrice):
+                drafts.extend(self._matrix(source, customer, charge, version, price))
+                continue
+            quantity = source.quantity(customer, charge.meter, segment.start, segment.end)
             rating = price.rate(quantity)
             amount = rating.amount
             drafts.append(
@@ -373,6 +384,82 @@ class _Segment:
                 ),
             )
         return drafts
+
+    def _matrix(
+        self,
+        source: UsageSource,
+        customer: str,
+        charge: MeteredCharge,
+        version: PriceVersion,
+        price: MatrixPrice,
+    ) -> list[_Draft]:
+        """Drafts of a matrix price: one per cell (or combination), one for its own adjustment.
+
+        The usage comes by the meter's ``group_by`` values; properties that are not one of the
+        matrix's dimensions are left out (their groups add up).
+        """
+        if isinstance(source, Mapping):  # a usage table given as it is
+            source = TableUsage(source)
+        if not isinstance(source, GroupedUsageSource):
+            raise InvalidValueError(
+                "usage",
+                source,
+                f"a source with usage by group (groups(...)) for the matrix price of"
+                f" {charge.name!r}",
+            )
+        segment = self.segment
+        dimensions = set(price.dimensions)
+        groups = source.groups(customer, charge.meter, segment.start, segment.end)
+        rating = price.rate_usage(
+            [
+                ({name: value for name, value in group if name in dimensions}, quantity)
+                for group, quantity in groups.items()
+            ],
+        )
+        when = _version_date(version.effective_from)
+        pieces: list[tuple[str, Charge | None, Decimal | None]] = [
+            (f"{charge.label}: {part.label}", part.charge, _unit_price(price, part.cell))
+            for part in rating.parts
+        ]
+        if not pieces:
+            pieces.append((charge.label, rating, None))
+        drafts = [
+            self._draft(charge, description, cell, unit_price, when, cell.quantity, cell.amount)
+            for description, cell, unit_price in pieces
+            if cell is not None
+        ]
+        if rating.parts and rating.adjustment:
+            description = f"{charge.label}: {rating.adjustment_reason}"
+            drafts.append(
+                self._draft(charge, description, None, None, when, _ZERO, rating.adjustment),
+            )
+        return drafts
+
+    def _draft(  # noqa: PLR0917  (private helper of _matrix())
+        self,
+        charge: MeteredCharge,
+        description: str,
+        rating: Charge | None,
+        unit_price: Decimal | None,
+        when: date | None,
+        quantity: Decimal,
+        amount: Decimal,
+    ) -> _Draft:
+        return _Draft(
+            LineKind.USAGE,
+            charge.name,
+            description,
+            self.segment,
+            quantity,
+            charge.unit,
+            unit_price,
+            when,
+            None,
+            None,
+            rating,
+            amount,
+            round_amount(amount, self.currency, self.mode),
+        )
 
     def discounts(self, drafts: Sequence[_Draft], out: list[DiscountLine]) -> list[Decimal]:
         """Apply the plan's discounts to ``drafts``; return each draft's total discount.

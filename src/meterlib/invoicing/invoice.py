@@ -209,6 +209,6 @@ class Invoice:
 
     def _repr_html_(self) -> str:
         """Show as an HTML table in Jupyter (``en_US``; use the renderers for other locales)."""
-        from meterlib.invoicing.render.html import render_html_table  # noqa: PLC0415
+        from meterlib.render.html import invoice_fragment  # noqa: PLC0415
 
-        return render_html_table(self, "en_US")
+        return invoice_fragment(self)

@@ -13,6 +13,10 @@ rated with its own plan's prices. Anything with that method is a source:
   aggregated by the ledger once (``ledger.usage(meters, [Period(start, end)],
   customer=customer)``) and kept for the other meters of the same span.
 
+A metered charge with a ``matrix`` price needs usage by group (the meter's ``group_by``
+values): a source that can give it also has ``groups(customer, meter, start, end)``
+(:class:`GroupedUsageSource`), as :class:`TableUsage` and :class:`LedgerUsage` do.
+
 A meter that a source has no usage for counts zero (no events, no usage). A source that holds
 usage for a meter but not for the span asked raises :class:`UsageNotFoundError` rather than
 guess how to split it.
@@ -28,10 +32,11 @@ from typing import Protocol, runtime_checkable
 from meterlib._numbers import to_decimal
 from meterlib.errors import InvalidValueError, MeterlibError
 from meterlib.metering.meters import Meter
-from meterlib.metering.table import UsageKey
+from meterlib.metering.table import GroupKey, UsageKey
 from meterlib.periods import Period, aware
 
 __all__ = [
+    "GroupedUsageSource",
     "LedgerUsage",
     "MappingUsage",
     "SpanBound",
@@ -56,6 +61,17 @@ class UsageSource(Protocol):
 
     def quantity(self, customer: str, meter: str, start: datetime, end: datetime) -> Decimal:
         """Usage of ``meter`` by ``customer`` in ``[start, end)`` (aware datetimes)."""
+        ...
+
+
+@runtime_checkable
+class GroupedUsageSource(UsageSource, Protocol):
+    """A usage source that can also split a meter's usage by its ``group_by`` values."""
+
+    def groups(
+        self, customer: str, meter: str, start: datetime, end: datetime
+    ) -> Mapping[GroupKey, Decimal]:
+        """Usage of ``meter`` in ``[start, end)`` per group (``()`` for a meter without groups)."""
         ...
 
 
@@ -200,20 +216,30 @@ class TableUsage:
     summed over groups, zero when no such cell saw events), from an index built once.
     """
 
-    __slots__ = ("_index",)
+    __slots__ = ("_groups", "_index")
 
     def __init__(self, table: Mapping[UsageKey, Decimal]) -> None:
         """Index the table by customer, meter and span (bounds compared as instants)."""
         # Aware datetimes compare and hash as instants, whatever their zones.
         index: dict[tuple[str, str, datetime, datetime], Decimal] = {}
+        groups: dict[tuple[str, str, datetime, datetime], dict[GroupKey, Decimal]] = {}
         for key, value in table.items():
             cell = (key.customer, key.meter, key.period.start, key.period.end)
             index[cell] = index[cell] + value if cell in index else value
+            by_group = groups.setdefault(cell, {})
+            by_group[key.group] = by_group[key.group] + value if key.group in by_group else value
         self._index = index
+        self._groups = groups
 
     def quantity(self, customer: str, meter: str, start: datetime, end: datetime) -> Decimal:
         """The usage of the cell ``[start, end)``, summed over groups; zero when absent."""
         return self._index.get((customer, meter, start, end), _ZERO)
+
+    def groups(
+        self, customer: str, meter: str, start: datetime, end: datetime
+    ) -> Mapping[GroupKey, Decimal]:
+        """The usage of the cell ``[start, end)`` per group; empty when absent."""
+        return dict(self._groups.get((customer, meter, start, end), {}))
 
     def __repr__(self) -> str:
         """Summary of what the source holds."""
@@ -255,6 +281,15 @@ class LedgerUsage:
 
     def quantity(self, customer: str, meter: str, start: datetime, end: datetime) -> Decimal:
         """Usage of ``meter`` by ``customer`` in ``[start, end)``, aggregated by the ledger."""
+        return self._table(customer, meter, start, end).quantity(customer, meter, start, end)
+
+    def groups(
+        self, customer: str, meter: str, start: datetime, end: datetime
+    ) -> Mapping[GroupKey, Decimal]:
+        """Usage of ``meter`` by ``customer`` in ``[start, end)`` per ``group_by`` values."""
+        return self._table(customer, meter, start, end).groups(customer, meter, start, end)
+
+    def _table(self, customer: str, meter: str, start: datetime, end: datetime) -> TableUsage:
         if meter not in {m.name for m in self._meters}:
             raise InvalidValueError(
                 "meter", meter, f"one of the meters {sorted(m.name for m in self._meters)}"
@@ -266,4 +301,4 @@ class LedgerUsage:
                 self._ledger.usage(self._meters, [Period(start, end)], customer=customer)
             )
             self._cache[key] = table
-        return table.quantity(customer, meter, start, end)
+        return table

@@ -123,6 +123,12 @@ class BatchReport:
             raise RejectedEventsError(self.rejected)
         return self
 
+    def _repr_html_(self) -> str:
+        """Show the report in Jupyter."""
+        from meterlib.render.html import batch_report_fragment  # noqa: PLC0415
+
+        return batch_report_fragment(self)
+
     def summary(self) -> str:
         """One locale-free line of counts, for logs and command output."""
         parts = [

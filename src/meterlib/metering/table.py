@@ -106,6 +106,12 @@ class UsageTable(Mapping[UsageKey, Decimal]):
         """A locale-free summary."""
         return f"UsageTable({len(self._values)} cells)"
 
+    def _repr_html_(self) -> str:
+        """Show the table in Jupyter."""
+        from meterlib.render.html import usage_table_fragment  # noqa: PLC0415
+
+        return usage_table_fragment(self)
+
     def rows(self) -> list[tuple[UsageKey, Decimal]]:
         """Every cell with its figure, sorted by customer, meter, period start and group."""
         return [(key, self._values[key]) for key in self]

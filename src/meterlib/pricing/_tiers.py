@@ -8,7 +8,15 @@ bisection over the bounded ``up_to`` values.
 Everything that does not depend on the quantity is computed when the price is built: each tier's
 bounds and description, the line of every bounded tier when it is used in full, and the running
 sum of those full lines. Rating a graduated price then builds a single new line (the tier the
-quantity ends in), and a volume price likewise one line.
+quantity ends in) and joins it to the full lines below it, and a volume price likewise one
+line. The table keeps each full line once, so its memory grows linearly with the tier count;
+for the first :data:`PREFIXES_KEPT` tiers it also keeps the tuple of full lines below each
+tier, so most ratings join two tuples instead of slicing one (a bounded, constant cost).
+
+A tier may be sold in blocks (``block_size``, ``block_amount``): the units it prices are rounded
+up to whole blocks, and its line counts blocks at ``block_amount`` each. With
+``overflow="last_tier"`` a bounded last tier covers everything above the previous bound, as if
+its own bound were ``None`` (the table is built that way, so the rule has one copy).
 """
 
 from __future__ import annotations
@@ -23,14 +31,24 @@ from meterlib._numbers import EXACT
 from meterlib.errors import RatingError
 from meterlib.pricing.charge import ChargeLine, new_line, plain
 
-__all__ = ["TierLike", "TierTable", "describe_tier", "graduated_lines", "volume_line"]
+__all__ = [
+    "TierLike",
+    "TierTable",
+    "describe_tier",
+    "graduated_lines",
+    "volume_line",
+]
 
 _ZERO = Decimal(0)
+
+#: Tiers whose prefix of full lines is kept ready (at most PREFIXES_KEPT^2 / 2 references).
+PREFIXES_KEPT = 32
 
 # EXACT's operations bound once: looking a method up on a Context costs as much as the operation.
 _add = EXACT.add
 _subtract = EXACT.subtract
 _multiply = EXACT.multiply
+_divmod = EXACT.divmod
 
 
 class TierLike(Protocol):
@@ -47,6 +65,14 @@ class TierLike(Protocol):
     @property
     def flat_amount(self) -> Decimal:
         """Amount charged once when the tier is used."""
+
+    @property
+    def block_size(self) -> Decimal | None:
+        """Units in one block, or ``None`` for a tier priced per unit."""
+
+    @property
+    def block_amount(self) -> Decimal | None:
+        """Price of one block (``None`` means zero)."""
 
 
 def describe_tier(number: int, lower: Decimal, upper: Decimal | None) -> str:
@@ -68,6 +94,37 @@ class _Row:
     unit_amount: Decimal
     flat_amount: Decimal
     description: str
+    block_size: Decimal | None
+    """Units in one block; ``unit_amount`` is then the price of a block."""
+
+    def priced(self, units: Decimal) -> Decimal:
+        """How many of the line's units ``units`` makes: itself, or the blocks it starts."""
+        size = self.block_size
+        if size is None:
+            return units
+        blocks, rest = _divmod(units, size)
+        return _add(blocks, 1) if rest else blocks
+
+    def line(self, units: Decimal) -> ChargeLine:
+        """The line of this tier pricing ``units`` of it."""
+        count = self.priced(units)
+        amount = _add(_multiply(count, self.unit_amount), self.flat_amount)
+        description = self.description
+        if self.block_size is not None:
+            description = (
+                f"{description}: {plain(units)} units in {plain(count)} blocks of"
+                f" {plain(self.block_size)}"
+            )
+        return new_line(
+            description,
+            self.number,
+            self.lower,
+            self.upper,
+            count,
+            self.unit_amount,
+            self.flat_amount,
+            amount,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,57 +136,70 @@ class TierTable:
     """
 
     source: Sequence[TierLike]
+    overflow: bool
+    """Whether the last tier also covers everything above its bound (``last_tier``)."""
+    events_only: bool
+    """Whether the price is prorated: it rates events, never a quantity."""
     rows: tuple[_Row, ...]
     uppers: tuple[Decimal, ...]
     """The ``up_to`` of every bounded tier, rising strictly."""
-    full_lines: tuple[tuple[ChargeLine, ...], ...]
-    """``full_lines[i]``: the graduated lines of tiers ``1..i``, each used in full."""
+    full: tuple[ChargeLine, ...]
+    """``full[i]``: the graduated line of bounded tier ``i + 1`` used in full."""
+    prefixes: tuple[tuple[ChargeLine, ...], ...]
+    """``prefixes[i] == full[:i]`` for ``i`` below :data:`PREFIXES_KEPT`."""
     before: tuple[Decimal, ...]
-    """``before[i]``: the exact sum of ``full_lines[i]``."""
+    """``before[i]``: the exact sum of ``full[:i]``."""
 
     @classmethod
-    def build(cls, tiers: Sequence[TierLike]) -> TierTable:
-        """Resolve ``tiers`` (already validated: bounds rising, only the last unbounded)."""
+    def build(
+        cls, tiers: Sequence[TierLike], *, overflow: bool = False, events_only: bool = False
+    ) -> TierTable:
+        """Resolve ``tiers`` (already validated: bounds rising, only the last unbounded).
+
+        ``overflow``: the last tier also covers everything above its bound (``last_tier``);
+        ``events_only``: the price is prorated (recorded for the price to check).
+        """
         rows: list[_Row] = []
         lower = _ZERO
+        last = len(tiers)
         for number, tier in enumerate(tiers, 1):
             upper = tier.up_to
+            description = describe_tier(number, lower, upper)
+            if overflow and number == last and upper is not None:
+                description = (
+                    f"{describe_tier(number, lower, None)} (overflow above {plain(upper)})"
+                )
+                upper = None
+            size = tier.block_size
             rows.append(
                 _Row(
                     number,
                     lower,
                     upper,
-                    tier.unit_amount,
+                    tier.unit_amount if size is None else (tier.block_amount or _ZERO),
                     tier.flat_amount,
-                    describe_tier(number, lower, upper),
+                    description,
+                    size,
                 ),
             )
             if upper is not None:
                 lower = upper
-        full_lines: list[tuple[ChargeLine, ...]] = [()]
+        full: list[ChargeLine] = []
         before = [_ZERO]
         for row in rows:
             if row.upper is None:
                 break
-            units = EXACT.subtract(row.upper, row.lower)
-            amount = EXACT.add(EXACT.multiply(units, row.unit_amount), row.flat_amount)
-            line = ChargeLine(
-                row.description,
-                row.number,
-                row.lower,
-                row.upper,
-                units,
-                row.unit_amount,
-                row.flat_amount,
-                amount,
-            )
-            full_lines.append((*full_lines[-1], line))
-            before.append(EXACT.add(before[-1], amount))
+            line = row.line(EXACT.subtract(row.upper, row.lower))
+            full.append(line)
+            before.append(EXACT.add(before[-1], line.amount))
         return cls(
             source=tiers,
+            overflow=overflow,
+            events_only=events_only,
             rows=tuple(rows),
             uppers=tuple(row.upper for row in rows if row.upper is not None),
-            full_lines=tuple(full_lines),
+            full=tuple(full),
+            prefixes=tuple(tuple(full[:index]) for index in range(min(len(rows), PREFIXES_KEPT))),
             before=tuple(before),
         )
 
@@ -143,7 +213,8 @@ class TierTable:
             raise RatingError(
                 f"cannot rate quantity {plain(quantity)}: the last tier is bounded at up_to "
                 f"{plain(self.uppers[-1])}, so quantities above {plain(self.uppers[-1])} have "
-                "no price (add an unbounded last tier to price them)",
+                "no price (add an unbounded last tier, or set overflow to 'last_tier', to price"
+                " them)",
             )
         return index
 
@@ -158,31 +229,39 @@ def graduated_lines(table: TierTable, quantity: Decimal) -> tuple[tuple[ChargeLi
     index = table.locate(quantity)
     row = table.rows[index]
     units = _subtract(quantity, row.lower)
-    amount = _add(_multiply(units, row.unit_amount), row.flat_amount)
-    line = new_line(
-        row.description,
-        row.number,
-        row.lower,
-        row.upper,
-        units,
-        row.unit_amount,
-        row.flat_amount,
-        amount,
-    )
-    return table.full_lines[index] + (line,), _add(table.before[index], amount)
+    if row.block_size is None:
+        amount = _add(_multiply(units, row.unit_amount), row.flat_amount)
+        line = new_line(
+            row.description,
+            row.number,
+            row.lower,
+            row.upper,
+            units,
+            row.unit_amount,
+            row.flat_amount,
+            amount,
+        )
+    else:
+        line = row.line(units)
+        amount = line.amount
+    prefixes = table.prefixes
+    below = prefixes[index] if index < len(prefixes) else table.full[:index]
+    return below + (line,), _add(table.before[index], amount)  # noqa: RUF005  (hot path: one tuple)
 
 
 def volume_line(table: TierTable, quantity: Decimal) -> ChargeLine:
     """Price every unit of ``quantity`` at the tier holding it, plus that tier's flat amount."""
     row = table.rows[table.locate(quantity)]
-    amount = _add(_multiply(quantity, row.unit_amount), row.flat_amount)
-    return new_line(
-        row.description,
-        row.number,
-        row.lower,
-        row.upper,
-        quantity,
-        row.unit_amount,
-        row.flat_amount,
-        amount,
-    )
+    if row.block_size is None:
+        amount = _add(_multiply(quantity, row.unit_amount), row.flat_amount)
+        return new_line(
+            row.description,
+            row.number,
+            row.lower,
+            row.upper,
+            quantity,
+            row.unit_amount,
+            row.flat_amount,
+            amount,
+        )
+    return row.line(quantity)

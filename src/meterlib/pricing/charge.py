@@ -19,12 +19,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from meterlib._numbers import EXACT
 from meterlib.rounding import RoundingMode, round_amount
 
-__all__ = ["Charge", "ChargeLine"]
+__all__ = ["Charge", "ChargeLine", "ChargePart"]
 
 
 def plain(value: Decimal) -> str:
@@ -76,6 +76,22 @@ class ChargeLine:
         return text
 
 
+class ChargePart(NamedTuple):
+    """The charge of one part of a composite price: a matrix cell, or one combination of values.
+
+    A named tuple (immutable, and cheap to build in the matrix's hot path). ``label`` says what
+    the part is, such as ``"cell 1 (region: eu, us)"`` or ``"region=eu: default"``; ``cell`` is
+    the 1-based number of the matrix cell that priced it (``None`` for the default); ``values``
+    is the combination of dimension values it rated (``group="values"``), else empty; ``charge``
+    is the part's own exact charge, with its own breakdown and modifiers.
+    """
+
+    label: str
+    cell: int | None
+    values: tuple[tuple[str, str | None], ...]
+    charge: Charge
+
+
 @dataclass(frozen=True, slots=True)
 class Charge:
     """The exact result of rating one period's quantity (or events) with one price."""
@@ -100,10 +116,19 @@ class Charge:
     """Why the charge was adjusted, such as ``"raised to the minimum 150"``; else ``None``."""
     amount: Decimal
     """The exact final charge: ``subtotal + adjustment``."""
+    parts: tuple[ChargePart, ...] = ()
+    """For a price made of other prices (``matrix``): the charge of each cell or combination,
+    one per line, in the same order. Empty for every other price."""
 
     def rounded(self, mode: RoundingMode = RoundingMode.HALF_UP) -> Decimal:
         """Return the charge rounded to the currency's minor units, once, on the total."""
         return round_amount(self.amount, self.currency, mode)
+
+    def _repr_html_(self) -> str:
+        """Show the charge in Jupyter."""
+        from meterlib.render.html import charge_fragment  # noqa: PLC0415
+
+        return charge_fragment(self)
 
     def explain(self, mode: RoundingMode = RoundingMode.HALF_UP) -> str:
         """Return a plain-text breakdown: one row per line, then the exact and rounded total.
@@ -120,6 +145,9 @@ class Charge:
             ),
         ]
         rows.extend(f"  {line.description:<{width}}  {line.formula()}" for line in self.lines)
+        for part in self.parts:
+            rows.append(f"  {part.label}:")
+            rows.extend(f"    {row}" for row in part.charge.explain(mode).splitlines())
         rows.append(f"subtotal {plain(self.subtotal)}")
         if self.adjustment_reason is not None:
             rows.append(f"adjustment {self.adjustment:+f}: {self.adjustment_reason}")
@@ -164,6 +192,7 @@ _new = object.__new__
     _set_adjustment,
     _set_adjustment_reason,
     _set_amount,
+    _set_parts,
 ) = _setters(Charge)
 
 
@@ -201,6 +230,7 @@ def new_charge(  # noqa: PLR0917  (positional like the dataclass's own __init__;
     adjustment: Decimal,
     adjustment_reason: str | None,
     amount: Decimal,
+    parts: tuple[ChargePart, ...] = (),
 ) -> Charge:
     """Build a :class:`Charge` as its constructor would, faster (the rating hot path)."""
     charge: Charge = _new(Charge)
@@ -214,4 +244,18 @@ def new_charge(  # noqa: PLR0917  (positional like the dataclass's own __init__;
     _set_adjustment(charge, adjustment)
     _set_adjustment_reason(charge, adjustment_reason)
     _set_amount(charge, amount)
+    _set_parts(charge, parts)
     return charge
+
+
+def new_part(
+    label: str,
+    cell: int | None,
+    values: tuple[tuple[str, str | None], ...],
+    charge: Charge,
+) -> ChargePart:
+    """Build a :class:`ChargePart` as its constructor would, faster (the matrix hot path)."""
+    return _new_tuple(ChargePart, (label, cell, values, charge))
+
+
+_new_tuple = tuple.__new__

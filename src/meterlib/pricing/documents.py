@@ -28,7 +28,7 @@ _ADAPTER: TypeAdapter[Price] = TypeAdapter(Price)
 
 # Written first and last by price_to_json, so documents read the same whatever the model.
 _LEADING = ("model", "currency")
-_TRAILING = ("included", "minimum", "maximum")
+_TRAILING = ("included", "discount", "minimum", "maximum")
 
 # Errors about the union's tag: they concern the ``model`` field, whatever pydantic's location.
 _TAG_ERRORS = frozenset({"union_tag_invalid", "union_tag_not_found"})
@@ -57,7 +57,9 @@ def _problems(error: ValidationError, tag: object) -> list[tuple[str, str]]:
         if loc and loc[0] == tag:
             loc = loc[1:]  # the tagged union puts the model's name in front of every location
         kind = detail["type"]
-        location = "model" if kind in _TAG_ERRORS else ".".join(str(part) for part in loc)
+        if kind in _TAG_ERRORS:  # the tag's own field, inside whatever holds the price
+            loc = (*loc, "model")
+        location = ".".join(str(part) for part in loc)
         message = detail["msg"].removeprefix("Value error, ")
         value = detail["input"]
         if _shows_no_value(kind, location, message, value):
@@ -121,7 +123,8 @@ def price_to_json(price: Price, *, indent: int | None = None) -> str:
     ordered = {key: data[key] for key in _LEADING}
     ordered.update((key, value) for key, value in data.items() if key not in ordered)
     for key in _TRAILING:
-        ordered[key] = ordered.pop(key)
+        if key in ordered:
+            ordered[key] = ordered.pop(key)
     return json.dumps(ordered, indent=indent, ensure_ascii=False)
 
 

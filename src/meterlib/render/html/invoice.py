@@ -1,0 +1,158 @@
+"""Invoices as HTML: a self-contained page to send, and a fragment for Jupyter.
+
+:func:`invoice_document` writes one page (no external file, font or script): the seller and
+customer blocks, the invoice number and dates, the lines with their tier breakdown, discounts,
+taxes and totals, printable on A4 or Letter. :func:`invoice_fragment` writes the lines and
+totals under a scoped stylesheet (``Invoice._repr_html_``). Every piece of text is escaped.
+"""
+
+from __future__ import annotations
+
+from babel import Locale
+
+from meterlib.invoicing.contracts import Party
+from meterlib.invoicing.invoice import Invoice
+from meterlib.render.html.page import bdi, document, e, fragment
+from meterlib.render.labels import InvoiceLabels
+
+__all__ = ["invoice_document", "invoice_fragment"]
+
+
+def _party(party: Party | None, fallback: str, labels: InvoiceLabels) -> str:
+    _ = labels.gettext
+    if party is None:
+        return f'<div class="name">{bdi(fallback)}</div>'
+    parts = [f'<div class="name">{bdi(party.name)}</div>']
+    parts += [f"<div>{bdi(line)}</div>" for line in party.address]
+    if party.email:
+        parts.append(f'<div class="muted">{bdi(party.email)}</div>')
+    if party.tax_id:
+        parts.append(
+            '<div class="muted">' + e(_("Tax ID")) + f' {bdi(party.tax_id)}</div>'
+        )
+    return "".join(parts)
+
+
+def _lines(invoice: Invoice, labels: InvoiceLabels) -> str:
+    _ = labels.gettext
+    rows = []
+    for line in invoice.lines:
+        tiers = ""
+        if line.tiers:
+            cells = "".join(
+                f'<tr><td class="s">{bdi(what)}</td><td class="s">{e(how)}</td></tr>'
+                for what, how in (labels.tier(row) for row in line.tiers)
+            )
+            tiers = f'<table class="tiers">{cells}</table>'
+        discount = ""
+        if line.discount:
+            discount = '<div class="discount">' + e(
+                _("discount {amount} → {net}").format(
+                    amount=labels.money(-line.discount), net=labels.money(line.net)
+                )
+            ) + "</div>"
+        rows.append(
+            "<tr>"
+            f'<td class="wrap"><div class="what">{bdi(line.description)}</div>'
+            f'<div class="detail">{e(labels.span(line))} · '
+            f"{e(labels.detail(line))}</div>{tiers}</td>"
+            f"<td>{e(labels.quantity(line))}</td>"
+            f"<td>{e(labels.line_unit_price(line))}</td>"
+            f"<td>{e(labels.money(line.rounded))}{discount}</td>"
+            "</tr>",
+        )
+    return (
+        '<div class="scroll"><table class="grid lines"><thead><tr>'
+        '<th class="s">' + e(_("Description")) + '</th><th>' + e(_("Quantity")) + '</th>'
+        "<th>" + e(_("Unit price")) + "</th><th>" + e(_("Amount")) + "</th></tr></thead><tbody>"
+        + "".join(rows)
+        + "</tbody></table></div>"
+    )
+
+
+def _totals(invoice: Invoice, labels: InvoiceLabels) -> str:
+    _ = labels.gettext
+    rows = [(_("Subtotal"), labels.money(invoice.subtotal), "")]
+    rows.extend(
+        (
+            labels.discount_name(d.name, d.kind, d.value),
+            labels.money(-d.amount),
+            "",
+        )
+        for d in invoice.discounts
+    )
+    rows.extend(
+        (
+            _("{tax} on {base}").format(
+                tax=labels.tax_name(tax.name, tax.percent, tax.rounding),
+                base=labels.money(tax.base),
+            ),
+            labels.money(tax.amount),
+            "",
+        )
+        for tax in invoice.taxes
+    )
+    rows.append(
+        (
+            _("Total due ({currency})").format(currency=invoice.currency),
+            labels.money(invoice.total),
+            "total",
+        )
+    )
+    body = "".join(
+        f'<tr class="{kind}"><td class="s wrap">{e(label)}</td><td>{e(amount)}</td></tr>'
+        for label, amount, kind in rows
+    )
+    return f'<div class="scroll"><table class="totals">{body}</table></div>'
+
+
+def invoice_fragment(invoice: Invoice, locale: str | Locale = "en_US") -> str:
+    """The lines and totals as an HTML fragment under its own scoped stylesheet."""
+    labels = InvoiceLabels(invoice, locale)
+    _ = labels.gettext
+    head = _("Invoice {number}").format(number=invoice.number)
+    return fragment(
+        f'<div class="detail"><bdi>{e(head)}</bdi> · {bdi(invoice.customer)} · '
+        f"{e(labels.period(invoice))}</div>"
+        f"{_lines(invoice, labels)}{_totals(invoice, labels)}",
+        labels,
+    )
+
+
+def invoice_document(invoice: Invoice, locale: str | Locale = "en_US") -> str:
+    """A complete, self-contained HTML page for the invoice (see the module docstring)."""
+    labels = InvoiceLabels(invoice, locale)
+    _ = labels.gettext
+    meta = "".join(
+        f'<tr><td class="s muted">{e(label)}</td><td>{value}</td></tr>'
+        for label, value in (
+            (_("Invoice no."), bdi(invoice.number)),
+            (_("Issued"), e(labels.day(invoice.issued_on))),
+            (_("Due"), e(labels.day(invoice.due_on))),
+            (_("Period"), e(labels.period(invoice))),
+        )
+    )
+    terms = (invoice.due_on - invoice.issued_on).days
+    seller = _party(invoice.seller, "", labels) if invoice.seller else ""
+    foot = " ".join(
+        (
+            _("Payment due within {days} days, by {date}.").format(
+                days=labels.number(terms), date=labels.day(invoice.due_on)
+            ),
+            _("All amounts in {currency}.").format(currency=invoice.currency),
+            _("Times are in {zone}.").format(zone=invoice.timezone),
+        )
+    )
+    body = (
+        f'<div class="head"><div>{seller}</div>'
+        '<div class="end"><h1>' + e(_("INVOICE"))
+        + f'</h1><table class="meta">{meta}</table></div>'
+        "</div>"
+        '<div class="parties"><div>'
+        f'<div class="label">' + e(_("Bill to")) + f'</div>'
+        f"{_party(invoice.bill_to, invoice.customer, labels)}"
+        f'<div class="muted">' + e(_("Customer ID")) + f' {bdi(invoice.customer)}</div></div></div>'
+        f"{_lines(invoice, labels)}{_totals(invoice, labels)}"
+        f'<div class="foot">{e(foot)}</div>'
+    )
+    return document(_("Invoice {number}").format(number=invoice.number), body, labels)
