@@ -24,11 +24,9 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import json
 import re
 import sys
 from datetime import date, datetime, time
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +38,7 @@ from meterlib.invoicing.invoice import Invoice
 from meterlib.invoicing.usage import LedgerUsage, TableUsage, UsageSource
 from meterlib.invoicing.usage_files import load_usage_records
 from meterlib.metering.accumulator import Accumulator
+from meterlib.metering.readers import line_text, read_jsonl
 from meterlib.periods import Period
 from meterlib.render import FORMATS
 
@@ -151,13 +150,17 @@ def _event_usage(contract: Contract, path: str, period: Period) -> tuple[UsageSo
     spans = [Period(s.start, s.end) for s in contract.segments(period)] or [period]
     accumulator = Accumulator(contract.meters, spans)
     raw = []
-    for number, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            raw.append(json.loads(line, parse_float=Decimal))
-        except json.JSONDecodeError as error:
-            raise InvalidValueError(f"{path}:{number}", line[:60], f"JSON ({error})") from None
+    numbers = []
+    with Path(path).open("rb") as stream:
+        # The edge reader of every engine (UTF-8 line by line, exact JSON); an unreadable
+        # line stops the invoice, naming the line.
+        for number, line, event, problem in read_jsonl(stream):
+            if event is None:
+                raise InvalidValueError(
+                    f"{path}:{number}", line_text(line)[:60], f"one JSON event ({problem})"
+                )
+            raw.append(event)
+            numbers.append(number)
     report = accumulator.add(raw)
     print(
         f"events: {report.received} received, {report.accepted} accepted, "
@@ -167,7 +170,8 @@ def _event_usage(contract: Contract, path: str, period: Period) -> tuple[UsageSo
         file=sys.stderr,
     )
     for rejection in report.rejected:
-        print(f"  rejected event {rejection.index + 1}: {rejection.reason}", file=sys.stderr)
+        line = numbers[rejection.index]
+        print(f"  rejected event on line {line}: {rejection.reason}", file=sys.stderr)
     for conflict in report.conflicts:
         print(f"  conflicting copies of event {conflict.event_id!r}", file=sys.stderr)
     clean = not report.rejected and not report.conflicts
