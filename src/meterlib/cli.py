@@ -5,6 +5,12 @@ through a ``register(subparsers)`` function; this module discovers them, lists t
 order of their ``ORDER`` constant, and turns meterlib's errors into a one-line message on
 standard error (never a traceback) and an exit status.
 
+Only the command being run is imported: the list of commands (``meterlib --help``) is read from
+the command modules' source (each one's ``ORDER`` and the name and help of its
+``subparsers.add_parser(...)`` call), so start-up does not pay for importing every command's
+dependencies. ``tests/test_cli_startup.py`` checks that what is read equals what each module
+registers.
+
 **Exit status**, the same for every command:
 
 - ``0``: success;
@@ -19,17 +25,20 @@ standard error (never a traceback) and an exit status.
 from __future__ import annotations
 
 import argparse
+import ast
 import importlib
 import os
 import pkgutil
+import re
 import sys
 from collections.abc import Sequence
-from types import ModuleType
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import meterlib
 import meterlib.commands
 from meterlib.errors import MeterlibError
-from meterlib.ledger import LedgerError
 
 __all__ = ["EXIT_DATA", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_STORAGE", "EXIT_USAGE", "main"]
 
@@ -39,34 +48,97 @@ EXIT_USAGE = 2
 EXIT_STORAGE = 3
 EXIT_INTERRUPTED = 130
 
-
-def _command_modules() -> list[ModuleType]:
-    modules = [
-        importlib.import_module(f"meterlib.commands.{info.name}")
-        for info in pkgutil.iter_modules(meterlib.commands.__path__)
-        if not info.name.startswith("_")
-    ]
-    return sorted(modules, key=lambda m: (getattr(m, "ORDER", 100), m.__name__))
+_ORDER = re.compile(r"^ORDER = (\d+)$", re.MULTILINE)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser with every subcommand registered."""
+@dataclass(frozen=True, slots=True)
+class Command:
+    """A subcommand as its module's source declares it, read without importing the module."""
+
+    name: str
+    help: str
+    module: str
+    order: int
+
+
+def commands() -> list[Command]:
+    """Every subcommand, in the order of the modules' ``ORDER`` (then module name)."""
+    found: list[Command] = []
+    for info in pkgutil.iter_modules(meterlib.commands.__path__):
+        if info.name.startswith("_"):
+            continue
+        path = Path(meterlib.commands.__path__[0]) / f"{info.name}.py"
+        found.append(_declared(path, f"meterlib.commands.{info.name}"))
+    return sorted(found, key=lambda c: (c.order, c.module))
+
+
+def _declared(path: Path, module: str) -> Command:
+    """The name, help and order a command module declares (see the module docstring).
+
+    Only the ``subparsers.add_parser(...)`` call is parsed, not the whole module: start-up
+    reads every command module this way.
+    """
+    source = path.read_text(encoding="utf-8")
+    found = _ORDER.search(source)
+    order = int(found.group(1)) if found else 100
+    at = source.find("subparsers.add_parser(")
+    if at >= 0:
+        # The call ends at the first ")" that closes it: try each until one parses.
+        end = source.find(")", at)
+        while end >= 0:
+            try:
+                tree = ast.parse(source[at : end + 1].strip(), mode="eval")
+            except SyntaxError:
+                end = source.find(")", end + 1)
+                continue
+            call = tree.body
+            if isinstance(call, ast.Call) and call.args and isinstance(call.args[0], ast.Constant):
+                helps = [k.value for k in call.keywords if k.arg == "help"]
+                text = ast.literal_eval(helps[0]) if helps else ""
+                return Command(str(call.args[0].value), str(text), module, order)
+            break
+    raise MeterlibError(f"command module {module} registers no subparsers.add_parser(NAME, ...)")
+
+
+class _Version(argparse.Action):
+    """``--version``: the package metadata is read only when asked (it costs start-up)."""
+
+    def __init__(self, option_strings: list[str], dest: str, **_options: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, help="show the version and exit")
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: Any) -> None:
+        print(f"{parser.prog} {meterlib.__version__}")
+        parser.exit()
+
+
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The argument parser; with ``argv``, only the command it names is imported and registered.
+
+    Without ``argv`` every subcommand is registered in full. With it, the command named by the
+    first argument that is not an option is registered in full and the others by name and
+    help only, which is all ``meterlib --help`` and an unknown command need.
+    """
     parser = argparse.ArgumentParser(
         prog="meterlib",
         description="Exact, explainable usage-based billing arithmetic.",
     )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {meterlib.__version__}")
+    parser.add_argument("--version", action=_Version)
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in _command_modules():
-        module.register(subparsers)
+    chosen = None if argv is None else next((a for a in argv if not a.startswith("-")), "")
+    for command in commands():
+        if chosen is None or command.name == chosen:
+            importlib.import_module(command.module).register(subparsers)
+        else:
+            subparsers.add_parser(command.name, help=command.help)
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:  # noqa: PLR0911  (one status per outcome)
+def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     try:
-        parser = build_parser()
-        args = parser.parse_args(argv)
+        given = sys.argv[1:] if argv is None else list(argv)
+        parser = build_parser(given)
+        args = parser.parse_args(given)
     except KeyboardInterrupt:
         print("meterlib: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
@@ -79,12 +151,11 @@ def main(argv: Sequence[str] | None = None) -> int:  # noqa: PLR0911  (one statu
     except KeyboardInterrupt:
         print(f"meterlib {args.command}: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
-    except LedgerError as error:
-        print(f"meterlib {args.command}: error: {_one_line(error)}", file=sys.stderr)
-        return EXIT_STORAGE
     except MeterlibError as error:
+        from meterlib.ledger import LedgerError  # noqa: PLC0415  (on error only: fast start-up)
+
         print(f"meterlib {args.command}: error: {_one_line(error)}", file=sys.stderr)
-        return EXIT_USAGE
+        return EXIT_STORAGE if isinstance(error, LedgerError) else EXIT_USAGE
     except OSError as error:
         print(f"meterlib {args.command}: error: {_one_line(error)}", file=sys.stderr)
         return EXIT_USAGE
