@@ -56,7 +56,7 @@ from meterlib.pricing import (
     price_to_json,
 )
 from meterlib.proration import Proration, ProrationBasis, prorate
-from meterlib.rounding import RoundingMode, RoundingPolicy, round_amount
+from meterlib.rounding import RoundingMode, round_amount
 from meterlib.schedule import NotInForceError, in_force
 
 __all__ = [
@@ -98,7 +98,6 @@ __all__ = [
     "ProrationBasis",
     "RatingError",
     "RoundingMode",
-    "RoundingPolicy",
     "Statement",
     "Tier",
     "UnknownCurrencyError",

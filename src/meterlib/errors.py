@@ -17,8 +17,10 @@ __all__ = [
     "InvalidValueError",
     "MeterlibError",
     "NaiveDatetimeError",
+    "PrecisionError",
     "RatingError",
     "UnknownCurrencyError",
+    "WrongTypeError",
     "describe",
 ]
 
@@ -45,7 +47,11 @@ class InvalidValueError(MeterlibError, ValueError):
         super().__init__(f"{field!r} must be {expected} (got {describe(value)})")
 
 
-class FloatNotAllowedError(InvalidValueError, TypeError):
+class WrongTypeError(InvalidValueError, TypeError):
+    """An argument of the wrong kind (a list where an amount is expected, a float, ...)."""
+
+
+class FloatNotAllowedError(WrongTypeError):
     """A binary float was given where an exact decimal is required."""
 
     def __init__(self, field: str, value: Any) -> None:
@@ -77,6 +83,21 @@ class CurrencyMismatchError(MeterlibError, ValueError):
         self.left = left
         self.right = right
         super().__init__(f"cannot {operation} amounts in {left} and {right}: currencies differ")
+
+
+class PrecisionError(MeterlibError, ArithmeticError):
+    """A result would need rounding beyond meterlib's exact context (200 significant digits).
+
+    meterlib never rounds silently: inputs are bounded (see :mod:`meterlib._numbers`) so that
+    realistic sums and products are exact, and a computation that still overflows says so.
+    """
+
+    def __init__(self, what: str) -> None:
+        self.what = what
+        super().__init__(
+            f"{what} needs more than 200 significant digits or an exponent out of range; "
+            "meterlib refuses to round it: use smaller amounts or fewer decimal places"
+        )
 
 
 class RatingError(MeterlibError, ValueError):

@@ -215,7 +215,7 @@ class RateSchedule:
 
 
 def _percent(value: Fraction) -> str:
-    percent = Decimal(value.numerator * 100) / Decimal(value.denominator)
+    percent = EXACT.divide(Decimal(value.numerator * 100), Decimal(value.denominator))
     return format(percent.normalize(), "f")
 
 
@@ -279,7 +279,7 @@ class InterestPolicy:
     ) -> InterestPolicy:
         """Simple interest at a fixed annual ``rate`` (or a :class:`RateSchedule`)."""
         rates = rate if isinstance(rate, RateSchedule) else RateSchedule.fixed(rate)
-        return cls(InterestMethod.SIMPLE, rates, DayCount(day_count))
+        return cls(InterestMethod.SIMPLE, rates, day_count)
 
     @classmethod
     def compound(
@@ -290,7 +290,7 @@ class InterestPolicy:
     ) -> InterestPolicy:
         """Compound interest at ``rate``, capitalised ``compounding`` (monthly or annual)."""
         rates = rate if isinstance(rate, RateSchedule) else RateSchedule.fixed(rate)
-        return cls(InterestMethod.COMPOUND, rates, DayCount(day_count), Compounding(compounding))
+        return cls(InterestMethod.COMPOUND, rates, day_count, compounding)
 
     def with_rates(self, rates: Decimal | int | str | RateSchedule) -> InterestPolicy:
         """The same policy at other rates (a policy without interest becomes simple interest).

@@ -26,7 +26,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Literal
 
-from meterlib._numbers import EXACT
+from meterlib._numbers import EXACT, ROUNDED
 from meterlib.errors import InvalidValueError
 from meterlib.invoicing.contracts import Party
 from meterlib.invoicing.plans import TaxRounding, Timing
@@ -171,7 +171,7 @@ class Invoice:
         add = EXACT.add
 
         def whole(field: str, value: Decimal) -> None:
-            if value.quantize(unit, context=EXACT) != value:
+            if value.quantize(unit, context=ROUNDED) != value:
                 raise InvalidValueError(field, value, f"whole minor units of {self.currency}")
 
         def equal(field: str, value: Decimal, expected: Decimal, rule: str) -> None:

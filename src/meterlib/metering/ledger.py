@@ -60,7 +60,7 @@ from pathlib import Path
 from types import MappingProxyType, TracebackType
 from typing import Any, Self, cast
 
-from meterlib._numbers import EXACT, to_decimal
+from meterlib._numbers import EXACT, ROUNDED, to_decimal
 from meterlib.errors import InvalidValueError, MeterlibError
 from meterlib.metering._buckets import EPOCH, PeriodIndex, micros
 from meterlib.metering.events import (
@@ -928,7 +928,7 @@ class Ledger:
             start, end = index.span(key)
             figure = to_decimal(result, meter.name)
             if aggregation is Aggregation.WEIGHTED_SUM:
-                figure = EXACT.divide(figure, Decimal(end - start))
+                figure = ROUNDED.divide(figure, Decimal(end - start))
             group: GroupKey = tuple(zip(groups, row[2:width], strict=True))
             values[UsageKey(who, meter.name, index.period(key), group)] = figure
 

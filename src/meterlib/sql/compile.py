@@ -51,7 +51,7 @@ from typing import Any
 
 from sqlglot import exp
 
-from meterlib._numbers import EXACT, to_decimal
+from meterlib._numbers import EXACT, ROUNDED, to_decimal
 from meterlib.errors import InvalidValueError
 from meterlib.metering.meters import Aggregation, Meter
 from meterlib.metering.table import UsageKey, UsageTable
@@ -253,7 +253,7 @@ class UsageQuery:
             group = tuple(zip(names, row[5 : 5 + len(names)], strict=True))
             value = to_decimal(row[5 + width], f"value of meter {name!r}")
             divisor = to_decimal(row[6 + width], f"divisor of meter {name!r}")
-            value = EXACT.divide(value, divisor) if divisor != 1 else _trimmed(value)
+            value = ROUNDED.divide(value, divisor) if divisor != 1 else _trimmed(value)
             values[UsageKey(customer, name, self.periods[index], group)] = value
         return UsageTable(values)
 
