@@ -1,5 +1,6 @@
 import decimal
 from decimal import Decimal
+from fractions import Fraction
 
 import pytest
 from pydantic import BaseModel
@@ -14,7 +15,7 @@ from meterlib.errors import (
     UnknownCurrencyError,
 )
 from meterlib.money import Money, allocate
-from meterlib.rounding import RoundingMode, round_amount
+from meterlib.rounding import RoundingMode, round_amount, round_fraction
 
 
 @pytest.mark.parametrize(("code", "units"), [("USD", 2), ("JPY", 0), ("KWD", 3), ("CLF", 4)])
@@ -253,3 +254,25 @@ def test_round_amount_refuses_floats_and_unknown_modes():
         round_amount(Decimal("0.1"), "USD", "bankers")
     with pytest.raises(TypeError, match="'mode' must be a rounding mode"):
         round_amount(Decimal("0.1"), "USD", 5)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("value", "currency", "half_up", "half_even"),
+    [
+        (Fraction(1, 200), "USD", "0.01", "0.00"),  # 0.005: a tie, even digit below
+        (Fraction(3, 200), "USD", "0.02", "0.02"),  # 0.015: a tie, even digit above
+        (Fraction(5, 200), "USD", "0.03", "0.02"),  # 0.025
+        (Fraction(-1, 200), "USD", "-0.01", "0.00"),  # ties away from zero, or to even
+        (Fraction(-3, 200), "USD", "-0.02", "-0.02"),
+        (Fraction(5, 2), "JPY", "3", "2"),
+        (Fraction(7, 2), "JPY", "4", "4"),
+        (Fraction(1, 3), "USD", "0.33", "0.33"),  # not a tie: both round down
+        (Fraction(2, 3), "USD", "0.67", "0.67"),  # not a tie: both round up
+        (Fraction(1001, 200000), "USD", "0.01", "0.01"),  # just above a tie
+        (Fraction(999, 200000), "USD", "0.00", "0.00"),  # just below a tie
+    ],
+)
+def test_round_fraction_ties_in_both_modes(value, currency, half_up, half_even):
+    assert round_fraction(value, currency, RoundingMode.HALF_UP) == Decimal(half_up)
+    assert round_fraction(value, currency, RoundingMode.HALF_EVEN) == Decimal(half_even)
+    assert round_fraction(value, currency, "half_even") == Decimal(half_even)

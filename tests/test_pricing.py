@@ -9,7 +9,13 @@ from decimal import Decimal
 import pytest
 from pydantic import TypeAdapter, ValidationError
 
-from meterlib.errors import FloatNotAllowedError, InvalidValueError, MeterlibError, RatingError
+from meterlib.errors import (
+    DocumentError,
+    FloatNotAllowedError,
+    InvalidValueError,
+    MeterlibError,
+    RatingError,
+)
 from meterlib.pricing import (
     Charge,
     ChargeLine,
@@ -39,9 +45,12 @@ LAGO_TIERS = [
 ]
 
 
-def only_error(excinfo: pytest.ExceptionInfo[ValidationError]) -> tuple[tuple[int | str, ...], str]:
-    """The location and message of the one error a ValidationError carries."""
-    errors = excinfo.value.errors(include_url=False)
+def only_error(excinfo: pytest.ExceptionInfo[DocumentError]) -> tuple[tuple[int | str, ...], str]:
+    """The location and message of the one error pydantic found, kept as the error's cause."""
+    assert len(excinfo.value.problems) == 1, excinfo.value.problems
+    cause = excinfo.value.__cause__
+    assert isinstance(cause, ValidationError)
+    errors = cause.errors(include_url=False)
     assert len(errors) == 1, errors
     return errors[0]["loc"], errors[0]["msg"]
 
@@ -475,18 +484,18 @@ def test_rating_does_not_depend_on_the_callers_decimal_context():
 
 
 def test_tiers_must_rise_strictly():
-    with pytest.raises(ValidationError) as excinfo:
+    with pytest.raises(DocumentError) as excinfo:
         GraduatedPrice(tiers=[{"up_to": "10"}, {"up_to": "5"}, {}])
     assert only_error(excinfo) == (
         ("tiers",),
         "tier up_to values must rise strictly, but tier 2 has up_to 5, not above tier 1's 10",
     )
-    with pytest.raises(ValidationError, match=r"tier 3 has up_to 20\.0, not above tier 2's 20 "):
+    with pytest.raises(DocumentError, match=r"tier 3 has up_to 20\.0, not above tier 2's 20$"):
         VolumePrice(tiers=[{"up_to": "10"}, {"up_to": "20"}, {"up_to": "20.0"}])
 
 
 def test_only_the_last_tier_may_be_unbounded():
-    with pytest.raises(ValidationError) as excinfo:
+    with pytest.raises(DocumentError) as excinfo:
         GraduatedPrice(tiers=[{"up_to": None, "unit_amount": "1"}, {"up_to": "10"}])
     assert only_error(excinfo) == (
         ("tiers",),
@@ -495,7 +504,7 @@ def test_only_the_last_tier_may_be_unbounded():
 
 
 def test_a_tiered_price_needs_a_tier():
-    with pytest.raises(ValidationError) as excinfo:
+    with pytest.raises(DocumentError) as excinfo:
         VolumePrice(tiers=[])
     assert only_error(excinfo) == (("tiers",), "must hold at least one tier (got none)")
 
@@ -525,31 +534,31 @@ def test_a_tiered_price_needs_a_tier():
     ],
 )
 def test_negative_amounts_rates_sizes_and_allowances_are_refused(model, fields_, loc, got):
-    with pytest.raises(ValidationError) as excinfo:
+    with pytest.raises(DocumentError) as excinfo:
         model.model_validate(fields_)
     assert only_error(excinfo) == (loc, f"Value error, must be >= 0 (got {got})")
 
 
 def test_a_package_size_of_zero_is_refused():
-    with pytest.raises(ValidationError) as excinfo:
+    with pytest.raises(DocumentError) as excinfo:
         PackagePrice(package_size="0", package_amount="5")
     assert only_error(excinfo) == (("package_size",), "must be > 0 (got 0)")
 
 
 def test_minimum_above_maximum_is_refused():
-    with pytest.raises(ValidationError) as excinfo:
+    with pytest.raises(DocumentError) as excinfo:
         PerUnitPrice(unit_amount="1", minimum="10", maximum="5")
     assert only_error(excinfo) == ((), "minimum 10 is above maximum 5")
 
 
 def test_min_per_event_above_max_per_event_is_refused():
-    with pytest.raises(ValidationError) as excinfo:
+    with pytest.raises(DocumentError) as excinfo:
         PercentagePrice(rate="0.01", min_per_event="5", max_per_event="1.5")
     assert only_error(excinfo) == ((), "min_per_event 5 is above max_per_event 1.5")
 
 
 def test_an_unknown_currency_is_refused():
-    with pytest.raises(ValidationError) as excinfo:
+    with pytest.raises(DocumentError) as excinfo:
         PerUnitPrice(unit_amount="1", currency="XYZ")
     assert only_error(excinfo) == (
         ("currency",),
@@ -568,7 +577,7 @@ def test_an_unknown_currency_is_refused():
     ],
 )
 def test_floats_are_refused_when_building(model, fields_, loc):
-    with pytest.raises(ValidationError) as excinfo:
+    with pytest.raises(DocumentError) as excinfo:
         model.model_validate(fields_)
     where, message = only_error(excinfo)
     assert where == loc
@@ -577,15 +586,15 @@ def test_floats_are_refused_when_building(model, fields_, loc):
 
 
 def test_unknown_fields_are_refused():
-    with pytest.raises(ValidationError, match="Extra inputs are not permitted"):
+    with pytest.raises(DocumentError, match="Extra inputs are not permitted"):
         PerUnitPrice.model_validate({"unit_amount": "1", "unit_price": "2"})
-    with pytest.raises(ValidationError, match="Extra inputs are not permitted"):
+    with pytest.raises(DocumentError, match="Extra inputs are not permitted"):
         Tier.model_validate({"up_to": "1", "price": "2"})
 
 
 def test_prices_are_frozen_hashable_values():
     price = GraduatedPrice(tiers=STRIPE_TIERS)
-    with pytest.raises(ValidationError, match="frozen"):
+    with pytest.raises(DocumentError, match="frozen"):
         price.included = D(5)  # type: ignore[misc]  # the point: assignment is refused
     again = GraduatedPrice(tiers=STRIPE_TIERS)
     again.rate(3)
@@ -609,3 +618,24 @@ def test_validation_errors_are_value_errors_and_rating_errors_are_meterlib_error
         PerUnitPrice(unit_amount="-1")
     assert issubclass(RatingError, MeterlibError)
     assert issubclass(RatingError, ValueError)
+
+
+@pytest.mark.parametrize(
+    ("build", "location", "message"),
+    [
+        (lambda: Tier(up_to="-1"), "up_to", "must be >= 0 (got -1)"),
+        (lambda: PerUnitPrice(unit_amount="-1"), "unit_amount", "must be >= 0 (got -1)"),
+        (lambda: Tier.model_validate({"up_to": 0.5}), "up_to", "never a float"),
+        (lambda: PerUnitPrice.model_validate_json('{"unit_amount": "x"}'), "unit_amount", "'x'"),
+        (lambda: FlatPrice.model_validate_strings({"amount": "-2"}), "amount", "must be >= 0"),
+    ],
+)
+def test_building_a_model_raises_a_meterlib_error_naming_the_field(build, location, message):
+    with pytest.raises(DocumentError) as excinfo:
+        build()
+    assert isinstance(excinfo.value, MeterlibError)
+    assert isinstance(excinfo.value, ValueError)
+    [(where, text)] = excinfo.value.problems
+    assert where == location
+    assert message in text
+    assert "pydantic" not in str(excinfo.value)

@@ -33,8 +33,8 @@ from decimal import Decimal
 from fractions import Fraction
 from itertools import pairwise
 
-from meterlib._numbers import EXACT, to_decimal
-from meterlib.backbill.interest import InterestPolicy, add_months
+from meterlib._numbers import EXACT, exact_sum, to_decimal
+from meterlib.backbill.interest import InterestPolicy
 from meterlib.backbill.statement import (
     AdjustmentDocument,
     DocumentLine,
@@ -46,6 +46,7 @@ from meterlib.backbill.statement import (
 from meterlib.backbill.terms import DateSpan, RebillBasis
 from meterlib.backbill.usage import UsageRecord
 from meterlib.errors import InvalidValueError
+from meterlib.periods import add_months
 from meterlib.pricing.charge import plain
 from meterlib.rounding import RoundingMode, round_fraction
 
@@ -217,7 +218,9 @@ def rebill(
             quantity = _ZERO
         rated = basis.rate(span, quantity)
         limit = rated.allowance if stated is None else stated
-        overuse = None if limit is None else (quantity - limit if quantity > limit else _ZERO)
+        overuse = None
+        if limit is not None:
+            overuse = EXACT.subtract(quantity, limit) if quantity > limit else _ZERO
         rebilled = rated.rounded
         delta = EXACT.subtract(rebilled, period.billed)
         due = period.due if period.due is not None else period.end + term
@@ -227,7 +230,7 @@ def rebill(
             accrued = policy.accrue(delta, due, as_of) if delta > 0 else _NOTHING
         else:
             known = [(p.paid_on, p.amount) for p in period.payments if p.paid_on <= as_of]
-            paid = sum((amount for _, amount in known), _ZERO)
+            paid = exact_sum(amount for _, amount in known)
             accrued = policy.accrue(rebilled, due, as_of, known)
         late = (as_of - due).days
         lines.append(

@@ -32,8 +32,6 @@ Conventions, chosen once and stated here:
 
 from __future__ import annotations
 
-import calendar
-from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -44,7 +42,8 @@ from typing import TypeVar
 
 from meterlib._numbers import EXACT, to_decimal
 from meterlib.errors import InvalidValueError
-from meterlib.schedule import NotInForceError, check_schedule
+from meterlib.periods import add_months
+from meterlib.schedule import check_schedule, index_in_force
 
 __all__ = [
     "Compounding",
@@ -53,23 +52,10 @@ __all__ = [
     "InterestPolicy",
     "RateSchedule",
     "RateVersion",
-    "add_months",
 ]
 
 _ZERO = Fraction(0)
 E = TypeVar("E", bound=StrEnum)
-
-
-def add_months(anchor: date, months: int) -> date:
-    """``anchor`` plus ``months`` calendar months, clamped to the month's end (Jan 31 + 1 = Feb 28).
-
-    Always counted from the anchor, so a sequence of such dates never drifts.
-    """
-    total = anchor.year * 12 + anchor.month - 1 + months
-    year, month = divmod(total, 12)
-    month += 1
-    last = calendar.monthrange(year, month)[1]
-    return date(year, month, min(anchor.day, last))
 
 
 class DayCount(StrEnum):
@@ -189,10 +175,7 @@ class RateSchedule:
 
     def index_on(self, day: date) -> int:
         """Index of the version in force on ``day``; raises NotInForceError before the first."""
-        index = bisect_right(self._starts, day)
-        if index == 0:
-            raise NotInForceError("interest rate", day, self._starts[0])
-        return index - 1
+        return index_in_force(self._starts, day, "interest rate")
 
     def rate_on(self, day: date) -> Fraction:
         """The effective annual rate (``rate + margin``) in force on ``day``, exactly."""
@@ -216,7 +199,7 @@ class RateSchedule:
 
 def _percent(value: Fraction) -> str:
     percent = EXACT.divide(Decimal(value.numerator * 100), Decimal(value.denominator))
-    return format(percent.normalize(), "f")
+    return format(percent.normalize(EXACT), "f")
 
 
 def _member(kind: type[E], value: str, field: str) -> E:

@@ -42,8 +42,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
-
 from meterlib.errors import DocumentError, describe
 from meterlib.invoicing.contracts import Contract
 from meterlib.metering.meters import load_meters
@@ -51,19 +49,6 @@ from meterlib.metering.meters import load_meters
 __all__ = ["load_contract", "parse_contract"]
 
 _WHAT = "contract"
-
-
-def _problems(error: ValidationError) -> list[tuple[str, str]]:
-    problems = []
-    for detail in error.errors(include_url=False):
-        location = ".".join(str(part) for part in detail["loc"])
-        message = detail["msg"].removeprefix("Value error, ")
-        if detail["type"] != "missing" and "(got " not in message:
-            value = detail["input"]
-            if not isinstance(value, Mapping | list | tuple):
-                message = f"{message} (got {describe(value)})"
-        problems.append((location, message))
-    return problems
 
 
 def parse_contract(data: Mapping[str, Any], base: str | os.PathLike[str] | None = None) -> Contract:
@@ -99,8 +84,8 @@ def parse_contract(data: Mapping[str, Any], base: str | os.PathLike[str] | None 
             ) from error
     try:
         return Contract.model_validate(document)
-    except ValidationError as error:
-        raise DocumentError(_WHAT, _problems(error)) from error
+    except DocumentError as error:
+        raise DocumentError(_WHAT, error.problems) from error
 
 
 def load_contract(path: str | os.PathLike[str]) -> Contract:

@@ -39,13 +39,13 @@ Conventions (where billing systems differ, the choice made here):
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from functools import lru_cache
 
 from meterlib._numbers import EXACT
-from meterlib.errors import InvalidValueError
+from meterlib.errors import InvalidValueError, WrongTypeError
 from meterlib.invoicing.contracts import Contract, Segment
 from meterlib.invoicing.invoice import DiscountLine, Invoice, InvoiceLine, LineKind, TaxLine
 from meterlib.invoicing.plans import (
@@ -56,7 +56,7 @@ from meterlib.invoicing.plans import (
     TaxRounding,
     Timing,
 )
-from meterlib.invoicing.usage import UsageSource
+from meterlib.invoicing.usage import MappingUsage, UsageSource
 from meterlib.money import Money, allocate
 from meterlib.periods import BillingCycle, Period
 from meterlib.pricing import Charge, ChargeLine, PerUnitPrice
@@ -115,19 +115,33 @@ def resolve_period(contract: Contract, period: Period | date | datetime) -> Peri
 
 def invoice(
     contract: Contract,
-    usage: UsageSource,
+    usage: UsageSource | Mapping[str, Decimal | int | str],
     period: Period | date | datetime,
     *,
     number: str | None = None,
 ) -> Invoice:
     """Bill ``contract`` for one billing period with usage from ``usage``.
 
-    ``period`` is one of the contract's billing periods (or a date or instant inside one, see
+    ``usage`` is a usage source, or a plain mapping of meter name to the quantity used in the
+    whole period (read as :class:`~meterlib.invoicing.usage.MappingUsage`). ``period`` is one
+    of the contract's billing periods (or a date or instant inside one, see
     :func:`resolve_period`). Raises :class:`~meterlib.errors.InvalidValueError` when the
     contract does not cover any part of the period. See the module docstring for how lines,
     discounts and taxes are computed.
     """
+    if not isinstance(contract, Contract):
+        raise WrongTypeError("contract", contract, "a Contract (see load_contract)")
     whole = resolve_period(contract, period)
+    if isinstance(usage, Mapping):
+        # A plain mapping of meter name to quantity is the usage of this one period.
+        usage = MappingUsage(usage, period=whole, customer=contract.customer)
+    elif not isinstance(usage, UsageSource):
+        raise WrongTypeError(
+            "usage",
+            usage,
+            "a usage source (MappingUsage, TableUsage, LedgerUsage) or a mapping of meter"
+            " name to quantity",
+        )
     segments = contract.segments(whole)
     if not segments:
         raise InvalidValueError(

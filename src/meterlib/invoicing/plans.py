@@ -30,8 +30,9 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
+from meterlib._model import MeterlibModel
 from meterlib._numbers import NonNegativeAmount
 from meterlib.currency import CurrencyCode
 from meterlib.errors import InvalidValueError
@@ -87,7 +88,7 @@ class TaxRounding(StrEnum):
     """The tax is computed once on the sum of the taxed lines and rounded once."""
 
 
-class _Model(BaseModel):
+class _Model(MeterlibModel):
     """Frozen, strict about unknown fields: a misspelt term must not be silently ignored."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")

@@ -25,9 +25,10 @@ from decimal import Decimal
 from functools import cached_property
 from typing import Annotated, Any, Literal, Self, TypeAlias
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
+from meterlib._model import MeterlibModel
 from meterlib._numbers import EXACT, NonNegativeAmount, to_decimal
 from meterlib.currency import CurrencyCode
 from meterlib.errors import InvalidValueError, RatingError
@@ -66,7 +67,7 @@ def _quantity(value: QuantityLike, field: str = "quantity") -> Decimal:
     return quantity
 
 
-class _PriceBase(BaseModel):
+class _PriceBase(MeterlibModel):
     """Fields and steps every price model shares: currency, modifiers and the final charge."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -217,7 +218,7 @@ class PackagePrice(_PriceBase):
         return self._charge(units, included, billable, (line,), amount)
 
 
-class Tier(BaseModel):
+class Tier(MeterlibModel):
     """One tier of a graduated or volume price.
 
     A tier covers ``(previous up_to, up_to]`` (tier 1 from zero); ``up_to=None`` means no
