@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import ast
+import importlib
+import inspect
+import pkgutil
 import re
 import shlex
 import subprocess
@@ -53,3 +57,40 @@ def test_public_api_is_curated_sorted_and_importable():
     assert meterlib.__all__ == sorted(meterlib.__all__)
     missing = [name for name in meterlib.__all__ if not hasattr(meterlib, name)]
     assert missing == []
+
+
+def _meterlib_modules() -> list[str]:
+    return [
+        info.name
+        for info in pkgutil.walk_packages(meterlib.__path__, "meterlib.")
+        if not info.name.endswith("__main__")
+    ]
+
+
+def test_no_class_name_is_used_twice_in_the_public_surface():
+    homes: dict[str, list[str]] = {}
+    for name in _meterlib_modules():
+        module = importlib.import_module(name)
+        for attribute, value in vars(module).items():
+            if (
+                inspect.isclass(value)
+                and not attribute.startswith("_")
+                and value.__module__ == module.__name__
+            ):
+                homes.setdefault(attribute, []).append(module.__name__)
+    assert {name: where for name, where in homes.items() if len(where) > 1} == {}
+
+
+def test_no_private_name_is_imported_across_modules():
+    found = []
+    for path in sorted((ROOT / "src" / "meterlib").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("meterlib"):
+                found.extend(
+                    f"{path.relative_to(ROOT)}: {alias.name} from {node.module}"
+                    for alias in node.names
+                    if alias.name.startswith("_")
+                )
+    # The renderers are being moved out of the domain packages (issue 14, point 6), which
+    # removes this last one; until then it is the only exception.
+    assert [line for line in found if "_Fmt from meterlib.backbill.render" not in line] == []

@@ -95,7 +95,7 @@ def ledger_path(given: str | None) -> Path:
 
 
 @dataclass
-class Totals:
+class IngestTotals:
     """What an ingest did, summed over its batches and files."""
 
     lines: int = 0
@@ -215,7 +215,7 @@ class Ingest:
         self.batch_size = batch_size
         self.log = log
         self.progress = progress
-        self.totals = Totals()
+        self.totals = IngestTotals()
         self.received_at = datetime.now(UTC)
 
     def file(self, name: str, stream: IO[bytes], fmt: Format) -> None:

@@ -47,9 +47,9 @@ __all__ = [
     "FeeVersion",
     "FixedDiscount",
     "MeteredCharge",
+    "MeteredPriceVersion",
     "PercentageDiscount",
     "Plan",
-    "PriceVersion",
     "RecurringFee",
     "TaxRate",
     "TaxRounding",
@@ -156,7 +156,7 @@ class RecurringFee(_Model):
         return self.description or self.name
 
 
-class PriceVersion(_Model):
+class MeteredPriceVersion(_Model):
     """A metered charge's price from ``effective_from`` on."""
 
     effective_from: date
@@ -181,7 +181,7 @@ class MeteredCharge(_Model):
     """What the invoice line says; defaults to ``name``."""
     unit: str = "units"
     """What one unit of usage is called on the invoice (``"calls"``, ``"GB"``)."""
-    versions: tuple[PriceVersion, ...]
+    versions: tuple[MeteredPriceVersion, ...]
     """The prices over time, ``effective_from`` rising strictly."""
 
     @model_validator(mode="before")
@@ -191,7 +191,9 @@ class MeteredCharge(_Model):
 
     @field_validator("versions")
     @classmethod
-    def _rising_dates(cls, versions: tuple[PriceVersion, ...]) -> tuple[PriceVersion, ...]:
+    def _rising_dates(
+        cls, versions: tuple[MeteredPriceVersion, ...]
+    ) -> tuple[MeteredPriceVersion, ...]:
         _rising(versions)
         return versions
 

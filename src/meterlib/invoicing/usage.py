@@ -36,8 +36,8 @@ __all__ = [
     "MappingUsage",
     "SpanBound",
     "TableUsage",
+    "UsageBackend",
     "UsageNotFoundError",
-    "UsageQuery",
     "UsageSource",
 ]
 
@@ -220,7 +220,7 @@ class TableUsage:
         return f"TableUsage({len(self._index)} cells)"
 
 
-class UsageQuery(Protocol):
+class UsageBackend(Protocol):
     """What :class:`LedgerUsage` needs of a ledger: usage of meters over periods."""
 
     def usage(
@@ -243,7 +243,7 @@ class LedgerUsage:
 
     __slots__ = ("_cache", "_ledger", "_meters")
 
-    def __init__(self, ledger: UsageQuery, meters: Sequence[Meter]) -> None:
+    def __init__(self, ledger: UsageBackend, meters: Sequence[Meter]) -> None:
         """Keep the ledger and the meters (at least one)."""
         if not meters:
             raise InvalidValueError(
