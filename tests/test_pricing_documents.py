@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import typing
 from decimal import Decimal
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from meterlib.pricing import (
     PackagePrice,
     PercentagePrice,
     PerUnitPrice,
+    Price,
     Tier,
     VolumePrice,
     load_price,
@@ -264,22 +266,17 @@ def test_round_trip_keeps_every_digit_and_exponent():
 
 def test_the_schema_covers_every_model_told_apart_by_model():
     schema = price_json_schema()
-    assert schema["title"] == "Price"
+    assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+    assert schema["$id"] == "urn:meterlib:schema:price"
     assert schema["discriminator"]["propertyName"] == "model"
-    assert set(schema["discriminator"]["mapping"]) == {
-        "flat",
-        "per_unit",
-        "package",
-        "graduated",
-        "volume",
-        "percentage",
-    }
+    union = typing.get_args(typing.get_args(Price)[0])
+    tags = {typing.get_args(model.model_fields["model"].annotation)[0] for model in union}
+    assert set(schema["discriminator"]["mapping"]) == tags
     percentage = schema["$defs"]["PercentagePrice"]
     assert "rate" in percentage["properties"]
-    assert percentage["required"] == ["rate"]
-    assert percentage["properties"]["rate"]["type"] == "string"
+    assert percentage["required"] == ["model", "rate"]
     unit_amount = schema["$defs"]["PerUnitPrice"]["properties"]["unit_amount"]
-    assert unit_amount["type"] == "string"
+    assert [kind["type"] for kind in unit_amount["anyOf"]] == ["string", "number"]
     assert json.loads(json.dumps(schema)) == schema
 
 

@@ -178,11 +178,36 @@ def _non_negative(value: Decimal) -> Decimal:
     return value
 
 
+# JSON Schema of the numbers the funnel reads: decimal text (surrounding white space is
+# stripped, as the funnel does) or a JSON number (read as Decimal by meterlib's readers).
+_UNSIGNED = r"([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]{1,4})?"
+_NEGATIVE_ZERO = r"(0+(\.0*)?|\.0+)([eE][+-]?[0-9]{1,4})?"
+_NUMBER_LIMITS = {"exclusiveMinimum": -(10**MAX_MAGNITUDE), "exclusiveMaximum": 10**MAX_MAGNITUDE}
+_DESCRIPTION = (
+    f"An exact decimal: a string such as '0.0005' or a JSON number (read as a decimal, never"
+    f" a float), below 1e{MAX_MAGNITUDE} in size with at most {MAX_PLACES} decimal places."
+)
+
 _SCHEMA = WithJsonSchema(
     {
-        "type": "string",
-        "pattern": r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]{1,4})?$",
-        "description": "An exact decimal written as a string, such as '0.0005'.",
+        "anyOf": [
+            {"type": "string", "pattern": rf"^\s*[+-]?{_UNSIGNED}\s*$", "maxLength": MAX_TEXT},
+            {"type": "number", **_NUMBER_LIMITS},
+        ],
+        "description": _DESCRIPTION,
+    },
+)
+_NON_NEGATIVE_SCHEMA = WithJsonSchema(
+    {
+        "anyOf": [
+            {
+                "type": "string",
+                "pattern": rf"^\s*(\+?{_UNSIGNED}|-{_NEGATIVE_ZERO})\s*$",
+                "maxLength": MAX_TEXT,
+            },
+            {"type": "number", "minimum": 0, "exclusiveMaximum": 10**MAX_MAGNITUDE},
+        ],
+        "description": _DESCRIPTION + " Not negative.",
     },
 )
 
@@ -201,5 +226,5 @@ NonNegativeAmount = Annotated[
     BeforeValidator(_validate),
     AfterValidator(_non_negative),
     PlainSerializer(str, return_type=str, when_used="json"),
-    _SCHEMA,
+    _NON_NEGATIVE_SCHEMA,
 ]

@@ -92,7 +92,10 @@ def price_to_json(price: Price, *, indent: int | None = None) -> str:
 
 
 def price_json_schema() -> dict[str, Any]:
-    """Return the JSON Schema of a price document (every model, told apart by ``model``)."""
-    schema = _ADAPTER.json_schema()
-    schema.setdefault("title", "Price")
-    return schema
+    """Return the JSON Schema of a price document (every model, told apart by ``model``).
+
+    The same schema as ``meterlib.schemas.json_schema("price")`` and ``meterlib schema price``.
+    """
+    from meterlib.schemas import json_schema  # noqa: PLC0415  (schemas reads every document kind)
+
+    return json_schema("price")
