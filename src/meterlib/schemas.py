@@ -8,7 +8,8 @@ number and currency types carry their own schema (:mod:`meterlib._numbers`,
 - the tag of a tagged union (a price's ``model``) is required in a document, though a model
   built in Python has it by default;
 - rules that live in validators and concern one field: ``tiers`` and ``phases`` hold at least
-  one item, ``package_size`` is above zero.
+  one item, ``package_size`` is above zero; and a meter's ``property``, needed by every
+  aggregation but ``count``.
 
 ``case`` (a back-billing case, read by hand from TOML) and ``event`` (one line of an events
 file, checked by :func:`meterlib.metering.events.check_event` without a model) are written
@@ -19,6 +20,8 @@ location: rules relating fields (tier bounds rising, ``minimum`` not above ``max
 naming a plan that exists, exactly one usage source per scenario), and the size limits of
 numbers written with an exponent (see :mod:`meterlib._numbers`). Dates are ISO 8601 text
 (``2024-12-31``), as a JSON document holds them; a TOML file's own dates are the same values.
+Validate with format assertion on (``format: date`` must be a real day: 2024-02-30 is not),
+as ``jsonschema``'s ``FORMAT_CHECKER`` does.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
-from meterlib._numbers import Amount
+from meterlib._numbers import Amount, NonNegativeAmount
 from meterlib.errors import InvalidValueError
 from meterlib.invoicing.contracts import Contract
 from meterlib.metering.meters import Meter
@@ -42,6 +45,12 @@ _ID = "urn:meterlib:schema:{kind}"
 
 _AT_LEAST_ONE = ("tiers", "phases")
 _POSITIVE = ("package_size",)
+_ZERO = {
+    "anyOf": [
+        {"type": "number", "maximum": 0},
+        {"type": "string", "pattern": r"^\s*[+-]?(0+(\.0*)?|\.0+)([eE].*)?\s*$"},
+    ]
+}
 _DATE = {"type": "string", "format": "date", "pattern": r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"}
 
 
@@ -92,12 +101,7 @@ def _field_rules(schema: dict[str, Any]) -> None:
         for name in _POSITIVE:
             field = properties.get(name)
             if isinstance(field, dict) and "anyOf" in field:
-                field["not"] = {
-                    "anyOf": [
-                        {"type": "number", "maximum": 0},
-                        {"type": "string", "pattern": r"^\s*[+-]?(0+(\.0*)?|\.0+)([eE].*)?\s*$"},
-                    ]
-                }
+                field["not"] = _ZERO
 
     _walk(schema, visit)
 
@@ -125,8 +129,22 @@ def _shared_currency(schema: dict[str, Any]) -> None:
         node["$ref"] = "#/$defs/CurrencyCode"
 
 
+def _meter_rule(schema: dict[str, Any]) -> None:
+    """A meter reads a property unless it counts events (``count`` reads none)."""
+    meter = schema.get("$defs", {}).get("Meter")
+    if meter is None:
+        return
+    meter["if"] = {"properties": {"aggregation": {"const": "count"}}}
+    meter["then"] = {"properties": {"property": {"type": "null"}}}
+    meter["else"] = {
+        "required": ["property"],
+        "properties": {"property": {"type": "string", "minLength": 1}},
+    }
+
+
 def _finish(kind: str, schema: dict[str, Any], title: str) -> dict[str, Any]:
     _require_tags(schema)
+    _meter_rule(schema)
     _field_rules(schema)
     _shared_currency(schema)
     head = {"$schema": DIALECT, "$id": _ID.format(kind=kind), "title": title}
@@ -144,7 +162,7 @@ def _meters_schema() -> dict[str, Any]:
     defs["Meter"] = meter
     schema = {
         "$defs": defs,
-        "description": "Meter definitions: {\"meters\": [...]} or a list of meters.",
+        "description": 'Meter definitions: {"meters": [...]} or a list of meters.',
         "anyOf": [
             {
                 "type": "object",
@@ -183,10 +201,13 @@ def _case_schema() -> dict[str, Any]:
     price = _price_schema()
     defs = price.pop("$defs", {})
     number = {"$ref": "#/$defs/Decimal"}
+    amount = {"$ref": "#/$defs/NonNegativeDecimal"}
+    positive = {"$ref": "#/$defs/NonNegativeDecimal", "not": _ZERO}
     text = {"type": "string"}
     whole = {"type": "integer", "minimum": 0}
     defs["Price"] = {key: price[key] for key in ("oneOf", "discriminator") if key in price}
     defs["Decimal"] = TypeAdapter(Amount).json_schema()
+    defs["NonNegativeDecimal"] = TypeAdapter(NonNegativeAmount).json_schema()
     defs["Date"] = _DATE
     one_source = {"oneOf": [{"required": [key]} for key in ("usage", "usage_file", "usage_table")]}
     schema = {
@@ -201,25 +222,31 @@ def _case_schema() -> dict[str, Any]:
                 "lookback_years": whole,
                 "unit": text,
                 "basis": text,
-                "allowance": number,
+                "allowance": amount,
                 "default_scenario": text,
                 "rates": {"type": "array", "items": number},
-                "interest": _closed(
-                    {
-                        "method": {"enum": ["none", "simple", "compound"]},
-                        "annual_rate": number,
-                        "rates": {
-                            "type": "array",
-                            "items": _closed(
-                                {"from": {"$ref": "#/$defs/Date"}, "rate": number},
-                                ["from", "rate"],
-                            ),
-                        },
-                        "margin": number,
-                        "day_count": {"enum": ["actual/365", "actual/360", "30/360"]},
-                        "compounding": {"enum": ["monthly", "annual"]},
-                    }
-                ),
+                "interest": {
+                    # Without 'rates', a fixed 'annual_rate' is needed (unless no interest).
+                    "if": {"properties": {"method": {"const": "none"}}, "required": ["method"]},
+                    "else": {"anyOf": [{"required": ["annual_rate"]}, {"required": ["rates"]}]},
+                    **_closed(
+                        {
+                            "method": {"enum": ["none", "simple", "compound"]},
+                            "annual_rate": amount,
+                            "rates": {
+                                "type": "array",
+                                "minItems": 1,
+                                "items": _closed(
+                                    {"from": {"$ref": "#/$defs/Date"}, "rate": number},
+                                    ["from", "rate"],
+                                ),
+                            },
+                            "margin": number,
+                            "day_count": {"enum": ["actual/365", "actual/360", "30/360"]},
+                            "compounding": {"enum": ["monthly", "annual"]},
+                        }
+                    ),
+                },
                 "bases": {
                     "type": "object",
                     "minProperties": 1,
@@ -236,7 +263,7 @@ def _case_schema() -> dict[str, Any]:
                                             "label": text,
                                             "price": {"$ref": "#/$defs/Price"},
                                             "price_file": text,
-                                            "allowance": number,
+                                            "allowance": amount,
                                         },
                                         ["from"],
                                     ),
@@ -257,13 +284,13 @@ def _case_schema() -> dict[str, Any]:
                         {
                             "start": {"$ref": "#/$defs/Date"},
                             "end": {"$ref": "#/$defs/Date"},
-                            "amount": number,
+                            "amount": amount,
                             "invoice": text,
                             "due": {"$ref": "#/$defs/Date"},
                             "payments": {
                                 "type": "array",
                                 "items": _closed(
-                                    {"date": {"$ref": "#/$defs/Date"}, "amount": number},
+                                    {"date": {"$ref": "#/$defs/Date"}, "amount": positive},
                                     ["date", "amount"],
                                 ),
                             },
@@ -278,7 +305,11 @@ def _case_schema() -> dict[str, Any]:
                         **_closed(
                             {
                                 "description": text,
-                                "usage": {"type": "object", "additionalProperties": number},
+                                "usage": {
+                                    "type": "object",
+                                    "propertyNames": _DATE,
+                                    "additionalProperties": amount,
+                                },
                                 "usage_file": text,
                                 "column": text,
                                 "usage_table": text,

@@ -52,6 +52,11 @@ def register(subparsers: Any) -> None:
         "--locale", default="en_US", help="locale for text and HTML (default: en_US)"
     )
     parser.add_argument("--output", metavar="FILE", help="write to FILE instead of stdout")
+    parser.add_argument(
+        "--allow-outside-files",
+        action="store_true",
+        help="let the document name files outside its own folder (only for documents you trust)",
+    )
     parser.set_defaults(handler=run)
 
 
@@ -66,7 +71,7 @@ def _as_of(text: str | None) -> date | None:
 
 def run(args: argparse.Namespace) -> int:
     """Load the case, compute the statement and the scenarios, print or write them."""
-    case = load_case(args.case)
+    case = load_case(args.case, allow_outside=args.allow_outside_files)
     as_of = _as_of(args.as_of)
     statement = case.statement(args.scenario, as_of=as_of, basis=args.basis)
     rates = None if args.rates is None else tuple(r for r in args.rates.split(",") if r)

@@ -78,6 +78,11 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--locale", default="en_US", help="CLDR locale (default: en_US)")
     parser.add_argument("--output", metavar="FILE", help="write here instead of stdout")
     parser.add_argument("--number", help="the invoice number (default: CUSTOMER-YYYYMMDD)")
+    parser.add_argument(
+        "--allow-outside-files",
+        action="store_true",
+        help="let the document name files outside its own folder (only for documents you trust)",
+    )
     parser.set_defaults(handler=run)
 
 
@@ -158,7 +163,7 @@ def _ledger_usage(contract: Contract, path: str) -> tuple[UsageSource, Any]:
 
 def run(args: argparse.Namespace) -> int:
     """Load, bill, render, write."""
-    contract = load_contract(args.contract)
+    contract = load_contract(args.contract, allow_outside=args.allow_outside_files)
     period = parse_period(contract, args.period)
     opened: Any = None
     if args.ledger is not None:

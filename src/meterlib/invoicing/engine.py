@@ -132,16 +132,16 @@ def invoice(
     if not isinstance(contract, Contract):
         raise WrongTypeError("contract", contract, "a Contract (see load_contract)")
     whole = resolve_period(contract, period)
-    if isinstance(usage, Mapping):
+    if not isinstance(usage, UsageSource):
+        if not isinstance(usage, Mapping):
+            raise WrongTypeError(
+                "usage",
+                usage,
+                "a usage source (MappingUsage, TableUsage, LedgerUsage) or a mapping of meter"
+                " name to quantity",
+            )
         # A plain mapping of meter name to quantity is the usage of this one period.
         usage = MappingUsage(usage, period=whole, customer=contract.customer)
-    elif not isinstance(usage, UsageSource):
-        raise WrongTypeError(
-            "usage",
-            usage,
-            "a usage source (MappingUsage, TableUsage, LedgerUsage) or a mapping of meter"
-            " name to quantity",
-        )
     segments = contract.segments(whole)
     if not segments:
         raise InvalidValueError(
