@@ -12,7 +12,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+from pydantic import BaseModel
+
 import meterlib
+from meterlib._model import MeterlibModel
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -94,3 +97,20 @@ def test_no_private_name_is_imported_across_modules():
     # The renderers are being moved out of the domain packages (issue 14, point 6), which
     # removes this last one; until then it is the only exception.
     assert [line for line in found if "_Fmt from meterlib.backbill.render" not in line] == []
+
+
+def test_every_pydantic_model_raises_meterlib_errors():
+    # Building or validating any model must raise meterlib's DocumentError, never pydantic's
+    # ValidationError: every model derives from MeterlibModel, which translates at the boundary.
+    stray = []
+    for name in _meterlib_modules():
+        module = importlib.import_module(name)
+        for attribute, value in vars(module).items():
+            if (
+                inspect.isclass(value)
+                and issubclass(value, BaseModel)
+                and value.__module__ == module.__name__
+                and not issubclass(value, MeterlibModel)
+            ):
+                stray.append(f"{name}.{attribute}")
+    assert stray == []
