@@ -29,7 +29,7 @@ def test_unknown_currency_is_refused_with_its_code():
 
 
 def test_float_amount_is_refused():
-    with pytest.raises(FloatNotAllowedError, match=r"0\.1 that is a float"):
+    with pytest.raises(FloatNotAllowedError, match=r"0\.1 that is a binary float"):
         Money(0.1, "USD")  # type: ignore[arg-type]
 
 

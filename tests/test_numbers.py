@@ -39,7 +39,7 @@ def test_float_is_refused_with_a_message_naming_field_and_value():
         to_decimal(0.1, "unit_amount")
     message = str(info.value)
     assert "'unit_amount'" in message
-    assert "0.1 that is a float" in message
+    assert "0.1 that is a binary float" in message
     assert isinstance(info.value, TypeError)
     assert isinstance(info.value, ValueError)
     assert isinstance(info.value, MeterlibError)
@@ -73,7 +73,7 @@ def test_model_fields_refuse_float_and_name_the_field():
         _Model(amount=0.5)
     error = info.value.errors()[0]
     assert error["loc"] == ("amount",)
-    assert "never a float (got 0.5 that is a float)" in error["msg"]
+    assert "never a float (got 0.5 that is a binary float)" in error["msg"]
 
 
 def test_model_fields_serialize_as_strings_and_keep_every_digit():

@@ -156,7 +156,7 @@ def test_a_cycle_built_from_bad_input_raises_a_meterlib_error():
     assert caught.value.problems
     for where, message in caught.value.problems:
         assert where.split(".")[0] == "anchor"
-        assert "(got 'x' that is a str)" in message
+        assert "(got 'x' that is text)" in message
     with pytest.raises(DocumentError, match="cadence"):
         BillingCycle.model_validate({"anchor": "2023-01-01", "cadence": "daily"})
 

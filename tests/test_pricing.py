@@ -345,7 +345,7 @@ def test_percentage_is_built_with_rate_and_read_as_fraction():
 def test_percentage_events_go_through_the_number_funnel():
     price = PercentagePrice(rate="0.01")
     with pytest.raises(
-        InvalidValueError, match=r"'events\[1\]' must be >= 0 \(got '-5' that is a str\)"
+        InvalidValueError, match=r"'events\[1\]' must be >= 0 \(got '-5' that is text\)"
     ):
         price.rate_events(["10", "-5"])
     with pytest.raises(FloatNotAllowedError, match=r"'events\[0\]'"):
@@ -388,7 +388,7 @@ def test_other_non_numbers_are_refused(quantity):
 )
 def test_a_negative_quantity_is_refused_by_every_model(price):
     with pytest.raises(
-        InvalidValueError, match=r"'quantity' must be >= 0 \(got '-1' that is a str\)"
+        InvalidValueError, match=r"'quantity' must be >= 0 \(got '-1' that is text\)"
     ):
         price.rate("-1")
 
@@ -562,7 +562,7 @@ def test_an_unknown_currency_is_refused():
         PerUnitPrice(unit_amount="1", currency="XYZ")
     assert only_error(excinfo) == (
         ("currency",),
-        "Value error, must be an ISO 4217 currency code known to CLDR (got 'XYZ' that is a str)",
+        "Value error, must be an ISO 4217 currency code known to CLDR (got 'XYZ' that is text)",
     )
 
 
@@ -582,7 +582,7 @@ def test_floats_are_refused_when_building(model, fields_, loc):
     where, message = only_error(excinfo)
     assert where == loc
     assert "never a float (got" in message
-    assert "that is a float)" in message
+    assert "that is a binary float)" in message
 
 
 def test_unknown_fields_are_refused():

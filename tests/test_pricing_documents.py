@@ -110,7 +110,7 @@ def test_price_from_json_takes_bytes():
             [
                 (
                     "currency",
-                    "must be an ISO 4217 currency code known to CLDR (got 'XYZ' that is a str)",
+                    "must be an ISO 4217 currency code known to CLDR (got 'XYZ' that is text)",
                 )
             ],
         ),
@@ -124,11 +124,11 @@ def test_price_from_json_takes_bytes():
         ),
         (
             {"model": "per_unit", "unit_amount": "1", "colour": "red"},
-            [("colour", "Extra inputs are not permitted (got 'red' that is a str)")],
+            [("colour", "Extra inputs are not permitted (got 'red' that is text)")],
         ),
         (
             {"model": "package", "package_size": "1", "package_amount": "1", "round": "sideways"},
-            [("round", "Input should be 'up' or 'down' (got 'sideways' that is a str)")],
+            [("round", "Input should be 'up' or 'down' (got 'sideways' that is text)")],
         ),
         (
             {"model": "per_unit", "unit_amount": 0.5},
@@ -137,7 +137,7 @@ def test_price_from_json_takes_bytes():
                     "unit_amount",
                     (
                         "must be an exact decimal (Decimal, int or a decimal string such as '0.1'),"
-                        " never a float (got 0.5 that is a float)"
+                        " never a float (got 0.5 that is a binary float)"
                     ),
                 ),
             ],
@@ -160,7 +160,7 @@ def test_every_problem_is_listed_and_the_message_joins_them():
         ("tiers.0.up_to", "must be >= 0 (got -1)"),
         (
             "tiers.0.unit_amount",
-            "must be a decimal number written as text, such as '12.50' (got 'x' that is a str)",
+            "must be a decimal number written as text, such as '12.50' (got 'x' that is text)",
         ),
     ]
     assert str(excinfo.value).startswith(

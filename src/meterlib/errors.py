@@ -3,11 +3,14 @@
 Every error meterlib raises on purpose is a :class:`MeterlibError`. The concrete classes also
 inherit the built-in a caller would naturally catch (``ValueError`` or ``TypeError``), so code
 that predates meterlib keeps working. Messages name the field, the value and what was expected:
-``'unit_amount' must be >= 0 (got Decimal('-0.01'))``.
+``'unit_amount' must be >= 0 (got -0.01 that is a decimal number)``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 __all__ = [
@@ -25,12 +28,37 @@ __all__ = [
 ]
 
 
+def _kind(value: Any) -> str:
+    """What ``value`` is, in the words of a document's author rather than Python's."""
+    kinds: list[tuple[type | tuple[type, ...], str]] = [
+        (bool, "a true/false value"),
+        (str, "text"),
+        (int, "a whole number"),
+        (float, "a binary float"),
+        (Decimal, "a decimal number"),
+        (datetime, "a date and time"),
+        (date, "a date"),
+        (Mapping, "an object"),
+        ((list, tuple), "a list"),
+    ]
+    if value is None:
+        return "nothing (null)"
+    for kind, words in kinds:
+        if isinstance(value, kind):
+            return words
+    return f"a {type(value).__name__}"
+
+
 def describe(value: Any) -> str:
-    """Show a value in an error message with its type, so `'1'` and `1` are told apart."""
-    text = repr(value)
+    """Show a value in an error message with its kind, in the words of the user's input.
+
+    Text ``'1'`` and the number ``1`` are told apart: ``'1' that is text``, ``1 that is a whole
+    number``; a decimal shows as written (``1.5 that is a decimal number``).
+    """
+    text = str(value) if type(value) is Decimal else repr(value)
     if len(text) > 80:
         text = text[:77] + "..."
-    return f"{text} that is a {type(value).__name__}"
+    return f"{text} that is {_kind(value)}"
 
 
 class MeterlibError(Exception):

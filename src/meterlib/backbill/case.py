@@ -79,7 +79,7 @@ from meterlib.backbill.scenarios import compare
 from meterlib.backbill.statement import ScenarioComparison, Statement
 from meterlib.backbill.terms import PriceSchedule, PriceVersion
 from meterlib.backbill.usage import UsageRecord, usage_by_start, usage_from_table
-from meterlib.errors import DocumentError, InvalidValueError, MeterlibError
+from meterlib.errors import DocumentError, InvalidValueError, MeterlibError, describe
 from meterlib.metering.table import UsageKey, UsageTable
 from meterlib.periods import Period
 from meterlib.pricing import load_price, parse_price
@@ -207,7 +207,7 @@ def _fail(where: str, message: str) -> DocumentError:
 
 def _keys(table: Any, allowed: set[str], where: str) -> dict[str, Any]:
     if not isinstance(table, dict):
-        raise _fail(where, f"must be a table (got {type(table).__name__})")
+        raise _fail(where, f"must be a table (got {describe(table)})")
     unknown = sorted(set(table) - allowed)
     if unknown:
         raise _fail(where, f"unknown keys {unknown}; expected some of {sorted(allowed)}")
