@@ -153,3 +153,11 @@ def test_the_caller_cannot_change_a_result():
         assert price.rate("123456789.123").amount == expected
         assert round_amount(expected, "USD", "half_even") == Decimal("15241.58")
     assert expected == Decimal("123456789.123") * Decimal("0.000123456789")
+
+
+@pytest.mark.parametrize("value", [[1], {"a": 1}, None, True, object()])
+def test_a_value_of_the_wrong_kind_is_a_type_error_naming_the_field(value):
+    with pytest.raises(TypeError, match="'q' must be a number") as caught:
+        to_decimal(value, "q")
+    assert isinstance(caught.value, InvalidValueError)
+    assert isinstance(caught.value, MeterlibError)

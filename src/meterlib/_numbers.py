@@ -32,7 +32,13 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BeforeValidator, PlainSerializer, WithJsonSchema
 
-from meterlib.errors import FloatNotAllowedError, InvalidValueError, PrecisionError, describe
+from meterlib.errors import (
+    FloatNotAllowedError,
+    InvalidValueError,
+    PrecisionError,
+    WrongTypeError,
+    describe,
+)
 
 __all__ = [
     "EXACT",
@@ -84,12 +90,20 @@ ROUNDED = decimal.Context(
 
 # A plain decimal literal: optional sign, ASCII digits with an optional fraction, an optional
 # exponent of at most four digits. Spaces, underscores, non-ASCII digits and words such as
-# "NaN" or "Infinity" are refused.
+# "NaN" or "Infinity" are refused. The groups give the fraction and the exponent, so the
+# number's lowest digit is known from the text without asking the Decimal.
 _DECIMAL_TEXT = re.compile(
-    r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,4})?", re.ASCII
+    r"[+-]?(?:[0-9]+(?:\.([0-9]*))?|\.([0-9]+))(?:[eE]([+-]?[0-9]{1,4}))?", re.ASCII
 )
-_LIMIT = Decimal(10) ** MAX_MAGNITUDE
+_INT_LIMIT = 10**MAX_MAGNITUDE
 _LIMITS = f"below 1e{MAX_MAGNITUDE} in size with at most {MAX_PLACES} decimal places"
+# Quantizing to 10**-MAX_PLACES signals Inexact exactly when a digit lies below it: cheaper
+# than reading the exponent from Decimal.as_tuple() on the hot path.
+_LOWEST = Decimal(1).scaleb(-MAX_PLACES)
+_PLACES_CHECK = decimal.Context(
+    prec=MAX_MAGNITUDE + MAX_PLACES + 2,
+    traps=[decimal.Inexact, decimal.InvalidOperation],
+).quantize
 
 
 def exact() -> AbstractContextManager[decimal.Context]:
@@ -125,9 +139,12 @@ def exactly(what: str) -> Iterator[None]:
 def _bounded(value: Decimal, field: str, given: Any) -> Decimal:
     """Return ``value`` when it lies within meterlib's documented limits."""
     if value.is_finite():
-        if -_LIMIT < value < _LIMIT:
-            exponent = value.as_tuple().exponent
-            if isinstance(exponent, int) and exponent >= -MAX_PLACES:
+        if value.adjusted() < MAX_MAGNITUDE or not value:
+            try:
+                _PLACES_CHECK(value, _LOWEST)
+            except decimal.DecimalException:
+                pass
+            else:
                 return value
         raise InvalidValueError(field, given, f"a number {_LIMITS}")
     raise InvalidValueError(field, given, "a finite decimal (not NaN or infinity)")
@@ -145,22 +162,36 @@ def to_decimal(value: Any, field: str = "value") -> Decimal:
         return _bounded(value, field, value)
     if kind is str:
         text = value.strip()
-        if len(text) <= MAX_TEXT and _DECIMAL_TEXT.fullmatch(text):
-            return _bounded(Decimal(text), field, value)
-        raise InvalidValueError(field, value, "a decimal number written as text, such as '12.50'")
+        match = _DECIMAL_TEXT.fullmatch(text) if len(text) <= MAX_TEXT else None
+        if match is not None and match.lastindex != 3 and len(text) <= MAX_PLACES:
+            # The common case: no exponent and at most 40 characters, so fewer than 40
+            # digits on either side of the point.
+            return Decimal(text)
+        if match is None:
+            raise InvalidValueError(
+                field, value, "a decimal number written as text, such as '12.50'"
+            )
+        fraction, exponent = match.group(1) or match.group(2), match.group(3)
+        places = len(fraction) if fraction else 0
+        if exponent is not None:
+            places -= int(exponent)
+        number = Decimal(text)
+        if places <= MAX_PLACES and (number.adjusted() < MAX_MAGNITUDE or not number):
+            return number
+        raise InvalidValueError(field, value, f"a number {_LIMITS}")
     if kind is int:
-        if -_LIMIT < value < _LIMIT:
+        if -_INT_LIMIT < value < _INT_LIMIT:
             return Decimal(value)
         raise InvalidValueError(field, value, f"a number {_LIMITS}")
     if isinstance(value, float):
         raise FloatNotAllowedError(field, value)
     if isinstance(value, bool):
-        raise InvalidValueError(field, value, "a number, not a bool")
+        raise WrongTypeError(field, value, "a number, not a bool")
     if isinstance(value, Decimal | int):  # subclasses
         return to_decimal(Decimal(value), field)
     if isinstance(value, str):
         return to_decimal(str(value), field)
-    raise InvalidValueError(field, value, "a Decimal, an int or a decimal string")
+    raise WrongTypeError(field, value, "a number: a decimal, a whole number or decimal text")
 
 
 def _validate(value: Any) -> Decimal:
