@@ -6,6 +6,7 @@ locale. Every function takes the locale as an argument (``"en_US"``, ``"de_DE"``
 
 from __future__ import annotations
 
+import decimal
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -13,6 +14,7 @@ from babel import Locale, UnknownLocaleError
 from babel.dates import format_date, format_datetime
 from babel.numbers import format_currency, format_decimal
 
+from meterlib._numbers import ROUNDED
 from meterlib.currency import minor_units
 from meterlib.errors import InvalidValueError
 from meterlib.money import Money
@@ -38,14 +40,19 @@ def format_money(money: Money, locale: str | Locale, *, exact: bool = False) -> 
     """
     loc = parse_locale(locale)
     exponent = money.amount.as_tuple().exponent
-    if exact and isinstance(exponent, int) and -exponent > minor_units(money.currency):
-        return format_currency(money.amount, money.currency, locale=loc, decimal_quantization=False)
-    return format_currency(money.amount, money.currency, locale=loc)
+    # Babel rounds in the ambient decimal context: give it meterlib's, never the caller's.
+    with decimal.localcontext(ROUNDED):
+        if exact and isinstance(exponent, int) and -exponent > minor_units(money.currency):
+            return format_currency(
+                money.amount, money.currency, locale=loc, decimal_quantization=False
+            )
+        return format_currency(money.amount, money.currency, locale=loc)
 
 
 def format_number(value: Decimal | int, locale: str | Locale) -> str:
     """Format a quantity with the locale's grouping and decimal signs, keeping every digit."""
-    return format_decimal(value, locale=parse_locale(locale), decimal_quantization=False)
+    with decimal.localcontext(ROUNDED):
+        return format_decimal(value, locale=parse_locale(locale), decimal_quantization=False)
 
 
 def format_date_local(value: date | datetime, locale: str | Locale, fmt: str = "medium") -> str:
