@@ -152,7 +152,7 @@ def test_the_caller_cannot_change_a_result():
     with decimal.localcontext(prec=3, rounding=decimal.ROUND_FLOOR):
         assert price.rate("123456789.123").amount == expected
         assert round_amount(expected, "USD", "half_even") == Decimal("15241.58")
-    assert expected == Decimal("123456789.123") * Decimal("0.000123456789")
+    assert expected == EXACT.multiply(Decimal("123456789.123"), Decimal("0.000123456789"))
 
 
 @pytest.mark.parametrize("value", [[1], {"a": 1}, None, True, object()])

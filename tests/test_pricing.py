@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 from pydantic import TypeAdapter, ValidationError
 
+from meterlib._numbers import EXACT, exact_sum
 from meterlib.errors import (
     DocumentError,
     FloatNotAllowedError,
@@ -56,9 +57,10 @@ def only_error(excinfo: pytest.ExceptionInfo[DocumentError]) -> tuple[tuple[int 
 
 
 def check_invariants(charge: Charge) -> None:
-    assert charge.subtotal == sum((line.amount for line in charge.lines), D(0))
-    assert charge.amount == charge.subtotal + charge.adjustment
-    assert charge.billable == charge.quantity - charge.included
+    # Expected figures are computed in meterlib's context, not the (possibly narrow) caller's.
+    assert charge.subtotal == exact_sum(line.amount for line in charge.lines)
+    assert charge.amount == EXACT.add(charge.subtotal, charge.adjustment)
+    assert charge.billable == EXACT.subtract(charge.quantity, charge.included)
     assert (charge.adjustment_reason is None) == (charge.adjustment == 0)
 
 

@@ -313,7 +313,7 @@ def _credit_note(
     body = DocumentLine(
         f"Usage over-billed, {line.label}: billed {plain(line.billed)},"
         f" re-billed {plain(line.rebilled)} ({line.version})",
-        -line.delta,
+        EXACT.minus(line.delta),
     )
     return AdjustmentDocument(
         "credit_note", number, as_of, line.invoice, line.label, currency, (body,)

@@ -172,7 +172,7 @@ class AdjustmentDocument:
     @property
     def signed_total(self) -> Decimal:
         """The total as the customer owes it: positive for debit notes, negative for credits."""
-        return self.total if self.kind == "debit_note" else -self.total
+        return self.total if self.kind == "debit_note" else EXACT.minus(self.total)
 
     @property
     def title(self) -> str:

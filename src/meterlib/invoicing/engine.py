@@ -73,6 +73,7 @@ _add = EXACT.add
 _subtract = EXACT.subtract
 _multiply = EXACT.multiply
 _divide = EXACT.divide
+_minus = EXACT.minus
 
 
 def invoice_number(customer: str, period: Period) -> str:
@@ -453,7 +454,7 @@ class _Segment:
         rows = (
             ChargeLine("minimum commitment", None, None, None, _ONE, owed, _ZERO, owed),
             ChargeLine(
-                "usage charges billed", None, None, None, _ONE, -used, _ZERO, -used
+                "usage charges billed", None, None, None, _ONE, _minus(used), _ZERO, _minus(used)
             ),
         )
         rating = Charge(
