@@ -25,7 +25,7 @@ from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Protocol, runtime_checkable
 
-from meterlib._numbers import to_decimal
+from meterlib._numbers import EXACT, to_decimal
 from meterlib.errors import InvalidValueError, MeterlibError
 from meterlib.metering.meters import Meter
 from meterlib.metering.table import UsageKey
@@ -208,7 +208,7 @@ class TableUsage:
         index: dict[tuple[str, str, datetime, datetime], Decimal] = {}
         for key, value in table.items():
             cell = (key.customer, key.meter, key.period.start, key.period.end)
-            index[cell] = index[cell] + value if cell in index else value
+            index[cell] = EXACT.add(index[cell], value) if cell in index else value
         self._index = index
 
     def quantity(self, customer: str, meter: str, start: datetime, end: datetime) -> Decimal:
