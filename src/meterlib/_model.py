@@ -55,7 +55,9 @@ def problems(
         if tag is not None and loc and loc[0] == tag:
             loc = loc[1:]
         kind = detail["type"]
-        location = tag_field if kind in _TAG_ERRORS else ".".join(str(part) for part in loc)
+        if kind in _TAG_ERRORS:  # the tag's own field, inside whatever holds the tagged value
+            loc = (*loc, tag_field)
+        location = ".".join(str(part) for part in loc)
         message = detail["msg"].removeprefix("Value error, ")
         value = detail["input"]
         if _shows_no_value(kind, location, message, value):
