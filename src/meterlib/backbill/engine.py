@@ -298,7 +298,7 @@ def _totals(lines: list[StatementLine]) -> Totals:
         billed=total(line.billed for line in counted),
         delta=delta,
         debits=total(line.delta for line in counted if line.delta > 0),
-        credits=-total(line.delta for line in counted if line.delta < 0),
+        credits=EXACT.minus(total(line.delta for line in counted if line.delta < 0)),
         interest=interest,
         total=EXACT.add(delta, interest),
         open_billed=total(line.open_billed for line in counted),
