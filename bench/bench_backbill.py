@@ -24,7 +24,7 @@ from meterlib.backbill import (
     UsageRecord,
     rebill,
 )
-from meterlib.backbill.interest import add_months
+from meterlib.periods import add_months
 from meterlib.pricing import Price, parse_price
 
 MONTHS = 72

@@ -9,7 +9,7 @@ from decimal import Decimal
 from hypothesis import strategies as st
 
 from meterlib.backbill import BilledPeriod, Payment, PriceSchedule, PriceVersion, UsageRecord
-from meterlib.backbill.interest import add_months
+from meterlib.periods import add_months
 from meterlib.pricing import Price, parse_price
 
 FIRST = date(2019, 1, 1)

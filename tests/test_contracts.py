@@ -9,7 +9,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from pydantic import ValidationError
 
 from meterlib.errors import DocumentError, InvalidValueError
 from meterlib.invoicing import Contract, load_contract, parse_contract
@@ -70,7 +69,7 @@ def test_a_span_that_is_not_a_billing_period_is_refused() -> None:
     ],
 )
 def test_inconsistent_contracts_are_refused(change, message) -> None:
-    with pytest.raises(ValidationError) as caught:
+    with pytest.raises(DocumentError) as caught:
         Contract.model_validate(document(**change))
     assert message in str(caught.value)
 
@@ -99,6 +98,6 @@ def test_document_errors_name_the_location_and_the_file(tmp_path: Path) -> None:
                     "phases = [{ start = 2023-01-01, plan = 1.5 }]\n", encoding="utf-8")
     with pytest.raises(DocumentError) as caught:
         load_contract(path)
-    expected = "Input should be a valid string (got Decimal('1.5') that is a Decimal)"
+    expected = "Input should be a valid string (got 1.5 that is a decimal number)"
     assert ("phases.0.plan", expected) in caught.value.problems
     assert any("bad.toml" in note for note in caught.value.__notes__)

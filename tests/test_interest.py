@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import decimal
 from datetime import date
 from decimal import Decimal
 from fractions import Fraction
@@ -15,9 +16,9 @@ from meterlib.backbill.interest import (
     InterestPolicy,
     RateSchedule,
     RateVersion,
-    add_months,
 )
 from meterlib.errors import FloatNotAllowedError, InvalidValueError
+from meterlib.periods import add_months
 from meterlib.schedule import NotInForceError
 
 
@@ -162,3 +163,55 @@ def test_with_rates_and_describe():
     compound = InterestPolicy.compound("0.09", "monthly", "actual/360").with_rates("0.12")
     assert compound.describe() == "12% a year, compounded monthly, actual/360"
     assert InterestPolicy.none().describe() == "no interest"
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "days"),
+    [
+        # A start on the 31st counts as the 30th: 30 x 2 + (15 - 30).
+        (date(2023, 1, 31), date(2023, 3, 15), 45),
+        # ... and then an end on the 31st counts as the 30th too.
+        (date(2023, 1, 31), date(2023, 5, 31), 120),
+        (date(2023, 3, 31), date(2023, 4, 1), 1),
+        # A start on the 30th: an end on the 31st counts as the 30th.
+        (date(2023, 1, 30), date(2023, 3, 31), 60),
+        # A start on the 29th: an end on the 31st stays the 31st.
+        (date(2023, 1, 29), date(2023, 3, 31), 62),
+    ],
+)
+def test_thirty_360_with_a_start_on_the_31st(start, end, days):
+    assert DayCount.THIRTY_360.days(start, end) == days
+
+
+def test_compound_monthly_past_several_compounding_dates():
+    # Due Jan 15: interest is capitalised on Feb 15, Mar 15 and Apr 15, then accrues simply on
+    # the grown balance for the 5 days to Apr 20.
+    policy = InterestPolicy.compound("0.12", "monthly")
+    accrued = policy.accrue(Decimal(1000), date(2023, 1, 15), date(2023, 4, 20))
+    rate = Fraction(12, 100)
+    growth = (1 + rate * 31 / 365) * (1 + rate * 28 / 365) * (1 + rate * 31 / 365)
+    assert accrued == 1000 * (growth * (1 + rate * 5 / 365) - 1)
+    simple = InterestPolicy.simple("0.12")
+    assert accrued > simple.accrue(Decimal(1000), date(2023, 1, 15), date(2023, 4, 20))
+
+
+def test_compound_annual_past_the_first_year():
+    # Due 2023-05-01: capitalised on 2024-05-01 (366 days, a leap year) and 2025-05-01 (365),
+    # then 31 days of simple accrual on the grown balance.
+    policy = InterestPolicy.compound("0.09", "annual")
+    accrued = policy.accrue(Decimal(500), date(2023, 5, 1), date(2025, 6, 1))
+    rate = Fraction(9, 100)
+    assert accrued == 500 * ((1 + rate * 366 / 365) * (1 + rate) * (1 + rate * 31 / 365) - 1)
+
+
+def test_a_day_count_that_is_not_known_is_a_named_error():
+    with pytest.raises(InvalidValueError, match=r"'day_count' must be one of 'actual/365'"):
+        InterestPolicy.simple("0.09", "act/365")
+    with pytest.raises(InvalidValueError, match="'compounding' must be one of 'monthly'"):
+        InterestPolicy.compound("0.09", "weekly")
+
+
+def test_describe_does_not_depend_on_the_callers_context():
+    policy = InterestPolicy.simple("0.091234")
+    with decimal.localcontext(prec=2):
+        assert policy.describe() == "9.1234% a year, simple, actual/365"

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import decimal
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
+import pytest
+
+from meterlib.errors import WrongTypeError
 from meterlib.invoicing import (
     Contract,
     Invoice,
@@ -314,3 +318,49 @@ def test_every_scenario_round_trips_through_json() -> None:
     again = invoice_from_json(invoice_to_json(bill))
     assert again == bill
     bill.check()
+
+
+def _overage_contract() -> Contract:
+    return contract(
+        {
+            "api": {
+                "currency": "USD",
+                "fees": [{"name": "platform", "amount": "1234.56"}],
+                "metered": [
+                    {
+                        "name": "calls",
+                        "meter": "calls",
+                        "unit": "calls",
+                        "price": {"model": "per_unit", "unit_amount": "0.0004"},
+                    },
+                ],
+                "taxes": [{"name": "VAT", "percent": "19"}],
+            },
+        },
+        [("2023-01-01", "api")],
+    )
+
+
+def test_a_plain_mapping_is_the_usage_of_the_period() -> None:
+    c = _overage_contract()
+    from_mapping = invoice(c, {"calls": 123_456}, date(2023, 3, 1))
+    from_source = invoice(c, MappingUsage({"calls": 123_456}, period=c.period(2)), date(2023, 3, 1))
+    assert from_mapping == from_source
+
+
+def test_usage_of_the_wrong_kind_is_a_named_type_error() -> None:
+    c = _overage_contract()
+    with pytest.raises(WrongTypeError, match="'usage' must be a usage source"):
+        invoice(c, [("calls", 5)], date(2023, 3, 1))  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="'contract' must be a Contract"):
+        invoice({"customer": "c"}, {}, date(2023, 3, 1))  # type: ignore[arg-type]
+
+
+def test_an_invoice_does_not_depend_on_the_callers_context() -> None:
+    c = _overage_contract()
+    expected = invoice(c, {"calls": 123_456_789}, date(2023, 3, 1))
+    with decimal.localcontext(prec=3, rounding=decimal.ROUND_DOWN):
+        narrow = invoice(c, {"calls": 123_456_789}, date(2023, 3, 1))
+        narrow.check()
+    assert narrow == expected
+    assert expected.subtotal == D("50617.28")  # 1234.56 + 49382.72

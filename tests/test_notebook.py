@@ -27,7 +27,10 @@ def test_notebook_runs_and_shows_the_expected_total():
     client = nbclient.NotebookClient(
         notebook,
         kernel_name="python3",
-        timeout=120,
+        # Generous bounds: a loaded machine may start the kernel and run a cell slowly; the
+        # bounds only stop a notebook that hangs.
+        timeout=1800,
+        startup_timeout=600,
         resources={"metadata": {"path": str(EXAMPLES)}},
     )
     client.execute()

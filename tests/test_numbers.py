@@ -4,8 +4,16 @@ from decimal import Decimal
 import pytest
 from pydantic import BaseModel, ValidationError
 
-from meterlib._numbers import Amount, NonNegativeAmount, to_decimal
-from meterlib.errors import FloatNotAllowedError, InvalidValueError, MeterlibError
+from meterlib._numbers import EXACT, Amount, NonNegativeAmount, exact_sum, exactly, to_decimal
+from meterlib.errors import (
+    DocumentError,
+    FloatNotAllowedError,
+    InvalidValueError,
+    MeterlibError,
+    PrecisionError,
+)
+from meterlib.pricing import PerUnitPrice
+from meterlib.rounding import round_amount
 
 
 @pytest.mark.parametrize(
@@ -31,7 +39,7 @@ def test_float_is_refused_with_a_message_naming_field_and_value():
         to_decimal(0.1, "unit_amount")
     message = str(info.value)
     assert "'unit_amount'" in message
-    assert "0.1 that is a float" in message
+    assert "0.1 that is a binary float" in message
     assert isinstance(info.value, TypeError)
     assert isinstance(info.value, ValueError)
     assert isinstance(info.value, MeterlibError)
@@ -65,7 +73,7 @@ def test_model_fields_refuse_float_and_name_the_field():
         _Model(amount=0.5)
     error = info.value.errors()[0]
     assert error["loc"] == ("amount",)
-    assert "never a float (got 0.5 that is a float)" in error["msg"]
+    assert "never a float (got 0.5 that is a binary float)" in error["msg"]
 
 
 def test_model_fields_serialize_as_strings_and_keep_every_digit():
@@ -82,3 +90,74 @@ def test_non_negative_field_refuses_negative_values():
 def test_the_funnel_does_not_depend_on_the_ambient_context():
     with decimal.localcontext(prec=2):
         assert to_decimal("123.456", "q") == Decimal("123.456")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "\u0661\u0662",  # Arabic-Indic digits
+        "\uff11\uff12",  # fullwidth digits
+        "1\u0660",
+        "1e99999",  # an exponent of five digits
+        "1e40",  # the magnitude limit
+        "-1e40",
+        "1" * 41,
+        "0." + "0" * 40 + "1",  # 41 decimal places
+        "1e-41",
+        "0" * 101,  # longer than MAX_TEXT
+        "1_000",
+    ],
+)
+def test_numbers_beyond_the_documented_limits_are_refused(text):
+    with pytest.raises(InvalidValueError, match="'q' must be"):
+        to_decimal(text, "q")
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["9" * 40, "-" + "9" * 40, "0." + "0" * 39 + "1", "1e-40", "9.99e39", " 12.50 ", "0" * 100],
+)
+def test_numbers_within_the_limits_are_read_exactly(text):
+    assert to_decimal(text, "q") == Decimal(text.strip())
+
+
+def test_decimals_and_ints_meet_the_same_limits():
+    with pytest.raises(InvalidValueError, match="below 1e40"):
+        to_decimal(Decimal("1e999999"), "amount")
+    with pytest.raises(InvalidValueError, match="below 1e40"):
+        to_decimal(10**40, "amount")
+    with pytest.raises(InvalidValueError, match="at most 40 decimal places"):
+        to_decimal(Decimal("1e-41"), "amount")
+    assert to_decimal(10**40 - 1, "amount") == Decimal(10**40 - 1)
+
+
+def test_a_huge_price_amount_is_refused_when_built():
+    with pytest.raises(DocumentError, match="unit_amount"):
+        PerUnitPrice(unit_amount="1e999999")
+
+
+def test_exact_arithmetic_does_not_round_silently():
+    # 1e39 + 1e-40 + 10 needs 80 digits: exact in EXACT, whatever the caller's context.
+    with decimal.localcontext(prec=3):
+        total = exact_sum([Decimal("1e39"), Decimal("1e-40"), Decimal(10)])
+    assert total == Decimal("1" + "0" * 37 + "10." + "0" * 39 + "1")
+    # A result that would need more than 200 digits raises a named error instead.
+    with pytest.raises(PrecisionError, match="more than 200 significant digits"), exactly("a sum"):
+        EXACT.add(Decimal("1e150"), Decimal("1e-60"))
+
+
+def test_the_caller_cannot_change_a_result():
+    price = PerUnitPrice(unit_amount="0.000123456789")
+    expected = price.rate("123456789.123").amount
+    with decimal.localcontext(prec=3, rounding=decimal.ROUND_FLOOR):
+        assert price.rate("123456789.123").amount == expected
+        assert round_amount(expected, "USD", "half_even") == Decimal("15241.58")
+    assert expected == EXACT.multiply(Decimal("123456789.123"), Decimal("0.000123456789"))
+
+
+@pytest.mark.parametrize("value", [[1], {"a": 1}, None, True, object()])
+def test_a_value_of_the_wrong_kind_is_a_type_error_naming_the_field(value):
+    with pytest.raises(TypeError, match="'q' must be a number") as caught:
+        to_decimal(value, "q")
+    assert isinstance(caught.value, InvalidValueError)
+    assert isinstance(caught.value, MeterlibError)

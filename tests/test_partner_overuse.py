@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pytest
 
+from meterlib._numbers import exact_sum
 from meterlib.backbill import BackbillCase, load_case
 from meterlib.cli import main
 from meterlib.render import render_statement
@@ -99,7 +100,7 @@ def test_base_totals_by_hand(case):
     # One debit note per month of overuse (14), each pointing at its invoice, adding up.
     assert len(statement.documents) == 14
     assert statement.documents[0].corrects == "INV-2023-03"
-    assert sum(d.signed_total for d in statement.documents) == totals.total
+    assert exact_sum(d.signed_total for d in statement.documents) == totals.total
 
 
 def test_scenarios_side_by_side(case):

@@ -2,11 +2,10 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from pydantic import ValidationError
 
-from meterlib.errors import InvalidValueError, NaiveDatetimeError
+from meterlib.errors import DocumentError, InvalidValueError, NaiveDatetimeError
 from meterlib.money import Money
-from meterlib.periods import BillingCycle, Cadence, Period
+from meterlib.periods import BillingCycle, Cadence, Period, add_months
 from meterlib.proration import ProrationBasis, prorate
 
 NY = ZoneInfo("America/New_York")
@@ -73,7 +72,7 @@ def test_periods_between_covers_a_window():
 
 
 def test_naive_datetimes_are_refused():
-    with pytest.raises(ValidationError, match="naive"):
+    with pytest.raises(DocumentError, match="naive"):
         BillingCycle(anchor=datetime(2023, 1, 1))  # noqa: DTZ001  (the naive value is the point)
     cycle = BillingCycle(anchor=date(2023, 1, 1))
     with pytest.raises(NaiveDatetimeError, match="'instant'"):
@@ -83,7 +82,7 @@ def test_naive_datetimes_are_refused():
 
 
 def test_unknown_time_zone_is_refused():
-    with pytest.raises(ValidationError, match=r"IANA time zone.*'Mars/Olympus'"):
+    with pytest.raises(DocumentError, match=r"IANA time zone.*'Mars/Olympus'"):
         BillingCycle(anchor=date(2023, 1, 1), timezone="Mars/Olympus")
 
 
@@ -135,5 +134,36 @@ def test_a_date_anchor_may_be_written_as_text_as_in_json():
     )
     assert cycle.anchor == date(2023, 1, 31)
     assert cycle.start(1).isoformat() == "2023-02-28T00:00:00+01:00"
-    with pytest.raises(ValidationError, match="naive"):
+    with pytest.raises(DocumentError, match="naive"):
         BillingCycle.model_validate_json('{"anchor": "2023-01-31T00:00:00"}')
+
+
+def test_no_periods_for_a_count_of_zero_or_an_empty_window():
+    cycle = BillingCycle(anchor=date(2023, 1, 1))
+    assert cycle.periods(0) == []
+    assert cycle.periods(0, first=5) == []
+    assert len(cycle.periods(1)) == 1
+    instant = datetime(2023, 2, 10, tzinfo=UTC)
+    assert cycle.periods_between(instant, instant) == []
+    assert cycle.periods_between(instant, instant - timedelta(days=1)) == []
+    tiny = cycle.periods_between(instant, instant + timedelta(microseconds=1))
+    assert [p.label() for p in tiny] == ["2023-02"]
+
+
+def test_a_cycle_built_from_bad_input_raises_a_meterlib_error():
+    with pytest.raises(DocumentError) as caught:
+        BillingCycle(anchor="x")
+    assert caught.value.problems
+    for where, message in caught.value.problems:
+        assert where.split(".")[0] == "anchor"
+        assert "(got 'x' that is text)" in message
+    with pytest.raises(DocumentError, match="cadence"):
+        BillingCycle.model_validate({"anchor": "2023-01-01", "cadence": "daily"})
+
+
+def test_add_months_is_counted_from_the_anchor_and_clamped():
+    assert add_months(date(2023, 1, 31), 1) == date(2023, 2, 28)
+    assert add_months(date(2024, 1, 31), 1) == date(2024, 2, 29)
+    assert add_months(date(2023, 1, 31), 3) == date(2023, 4, 30)
+    assert add_months(date(2023, 3, 31), -1) == date(2023, 2, 28)
+    assert add_months(date(2023, 5, 15), 0) == date(2023, 5, 15)

@@ -7,8 +7,8 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from pydantic import ValidationError
 
+from meterlib.errors import DocumentError
 from meterlib.invoicing import Plan, Timing
 from meterlib.invoicing.plans import ALWAYS
 
@@ -66,12 +66,12 @@ def test_fee_defaults_and_versions() -> None:
     ],
 )
 def test_invalid_plans_are_refused_with_the_reason(extra, message) -> None:
-    with pytest.raises(ValidationError, match=None) as caught:
+    with pytest.raises(DocumentError, match=None) as caught:
         plan(**extra)
     assert message in str(caught.value)
 
 
 def test_plans_are_immutable() -> None:
     p = plan()
-    with pytest.raises(ValidationError):
+    with pytest.raises(DocumentError):
         p.currency = "USD"  # type: ignore[misc]

@@ -9,7 +9,14 @@ from decimal import Decimal
 import pytest
 from pydantic import TypeAdapter, ValidationError
 
-from meterlib.errors import FloatNotAllowedError, InvalidValueError, MeterlibError, RatingError
+from meterlib._numbers import EXACT, exact_sum
+from meterlib.errors import (
+    DocumentError,
+    FloatNotAllowedError,
+    InvalidValueError,
+    MeterlibError,
+    RatingError,
+)
 from meterlib.pricing import (
     Charge,
     ChargeLine,
@@ -39,17 +46,21 @@ LAGO_TIERS = [
 ]
 
 
-def only_error(excinfo: pytest.ExceptionInfo[ValidationError]) -> tuple[tuple[int | str, ...], str]:
-    """The location and message of the one error a ValidationError carries."""
-    errors = excinfo.value.errors(include_url=False)
+def only_error(excinfo: pytest.ExceptionInfo[DocumentError]) -> tuple[tuple[int | str, ...], str]:
+    """The location and message of the one error pydantic found, kept as the error's cause."""
+    assert len(excinfo.value.problems) == 1, excinfo.value.problems
+    cause = excinfo.value.__cause__
+    assert isinstance(cause, ValidationError)
+    errors = cause.errors(include_url=False)
     assert len(errors) == 1, errors
     return errors[0]["loc"], errors[0]["msg"]
 
 
 def check_invariants(charge: Charge) -> None:
-    assert charge.subtotal == sum((line.amount for line in charge.lines), D(0))
-    assert charge.amount == charge.subtotal + charge.adjustment
-    assert charge.billable == charge.quantity - charge.included
+    # Expected figures are computed in meterlib's context, not the (possibly narrow) caller's.
+    assert charge.subtotal == exact_sum(line.amount for line in charge.lines)
+    assert charge.amount == EXACT.add(charge.subtotal, charge.adjustment)
+    assert charge.billable == EXACT.subtract(charge.quantity, charge.included)
     assert (charge.adjustment_reason is None) == (charge.adjustment == 0)
 
 
@@ -336,7 +347,7 @@ def test_percentage_is_built_with_rate_and_read_as_fraction():
 def test_percentage_events_go_through_the_number_funnel():
     price = PercentagePrice(rate="0.01")
     with pytest.raises(
-        InvalidValueError, match=r"'events\[1\]' must be >= 0 \(got '-5' that is a str\)"
+        InvalidValueError, match=r"'events\[1\]' must be >= 0 \(got '-5' that is text\)"
     ):
         price.rate_events(["10", "-5"])
     with pytest.raises(FloatNotAllowedError, match=r"'events\[0\]'"):
@@ -379,7 +390,7 @@ def test_other_non_numbers_are_refused(quantity):
 )
 def test_a_negative_quantity_is_refused_by_every_model(price):
     with pytest.raises(
-        InvalidValueError, match=r"'quantity' must be >= 0 \(got '-1' that is a str\)"
+        InvalidValueError, match=r"'quantity' must be >= 0 \(got '-1' that is text\)"
     ):
         price.rate("-1")
 
@@ -477,18 +488,18 @@ def test_rating_does_not_depend_on_the_callers_decimal_context():
 
 
 def test_tiers_must_rise_strictly():
-    with pytest.raises(ValidationError) as excinfo:
+    with pytest.raises(DocumentError) as excinfo:
         GraduatedPrice(tiers=[{"up_to": "10"}, {"up_to": "5"}, {}])
     assert only_error(excinfo) == (
         ("tiers",),
         "tier up_to values must rise strictly, but tier 2 has up_to 5, not above tier 1's 10",
     )
-    with pytest.raises(ValidationError, match=r"tier 3 has up_to 20\.0, not above tier 2's 20 "):
+    with pytest.raises(DocumentError, match=r"tier 3 has up_to 20\.0, not above tier 2's 20$"):
         VolumePrice(tiers=[{"up_to": "10"}, {"up_to": "20"}, {"up_to": "20.0"}])
 
 
 def test_only_the_last_tier_may_be_unbounded():
-    with pytest.raises(ValidationError) as excinfo:
+    with pytest.raises(DocumentError) as excinfo:
         GraduatedPrice(tiers=[{"up_to": None, "unit_amount": "1"}, {"up_to": "10"}])
     assert only_error(excinfo) == (
         ("tiers",),
@@ -497,7 +508,7 @@ def test_only_the_last_tier_may_be_unbounded():
 
 
 def test_a_tiered_price_needs_a_tier():
-    with pytest.raises(ValidationError) as excinfo:
+    with pytest.raises(DocumentError) as excinfo:
         VolumePrice(tiers=[])
     assert only_error(excinfo) == (("tiers",), "must hold at least one tier (got none)")
 
@@ -527,35 +538,35 @@ def test_a_tiered_price_needs_a_tier():
     ],
 )
 def test_negative_amounts_rates_sizes_and_allowances_are_refused(model, fields_, loc, got):
-    with pytest.raises(ValidationError) as excinfo:
+    with pytest.raises(DocumentError) as excinfo:
         model.model_validate(fields_)
     assert only_error(excinfo) == (loc, f"Value error, must be >= 0 (got {got})")
 
 
 def test_a_package_size_of_zero_is_refused():
-    with pytest.raises(ValidationError) as excinfo:
+    with pytest.raises(DocumentError) as excinfo:
         PackagePrice(package_size="0", package_amount="5")
     assert only_error(excinfo) == (("package_size",), "must be > 0 (got 0)")
 
 
 def test_minimum_above_maximum_is_refused():
-    with pytest.raises(ValidationError) as excinfo:
+    with pytest.raises(DocumentError) as excinfo:
         PerUnitPrice(unit_amount="1", minimum="10", maximum="5")
     assert only_error(excinfo) == ((), "minimum 10 is above maximum 5")
 
 
 def test_min_per_event_above_max_per_event_is_refused():
-    with pytest.raises(ValidationError) as excinfo:
+    with pytest.raises(DocumentError) as excinfo:
         PercentagePrice(rate="0.01", min_per_event="5", max_per_event="1.5")
     assert only_error(excinfo) == ((), "min_per_event 5 is above max_per_event 1.5")
 
 
 def test_an_unknown_currency_is_refused():
-    with pytest.raises(ValidationError) as excinfo:
+    with pytest.raises(DocumentError) as excinfo:
         PerUnitPrice(unit_amount="1", currency="XYZ")
     assert only_error(excinfo) == (
         ("currency",),
-        "Value error, must be an ISO 4217 currency code known to CLDR (got 'XYZ' that is a str)",
+        "Value error, must be an ISO 4217 currency code known to CLDR (got 'XYZ' that is text)",
     )
 
 
@@ -570,24 +581,24 @@ def test_an_unknown_currency_is_refused():
     ],
 )
 def test_floats_are_refused_when_building(model, fields_, loc):
-    with pytest.raises(ValidationError) as excinfo:
+    with pytest.raises(DocumentError) as excinfo:
         model.model_validate(fields_)
     where, message = only_error(excinfo)
     assert where == loc
     assert "never a float (got" in message
-    assert "that is a float)" in message
+    assert "that is a binary float)" in message
 
 
 def test_unknown_fields_are_refused():
-    with pytest.raises(ValidationError, match="Extra inputs are not permitted"):
+    with pytest.raises(DocumentError, match="Extra inputs are not permitted"):
         PerUnitPrice.model_validate({"unit_amount": "1", "unit_price": "2"})
-    with pytest.raises(ValidationError, match="Extra inputs are not permitted"):
+    with pytest.raises(DocumentError, match="Extra inputs are not permitted"):
         Tier.model_validate({"up_to": "1", "price": "2"})
 
 
 def test_prices_are_frozen_hashable_values():
     price = GraduatedPrice(tiers=STRIPE_TIERS)
-    with pytest.raises(ValidationError, match="frozen"):
+    with pytest.raises(DocumentError, match="frozen"):
         price.included = D(5)  # type: ignore[misc]  # the point: assignment is refused
     again = GraduatedPrice(tiers=STRIPE_TIERS)
     again.rate(3)
@@ -611,3 +622,24 @@ def test_validation_errors_are_value_errors_and_rating_errors_are_meterlib_error
         PerUnitPrice(unit_amount="-1")
     assert issubclass(RatingError, MeterlibError)
     assert issubclass(RatingError, ValueError)
+
+
+@pytest.mark.parametrize(
+    ("build", "location", "message"),
+    [
+        (lambda: Tier(up_to="-1"), "up_to", "must be >= 0 (got -1)"),
+        (lambda: PerUnitPrice(unit_amount="-1"), "unit_amount", "must be >= 0 (got -1)"),
+        (lambda: Tier.model_validate({"up_to": 0.5}), "up_to", "never a float"),
+        (lambda: PerUnitPrice.model_validate_json('{"unit_amount": "x"}'), "unit_amount", "'x'"),
+        (lambda: FlatPrice.model_validate_strings({"amount": "-2"}), "amount", "must be >= 0"),
+    ],
+)
+def test_building_a_model_raises_a_meterlib_error_naming_the_field(build, location, message):
+    with pytest.raises(DocumentError) as excinfo:
+        build()
+    assert isinstance(excinfo.value, MeterlibError)
+    assert isinstance(excinfo.value, ValueError)
+    [(where, text)] = excinfo.value.problems
+    assert where == location
+    assert message in text
+    assert "pydantic" not in str(excinfo.value)

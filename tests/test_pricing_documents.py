@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import typing
 from decimal import Decimal
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from meterlib.pricing import (
     PackagePrice,
     PercentagePrice,
     PerUnitPrice,
+    Price,
     Tier,
     VolumePrice,
     load_price,
@@ -108,7 +110,7 @@ def test_price_from_json_takes_bytes():
             [
                 (
                     "currency",
-                    "must be an ISO 4217 currency code known to CLDR (got 'XYZ' that is a str)",
+                    "must be an ISO 4217 currency code known to CLDR (got 'XYZ' that is text)",
                 )
             ],
         ),
@@ -122,11 +124,11 @@ def test_price_from_json_takes_bytes():
         ),
         (
             {"model": "per_unit", "unit_amount": "1", "colour": "red"},
-            [("colour", "Extra inputs are not permitted (got 'red' that is a str)")],
+            [("colour", "Extra inputs are not permitted (got 'red' that is text)")],
         ),
         (
             {"model": "package", "package_size": "1", "package_amount": "1", "round": "sideways"},
-            [("round", "Input should be 'up' or 'down' (got 'sideways' that is a str)")],
+            [("round", "Input should be 'up' or 'down' (got 'sideways' that is text)")],
         ),
         (
             {"model": "per_unit", "unit_amount": 0.5},
@@ -135,7 +137,7 @@ def test_price_from_json_takes_bytes():
                     "unit_amount",
                     (
                         "must be an exact decimal (Decimal, int or a decimal string such as '0.1'),"
-                        " never a float (got 0.5 that is a float)"
+                        " never a float (got 0.5 that is a binary float)"
                     ),
                 ),
             ],
@@ -158,7 +160,7 @@ def test_every_problem_is_listed_and_the_message_joins_them():
         ("tiers.0.up_to", "must be >= 0 (got -1)"),
         (
             "tiers.0.unit_amount",
-            "must be a decimal number written as text, such as '12.50' (got 'x' that is a str)",
+            "must be a decimal number written as text, such as '12.50' (got 'x' that is text)",
         ),
     ]
     assert str(excinfo.value).startswith(
@@ -264,24 +266,17 @@ def test_round_trip_keeps_every_digit_and_exponent():
 
 def test_the_schema_covers_every_model_told_apart_by_model():
     schema = price_json_schema()
-    assert schema["title"] == "Price"
+    assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+    assert schema["$id"] == "urn:meterlib:schema:price"
     assert schema["discriminator"]["propertyName"] == "model"
-    assert set(schema["discriminator"]["mapping"]) == {
-        "flat",
-        "per_unit",
-        "package",
-        "graduated",
-        "volume",
-        "percentage",
-        "capacity",
-        "matrix",
-    }
+    union = typing.get_args(typing.get_args(Price)[0])
+    tags = {typing.get_args(model.model_fields["model"].annotation)[0] for model in union}
+    assert set(schema["discriminator"]["mapping"]) == tags
     percentage = schema["$defs"]["PercentagePrice"]
     assert "rate" in percentage["properties"]
-    assert percentage["required"] == ["rate"]
-    assert percentage["properties"]["rate"]["type"] == "string"
+    assert percentage["required"] == ["model", "rate"]
     unit_amount = schema["$defs"]["PerUnitPrice"]["properties"]["unit_amount"]
-    assert unit_amount["type"] == "string"
+    assert [kind["type"] for kind in unit_amount["anyOf"]] == ["string", "number"]
     assert json.loads(json.dumps(schema)) == schema
 
 

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import ast
+import importlib
+import inspect
+import pkgutil
 import re
 import shlex
 import subprocess
@@ -11,7 +14,10 @@ import tomllib
 from importlib import metadata
 from pathlib import Path
 
+from pydantic import BaseModel
+
 import meterlib
+from meterlib._model import MeterlibModel
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -81,6 +87,8 @@ def test_import_meterlib_loads_no_heavy_module():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "[]"
+
+
 def test_version_comes_from_the_package_metadata():
     assert meterlib.__version__ == metadata.version("meterlib")
     result = subprocess.run(
@@ -115,3 +123,57 @@ def test_license_and_metadata_agree():
     assert "Version 2.0, January 2004" in text
     assert "END OF TERMS AND CONDITIONS" in text
     assert set(project["urls"]) >= {"Homepage", "Documentation", "Repository", "Changelog"}
+
+
+def _meterlib_modules() -> list[str]:
+    return [
+        info.name
+        for info in pkgutil.walk_packages(meterlib.__path__, "meterlib.")
+        if not info.name.endswith("__main__")
+    ]
+
+
+def test_no_class_name_is_used_twice_in_the_public_surface():
+    homes: dict[str, list[str]] = {}
+    for name in _meterlib_modules():
+        module = importlib.import_module(name)
+        for attribute, value in vars(module).items():
+            if (
+                inspect.isclass(value)
+                and not attribute.startswith("_")
+                and value.__module__ == module.__name__
+            ):
+                homes.setdefault(attribute, []).append(module.__name__)
+    assert {name: where for name, where in homes.items() if len(where) > 1} == {}
+
+
+def test_no_private_name_is_imported_across_modules():
+    found: list[str] = []
+    for path in sorted((ROOT / "src" / "meterlib").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("meterlib"):
+                found.extend(
+                    f"{path.relative_to(ROOT)}: {alias.name} from {node.module}"
+                    for alias in node.names
+                    if alias.name.startswith("_")
+                )
+    # The renderers are being moved out of the domain packages (issue 14, point 6), which
+    # removes this last one; until then it is the only exception.
+    assert [line for line in found if "_Fmt from meterlib.backbill.render" not in line] == []
+
+
+def test_every_pydantic_model_raises_meterlib_errors():
+    # Building or validating any model must raise meterlib's DocumentError, never pydantic's
+    # ValidationError: every model derives from MeterlibModel, which translates at the boundary.
+    stray = []
+    for name in _meterlib_modules():
+        module = importlib.import_module(name)
+        for attribute, value in vars(module).items():
+            if (
+                inspect.isclass(value)
+                and issubclass(value, BaseModel)
+                and value.__module__ == module.__name__
+                and not issubclass(value, MeterlibModel)
+            ):
+                stray.append(f"{name}.{attribute}")
+    assert stray == []

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from meterlib._numbers import to_decimal
+from meterlib._numbers import EXACT, to_decimal
 from meterlib.cli import main
 from meterlib.errors import InvalidValueError
 from meterlib.metering.meters import Meter
@@ -79,7 +79,7 @@ def test_conflicts_query_compares_every_content_column() -> None:
 
 
 def _places(value: Decimal) -> int:
-    exponent = value.normalize().as_tuple().exponent
+    exponent = value.normalize(EXACT).as_tuple().exponent
     assert isinstance(exponent, int)
     return max(0, -exponent)
 

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import pytest
 
+from meterlib._numbers import ROUNDED
 from meterlib.errors import InvalidValueError
 from meterlib.metering.table import UsageKey, UsageTable, group_label, group_text
 from meterlib.periods import Period
@@ -81,7 +82,7 @@ def test_records_and_renderings():
 
 
 def test_text_rendering_cuts_long_fractions_but_records_keep_every_digit():
-    long = Decimal(1) / Decimal(3)
+    long = ROUNDED.divide(Decimal(1), Decimal(3))
     usage = UsageTable({UsageKey("a", "avg", JAN): long})
     assert usage.render("text").splitlines()[1].endswith("0.333333333333…")
     assert usage.to_text_records()[0]["value"] == f"{long:f}"

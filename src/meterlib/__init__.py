@@ -92,7 +92,7 @@ if TYPE_CHECKING:
     )
     from meterlib.proration import Proration, ProrationBasis, prorate
     from meterlib.render.format import format_date_local, format_money, format_number
-    from meterlib.rounding import RoundingMode, RoundingPolicy, round_amount
+    from meterlib.rounding import RoundingMode, round_amount
     from meterlib.schedule import NotInForceError, in_force
 
     __version__: str
@@ -158,7 +158,6 @@ _EXPORTS: dict[str, str] = {
     "ProrationBasis": "meterlib.proration",
     "RatingError": "meterlib.errors",
     "RoundingMode": "meterlib.rounding",
-    "RoundingPolicy": "meterlib.rounding",
     "Statement": "meterlib.backbill",
     "Tier": "meterlib.pricing",
     "UnknownCurrencyError": "meterlib.errors",
@@ -256,7 +255,6 @@ __all__ = [
     "ProrationBasis",
     "RatingError",
     "RoundingMode",
-    "RoundingPolicy",
     "Statement",
     "Tier",
     "UnknownCurrencyError",

@@ -6,31 +6,81 @@ carries binary error (``Decimal(0.1)`` is not 0.1); ``bool`` is refused because 
 
 Arithmetic runs in :data:`EXACT`, a context wide enough that sums and products of realistic
 billing figures are exact, so results never depend on the caller's ambient decimal context.
+
+Limits, checked when a number enters (documented in the README, "Conventions"):
+
+- digits are ASCII ``0``-``9`` only (no Arabic-Indic or fullwidth digits), at most
+  :data:`MAX_TEXT` characters of text;
+- the magnitude is below ``10**MAX_MAGNITUDE`` (``1e40``), and no digit lies below
+  ``10**-MAX_PLACES`` (40 decimal places).
+
+With those bounds a product of two numbers has at most 160 digits, so sums and products stay
+exact in :data:`EXACT` (200 digits). A result that would still need rounding there raises
+:class:`~meterlib.errors.PrecisionError` (``Inexact`` and ``Overflow`` are trapped); the
+deliberate roundings (to minor units, averages over time that never end in decimal) run in
+:data:`ROUNDED`, each with its mode named.
 """
 
 from __future__ import annotations
 
 import decimal
 import re
-from contextlib import AbstractContextManager
+from collections.abc import Iterable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from decimal import Decimal
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BeforeValidator, PlainSerializer, WithJsonSchema
 
-from meterlib.errors import FloatNotAllowedError, InvalidValueError, describe
+from meterlib.errors import (
+    FloatNotAllowedError,
+    InvalidValueError,
+    PrecisionError,
+    WrongTypeError,
+    describe,
+)
 
 __all__ = [
     "EXACT",
+    "MAX_MAGNITUDE",
+    "MAX_PLACES",
+    "MAX_TEXT",
+    "ROUNDED",
     "Amount",
     "NonNegativeAmount",
     "exact",
+    "exact_sum",
+    "exactly",
     "to_decimal",
 ]
 
+#: Numbers meterlib accepts are below ``10**MAX_MAGNITUDE`` in absolute value.
+MAX_MAGNITUDE = 40
+#: Numbers meterlib accepts have no digit below ``10**-MAX_PLACES``.
+MAX_PLACES = 40
+#: Longest decimal text meterlib reads as a number.
+MAX_TEXT = 100
+
 #: Context for all meterlib arithmetic: 200 significant digits, and every signal that would
-#: silently lose information trapped.
+#: silently lose information trapped: a result that does not fit raises instead of rounding.
 EXACT = decimal.Context(
+    prec=200,
+    rounding=decimal.ROUND_HALF_EVEN,
+    Emax=999_999,
+    Emin=-999_999,
+    traps=[
+        decimal.InvalidOperation,
+        decimal.DivisionByZero,
+        decimal.Overflow,
+        decimal.Inexact,
+        decimal.Underflow,
+    ],
+)
+
+#: The context of meterlib's named, deliberate roundings: to a currency's minor units (the
+#: mode is always passed explicitly), and of quotients that never end in decimal (an average
+#: over time such as ``1/3``, rounded half-even to 200 significant digits).
+ROUNDED = decimal.Context(
     prec=200,
     rounding=decimal.ROUND_HALF_EVEN,
     Emax=999_999,
@@ -38,9 +88,22 @@ EXACT = decimal.Context(
     traps=[decimal.InvalidOperation, decimal.DivisionByZero, decimal.Overflow],
 )
 
-# A plain decimal literal: optional sign, digits with an optional fraction, optional exponent.
-# Spaces, underscores and words such as "NaN" or "Infinity" are refused.
-_DECIMAL_TEXT = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+# A plain decimal literal: optional sign, ASCII digits with an optional fraction, an optional
+# exponent of at most four digits. Spaces, underscores, non-ASCII digits and words such as
+# "NaN" or "Infinity" are refused. The groups give the fraction and the exponent, so the
+# number's lowest digit is known from the text without asking the Decimal.
+_DECIMAL_TEXT = re.compile(
+    r"[+-]?(?:[0-9]+(?:\.([0-9]*))?|\.([0-9]+))(?:[eE]([+-]?[0-9]{1,4}))?", re.ASCII
+)
+_INT_LIMIT = 10**MAX_MAGNITUDE
+_LIMITS = f"below 1e{MAX_MAGNITUDE} in size with at most {MAX_PLACES} decimal places"
+# Quantizing to 10**-MAX_PLACES signals Inexact exactly when a digit lies below it: cheaper
+# than reading the exponent from Decimal.as_tuple() on the hot path.
+_LOWEST = Decimal(1).scaleb(-MAX_PLACES)
+_PLACES_CHECK = decimal.Context(
+    prec=MAX_MAGNITUDE + MAX_PLACES + 2,
+    traps=[decimal.Inexact, decimal.InvalidOperation],
+).quantize
 
 
 def exact() -> AbstractContextManager[decimal.Context]:
@@ -48,34 +111,87 @@ def exact() -> AbstractContextManager[decimal.Context]:
     return decimal.localcontext(EXACT)
 
 
+def exact_sum(values: Iterable[Decimal]) -> Decimal:
+    """The sum of ``values`` in :data:`EXACT`, whatever the caller's context (``sum()`` is not)."""
+    total = Decimal(0)
+    add = EXACT.add
+    for value in values:
+        total = add(total, value)
+    return total
+
+
+@contextmanager
+def exactly(what: str) -> Iterator[None]:
+    """Run a computation whose result must be exact; name it if it is not.
+
+    Turns the signals :data:`EXACT` traps (a result needing more than 200 digits, an exponent
+    out of range) into :class:`~meterlib.errors.PrecisionError` naming ``what``.
+    """
+    try:
+        yield
+    except (decimal.Inexact, decimal.Overflow, decimal.Underflow) as error:
+        raise PrecisionError(what) from error
+    except decimal.InvalidOperation as error:
+        # quantize() signals InvalidOperation when its result needs more digits than EXACT has.
+        raise PrecisionError(what) from error
+
+
+def _bounded(value: Decimal, field: str, given: Any) -> Decimal:
+    """Return ``value`` when it lies within meterlib's documented limits."""
+    if value.is_finite():
+        if value.adjusted() < MAX_MAGNITUDE or not value:
+            try:
+                _PLACES_CHECK(value, _LOWEST)
+            except decimal.DecimalException:
+                pass
+            else:
+                return value
+        raise InvalidValueError(field, given, f"a number {_LIMITS}")
+    raise InvalidValueError(field, given, "a finite decimal (not NaN or infinity)")
+
+
 def to_decimal(value: Any, field: str = "value") -> Decimal:
     """Turn ``value`` into a finite ``Decimal`` or raise an error naming ``field``.
 
-    Accepts ``Decimal``, ``int`` and decimal strings. Refuses ``float``, ``bool``, NaN and
-    infinities, and anything else.
+    Accepts ``Decimal``, ``int`` and decimal strings with ASCII digits. Refuses ``float``,
+    ``bool``, NaN and infinities, numbers beyond the limits above, and anything else.
     """
     # Exact type checks first: they are the hot path.
     kind = type(value)
     if kind is Decimal:
-        if value.is_finite():
-            return value  # type: ignore[no-any-return]
-        raise InvalidValueError(field, value, "a finite decimal (not NaN or infinity)")
+        return _bounded(value, field, value)
     if kind is str:
         text = value.strip()
-        if _DECIMAL_TEXT.fullmatch(text):
+        match = _DECIMAL_TEXT.fullmatch(text) if len(text) <= MAX_TEXT else None
+        if match is not None and match.lastindex != 3 and len(text) <= MAX_PLACES:
+            # The common case: no exponent and at most 40 characters, so fewer than 40
+            # digits on either side of the point.
             return Decimal(text)
-        raise InvalidValueError(field, value, "a decimal number written as text, such as '12.50'")
+        if match is None:
+            raise InvalidValueError(
+                field, value, "a decimal number written as text, such as '12.50'"
+            )
+        fraction, exponent = match.group(1) or match.group(2), match.group(3)
+        places = len(fraction) if fraction else 0
+        if exponent is not None:
+            places -= int(exponent)
+        number = Decimal(text)
+        if places <= MAX_PLACES and (number.adjusted() < MAX_MAGNITUDE or not number):
+            return number
+        raise InvalidValueError(field, value, f"a number {_LIMITS}")
     if kind is int:
-        return Decimal(value)
+        if -_INT_LIMIT < value < _INT_LIMIT:
+            return Decimal(value)
+        raise InvalidValueError(field, value, f"a number {_LIMITS}")
     if isinstance(value, float):
         raise FloatNotAllowedError(field, value)
     if isinstance(value, bool):
-        raise InvalidValueError(field, value, "a number, not a bool")
+        raise WrongTypeError(field, value, "a number, not a bool")
     if isinstance(value, Decimal | int):  # subclasses
         return to_decimal(Decimal(value), field)
     if isinstance(value, str):
         return to_decimal(str(value), field)
-    raise InvalidValueError(field, value, "a Decimal, an int or a decimal string")
+    raise WrongTypeError(field, value, "a number: a decimal, a whole number or decimal text")
 
 
 def _validate(value: Any) -> Decimal:
@@ -93,11 +209,36 @@ def _non_negative(value: Decimal) -> Decimal:
     return value
 
 
+# JSON Schema of the numbers the funnel reads: decimal text (surrounding white space is
+# stripped, as the funnel does) or a JSON number (read as Decimal by meterlib's readers).
+_UNSIGNED = r"([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]{1,4})?"
+_NEGATIVE_ZERO = r"(0+(\.0*)?|\.0+)([eE][+-]?[0-9]{1,4})?"
+_NUMBER_LIMITS = {"exclusiveMinimum": -(10**MAX_MAGNITUDE), "exclusiveMaximum": 10**MAX_MAGNITUDE}
+_DESCRIPTION = (
+    f"An exact decimal: a string such as '0.0005' or a JSON number (read as a decimal, never"
+    f" a float), below 1e{MAX_MAGNITUDE} in size with at most {MAX_PLACES} decimal places."
+)
+
 _SCHEMA = WithJsonSchema(
     {
-        "type": "string",
-        "pattern": r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$",
-        "description": "An exact decimal written as a string, such as '0.0005'.",
+        "anyOf": [
+            {"type": "string", "pattern": rf"^\s*[+-]?{_UNSIGNED}\s*$", "maxLength": MAX_TEXT},
+            {"type": "number", **_NUMBER_LIMITS},
+        ],
+        "description": _DESCRIPTION,
+    },
+)
+_NON_NEGATIVE_SCHEMA = WithJsonSchema(
+    {
+        "anyOf": [
+            {
+                "type": "string",
+                "pattern": rf"^\s*(\+?{_UNSIGNED}|-{_NEGATIVE_ZERO})\s*$",
+                "maxLength": MAX_TEXT,
+            },
+            {"type": "number", "minimum": 0, "exclusiveMaximum": 10**MAX_MAGNITUDE},
+        ],
+        "description": _DESCRIPTION + " Not negative.",
     },
 )
 
@@ -116,5 +257,5 @@ NonNegativeAmount = Annotated[
     BeforeValidator(_validate),
     AfterValidator(_non_negative),
     PlainSerializer(str, return_type=str, when_used="json"),
-    _SCHEMA,
+    _NON_NEGATIVE_SCHEMA,
 ]

@@ -45,5 +45,11 @@ def _validate(value: Any) -> str:
 CurrencyCode = Annotated[
     str,
     BeforeValidator(_validate),
-    WithJsonSchema({"type": "string", "pattern": "^[A-Z]{3}$", "description": "ISO 4217 code"}),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "enum": sorted(_known()),
+            "description": "An ISO 4217 currency code known to CLDR, such as 'USD'",
+        }
+    ),
 ]

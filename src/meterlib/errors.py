@@ -3,11 +3,14 @@
 Every error meterlib raises on purpose is a :class:`MeterlibError`. The concrete classes also
 inherit the built-in a caller would naturally catch (``ValueError`` or ``TypeError``), so code
 that predates meterlib keeps working. Messages name the field, the value and what was expected:
-``'unit_amount' must be >= 0 (got Decimal('-0.01'))``.
+``'unit_amount' must be >= 0 (got -0.01 that is a decimal number)``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 __all__ = [
@@ -17,18 +20,45 @@ __all__ = [
     "InvalidValueError",
     "MeterlibError",
     "NaiveDatetimeError",
+    "PrecisionError",
     "RatingError",
     "UnknownCurrencyError",
+    "WrongTypeError",
     "describe",
 ]
 
 
+def _kind(value: Any) -> str:
+    """What ``value`` is, in the words of a document's author rather than Python's."""
+    kinds: list[tuple[type | tuple[type, ...], str]] = [
+        (bool, "a true/false value"),
+        (str, "text"),
+        (int, "a whole number"),
+        (float, "a binary float"),
+        (Decimal, "a decimal number"),
+        (datetime, "a date and time"),
+        (date, "a date"),
+        (Mapping, "an object"),
+        ((list, tuple), "a list"),
+    ]
+    if value is None:
+        return "nothing (null)"
+    for kind, words in kinds:
+        if isinstance(value, kind):
+            return words
+    return f"a {type(value).__name__}"
+
+
 def describe(value: Any) -> str:
-    """Show a value in an error message with its type, so `'1'` and `1` are told apart."""
-    text = repr(value)
+    """Show a value in an error message with its kind, in the words of the user's input.
+
+    Text ``'1'`` and the number ``1`` are told apart: ``'1' that is text``, ``1 that is a whole
+    number``; a decimal shows as written (``1.5 that is a decimal number``).
+    """
+    text = str(value) if type(value) is Decimal else repr(value)
     if len(text) > 80:
         text = text[:77] + "..."
-    return f"{text} that is a {type(value).__name__}"
+    return f"{text} that is {_kind(value)}"
 
 
 class MeterlibError(Exception):
@@ -45,7 +75,11 @@ class InvalidValueError(MeterlibError, ValueError):
         super().__init__(f"{field!r} must be {expected} (got {describe(value)})")
 
 
-class FloatNotAllowedError(InvalidValueError, TypeError):
+class WrongTypeError(InvalidValueError, TypeError):
+    """An argument of the wrong kind (a list where an amount is expected, a float, ...)."""
+
+
+class FloatNotAllowedError(WrongTypeError):
     """A binary float was given where an exact decimal is required."""
 
     def __init__(self, field: str, value: Any) -> None:
@@ -77,6 +111,21 @@ class CurrencyMismatchError(MeterlibError, ValueError):
         self.left = left
         self.right = right
         super().__init__(f"cannot {operation} amounts in {left} and {right}: currencies differ")
+
+
+class PrecisionError(MeterlibError, ArithmeticError):
+    """A result would need rounding beyond meterlib's exact context (200 significant digits).
+
+    meterlib never rounds silently: inputs are bounded (see :mod:`meterlib._numbers`) so that
+    realistic sums and products are exact, and a computation that still overflows says so.
+    """
+
+    def __init__(self, what: str) -> None:
+        self.what = what
+        super().__init__(
+            f"{what} needs more than 200 significant digits or an exponent out of range; "
+            "meterlib refuses to round it: use smaller amounts or fewer decimal places"
+        )
 
 
 class RatingError(MeterlibError, ValueError):

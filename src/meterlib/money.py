@@ -7,9 +7,11 @@ gives ``sum()`` a typed start. ``repr`` and ``str`` are locale-free; display goe
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import decimal
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 
 from pydantic import GetCoreSchemaHandler, GetJsonSchemaHandler
@@ -18,10 +20,26 @@ from pydantic_core import core_schema
 
 from meterlib._numbers import EXACT, to_decimal
 from meterlib.currency import check_currency, minor_units
-from meterlib.errors import CurrencyMismatchError, InvalidValueError, describe
+from meterlib.errors import (
+    CurrencyMismatchError,
+    InvalidValueError,
+    PrecisionError,
+    WrongTypeError,
+    describe,
+)
 from meterlib.rounding import RoundingMode, round_amount
 
 __all__ = ["Money", "allocate"]
+
+
+def _exact(
+    operation: Callable[[Decimal, Decimal], Decimal], left: Decimal, right: Decimal, what: str
+) -> Decimal:
+    """Apply an :data:`EXACT` operation; a result that does not fit is a named error."""
+    try:
+        return operation(left, right)
+    except decimal.DecimalException as error:
+        raise PrecisionError(f"{what} of {left} and {right}") from error
 
 
 @dataclass(frozen=True, slots=True, init=False)
@@ -51,28 +69,32 @@ class Money:
 
     # -- arithmetic -------------------------------------------------------------------------
 
-    def _same(self, other: object, operation: str) -> Money:
-        if not isinstance(other, Money):
-            raise InvalidValueError("other", other, f"Money to {operation} with Money")
+    def _same(self, other: Money, operation: str) -> Money:
         if other.currency != self.currency:
             raise CurrencyMismatchError(self.currency, other.currency, operation)
         return other
 
-    def __add__(self, other: Money) -> Money:
+    def __add__(self, other: object) -> Money:
         """Add two amounts of one currency."""
+        if not isinstance(other, Money):
+            return NotImplemented
         right = self._same(other, "add")
-        return Money._trusted(EXACT.add(self.amount, right.amount), self.currency)
+        return Money._trusted(_exact(EXACT.add, self.amount, right.amount, "a sum"), self.currency)
 
-    def __radd__(self, other: Money | int) -> Money:
+    def __radd__(self, other: object) -> Money:
         """Support ``sum()`` over amounts without a start value."""
-        if isinstance(other, int) and not isinstance(other, bool) and other == 0:
+        if type(other) is int and other == 0:
             return self
-        return self._same(other, "add").__add__(self)
+        return NotImplemented
 
-    def __sub__(self, other: Money) -> Money:
+    def __sub__(self, other: object) -> Money:
         """Subtract an amount of the same currency."""
+        if not isinstance(other, Money):
+            return NotImplemented
         right = self._same(other, "subtract")
-        return Money._trusted(EXACT.subtract(self.amount, right.amount), self.currency)
+        return Money._trusted(
+            _exact(EXACT.subtract, self.amount, right.amount, "a difference"), self.currency
+        )
 
     def __neg__(self) -> Money:
         """The opposite amount (a credit for a debit)."""
@@ -82,30 +104,41 @@ class Money:
         """The amount without its sign."""
         return Money._trusted(EXACT.abs(self.amount), self.currency)
 
-    def __mul__(self, factor: Decimal | int | str) -> Money:
+    def __mul__(self, factor: object) -> Money:
         """Scale by an exact factor (a quantity or a rate); floats are refused."""
+        if isinstance(factor, Money) or not isinstance(factor, Decimal | int | str | float):
+            return NotImplemented
         return Money._trusted(
-            EXACT.multiply(self.amount, to_decimal(factor, "factor")), self.currency
+            _exact(EXACT.multiply, self.amount, to_decimal(factor, "factor"), "a product"),
+            self.currency,
         )
 
     __rmul__ = __mul__
 
     # -- comparison -------------------------------------------------------------------------
 
-    def __lt__(self, other: Money) -> bool:
-        """Order amounts of one currency."""
+    def __lt__(self, other: object) -> bool:
+        """Order amounts of one currency; other operands give ``NotImplemented``."""
+        if not isinstance(other, Money):
+            return NotImplemented
         return self.amount < self._same(other, "compare").amount
 
-    def __le__(self, other: Money) -> bool:
-        """Order amounts of one currency."""
+    def __le__(self, other: object) -> bool:
+        """Order amounts of one currency; other operands give ``NotImplemented``."""
+        if not isinstance(other, Money):
+            return NotImplemented
         return self.amount <= self._same(other, "compare").amount
 
-    def __gt__(self, other: Money) -> bool:
-        """Order amounts of one currency."""
+    def __gt__(self, other: object) -> bool:
+        """Order amounts of one currency; other operands give ``NotImplemented``."""
+        if not isinstance(other, Money):
+            return NotImplemented
         return self.amount > self._same(other, "compare").amount
 
-    def __ge__(self, other: Money) -> bool:
-        """Order amounts of one currency."""
+    def __ge__(self, other: object) -> bool:
+        """Order amounts of one currency; other operands give ``NotImplemented``."""
+        if not isinstance(other, Money):
+            return NotImplemented
         return self.amount >= self._same(other, "compare").amount
 
     def __bool__(self) -> bool:
@@ -114,7 +147,7 @@ class Money:
 
     # -- rounding ---------------------------------------------------------------------------
 
-    def round(self, mode: RoundingMode = RoundingMode.HALF_UP) -> Money:
+    def round(self, mode: RoundingMode | str = RoundingMode.HALF_UP) -> Money:
         """Round to the currency's minor units (CLDR) with ``mode``."""
         return Money._trusted(round_amount(self.amount, self.currency, mode), self.currency)
 
@@ -130,7 +163,7 @@ class Money:
     def allocate(
         self,
         ratios: Sequence[Decimal | int | str],
-        mode: RoundingMode = RoundingMode.HALF_UP,
+        mode: RoundingMode | str = RoundingMode.HALF_UP,
     ) -> list[Money]:
         """Split into parts proportional to ``ratios`` that add up exactly; see :func:`allocate`."""
         return allocate(self, ratios, mode)
@@ -193,7 +226,7 @@ class Money:
 def allocate(
     money: Money,
     ratios: Sequence[Decimal | int | str],
-    mode: RoundingMode = RoundingMode.HALF_UP,
+    mode: RoundingMode | str = RoundingMode.HALF_UP,
 ) -> list[Money]:
     """Split ``money`` by ``ratios`` into parts of whole minor units that add up exactly.
 
@@ -203,13 +236,16 @@ def allocate(
     largest-remainder method). Equal ratios therefore give parts that differ by at most one
     minor unit, and the parts always sum to the rounded whole.
     """
+    if not isinstance(money, Money):
+        raise WrongTypeError("money", money, "a Money amount")
     if not ratios:
         raise InvalidValueError("ratios", ratios, "a non-empty sequence")
     weights = [to_decimal(r, f"ratios[{i}]") for i, r in enumerate(ratios)]
     for i, weight in enumerate(weights):
         if weight < 0:
             raise InvalidValueError(f"ratios[{i}]", weight, ">= 0")
-    total_weight = EXACT.add(sum(weights, Decimal(0)), Decimal(0))
+    fractions = [Fraction(weight) for weight in weights]
+    total_weight = sum(fractions, Fraction(0))
     if total_weight == 0:
         raise InvalidValueError("ratios", ratios, "ratios whose sum is above zero")
 
@@ -219,11 +255,12 @@ def allocate(
     sign = -1 if units < 0 else 1
     units = abs(units)
 
+    # Shares are exact fractions, so no decimal context (the caller's or ours) rounds them.
     shares: list[int] = []
-    remainders: list[tuple[Decimal, int]] = []
-    for index, weight in enumerate(weights):
-        exact_share = EXACT.divide(EXACT.multiply(Decimal(units), weight), total_weight)
-        floor_share = int(exact_share)  # non-negative, so int() is the floor
+    remainders: list[tuple[Fraction, int]] = []
+    for index, share_of in enumerate(fractions):
+        exact_share = units * share_of / total_weight
+        floor_share = exact_share.numerator // exact_share.denominator
         shares.append(floor_share)
         remainders.append((exact_share - floor_share, index))
     left = units - sum(shares)

@@ -19,11 +19,23 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dateutil.relativedelta import relativedelta
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import ConfigDict, field_validator
 
+from meterlib._model import MeterlibModel
 from meterlib.errors import InvalidValueError, NaiveDatetimeError
 
-__all__ = ["BillingCycle", "Cadence", "Period", "aware", "zone"]
+__all__ = ["BillingCycle", "Cadence", "Period", "add_months", "aware", "zone"]
+
+
+def add_months(anchor: date, months: int) -> date:
+    """``anchor`` plus ``months`` calendar months, clamped to the month's end (Jan 31 + 1 = Feb 28).
+
+    Always counted from the anchor, so a sequence of such dates never drifts. This is meterlib's
+    one month arithmetic (dateutil's ``relativedelta``), shared by billing periods, lookback
+    and compounding dates.
+    """
+    result: date = anchor + relativedelta(months=months)
+    return result
 
 
 class Cadence(StrEnum):
@@ -102,7 +114,7 @@ class Period:
         return f"[{self.start.isoformat()}, {self.end.isoformat()})"
 
 
-class BillingCycle(BaseModel):
+class BillingCycle(MeterlibModel):
     """Periods of one cadence counted from an anchor in a time zone.
 
     ``anchor`` is an aware datetime (its local wall time in ``timezone`` is used) or a date

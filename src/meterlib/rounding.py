@@ -14,12 +14,11 @@ from enum import StrEnum
 from fractions import Fraction
 from functools import cache
 
-from pydantic import BaseModel, ConfigDict
-
-from meterlib._numbers import EXACT
+from meterlib._numbers import EXACT, ROUNDED, exactly, to_decimal
 from meterlib.currency import minor_units
+from meterlib.errors import InvalidValueError, WrongTypeError
 
-__all__ = ["RoundingMode", "RoundingPolicy", "quantum", "round_amount", "round_fraction"]
+__all__ = ["RoundingMode", "quantum", "round_amount", "round_fraction", "rounding_mode"]
 
 
 class RoundingMode(StrEnum):
@@ -36,6 +35,19 @@ class RoundingMode(StrEnum):
         return decimal.ROUND_HALF_UP if self is RoundingMode.HALF_UP else decimal.ROUND_HALF_EVEN
 
 
+def rounding_mode(value: RoundingMode | str, field: str = "mode") -> RoundingMode:
+    """Read a rounding mode given as a :class:`RoundingMode` or its name (``"half_even"``)."""
+    if type(value) is RoundingMode:
+        return value
+    if isinstance(value, str):
+        try:
+            return RoundingMode(value)
+        except ValueError:
+            pass
+        raise InvalidValueError(field, value, "one of 'half_up', 'half_even'")
+    raise WrongTypeError(field, value, "a rounding mode: 'half_up' or 'half_even'")
+
+
 @cache
 def quantum(currency: str) -> Decimal:
     """The smallest unit of ``currency`` as a Decimal exponent (USD -> 0.01, JPY -> 1)."""
@@ -43,49 +55,44 @@ def quantum(currency: str) -> Decimal:
 
 
 def round_amount(
-    amount: Decimal,
+    amount: Decimal | int | str,
     currency: str,
-    mode: RoundingMode = RoundingMode.HALF_UP,
+    mode: RoundingMode | str = RoundingMode.HALF_UP,
 ) -> Decimal:
-    """Round ``amount`` to the minor units of ``currency`` with ``mode``."""
-    return amount.quantize(quantum(currency), rounding=mode.decimal_rounding, context=EXACT)
+    """Round ``amount`` to the minor units of ``currency`` with ``mode``.
+
+    ``amount`` is a ``Decimal`` (or an ``int`` or decimal string read through the number
+    funnel; floats are refused), ``mode`` a :class:`RoundingMode` or its name.
+    """
+    value = amount if type(amount) is Decimal else to_decimal(amount, "amount")
+    if not value.is_finite():
+        raise InvalidValueError("amount", amount, "a finite decimal (not NaN or infinity)")
+    how = rounding_mode(mode)
+    with exactly(f"rounding {value} to {currency}"):
+        return value.quantize(quantum(currency), rounding=how.decimal_rounding, context=ROUNDED)
 
 
 def round_fraction(
-    value: Fraction,
+    value: Fraction | int,
     currency: str,
-    mode: RoundingMode = RoundingMode.HALF_UP,
+    mode: RoundingMode | str = RoundingMode.HALF_UP,
 ) -> Decimal:
     """Round an exact fraction to minor units without an intermediate decimal rounding.
 
     Proration and interest produce ratios such as 9/31 whose decimal expansion never ends;
     rounding the fraction itself avoids rounding twice.
     """
+    if not isinstance(value, Fraction | int) or type(value) is bool:
+        raise WrongTypeError("value", value, "an exact Fraction")
+    how = rounding_mode(mode)
     places = minor_units(currency)
-    scaled = value * 10**places
+    scaled = Fraction(value) * 10**places
     whole, rest = divmod(abs(scaled.numerator), scaled.denominator)
     twice = 2 * rest
     if twice > scaled.denominator or (
-        twice == scaled.denominator and (mode is RoundingMode.HALF_UP or whole % 2 == 1)
+        twice == scaled.denominator and (how is RoundingMode.HALF_UP or whole % 2 == 1)
     ):
         whole += 1
     if scaled < 0:
         whole = -whole
     return Decimal(whole).scaleb(-places, context=EXACT).quantize(quantum(currency), context=EXACT)
-
-
-class RoundingPolicy(BaseModel):
-    """Where and how amounts are rounded to minor units.
-
-    ``per_line`` (the default) rounds every invoice line and sums the rounded lines, so the
-    total always equals what the customer sees; ``per_total`` sums exact lines and rounds once.
-    """
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    mode: RoundingMode = RoundingMode.HALF_UP
-    per_line: bool = True
-
-    def round(self, amount: Decimal, currency: str) -> Decimal:
-        """Round ``amount`` to ``currency``'s minor units with this policy's mode."""
-        return round_amount(amount, currency, self.mode)

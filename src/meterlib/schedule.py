@@ -15,7 +15,7 @@ from typing import Protocol, TypeVar
 
 from meterlib.errors import InvalidValueError, MeterlibError
 
-__all__ = ["Dated", "NotInForceError", "check_schedule", "in_force"]
+__all__ = ["Dated", "NotInForceError", "check_schedule", "in_force", "index_in_force"]
 
 
 class Dated(Protocol):
@@ -54,12 +54,29 @@ def check_schedule(versions: Sequence[D], field: str = "versions") -> Sequence[D
     return versions
 
 
-def in_force(versions: Sequence[D], day: date, what: str = "price") -> D:
+def index_in_force(starts: Sequence[date], day: date, what: str = "price") -> int:
+    """Index of the version in force on ``day``, given the versions' ascending start dates.
+
+    The one dated look-up in meterlib: the latest start on or before ``day``. Raises
+    :class:`NotInForceError` naming ``what`` when ``day`` is before the first start.
+    """
+    index = bisect_right(starts, day)
+    if index == 0:
+        raise NotInForceError(what, day, starts[0] if starts else None)
+    return index - 1
+
+
+def in_force(
+    versions: Sequence[D],
+    day: date,
+    what: str = "price",
+    *,
+    starts: Sequence[date] | None = None,
+) -> D:
     """The version in force on ``day``: the latest ``effective_from`` on or before it.
 
-    ``versions`` must be in ascending order (see :func:`check_schedule`).
+    ``versions`` must be in ascending order (see :func:`check_schedule`). ``starts``, their
+    ``effective_from`` dates, may be passed by a schedule that keeps them, to save the list.
     """
-    index = bisect_right([v.effective_from for v in versions], day)
-    if index == 0:
-        raise NotInForceError(what, day, versions[0].effective_from if versions else None)
-    return versions[index - 1]
+    known = [v.effective_from for v in versions] if starts is None else starts
+    return versions[index_in_force(known, day, what)]

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from meterlib._numbers import ROUNDED
 from meterlib.metering.accumulator import Accumulator
 from meterlib.metering.aggregations import KINDS
 from meterlib.metering.meters import Aggregation, Meter
@@ -32,7 +33,7 @@ _EVENT_FIELDS = frozenset({"id", "time", "properties"})
 def _rounded(value: Decimal | None, places: Any) -> Decimal | None:
     if value is None or places is None:
         return value
-    return value.quantize(Decimal(1).scaleb(-int(places)), rounding=ROUND_HALF_UP)
+    return value.quantize(Decimal(1).scaleb(-int(places)), rounding=ROUND_HALF_UP, context=ROUNDED)
 
 
 def _aggregate(case: dict[str, Any]) -> dict[str, Decimal]:

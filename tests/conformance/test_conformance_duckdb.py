@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from meterlib._numbers import ROUNDED
 from meterlib.metering.aggregations import KINDS
 from meterlib.metering.meters import Aggregation, Meter
 from meterlib.periods import Period
@@ -55,7 +56,7 @@ def _duckdb_figures(case: dict[str, Any], folder: Path) -> dict[str, Decimal]:
 def _rounded(value: Decimal | None, places: Any) -> Decimal | None:
     if value is None or places is None:
         return value
-    return value.quantize(Decimal(1).scaleb(-int(places)), rounding=ROUND_HALF_UP)
+    return value.quantize(Decimal(1).scaleb(-int(places)), rounding=ROUND_HALF_UP, context=ROUNDED)
 
 
 def test_there_are_aggregate_cases() -> None:

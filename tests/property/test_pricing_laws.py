@@ -10,6 +10,7 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
+from meterlib._numbers import EXACT, exact, exact_sum
 from meterlib.currency import minor_units
 from meterlib.errors import RatingError
 from meterlib.pricing import (
@@ -50,27 +51,29 @@ def rate_any(price: object, quantity: Decimal, events: list[Decimal]) -> Charge:
 @given(prices(), quantities, event_values)
 def test_every_charge_adds_up(price, quantity, events):
     charge = rate_any(price, quantity, events)
-    assert charge.subtotal == sum((line.amount for line in charge.lines), Decimal(0))
-    assert charge.amount == charge.subtotal + charge.adjustment
-    assert charge.billable == charge.quantity - charge.included
-    assert charge.currency == price.currency
-    assert charge.model == price.model
-    if price.minimum is not None:
-        assert charge.amount >= price.minimum
-    if price.maximum is not None:
-        assert charge.amount <= price.maximum
+    with exact():  # the law's own arithmetic in meterlib's context, not the caller's
+        assert charge.subtotal == sum((line.amount for line in charge.lines), Decimal(0))
+        assert charge.amount == charge.subtotal + charge.adjustment
+        assert charge.billable == charge.quantity - charge.included
+        assert charge.currency == price.currency
+        assert charge.model == price.model
+        if price.minimum is not None:
+            assert charge.amount >= price.minimum
+        if price.maximum is not None:
+            assert charge.amount <= price.maximum
 
 
 @given(graduated_prices(with_modifiers=False), quantities)
 def test_graduated_total_is_the_sum_of_its_tier_lines(price, quantity):
     charge = price.rate(quantity)
-    assert charge.amount == sum((line.amount for line in charge.lines), Decimal(0))
-    assert sum((line.quantity for line in charge.lines), Decimal(0)) == quantity
-    assert [line.tier for line in charge.lines] == list(range(1, len(charge.lines) + 1))
-    for line in charge.lines:
-        assert line.amount == line.quantity * line.unit_amount + line.flat_amount
-        if line.upper is not None:
-            assert line.quantity <= line.upper - line.lower
+    with exact():  # the law's own arithmetic in meterlib's context, not the caller's
+        assert charge.amount == sum((line.amount for line in charge.lines), Decimal(0))
+        assert sum((line.quantity for line in charge.lines), Decimal(0)) == quantity
+        assert [line.tier for line in charge.lines] == list(range(1, len(charge.lines) + 1))
+        for line in charge.lines:
+            assert line.amount == line.quantity * line.unit_amount + line.flat_amount
+            if line.upper is not None:
+                assert line.quantity <= line.upper - line.lower
 
 
 @given(graduated_prices(), quantities, quantities)
@@ -94,51 +97,54 @@ def test_a_bounded_last_tier_rates_up_to_its_bound_and_refuses_above(price, quan
 def test_volume_is_quantity_times_the_chosen_tier_plus_its_flat(price, quantity):
     chosen = next(tier for tier in price.tiers if tier.up_to is None or quantity <= tier.up_to)
     charge = price.rate(quantity)
-    assert charge.amount == quantity * chosen.unit_amount + chosen.flat_amount
-    [line] = charge.lines
-    assert line.tier == price.tiers.index(chosen) + 1
+    with exact():  # the law's own arithmetic in meterlib's context, not the caller's
+        assert charge.amount == quantity * chosen.unit_amount + chosen.flat_amount
+        [line] = charge.lines
+        assert line.tier == price.tiers.index(chosen) + 1
 
 
 @given(package_prices(), quantities)
 def test_packages_cover_the_billable_quantity(price, quantity):
     charge = price.rate(quantity)
-    [line] = charge.lines
-    packages, size = line.quantity, price.package_size
-    assert packages == packages.to_integral_value()
-    if price.round == "up":
-        assert packages * size >= charge.billable
-        assert packages * size < charge.billable + size
-    else:
-        assert packages * size <= charge.billable
-        assert (packages + 1) * size > charge.billable
-    assert charge.subtotal == packages * price.package_amount
+    with exact():  # the law's own arithmetic in meterlib's context, not the caller's
+        [line] = charge.lines
+        packages, size = line.quantity, price.package_size
+        assert packages == packages.to_integral_value()
+        if price.round == "up":
+            assert packages * size >= charge.billable
+            assert packages * size < charge.billable + size
+        else:
+            assert packages * size <= charge.billable
+            assert (packages + 1) * size > charge.billable
+        assert charge.subtotal == packages * price.package_amount
 
 
 @given(percentage_prices(with_modifiers=False), event_values)
 def test_percentage_charge_is_the_sum_of_its_clamped_events(price, events):
     charge = price.rate_events(events)
-    assert len(charge.lines) == len(events)
-    fee = price.fixed_fee or Decimal(0)
-    for value, line in zip(events, charge.lines, strict=True):
-        expected = value * price.fraction + fee
-        if price.min_per_event is not None:
-            expected = max(expected, price.min_per_event)
-        if price.max_per_event is not None:
-            expected = min(expected, price.max_per_event)
-        assert line.amount == expected
+    with exact():  # the law's own arithmetic in meterlib's context, not the caller's
+        assert len(charge.lines) == len(events)
+        fee = price.fixed_fee or Decimal(0)
+        for value, line in zip(events, charge.lines, strict=True):
+            expected = value * price.fraction + fee
+            if price.min_per_event is not None:
+                expected = max(expected, price.min_per_event)
+            if price.max_per_event is not None:
+                expected = min(expected, price.max_per_event)
+            assert line.amount == expected
 
 
 @given(percentage_prices(), event_values, st.integers(min_value=0, max_value=8))
 def test_percentage_free_amount_is_never_charged(price, events, split):
     allowance = price.free_amount or Decimal(0)
     charge = price.rate_events(events)
-    assert charge.included == min(allowance, sum(events, Decimal(0)))
+    assert charge.included == min(allowance, exact_sum(events))
     covered = [line for line in charge.lines if line.quantity == 0 and line.amount == 0]
     assert len(covered) <= len(events)
     # rating the events in two batches, the second with what the first left of the allowance,
     # charges exactly the same lines
     first = price.rate_events(events[:split])
-    left = price.model_copy(update={"free_amount": allowance - first.included})
+    left = price.model_copy(update={"free_amount": EXACT.subtract(allowance, first.included)})
     assert first.lines + left.rate_events(events[split:]).lines[: len(events[split:])] == tuple(
         _relabel(charge.lines, split),
     )
@@ -162,10 +168,11 @@ def _relabel(lines: tuple[ChargeLine, ...], split: int) -> list[ChargeLine]:
 @given(prices(), quantities, event_values, modes)
 def test_rounding_moves_the_amount_by_at_most_half_a_minor_unit(price, quantity, events, mode):
     charge = rate_any(price, quantity, events)
-    half = Decimal(1).scaleb(-minor_units(price.currency)) / 2
     rounded = charge.rounded(mode)
-    assert abs(rounded - charge.amount) <= half
-    assert rounded == rounded.quantize(Decimal(1).scaleb(-minor_units(price.currency)))
+    with exact():
+        half = Decimal(1).scaleb(-minor_units(price.currency)) / 2
+        assert abs(rounded - charge.amount) <= half
+        assert rounded == rounded.quantize(Decimal(1).scaleb(-minor_units(price.currency)))
 
 
 @given(prices(), quantities, event_values)

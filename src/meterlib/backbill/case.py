@@ -45,7 +45,9 @@ The file format, field by field (``examples/partner_overuse/case.toml`` is a ful
 
 Numbers may be TOML numbers (read as ``Decimal``, never float) or decimal strings. A key the
 loader does not know is an error naming where it is, so a typo never goes unnoticed; relative
-file names are read from the case file's folder.
+file names are read from the case file's folder, and only from it unless the caller allows
+other folders (``allow_outside=True``, ``--allow-outside-files``); an error in a named file
+names the place in it, never its content.
 """
 
 from __future__ import annotations
@@ -53,14 +55,16 @@ from __future__ import annotations
 import csv
 import json
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+from meterlib._files import referenced_file, without_values
 from meterlib._numbers import to_decimal
 from meterlib.backbill.engine import BilledPeriod, Payment, rebill
 from meterlib.backbill.interest import (
@@ -75,7 +79,7 @@ from meterlib.backbill.scenarios import compare
 from meterlib.backbill.statement import ScenarioComparison, Statement
 from meterlib.backbill.terms import PriceSchedule, PriceVersion
 from meterlib.backbill.usage import UsageRecord, usage_by_start, usage_from_table
-from meterlib.errors import DocumentError, InvalidValueError, MeterlibError
+from meterlib.errors import DocumentError, InvalidValueError, MeterlibError, describe
 from meterlib.metering.table import UsageKey, UsageTable
 from meterlib.periods import Period
 from meterlib.pricing import load_price, parse_price
@@ -83,6 +87,7 @@ from meterlib.pricing import load_price, parse_price
 __all__ = ["BackbillCase", "Scenario", "load_case", "parse_case"]
 
 _WHAT = "back-billing case"
+_T = TypeVar("_T")
 _TOP = {
     "title", "customer", "currency", "as_of", "due_days", "lookback_years", "unit", "basis",
     "allowance", "default_scenario", "rates", "interest", "bases", "billed", "scenarios",
@@ -202,7 +207,7 @@ def _fail(where: str, message: str) -> DocumentError:
 
 def _keys(table: Any, allowed: set[str], where: str) -> dict[str, Any]:
     if not isinstance(table, dict):
-        raise _fail(where, f"must be a table (got {type(table).__name__})")
+        raise _fail(where, f"must be a table (got {describe(table)})")
     unknown = sorted(set(table) - allowed)
     if unknown:
         raise _fail(where, f"unknown keys {unknown}; expected some of {sorted(allowed)}")
@@ -226,11 +231,56 @@ def _date(value: Any, where: str) -> date:
     raise _fail(where, f"must be a date such as 2024-12-31 (got {value!r})")
 
 
+def _text(value: Any, where: str) -> str:
+    if type(value) is not str:
+        raise _fail(where, f"must be text (got {value!r})")
+    return value
+
+
+def _no_nulls(value: Any, where: str) -> None:
+    """A case file is TOML, which has no null: a parsed mapping holding one is refused."""
+    if value is None:
+        raise _fail(where or "case", "must be given a value (a case file has no null)")
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _no_nulls(item, f"{where}.{key}" if where else str(key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _no_nulls(item, f"{where}.{index}")
+
+
+def _referenced(read: Callable[[], _T], path: Path, where: str) -> _T:
+    """Read a file the case names; its problems are reported by location, not by content."""
+    try:
+        return read()
+    except OSError as error:
+        raise _fail(where, f"cannot read {path}: {error.strerror}") from None
+    except UnicodeDecodeError:
+        raise _fail(where, f"{path} is not UTF-8 text") from None
+    except DocumentError as error:
+        raise DocumentError(
+            _WHAT,
+            [
+                (f"{where} ({path}) {loc}".strip(), msg)
+                for loc, msg in without_values(error.problems)
+            ],
+        ) from None
+    except InvalidValueError as error:
+        raise _fail(f"{where} ({path})", f"{error.field!r} must be {error.expected}") from None
+
+
 def _number(value: Any, where: str) -> Decimal:
     try:
         return to_decimal(value, where)
     except InvalidValueError as error:
         raise _fail(where, f"must be {error.expected} (got {value!r})") from None
+
+
+def _amount(value: Any, where: str) -> Decimal:
+    number = _number(value, where)
+    if number < 0:
+        raise _fail(where, f"must be >= 0 (got {value!r})")
+    return number
 
 
 def _whole(value: Any, where: str) -> int:
@@ -275,22 +325,29 @@ def _interest(data: Any) -> InterestPolicy:
     )
 
 
-def _price(item: dict[str, Any], where: str, currency: str, folder: Path) -> Any:
+def _price(
+    item: dict[str, Any], where: str, currency: str, folder: Path, *, allow: bool
+) -> Any:
     if ("price" in item) == ("price_file" in item):
         raise _fail(where, "needs exactly one of 'price' and 'price_file'")
     if "price_file" in item:
-        return load_price(folder / str(item["price_file"]))
+        field = f"{where}.price_file"
+        path = referenced_file(
+            folder, item["price_file"], what=_WHAT, field=field, allow_outside=allow
+        )
+        return _referenced(partial(load_price, path), path, field)
     data = dict(_keys(item["price"], set(item["price"]), f"{where}.price"))
     data.setdefault("currency", currency)
     return parse_price(data)
 
 
-def _bases(data: Any, currency: str, folder: Path) -> dict[str, PriceSchedule]:
+def _bases(data: Any, currency: str, folder: Path, *, allow: bool) -> dict[str, PriceSchedule]:
     if not isinstance(data, dict) or not data:
         raise _fail("bases", "must name at least one basis, such as [[bases.published.versions]]")
     bases = {}
     for name, body in data.items():
         table = _keys(body, _BASIS, f"bases.{name}")
+        _text(table.get("description", ""), f"bases.{name}.description")
         versions = []
         for i, item in enumerate(_need(table, "versions", f"bases.{name}")):
             where = f"bases.{name}.versions.{i}"
@@ -299,8 +356,8 @@ def _bases(data: Any, currency: str, folder: Path) -> dict[str, PriceSchedule]:
             versions.append(
                 PriceVersion(
                     _date(_need(version, "from", where), f"{where}.from"),
-                    _price(version, where, currency, folder),
-                    str(version.get("label", "")),
+                    _price(version, where, currency, folder, allow=allow),
+                    _text(version.get("label", ""), f"{where}.label"),
                     None if allowance is None else _number(allowance, f"{where}.allowance"),
                 ),
             )
@@ -332,7 +389,7 @@ def _billed(data: Any) -> tuple[BilledPeriod, ...]:
                 _date(_need(table, "start", where), f"{where}.start"),
                 _date(_need(table, "end", where), f"{where}.end"),
                 _number(_need(table, "amount", where), f"{where}.amount"),
-                None if table.get("invoice") is None else str(table["invoice"]),
+                None if "invoice" not in table else _text(table["invoice"], f"{where}.invoice"),
                 None if due is None else _date(due, f"{where}.due"),
                 payments,
             ),
@@ -366,29 +423,45 @@ def _group(text: str) -> tuple[tuple[str, str], ...]:
 def read_usage_table(path: Path) -> UsageTable:
     """A :class:`UsageTable` from its JSON or CSV records (``UsageTable.render`` output)."""
     if path.suffix == ".json":
-        records = json.loads(path.read_text(encoding="utf-8"), parse_float=Decimal)
+        try:
+            records = json.loads(path.read_text(encoding="utf-8"), parse_float=Decimal)
+        except json.JSONDecodeError as error:
+            raise _fail(path.name, f"not valid JSON: {error}") from None
     else:
         records = _csv_columns(path)
+    if not isinstance(records, list):
+        raise _fail(path.name, "must hold a list of usage records")
     cells: dict[UsageKey, Decimal] = {}
     needed = ("customer", "meter", "period_start", "period_end", "value")
     for i, record in enumerate(records):
+        if not isinstance(record, dict):
+            raise _fail(f"{path.name} record {i}", "must be a record (an object)")
         missing = [name for name in needed if name not in record]
         if missing:
             raise _fail(f"{path.name} record {i}", f"lacks the fields {missing}")
+        try:
+            span = Period(
+                datetime.fromisoformat(str(record["period_start"])),
+                datetime.fromisoformat(str(record["period_end"])),
+            )
+        except ValueError:
+            raise _fail(
+                f"{path.name} record {i}",
+                "needs period_start and period_end as ISO 8601 times with an offset",
+            ) from None
         key = UsageKey(
             str(record["customer"]),
             str(record["meter"]),
-            Period(
-                datetime.fromisoformat(record["period_start"]),
-                datetime.fromisoformat(record["period_end"]),
-            ),
+            span,
             _group(str(record.get("group", ""))),
         )
         cells[key] = _number(record["value"], f"{path.name} record {i}")
     return UsageTable(cells)
 
 
-def _scenarios(data: Any, billed: tuple[BilledPeriod, ...], folder: Path) -> tuple[Scenario, ...]:
+def _scenarios(
+    data: Any, billed: tuple[BilledPeriod, ...], folder: Path, *, allow: bool
+) -> tuple[Scenario, ...]:
     if not isinstance(data, dict) or not data:
         raise _fail("scenarios", "must name at least one usage scenario ([scenarios.base])")
     scenarios = []
@@ -404,50 +477,67 @@ def _scenarios(data: Any, billed: tuple[BilledPeriod, ...], folder: Path) -> tup
                       for k, v in inline.items()}
             records = usage_by_start(totals, billed)
         elif "usage_file" in table:
-            path = folder / str(table["usage_file"])
-            records = usage_by_start(
-                _estimates(path, str(table.get("column", name)), where), billed
+            field = f"{where}.usage_file"
+            path = referenced_file(
+                folder, table["usage_file"], what=_WHAT, field=field, allow_outside=allow
             )
+            column = _text(table.get("column", name), f"{where}.column")
+            estimates = _referenced(partial(_estimates, path, column, where), path, field)
+            records = usage_by_start(estimates, billed)
         else:
-            usage = read_usage_table(folder / str(table["usage_table"]))
-            customer = str(_need(table, "customer", where))
-            meter = table.get("meter")
-            records = usage_from_table(
-                usage, customer=customer, meter=None if meter is None else str(meter)
+            field = f"{where}.usage_table"
+            path = referenced_file(
+                folder, table["usage_table"], what=_WHAT, field=field, allow_outside=allow
             )
-        scenarios.append(Scenario(str(name), str(table.get("description", "")), tuple(records)))
+            usage = _referenced(partial(read_usage_table, path), path, field)
+            customer = _text(_need(table, "customer", where), f"{where}.customer")
+            meter = table.get("meter")
+            if meter is not None:
+                meter = _text(meter, f"{where}.meter")
+            records = usage_from_table(usage, customer=customer, meter=meter)
+        description = _text(table.get("description", ""), f"{where}.description")
+        scenarios.append(Scenario(str(name), description, tuple(records)))
     return tuple(scenarios)
 
 
-def parse_case(data: Mapping[str, Any], folder: Path | None = None) -> BackbillCase:
-    """Build a case from parsed TOML; relative file names are read from ``folder``."""
+def parse_case(
+    data: Mapping[str, Any], folder: Path | None = None, *, allow_outside: bool = False
+) -> BackbillCase:
+    """Build a case from parsed TOML; relative file names are read from ``folder``.
+
+    The files a case names must lie inside ``folder`` (the current folder when ``None``)
+    unless ``allow_outside`` is true; errors in them name their locations, not their content.
+    """
     base = Path() if folder is None else folder
+    if not isinstance(data, Mapping):
+        raise _fail("case", f"must be a table (got {data!r})")
+    _no_nulls(dict(data), "")
     table = _keys(dict(data), _TOP, "case")
-    currency = str(table.get("currency", "USD"))
-    bases = _bases(_need(table, "bases", ""), currency, base)
-    basis = str(table.get("basis", next(iter(bases))))
+    currency = _text(table.get("currency", "USD"), "currency")
+    bases = _bases(_need(table, "bases", ""), currency, base, allow=allow_outside)
+    basis = _text(table.get("basis", next(iter(bases))), "basis")
     if basis not in bases:
         raise _fail("basis", f"must name one of the bases {sorted(bases)} (got {basis!r})")
     if bases[basis].currency != currency:
         raise _fail("currency", f"the basis prices in {bases[basis].currency}, not {currency}")
     billed = _billed(_need(table, "billed", ""))
-    scenarios = _scenarios(_need(table, "scenarios", ""), billed, base)
-    default = str(table.get("default_scenario", scenarios[0].name))
+    scenarios = _scenarios(_need(table, "scenarios", ""), billed, base, allow=allow_outside)
+    default = _text(table.get("default_scenario", scenarios[0].name), "default_scenario")
     if default not in {s.name for s in scenarios}:
         raise _fail("default_scenario", f"must name a scenario (got {default!r})")
     lookback = table.get("lookback_years")
     allowance = table.get("allowance")
     return BackbillCase(
-        title=str(table.get("title", "Back-billing statement")),
-        customer=None if table.get("customer") is None else str(table["customer"]),
+        title=_text(table.get("title", "Back-billing statement"), "title"),
+        customer=None if "customer" not in table else _text(table["customer"], "customer"),
         currency=currency,
         as_of=_date(_need(table, "as_of", ""), "as_of"),
         due_days=_whole(_need(table, "due_days", ""), "due_days"),
         lookback_years=None if lookback is None else _whole(lookback, "lookback_years"),
-        unit=str(table.get("unit", "units")),
+        unit=_text(table.get("unit", "units"), "unit"),
         bases=bases,
         basis=basis,
-        allowance=None if allowance is None else _number(allowance, "allowance"),
+        allowance=None if allowance is None else _amount(allowance, "allowance"),
         interest=_interest(table["interest"]) if "interest" in table else InterestPolicy(),
         billed=billed,
         scenarios=scenarios,
@@ -456,15 +546,18 @@ def parse_case(data: Mapping[str, Any], folder: Path | None = None) -> BackbillC
     )
 
 
-def load_case(path: str | Path) -> BackbillCase:
-    """Read a case file; errors name the file and the offending key."""
+def load_case(path: str | Path, *, allow_outside: bool = False) -> BackbillCase:
+    """Read a case file; errors name the file and the offending key.
+
+    The files the case names are read from its folder only, unless ``allow_outside`` is true.
+    """
     file = Path(path)
     try:
         data = tomllib.loads(file.read_text(encoding="utf-8"), parse_float=Decimal)
     except tomllib.TOMLDecodeError as error:
         raise DocumentError(_WHAT, [("", f"not valid TOML: {error}")]) from error
     try:
-        return parse_case(data, file.parent)
+        return parse_case(data, file.parent, allow_outside=allow_outside)
     except MeterlibError as error:
         error.add_note(f"while reading the back-billing case {file}")
         raise

@@ -42,8 +42,8 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from fractions import Fraction
 from itertools import pairwise
 
-from meterlib._numbers import EXACT, to_decimal
-from meterlib.backbill.interest import InterestPolicy, add_months
+from meterlib._numbers import EXACT, ROUNDED, exact_sum, to_decimal
+from meterlib.backbill.interest import InterestPolicy
 from meterlib.backbill.statement import (
     AdjustmentDocument,
     DocumentLine,
@@ -55,6 +55,7 @@ from meterlib.backbill.statement import (
 from meterlib.backbill.terms import DateSpan, RatedPeriod, RebillBasis, SplitsPeriods
 from meterlib.backbill.usage import UsageRecord
 from meterlib.errors import InvalidValueError
+from meterlib.periods import add_months
 from meterlib.pricing.charge import ChargeLine, plain
 from meterlib.rounding import RoundingMode, round_amount, round_fraction
 
@@ -209,9 +210,9 @@ def _share(records: list[UsageRecord], parts: list[DateSpan]) -> tuple[list[Deci
             if position == len(inside) - 1:
                 part_quantity = left
             else:
-                part_quantity = EXACT.divide(
+                part_quantity = ROUNDED.divide(
                     EXACT.multiply(record.quantity, Decimal(days)), Decimal(length)
-                ).quantize(_PLACES, rounding=ROUND_HALF_EVEN, context=EXACT)
+                ).quantize(_PLACES, rounding=ROUND_HALF_EVEN, context=ROUNDED)
                 left = EXACT.subtract(left, part_quantity)
             shares[index] = EXACT.add(shares[index], part_quantity)
     return shares, by_days
@@ -298,7 +299,9 @@ def rebill(
         else:
             rated = basis.rate(span, quantity)
         limit = rated.allowance if stated is None else stated
-        overuse = None if limit is None else (quantity - limit if quantity > limit else _ZERO)
+        overuse = None
+        if limit is not None:
+            overuse = EXACT.subtract(quantity, limit) if quantity > limit else _ZERO
         rebilled = rated.rounded
         delta = EXACT.subtract(rebilled, period.billed)
         due = period.due if period.due is not None else period.end + term
@@ -308,7 +311,7 @@ def rebill(
             accrued = policy.accrue(delta, due, as_of) if delta > 0 else _NOTHING
         else:
             known = [(p.paid_on, p.amount) for p in period.payments if p.paid_on <= as_of]
-            paid = sum((amount for _, amount in known), _ZERO)
+            paid = exact_sum(amount for _, amount in known)
             accrued = policy.accrue(rebilled, due, as_of, known)
         late = (as_of - due).days
         pending = period.end > as_of or due > as_of
@@ -379,7 +382,7 @@ def _totals(lines: list[StatementLine]) -> Totals:
         billed=total(line.billed for line in counted),
         delta=delta,
         debits=total(line.delta for line in counted if line.delta > 0),
-        credits=-total(line.delta for line in counted if line.delta < 0),
+        credits=EXACT.minus(total(line.delta for line in counted if line.delta < 0)),
         interest=interest,
         total=EXACT.add(delta, interest),
         open_billed=total(line.open_billed for line in counted),
@@ -395,7 +398,7 @@ def _credit_note(
     body = DocumentLine(
         f"Usage over-billed, {line.label}: billed {plain(line.billed)},"
         f" re-billed {plain(line.rebilled)} ({line.version})",
-        -line.delta,
+        EXACT.minus(line.delta),
     )
     return AdjustmentDocument(
         "credit_note", number, as_of, line.invoice, line.label, currency, (body,)

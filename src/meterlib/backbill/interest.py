@@ -32,8 +32,6 @@ Conventions, chosen once and stated here:
 
 from __future__ import annotations
 
-import calendar
-from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -44,7 +42,8 @@ from typing import TypeVar
 
 from meterlib._numbers import EXACT, to_decimal
 from meterlib.errors import InvalidValueError
-from meterlib.schedule import NotInForceError, check_schedule
+from meterlib.periods import add_months
+from meterlib.schedule import check_schedule, index_in_force
 
 __all__ = [
     "Compounding",
@@ -53,23 +52,10 @@ __all__ = [
     "InterestPolicy",
     "RateSchedule",
     "RateVersion",
-    "add_months",
 ]
 
 _ZERO = Fraction(0)
 E = TypeVar("E", bound=StrEnum)
-
-
-def add_months(anchor: date, months: int) -> date:
-    """``anchor`` plus ``months`` calendar months, clamped to the month's end (Jan 31 + 1 = Feb 28).
-
-    Always counted from the anchor, so a sequence of such dates never drifts.
-    """
-    total = anchor.year * 12 + anchor.month - 1 + months
-    year, month = divmod(total, 12)
-    month += 1
-    last = calendar.monthrange(year, month)[1]
-    return date(year, month, min(anchor.day, last))
 
 
 class DayCount(StrEnum):
@@ -189,10 +175,7 @@ class RateSchedule:
 
     def index_on(self, day: date) -> int:
         """Index of the version in force on ``day``; raises NotInForceError before the first."""
-        index = bisect_right(self._starts, day)
-        if index == 0:
-            raise NotInForceError("interest rate", day, self._starts[0])
-        return index - 1
+        return index_in_force(self._starts, day, "interest rate")
 
     def rate_on(self, day: date) -> Fraction:
         """The effective annual rate (``rate + margin``) in force on ``day``, exactly."""
@@ -215,8 +198,8 @@ class RateSchedule:
 
 
 def _percent(value: Fraction) -> str:
-    percent = Decimal(value.numerator * 100) / Decimal(value.denominator)
-    return format(percent.normalize(), "f")
+    percent = EXACT.divide(Decimal(value.numerator * 100), Decimal(value.denominator))
+    return format(percent.normalize(EXACT), "f")
 
 
 def _member(kind: type[E], value: str, field: str) -> E:
@@ -279,7 +262,7 @@ class InterestPolicy:
     ) -> InterestPolicy:
         """Simple interest at a fixed annual ``rate`` (or a :class:`RateSchedule`)."""
         rates = rate if isinstance(rate, RateSchedule) else RateSchedule.fixed(rate)
-        return cls(InterestMethod.SIMPLE, rates, DayCount(day_count))
+        return cls(InterestMethod.SIMPLE, rates, day_count)
 
     @classmethod
     def compound(
@@ -290,7 +273,7 @@ class InterestPolicy:
     ) -> InterestPolicy:
         """Compound interest at ``rate``, capitalised ``compounding`` (monthly or annual)."""
         rates = rate if isinstance(rate, RateSchedule) else RateSchedule.fixed(rate)
-        return cls(InterestMethod.COMPOUND, rates, DayCount(day_count), Compounding(compounding))
+        return cls(InterestMethod.COMPOUND, rates, day_count, compounding)
 
     def with_rates(self, rates: Decimal | int | str | RateSchedule) -> InterestPolicy:
         """The same policy at other rates (a policy without interest becomes simple interest).

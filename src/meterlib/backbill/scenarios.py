@@ -14,7 +14,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from meterlib._numbers import to_decimal
+from meterlib._numbers import EXACT, to_decimal
 from meterlib.backbill.engine import BilledPeriod, rebill
 from meterlib.backbill.interest import InterestPolicy
 from meterlib.backbill.statement import ScenarioComparison
@@ -27,7 +27,7 @@ __all__ = ["compare", "rate_label"]
 
 def rate_label(rate: Decimal) -> str:
     """``Decimal('0.09')`` -> ``'9%'`` (locale-free)."""
-    return f"{(rate * 100).normalize():f}%"
+    return f"{EXACT.multiply(rate, Decimal(100)).normalize(EXACT):f}%"
 
 
 def compare(

@@ -20,6 +20,7 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any, Literal
 
+from meterlib._numbers import EXACT, exact_sum
 from meterlib.pricing import ChargeLine
 
 __all__ = [
@@ -78,12 +79,12 @@ class StatementLine:
     @property
     def open_billed(self) -> Decimal:
         """What is still unpaid on the original invoice (``billed - paid``; zero when unknown)."""
-        return Decimal(0) if self.paid is None else self.billed - self.paid
+        return Decimal(0) if self.paid is None else EXACT.subtract(self.billed, self.paid)
 
     @property
     def owed(self) -> Decimal:
         """``delta + interest``: what this period's adjustment document settles."""
-        return self.delta + self.interest
+        return EXACT.add(self.delta, self.interest)
 
     def to_record(self) -> dict[str, Any]:
         """A flat mapping for tables and DataFrames (exact ``Decimal`` figures, ``date`` days)."""
@@ -202,12 +203,12 @@ class AdjustmentDocument:
     @property
     def total(self) -> Decimal:
         """Sum of the lines (positive; the kind says which way the money goes)."""
-        return sum((line.amount for line in self.lines), Decimal(0))
+        return exact_sum(line.amount for line in self.lines)
 
     @property
     def signed_total(self) -> Decimal:
         """The total as the customer owes it: positive for debit notes, negative for credits."""
-        return self.total if self.kind == "debit_note" else -self.total
+        return self.total if self.kind == "debit_note" else EXACT.minus(self.total)
 
     @property
     def title(self) -> str:

@@ -20,7 +20,6 @@ A version, or the whole case, may state the contractual allowance instead; that 
 
 from __future__ import annotations
 
-from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
@@ -41,7 +40,7 @@ from meterlib.pricing import (
     VolumePrice,
 )
 from meterlib.rounding import RoundingMode, round_amount
-from meterlib.schedule import NotInForceError, check_schedule, in_force
+from meterlib.schedule import check_schedule, in_force
 
 __all__ = [
     "DateSpan",
@@ -222,7 +221,7 @@ class PriceSchedule:
 
     def version_on(self, day: date) -> PriceVersion:
         """The version in force on ``day``; raises NotInForceError before the first."""
-        return in_force(self.versions, day, "rebill price")
+        return in_force(self.versions, day, "rebill price", starts=self._starts)
 
     def change_dates(self, period: DateSpan) -> tuple[date, ...]:
         """The days inside ``period`` (after its first) on which another version takes effect."""
@@ -230,10 +229,7 @@ class PriceSchedule:
 
     def rate(self, period: DateSpan, usage: Decimal) -> RatedPeriod:
         """Rate ``usage`` with the price in force on the period's first day."""
-        index = bisect_right(self._starts, period.start)
-        if index == 0:
-            raise NotInForceError("rebill price", period.start, self._starts[0])
-        version = self.versions[index - 1]
+        version = in_force(self.versions, period.start, "rebill price", starts=self._starts)
         charge = version.price.rate(usage)
         return RatedPeriod(
             charge.amount,

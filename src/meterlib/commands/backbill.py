@@ -81,6 +81,11 @@ def register(subparsers: Any) -> None:
         help="with --ledger: issue the statement's debit and credit notes into the ledger, "
         "numbered in its credit- and debit-note series",
     )
+    parser.add_argument(
+        "--allow-outside-files",
+        action="store_true",
+        help="let the document name files outside its own folder (only for documents you trust)",
+    )
     parser.set_defaults(handler=run)
 
 
@@ -95,7 +100,7 @@ def _as_of(text: str | None) -> date | None:
 
 def run(args: argparse.Namespace) -> int:
     """Load the case, compute the statement and the scenarios, print or write them."""
-    case = load_case(args.case)
+    case = load_case(args.case, allow_outside=args.allow_outside_files)
     as_of = _as_of(args.as_of)
     if args.issue and args.ledger is None:
         raise InvalidValueError("--issue", "--issue", "given with --ledger (documents live there)")

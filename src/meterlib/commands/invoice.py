@@ -102,6 +102,11 @@ def register(subparsers: Any) -> None:
         help="with --issue: re-check the customer's issued periods for late usage and bill "
         "the differences as correction lines on this invoice (Kill Bill's way)",
     )
+    parser.add_argument(
+        "--allow-outside-files",
+        action="store_true",
+        help="let the document name files outside its own folder (only for documents you trust)",
+    )
     parser.set_defaults(handler=run)
 
 
@@ -235,7 +240,7 @@ def _issue(args: argparse.Namespace, contract: Contract, bill: Invoice) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Load, bill, render, write; 1 when ``--events`` held rejected or conflicting events."""
-    contract = load_contract(args.contract)
+    contract = load_contract(args.contract, allow_outside=args.allow_outside_files)
     period = parse_period(contract, args.period)
     opened: Any = None
     clean = True

@@ -27,8 +27,9 @@ from functools import cached_property
 from typing import Any, Self
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
+from meterlib._model import MeterlibModel
 from meterlib.errors import InvalidValueError
 from meterlib.invoicing.plans import Plan
 from meterlib.metering.meters import Meter
@@ -37,7 +38,7 @@ from meterlib.periods import BillingCycle, Period, zone
 __all__ = ["Contract", "Party", "Phase", "Segment"]
 
 
-class Party(BaseModel):
+class Party(MeterlibModel):
     """Who sends or receives an invoice: a name, postal address lines and contact details."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -50,7 +51,7 @@ class Party(BaseModel):
     """A VAT or sales-tax registration number, printed on the invoice."""
 
 
-class Phase(BaseModel):
+class Phase(MeterlibModel):
     """From ``start`` (a local date in the billing time zone) on, the customer is on ``plan``."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -69,7 +70,7 @@ class Segment:
     end: datetime
 
 
-class Contract(BaseModel):
+class Contract(MeterlibModel):
     """A customer, its billing cycle, its plans by name and the phases it held them in."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")

@@ -25,8 +25,9 @@ A contract document is the :class:`~meterlib.invoicing.contracts.Contract` model
 ``meterlib invoice CONTRACT --ledger PATH`` can turn raw events into usage. A document either
 embeds them as ``[[meters]]`` tables, or names a meters document (TOML or JSON, the form
 :func:`meterlib.metering.meters.load_meters` reads) with ``meters_file``, a path relative to the
-contract document's own folder. Not both. A contract billed from aggregated usage only (a
-mapping, a usage table) needs no meters.
+contract document's own folder (a path leading out of it is refused unless the caller allows
+it: ``allow_outside=True``, ``--allow-outside-files``). Not both. A contract billed from
+aggregated usage only (a mapping, a usage table) needs no meters.
 
 Every problem is reported as one :class:`~meterlib.errors.DocumentError` listing each as
 ``(dotted location, message)``.
@@ -42,8 +43,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
-
+from meterlib._files import referenced_file, without_values
 from meterlib.errors import DocumentError, describe
 from meterlib.invoicing.contracts import Contract
 from meterlib.metering.meters import load_meters
@@ -53,23 +53,17 @@ __all__ = ["load_contract", "parse_contract"]
 _WHAT = "contract"
 
 
-def _problems(error: ValidationError) -> list[tuple[str, str]]:
-    problems = []
-    for detail in error.errors(include_url=False):
-        location = ".".join(str(part) for part in detail["loc"])
-        message = detail["msg"].removeprefix("Value error, ")
-        if detail["type"] != "missing" and "(got " not in message:
-            value = detail["input"]
-            if not isinstance(value, Mapping | list | tuple):
-                message = f"{message} (got {describe(value)})"
-        problems.append((location, message))
-    return problems
-
-
-def parse_contract(data: Mapping[str, Any], base: str | os.PathLike[str] | None = None) -> Contract:
+def parse_contract(
+    data: Mapping[str, Any],
+    base: str | os.PathLike[str] | None = None,
+    *,
+    allow_outside: bool = False,
+) -> Contract:
     """Build a contract from a parsed document; ``meters_file`` is read relative to ``base``.
 
-    Raises :class:`~meterlib.errors.DocumentError` listing every problem found.
+    ``meters_file`` must lie inside ``base`` (the current folder when ``None``) unless
+    ``allow_outside`` is true; errors in it name its locations, never its content. Raises
+    :class:`~meterlib.errors.DocumentError` listing every problem found.
     """
     if not isinstance(data, Mapping):
         raise DocumentError(_WHAT, [("", f"must be an object (got {describe(data)})")])
@@ -80,34 +74,43 @@ def parse_contract(data: Mapping[str, Any], base: str | os.PathLike[str] | None 
             raise DocumentError(
                 _WHAT, [("meters_file", "give either 'meters' or 'meters_file', not both")]
             )
-        if not isinstance(meters_file, str) or not meters_file:
-            raise DocumentError(
-                _WHAT, [("meters_file", f"must be a path (got {describe(meters_file)})")]
-            )
-        path = Path(base or ".") / meters_file
+        path = referenced_file(
+            Path(base or "."),
+            meters_file,
+            what=_WHAT,
+            field="meters_file",
+            allow_outside=allow_outside,
+        )
         try:
             document["meters"] = load_meters(path)
         except OSError as error:
             raise DocumentError(
                 _WHAT, [("meters_file", f"cannot read {os.fspath(path)}: {error.strerror}")]
             ) from error
+        except UnicodeDecodeError:
+            raise DocumentError(
+                _WHAT, [("meters_file", f"{os.fspath(path)} is not UTF-8 text")]
+            ) from None
         except DocumentError as error:
             raise DocumentError(
                 _WHAT,
-                [(f"meters_file ({os.fspath(path)}) {loc}".strip(), msg)
-                 for loc, msg in error.problems],
-            ) from error
+                [
+                    (f"meters_file ({os.fspath(path)}) {loc}".strip(), msg)
+                    for loc, msg in without_values(error.problems)
+                ],
+            ) from None
     try:
         return Contract.model_validate(document)
-    except ValidationError as error:
-        raise DocumentError(_WHAT, _problems(error)) from error
+    except DocumentError as error:
+        raise DocumentError(_WHAT, error.problems) from error
 
 
-def load_contract(path: str | os.PathLike[str]) -> Contract:
+def load_contract(path: str | os.PathLike[str], *, allow_outside: bool = False) -> Contract:
     """Read a contract from a ``.toml`` or ``.json`` file (numbers as ``Decimal``).
 
-    A :class:`~meterlib.errors.DocumentError` carries a note naming the file; errors reading
-    the file itself (``OSError``) pass through unchanged.
+    The meters file it names is read from the contract's folder only, unless
+    ``allow_outside`` is true. A :class:`~meterlib.errors.DocumentError` carries a note naming
+    the file; errors reading the file itself (``OSError``) pass through unchanged.
     """
     file = Path(path)
     text = file.read_text(encoding="utf-8")
@@ -120,7 +123,7 @@ def load_contract(path: str | os.PathLike[str]) -> Contract:
         except (tomllib.TOMLDecodeError, json.JSONDecodeError) as error:
             problem = f"not valid {file.suffix[1:].upper()}: {error}"
             raise DocumentError(_WHAT, [("", problem)]) from error
-        return parse_contract(data, file.parent)
+        return parse_contract(data, file.parent, allow_outside=allow_outside)
     except DocumentError as error:
         error.add_note(f"while reading the contract document {os.fspath(path)}")
         raise

@@ -45,20 +45,20 @@ from decimal import Decimal
 from functools import lru_cache
 
 from meterlib._numbers import EXACT
-from meterlib.errors import InvalidValueError
+from meterlib.errors import InvalidValueError, WrongTypeError
 from meterlib.invoicing.contracts import Contract, Segment
 from meterlib.invoicing.invoice import DiscountLine, Invoice, InvoiceLine, LineKind, TaxLine
 from meterlib.invoicing.plans import (
     ALWAYS,
     FixedDiscount,
     MeteredCharge,
+    MeteredPriceVersion,
     PercentageDiscount,
     Plan,
-    PriceVersion,
     TaxRounding,
     Timing,
 )
-from meterlib.invoicing.usage import GroupedUsageSource, TableUsage, UsageSource
+from meterlib.invoicing.usage import GroupedUsageSource, MappingUsage, TableUsage, UsageSource
 from meterlib.money import Money, allocate
 from meterlib.periods import BillingCycle, Period
 from meterlib.pricing import Charge, ChargeLine, MatrixPrice, PerUnitPrice
@@ -75,6 +75,7 @@ _add = EXACT.add
 _subtract = EXACT.subtract
 _multiply = EXACT.multiply
 _divide = EXACT.divide
+_minus = EXACT.minus
 
 
 def invoice_number(customer: str, period: Period) -> str:
@@ -117,19 +118,33 @@ def resolve_period(contract: Contract, period: Period | date | datetime) -> Peri
 
 def invoice(
     contract: Contract,
-    usage: UsageSource,
+    usage: UsageSource | Mapping[str, Decimal | int | str],
     period: Period | date | datetime,
     *,
     number: str | None = None,
 ) -> Invoice:
     """Bill ``contract`` for one billing period with usage from ``usage``.
 
-    ``period`` is one of the contract's billing periods (or a date or instant inside one, see
+    ``usage`` is a usage source, or a plain mapping of meter name to the quantity used in the
+    whole period (read as :class:`~meterlib.invoicing.usage.MappingUsage`). ``period`` is one
+    of the contract's billing periods (or a date or instant inside one, see
     :func:`resolve_period`). Raises :class:`~meterlib.errors.InvalidValueError` when the
     contract does not cover any part of the period. See the module docstring for how lines,
     discounts and taxes are computed.
     """
+    if not isinstance(contract, Contract):
+        raise WrongTypeError("contract", contract, "a Contract (see load_contract)")
     whole = resolve_period(contract, period)
+    if not isinstance(usage, UsageSource):
+        if not isinstance(usage, Mapping):
+            raise WrongTypeError(
+                "usage",
+                usage,
+                "a usage source (MappingUsage, TableUsage, LedgerUsage) or a mapping of meter"
+                " name to quantity",
+            )
+        # A plain mapping of meter name to quantity is the usage of this one period.
+        usage = MappingUsage(usage, period=whole, customer=contract.customer)
     segments = contract.segments(whole)
     if not segments:
         raise InvalidValueError(
@@ -390,7 +405,7 @@ class _Segment:
         source: UsageSource,
         customer: str,
         charge: MeteredCharge,
-        version: PriceVersion,
+        version: MeteredPriceVersion,
         price: MatrixPrice,
     ) -> list[_Draft]:
         """Drafts of a matrix price: one per cell (or combination), one for its own adjustment.
@@ -526,7 +541,7 @@ class _Segment:
         rows = (
             ChargeLine("minimum commitment", None, None, None, _ONE, owed, _ZERO, owed),
             ChargeLine(
-                "usage charges billed", None, None, None, _ONE, -used, _ZERO, -used
+                "usage charges billed", None, None, None, _ONE, _minus(used), _ZERO, _minus(used)
             ),
         )
         rating = Charge(

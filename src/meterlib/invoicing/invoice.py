@@ -26,7 +26,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any, Literal
 
-from meterlib._numbers import EXACT
+from meterlib._numbers import EXACT, ROUNDED, exact_sum
 from meterlib.errors import InvalidValueError
 from meterlib.invoicing.contracts import Party
 from meterlib.invoicing.plans import TaxRounding, Timing
@@ -198,7 +198,7 @@ class Invoice:
         add = EXACT.add
 
         def whole(field: str, value: Decimal) -> None:
-            if value.quantize(unit, context=EXACT) != value:
+            if value.quantize(unit, context=ROUNDED) != value:
                 raise InvalidValueError(field, value, f"whole minor units of {self.currency}")
 
         def equal(field: str, value: Decimal, expected: Decimal, rule: str) -> None:
@@ -222,13 +222,13 @@ class Invoice:
             whole(f"taxes[{index}].amount", tax.amount)
         for index, discount in enumerate(self.discounts):
             whole(f"discounts[{index}].amount", discount.amount)
-        subtotal = sum((line.rounded for line in self.lines), _ZERO)
+        subtotal = exact_sum(line.rounded for line in self.lines)
         equal("subtotal", self.subtotal, subtotal, "the sum of the lines")
-        discounts = sum((discount.amount for discount in self.discounts), _ZERO)
+        discounts = exact_sum(discount.amount for discount in self.discounts)
         equal("discount_total", self.discount_total, discounts, "the sum of the discounts")
-        taken = sum((line.discount for line in self.lines), _ZERO)
+        taken = exact_sum(line.discount for line in self.lines)
         equal("discount_total", self.discount_total, taken, "the sum of the lines' discounts")
-        taxes = sum((tax.amount for tax in self.taxes), _ZERO)
+        taxes = exact_sum(tax.amount for tax in self.taxes)
         equal("tax_total", self.tax_total, taxes, "the sum of the taxes")
         total = add(EXACT.subtract(self.subtotal, self.discount_total), self.tax_total)
         equal("total", self.total, total, "subtotal - discount_total + tax_total")

@@ -26,7 +26,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from meterlib._numbers import EXACT, to_decimal
+from meterlib._numbers import EXACT, ROUNDED, to_decimal
 from meterlib.errors import DocumentError, InvalidValueError, MeterlibError, describe
 from meterlib.invoicing.invoice import Invoice, InvoiceLine, LineKind
 from meterlib.invoicing.lifecycle import DocumentKind
@@ -104,7 +104,7 @@ class Note:
         unit = quantum(self.currency)
         total = _ZERO
         for index, line in enumerate(self.lines):
-            if line.amount.quantize(unit, context=EXACT) != line.amount:
+            if line.amount.quantize(unit, context=ROUNDED) != line.amount:
                 raise InvalidValueError(
                     f"lines[{index}].amount", line.amount, f"whole minor units of {self.currency}"
                 )
@@ -218,7 +218,7 @@ def credit_lines(
 
     def checked(field: str, value: Decimal | int | str, most: Decimal) -> Decimal:
         figure = to_decimal(value, field)
-        if figure.quantize(unit, context=EXACT) != figure:
+        if figure.quantize(unit, context=ROUNDED) != figure:
             raise InvalidValueError(field, value, f"whole minor units of {issued.currency}")
         if not _ZERO < figure <= most:
             raise InvalidValueError(field, value, f"above 0 and at most {most}")
@@ -270,7 +270,7 @@ def with_corrections(draft: Invoice, lines: Iterable[NoteLine]) -> Invoice:
     total = _ZERO
     unit = quantum(draft.currency)
     for line in lines:
-        if line.amount.quantize(unit, context=EXACT) != line.amount:
+        if line.amount.quantize(unit, context=ROUNDED) != line.amount:
             raise InvalidValueError("amount", line.amount, f"whole minor units of {draft.currency}")
         where = line.invoice if line.line is None else f"{line.invoice} line {line.line + 1}"
         added.append(

@@ -30,8 +30,9 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
+from meterlib._model import MeterlibModel
 from meterlib._numbers import NonNegativeAmount
 from meterlib.currency import CurrencyCode
 from meterlib.errors import InvalidValueError
@@ -46,9 +47,9 @@ __all__ = [
     "FeeVersion",
     "FixedDiscount",
     "MeteredCharge",
+    "MeteredPriceVersion",
     "PercentageDiscount",
     "Plan",
-    "PriceVersion",
     "RecurringFee",
     "TaxRate",
     "TaxRounding",
@@ -87,7 +88,7 @@ class TaxRounding(StrEnum):
     """The tax is computed once on the sum of the taxed lines and rounded once."""
 
 
-class _Model(BaseModel):
+class _Model(MeterlibModel):
     """Frozen, strict about unknown fields: a misspelt term must not be silently ignored."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -155,7 +156,7 @@ class RecurringFee(_Model):
         return self.description or self.name
 
 
-class PriceVersion(_Model):
+class MeteredPriceVersion(_Model):
     """A metered charge's price from ``effective_from`` on."""
 
     effective_from: date
@@ -180,7 +181,7 @@ class MeteredCharge(_Model):
     """What the invoice line says; defaults to ``name``."""
     unit: str = "units"
     """What one unit of usage is called on the invoice (``"calls"``, ``"GB"``)."""
-    versions: tuple[PriceVersion, ...]
+    versions: tuple[MeteredPriceVersion, ...]
     """The prices over time, ``effective_from`` rising strictly."""
 
     @model_validator(mode="before")
@@ -190,7 +191,9 @@ class MeteredCharge(_Model):
 
     @field_validator("versions")
     @classmethod
-    def _rising_dates(cls, versions: tuple[PriceVersion, ...]) -> tuple[PriceVersion, ...]:
+    def _rising_dates(
+        cls, versions: tuple[MeteredPriceVersion, ...]
+    ) -> tuple[MeteredPriceVersion, ...]:
         _rising(versions)
         return versions
 

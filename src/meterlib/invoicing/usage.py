@@ -29,7 +29,7 @@ from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Protocol, runtime_checkable
 
-from meterlib._numbers import to_decimal
+from meterlib._numbers import EXACT, to_decimal
 from meterlib.errors import InvalidValueError, MeterlibError
 from meterlib.metering.meters import Meter
 from meterlib.metering.table import GroupKey, UsageKey
@@ -41,8 +41,8 @@ __all__ = [
     "MappingUsage",
     "SpanBound",
     "TableUsage",
+    "UsageBackend",
     "UsageNotFoundError",
-    "UsageQuery",
     "UsageSource",
 ]
 
@@ -225,9 +225,11 @@ class TableUsage:
         groups: dict[tuple[str, str, datetime, datetime], dict[GroupKey, Decimal]] = {}
         for key, value in table.items():
             cell = (key.customer, key.meter, key.period.start, key.period.end)
-            index[cell] = index[cell] + value if cell in index else value
+            index[cell] = EXACT.add(index[cell], value) if cell in index else value
             by_group = groups.setdefault(cell, {})
-            by_group[key.group] = by_group[key.group] + value if key.group in by_group else value
+            by_group[key.group] = (
+                EXACT.add(by_group[key.group], value) if key.group in by_group else value
+            )
         self._index = index
         self._groups = groups
 
@@ -246,7 +248,7 @@ class TableUsage:
         return f"TableUsage({len(self._index)} cells)"
 
 
-class UsageQuery(Protocol):
+class UsageBackend(Protocol):
     """What :class:`LedgerUsage` needs of a ledger: usage of meters over periods."""
 
     def usage(
@@ -269,7 +271,7 @@ class LedgerUsage:
 
     __slots__ = ("_cache", "_ledger", "_meters")
 
-    def __init__(self, ledger: UsageQuery, meters: Sequence[Meter]) -> None:
+    def __init__(self, ledger: UsageBackend, meters: Sequence[Meter]) -> None:
         """Keep the ledger and the meters (at least one)."""
         if not meters:
             raise InvalidValueError(

@@ -34,7 +34,7 @@ from meterlib.invoicing.contracts import Contract
 from meterlib.invoicing.engine import invoice
 from meterlib.invoicing.lifecycle import IssuedDocument
 from meterlib.invoicing.notes import LateEvent, NoteLine, late_usage_lines
-from meterlib.invoicing.usage import LedgerUsage, UsageQuery
+from meterlib.invoicing.usage import LedgerUsage, UsageBackend
 from meterlib.ledger.documents import DocumentStore
 from meterlib.metering.events import UsageEvent
 from meterlib.periods import Period
@@ -52,7 +52,7 @@ class _Stored(Protocol):
     def received(self) -> datetime: ...
 
 
-class LateEventSource(UsageQuery, Protocol):
+class LateEventSource(UsageBackend, Protocol):
     """What re-checking needs of a ledger: usage, and events received after a time."""
 
     def late_events(

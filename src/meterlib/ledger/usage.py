@@ -27,7 +27,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, cast
 
-from meterlib._numbers import EXACT, to_decimal
+from meterlib._numbers import EXACT, ROUNDED, to_decimal
 from meterlib.errors import InvalidValueError
 from meterlib.ledger.schema import guarded
 from meterlib.metering._buckets import PeriodIndex, micros, periods_of_interest
@@ -294,7 +294,7 @@ class UsageQueries:
             start, end = index.span(key)
             figure = to_decimal(result, meter.name)
             if aggregation is Aggregation.WEIGHTED_SUM:
-                figure = EXACT.divide(figure, Decimal(end - start))
+                figure = ROUNDED.divide(figure, Decimal(end - start))
             group: GroupKey = tuple(zip(groups, row[2:width], strict=True))
             values[UsageKey(who, meter.name, index.period(key), group)] = figure
 

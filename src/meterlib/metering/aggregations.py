@@ -42,7 +42,7 @@ from collections.abc import Hashable, MutableMapping
 from decimal import Decimal
 from typing import Any, ClassVar
 
-from meterlib._numbers import EXACT, to_decimal
+from meterlib._numbers import EXACT, ROUNDED, to_decimal
 from meterlib.errors import InvalidValueError
 from meterlib.metering.meters import Aggregation
 
@@ -242,7 +242,7 @@ class _WeightedSum(_Sum):
     aggregation = Aggregation.WEIGHTED_SUM
 
     def value(self, state: State, span: int) -> Decimal | None:
-        return EXACT.divide(state, to_decimal(span))
+        return ROUNDED.divide(state, to_decimal(span))
 
 
 #: The partial-state kind of every aggregation.

@@ -24,8 +24,9 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, Self
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
+from meterlib._model import MeterlibModel
 from meterlib.errors import DocumentError
 from meterlib.metering.events import PropertyValue, value_text
 
@@ -44,7 +45,7 @@ class Aggregation(StrEnum):
     WEIGHTED_SUM = "weighted_sum"
 
 
-class Filter(BaseModel):
+class Filter(MeterlibModel):
     """A condition on one property, compared as text: ``equals`` a value, or ``one_of`` a list.
 
     Numbers are compared in the plain text of :func:`~meterlib.metering.events.value_text`,
@@ -72,7 +73,7 @@ class Filter(BaseModel):
         return self.one_of is not None and text in self.one_of
 
 
-class Meter(BaseModel):
+class Meter(MeterlibModel):
     """One meter definition. ``property`` is required for every aggregation but ``count``."""
 
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
@@ -110,10 +111,10 @@ def parse_meters(data: Mapping[str, Any] | Sequence[Mapping[str, Any]]) -> list[
     for index, item in enumerate(items):
         try:
             meters.append(Meter.model_validate(item))
-        except ValidationError as error:
+        except DocumentError as error:
             problems.extend(
-                (".".join(str(p) for p in ("meters", index, *e["loc"])), e["msg"])
-                for e in error.errors()
+                (f"meters.{index}.{where}" if where else f"meters.{index}", message)
+                for where, message in error.problems
             )
     names = [m.name for m in meters]
     problems.extend(

@@ -24,6 +24,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from types import MappingProxyType
 from typing import Any, Literal
 
+from meterlib._numbers import EXACT, ROUNDED
 from meterlib.errors import InvalidValueError
 from meterlib.metering.events import value_text
 from meterlib.periods import Period
@@ -129,7 +130,7 @@ class UsageTable(Mapping[UsageKey, Decimal]):
                 and key.period.start == start
                 and key.period.end == end
             ):
-                total += value
+                total = EXACT.add(total, value)
         return total
 
     def to_records(self) -> list[dict[str, Any]]:
@@ -192,13 +193,14 @@ class UsageTable(Mapping[UsageKey, Decimal]):
 #: Fraction digits the text rendering shows; longer figures (a ``weighted_sum`` average) are cut
 #: there, rounded half-even and marked with "…". JSON and CSV always carry every digit.
 TEXT_PLACES = 12
+_TEXT_UNIT = Decimal(1).scaleb(-TEXT_PLACES)
 
 
 def _short(text: str) -> str:
     fraction = text.partition(".")[2]
     if len(fraction) <= TEXT_PLACES:
         return text
-    cut = Decimal(text).quantize(Decimal(1).scaleb(-TEXT_PLACES), rounding=ROUND_HALF_EVEN)
+    cut = Decimal(text).quantize(_TEXT_UNIT, rounding=ROUND_HALF_EVEN, context=ROUNDED)
     return f"{cut:f}…"
 
 

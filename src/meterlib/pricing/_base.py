@@ -16,9 +16,10 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any, Self
 
-from pydantic import BaseModel, ConfigDict, model_serializer, model_validator
+from pydantic import ConfigDict, model_serializer, model_validator
 from pydantic_core import PydanticCustomError
 
+from meterlib._model import MeterlibModel
 from meterlib._numbers import EXACT, NonNegativeAmount, to_decimal
 from meterlib.currency import CurrencyCode
 from meterlib.errors import InvalidValueError
@@ -60,7 +61,7 @@ def quantity_of(value: QuantityLike, field: str = "quantity") -> Decimal:
     return quantity
 
 
-class PriceBase(BaseModel):
+class PriceBase(MeterlibModel):
     """Fields and steps every price model shares: currency, modifiers and the final charge."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")

@@ -17,9 +17,10 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import ConfigDict, field_validator
 from pydantic_core import PydanticCustomError
 
+from meterlib._model import MeterlibModel
 from meterlib._numbers import NonNegativeAmount
 from meterlib.errors import InvalidValueError, RatingError
 from meterlib.pricing._base import PriceBase, QuantityLike, quantity_of
@@ -31,7 +32,7 @@ __all__ = ["CapacityPrice", "CapacityTier"]
 _ZERO = Decimal(0)
 
 
-class CapacityTier(BaseModel):
+class CapacityTier(MeterlibModel):
     """One capacity tier: the limit of each dimension, and the amount charged within them."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")

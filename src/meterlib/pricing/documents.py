@@ -18,6 +18,7 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
+from meterlib._model import document_error
 from meterlib.errors import DocumentError, describe
 from meterlib.pricing.models import Price
 
@@ -30,43 +31,6 @@ _ADAPTER: TypeAdapter[Price] = TypeAdapter(Price)
 _LEADING = ("model", "currency")
 _TRAILING = ("included", "discount", "minimum", "maximum")
 
-# Errors about the union's tag: they concern the ``model`` field, whatever pydantic's location.
-_TAG_ERRORS = frozenset({"union_tag_invalid", "union_tag_not_found"})
-
-
-def _shows_no_value(kind: str, location: str, message: str, value: object) -> bool:
-    """Tell whether pydantic's message about a field leaves out the offending value.
-
-    meterlib's own messages end with ``(got ...)`` or name the values they compare; pydantic's
-    (an extra field, a wrong literal) do not, so the value is added. A missing field has no
-    value, and a whole object or list would drown the message, so those are left as they are.
-    """
-    return (
-        bool(location)
-        and kind != "missing"
-        and "(got " not in message
-        and not isinstance(value, Mapping | list | tuple)
-    )
-
-
-def _problems(error: ValidationError, tag: object) -> list[tuple[str, str]]:
-    """Turn pydantic's errors into ``(dotted location, message)`` pairs."""
-    problems: list[tuple[str, str]] = []
-    for detail in error.errors(include_url=False):
-        loc = detail["loc"]
-        if loc and loc[0] == tag:
-            loc = loc[1:]  # the tagged union puts the model's name in front of every location
-        kind = detail["type"]
-        if kind in _TAG_ERRORS:  # the tag's own field, inside whatever holds the price
-            loc = (*loc, "model")
-        location = ".".join(str(part) for part in loc)
-        message = detail["msg"].removeprefix("Value error, ")
-        value = detail["input"]
-        if _shows_no_value(kind, location, message, value):
-            message = f"{message} (got {describe(value)})"
-        problems.append((location, message))
-    return problems
-
 
 def parse_price(data: Mapping[str, Any]) -> Price:
     """Build a price from a mapping such as a parsed JSON object.
@@ -78,7 +42,7 @@ def parse_price(data: Mapping[str, Any]) -> Price:
     try:
         return _ADAPTER.validate_python(dict(data))
     except ValidationError as error:
-        raise DocumentError(_WHAT, _problems(error, data.get("model"))) from error
+        raise document_error(_WHAT, error, data.get("model")) from error
 
 
 def _refuse_constant(name: str) -> Any:
@@ -129,7 +93,10 @@ def price_to_json(price: Price, *, indent: int | None = None) -> str:
 
 
 def price_json_schema() -> dict[str, Any]:
-    """Return the JSON Schema of a price document (every model, told apart by ``model``)."""
-    schema = _ADAPTER.json_schema()
-    schema.setdefault("title", "Price")
-    return schema
+    """Return the JSON Schema of a price document (every model, told apart by ``model``).
+
+    The same schema as ``meterlib.schemas.json_schema("price")`` and ``meterlib schema price``.
+    """
+    from meterlib.schemas import json_schema  # noqa: PLC0415  (schemas reads every document kind)
+
+    return json_schema("price")

@@ -29,9 +29,10 @@ from functools import cached_property
 from operator import itemgetter
 from typing import Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
+from meterlib._model import MeterlibModel
 from meterlib._numbers import EXACT
 from meterlib.errors import InvalidValueError, RatingError
 from meterlib.pricing._base import PriceBase, QuantityLike, quantity_of
@@ -56,7 +57,7 @@ CellPrice = Annotated[
 UsageEntry = tuple[Mapping[str, str], QuantityLike] | Mapping[str, Any]
 
 
-class MatrixCell(BaseModel):
+class MatrixCell(MeterlibModel):
     """One cell: which usage it takes (``match``) and the price it rates it with."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")

@@ -21,7 +21,6 @@ from functools import cached_property
 from typing import Annotated, Any, Literal, Self
 
 from pydantic import (
-    BaseModel,
     ConfigDict,
     Field,
     field_validator,
@@ -30,6 +29,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from meterlib._model import MeterlibModel
 from meterlib._numbers import NonNegativeAmount
 from meterlib.errors import RatingError
 from meterlib.pricing._base import QuantityLike, QuantityPrice, quantity_of
@@ -45,7 +45,7 @@ _ZERO = Decimal(0)
 Overflow = Literal["error", "last_tier"]
 
 
-class Tier(BaseModel):
+class Tier(MeterlibModel):
     """One tier of a graduated or volume price.
 
     A tier covers ``(previous up_to, up_to]`` (tier 1 from zero); ``up_to=None`` means no

@@ -8,6 +8,7 @@ the document's translated labels (:mod:`meterlib.render.i18n`) and its writing d
 
 from __future__ import annotations
 
+import decimal
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -15,7 +16,7 @@ from babel import Locale, UnknownLocaleError
 from babel.dates import format_date, format_datetime
 from babel.numbers import format_currency, format_decimal, format_percent
 
-from meterlib._numbers import to_decimal
+from meterlib._numbers import ROUNDED, to_decimal
 from meterlib.currency import minor_units
 from meterlib.errors import InvalidValueError
 from meterlib.money import Money
@@ -49,14 +50,19 @@ def format_money(money: Money, locale: str | Locale, *, exact: bool = False) -> 
     """
     loc = parse_locale(locale)
     exponent = money.amount.as_tuple().exponent
-    if exact and isinstance(exponent, int) and -exponent > minor_units(money.currency):
-        return format_currency(money.amount, money.currency, locale=loc, decimal_quantization=False)
-    return format_currency(money.amount, money.currency, locale=loc)
+    # Babel rounds in the ambient decimal context: give it meterlib's, never the caller's.
+    with decimal.localcontext(ROUNDED):
+        if exact and isinstance(exponent, int) and -exponent > minor_units(money.currency):
+            return format_currency(
+                money.amount, money.currency, locale=loc, decimal_quantization=False
+            )
+        return format_currency(money.amount, money.currency, locale=loc)
 
 
 def format_number(value: Decimal | int, locale: str | Locale) -> str:
     """Format a quantity with the locale's grouping and decimal signs, keeping every digit."""
-    return format_decimal(value, locale=parse_locale(locale), decimal_quantization=False)
+    with decimal.localcontext(ROUNDED):
+        return format_decimal(value, locale=parse_locale(locale), decimal_quantization=False)
 
 
 def format_percent_local(percent: Decimal | int | str, locale: str | Locale) -> str:
@@ -65,8 +71,9 @@ def format_percent_local(percent: Decimal | int | str, locale: str | Locale) -> 
     Every digit is kept; the sign, spacing and position follow the locale (``19 %`` in
     ``de_DE``, ``19%`` in ``en_US``).
     """
-    ratio = to_decimal(percent, "percent").scaleb(-2)
-    return format_percent(ratio, locale=parse_locale(locale), decimal_quantization=False)
+    with decimal.localcontext(ROUNDED):
+        ratio = to_decimal(percent, "percent").scaleb(-2)
+        return format_percent(ratio, locale=parse_locale(locale), decimal_quantization=False)
 
 
 def format_date_local(value: date | datetime, locale: str | Locale, fmt: str = "medium") -> str:

@@ -23,18 +23,29 @@ from meterlib.metering.meters import Meter
 from meterlib.metering.report import BatchReport  # noqa: F401  (named in docstrings)
 from meterlib.periods import BillingCycle, Period
 from meterlib.sql._values import text_of
-from meterlib.sql.compile import _COPY, _T, _and, _col, _int, _locate, periods_of_interest
+from meterlib.sql.compile import (
+    COPY_NO,
+    TIME_US,
+    locate_periods,
+    periods_of_interest,
+    sql_and,
+    sql_column,
+    sql_int,
+)
 from meterlib.sql.compile import ranked_events as _ranked
 from meterlib.sql.dialects import to_sql
 
 __all__ = ["build_conflicts_query", "build_receipt_query", "compile_conflicts"]
 
-_KEYS = ("customer", "type", _T)
+_KEYS = ("customer", "type", TIME_US)
 
 
 def _same(content: Sequence[str], left: str, right: str) -> exp.Expr:
-    return _and(
-        [exp.NullSafeEQ(this=_col(c, left), expression=_col(c, right)) for c in (*_KEYS, *content)]
+    return sql_and(
+        [
+            exp.NullSafeEQ(this=sql_column(c, left), expression=sql_column(c, right))
+            for c in (*_KEYS, *content)
+        ]
     )
 
 
@@ -43,7 +54,9 @@ def _firsts_join(
 ) -> tuple[exp.Select, exp.Select]:
     ranked = _ranked(table, content, order_by)
     firsts = (
-        exp.select(exp.Star()).from_("ranked").where(exp.EQ(this=_col(_COPY), expression=_int(1)))
+        exp.select(exp.Star())
+        .from_("ranked")
+        .where(exp.EQ(this=sql_column(COPY_NO), expression=sql_int(1)))
     )
     return ranked, firsts
 
@@ -56,24 +69,29 @@ def build_conflicts_query(
 ) -> exp.Expr:
     """Every conflicting copy beside the first copy of its id (see :func:`compile_conflicts`)."""
     ranked, firsts = _firsts_join(table, content, order_by)
-    columns = [_col("id", "c"), exp.alias_(_col(_COPY, "c"), "copy", quoted=True)]
+    columns = [sql_column("id", "c"), exp.alias_(sql_column(COPY_NO, "c"), "copy", quoted=True)]
     for side, label in (("f", "first"), ("c", "other")):
         columns.extend(
             exp.alias_(
-                text_of(_col(c, side)) if c in content else _col(c, side),
+                text_of(sql_column(c, side)) if c in content else sql_column(c, side),
                 f"{label}_{c}",
                 quoted=True,
             )
             for c in (*_KEYS, *content)
         )
-    join = exp.EQ(this=_col("id", "c"), expression=_col("id", "f"))
+    join = exp.EQ(this=sql_column("id", "c"), expression=sql_column("id", "f"))
     differs = exp.Not(this=exp.Paren(this=_same(content, "c", "f")))
     return (
         exp.select(*columns)
         .from_(exp.alias_(exp.to_table("ranked"), "c", table=True))
         .join(exp.alias_(exp.to_table("firsts"), "f", table=True), on=join)
-        .where(exp.And(this=exp.GT(this=_col(_COPY, "c"), expression=_int(1)), expression=differs))
-        .order_by(_col("id", "c"), _col(_COPY, "c"))
+        .where(
+            exp.And(
+                this=exp.GT(this=sql_column(COPY_NO, "c"), expression=sql_int(1)),
+                expression=differs,
+            )
+        )
+        .order_by(sql_column("id", "c"), sql_column(COPY_NO, "c"))
         .with_("ranked", as_=ranked)
         .with_("firsts", as_=firsts)
     )
@@ -98,21 +116,21 @@ def compile_conflicts(
 
 def _matches(meter: Meter, side: str) -> exp.Expr:
     conditions: list[exp.Expr] = [
-        exp.EQ(this=_col("type", side), expression=exp.Literal.string(meter.event_type))
+        exp.EQ(this=sql_column("type", side), expression=exp.Literal.string(meter.event_type))
     ]
     for name, rule in sorted(meter.filters.items()):
         accepted = (rule.equals,) if rule.equals is not None else tuple(rule.one_of or ())
         conditions.append(
             exp.In(
-                this=text_of(_col(name, side)),
+                this=text_of(sql_column(name, side)),
                 expressions=[exp.Literal.string(text) for text in accepted],
             )
         )
-    return exp.Paren(this=_and(conditions))
+    return exp.Paren(this=sql_and(conditions))
 
 
 def _count_if(condition: exp.Expr, alias: str) -> exp.Expr:
-    case = exp.Case(ifs=[exp.If(this=condition, true=_int(1))], default=_int(0))
+    case = exp.Case(ifs=[exp.If(this=condition, true=sql_int(1))], default=sql_int(0))
     return exp.alias_(exp.cast(exp.Sum(this=case), "BIGINT"), alias, quoted=True)
 
 
@@ -137,12 +155,12 @@ def build_receipt_query(
         raise InvalidValueError("meters", meters, "a non-empty sequence of Meter definitions")
     chosen = periods_of_interest(periods, window)
     ranked, firsts = _firsts_join(table, content, order_by)
-    index, _, _ = _locate(chosen)
+    index, _, _ = locate_periods(chosen)
     firsts = firsts.select(exp.alias_(index, "meterlib_period", quoted=True))
-    first = exp.EQ(this=_col(_COPY, "c"), expression=_int(1))
-    later = exp.GT(this=_col(_COPY, "c"), expression=_int(1))
+    first = exp.EQ(this=sql_column(COPY_NO, "c"), expression=sql_int(1))
+    later = exp.GT(this=sql_column(COPY_NO, "c"), expression=sql_int(1))
     same = exp.Paren(this=_same(content, "c", "f"))
-    outside = exp.Is(this=_col("meterlib_period", "f"), expression=exp.Null())
+    outside = exp.Is(this=sql_column("meterlib_period", "f"), expression=exp.Null())
     matched: exp.Expr = _matches(meters[0], "f")
     for meter in meters[1:]:
         matched = exp.Or(this=matched, expression=_matches(meter, "f"))
@@ -156,7 +174,7 @@ def build_receipt_query(
             ),
             _count_if(exp.And(this=first.copy(), expression=outside.copy()), "outside"),
             _count_if(
-                _and(
+                sql_and(
                     [
                         first.copy(),
                         exp.Not(this=outside.copy()),
@@ -175,13 +193,13 @@ def build_receipt_query(
         .from_(exp.alias_(exp.to_table("ranked"), "c", table=True))
         .join(
             exp.alias_(exp.to_table("firsts"), "f", table=True),
-            on=exp.EQ(this=_col("id", "c"), expression=_col("id", "f")),
+            on=exp.EQ(this=sql_column("id", "c"), expression=sql_column("id", "f")),
         )
         .with_("ranked", as_=ranked)
         .with_("firsts", as_=firsts)
     )
     if customer is not None:
         query = query.where(
-            exp.EQ(this=_col("customer", "f"), expression=exp.Literal.string(customer))
+            exp.EQ(this=sql_column("customer", "f"), expression=exp.Literal.string(customer))
         )
     return query

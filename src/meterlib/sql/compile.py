@@ -51,7 +51,7 @@ from typing import Any
 
 from sqlglot import exp
 
-from meterlib._numbers import EXACT, to_decimal
+from meterlib._numbers import EXACT, ROUNDED, to_decimal
 from meterlib.errors import InvalidValueError
 from meterlib.metering.meters import Aggregation, Meter
 from meterlib.metering.table import UsageKey, UsageTable
@@ -77,8 +77,9 @@ CORE_COLUMNS = ("id", "customer", "type", "time")
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICRO = timedelta(microseconds=1)
-# Internal column names, prefixed so they cannot meet a property of the same name.
-_T, _COPY, _PERIOD, _START, _END = (
+# Column names of meterlib's own, prefixed so they cannot meet a property of the same name.
+# TIME_US (an event's time in µs) and COPY_NO (its copy number by id) are read by sql.checks too.
+TIME_US, COPY_NO, _PERIOD, _START, _END = (
     "meterlib_time_us",
     "meterlib_copy",
     "meterlib_period",
@@ -150,25 +151,28 @@ def _trimmed(value: Decimal) -> Decimal:
     )
 
 
-def _col(name: str, table: str | None = None) -> exp.Column:
+def sql_column(name: str, table: str | None = None) -> exp.Column:
+    """A quoted column reference (shared by :mod:`meterlib.sql.checks`)."""
     return exp.column(name, table=table, quoted=True)
 
 
-def _int(value: int) -> exp.Expr:
+def sql_int(value: int) -> exp.Expr:
+    """An integer literal, negative ones as a negation (DuckDB and SQLite agree on it)."""
     literal = exp.Literal.number(abs(value))
     return exp.Neg(this=literal) if value < 0 else literal
 
 
-def _and(conditions: Sequence[exp.Expr]) -> exp.Expr:
+def sql_and(conditions: Sequence[exp.Expr]) -> exp.Expr:
+    """All of ``conditions`` (at least one), joined by AND."""
     result = conditions[0]
     for condition in conditions[1:]:
         result = exp.And(this=result, expression=condition)
     return result
 
 
-def _locate(periods: Sequence[Period]) -> tuple[exp.Case, exp.Case, exp.Case]:
+def locate_periods(periods: Sequence[Period]) -> tuple[exp.Case, exp.Case, exp.Case]:
     """CASE expressions giving a time's period index, start and end (µs), NULL outside."""
-    time = _col(_T)
+    time = sql_column(TIME_US)
     index_ifs: list[exp.If] = []
     start_ifs: list[exp.If] = []
     end_ifs: list[exp.If] = []
@@ -176,13 +180,13 @@ def _locate(periods: Sequence[Period]) -> tuple[exp.Case, exp.Case, exp.Case]:
     for position, period in enumerate(periods):
         lo, hi = micros(period.start), micros(period.end)
         if previous_end is None or lo > previous_end:
-            gap = exp.LT(this=time.copy(), expression=_int(lo))
+            gap = exp.LT(this=time.copy(), expression=sql_int(lo))
             for ifs in (index_ifs, start_ifs, end_ifs):
                 ifs.append(exp.If(this=gap.copy(), true=exp.Null()))
-        inside = exp.LT(this=time.copy(), expression=_int(hi))
-        index_ifs.append(exp.If(this=inside, true=_int(position)))
-        start_ifs.append(exp.If(this=inside.copy(), true=_int(lo)))
-        end_ifs.append(exp.If(this=inside.copy(), true=_int(hi)))
+        inside = exp.LT(this=time.copy(), expression=sql_int(hi))
+        index_ifs.append(exp.If(this=inside, true=sql_int(position)))
+        start_ifs.append(exp.If(this=inside.copy(), true=sql_int(lo)))
+        end_ifs.append(exp.If(this=inside.copy(), true=sql_int(hi)))
         previous_end = hi
     return (
         exp.Case(ifs=index_ifs, default=exp.Null()),
@@ -194,7 +198,7 @@ def _locate(periods: Sequence[Period]) -> tuple[exp.Case, exp.Case, exp.Case]:
 def _period_text(periods: Sequence[Period], attribute: str) -> exp.Case:
     ifs = [
         exp.If(
-            this=exp.EQ(this=_col("period_index"), expression=_int(position)),
+            this=exp.EQ(this=sql_column("period_index"), expression=sql_int(position)),
             true=exp.Literal.string(getattr(period, attribute).isoformat()),
         )
         for position, period in enumerate(periods)
@@ -212,18 +216,18 @@ def ranked_events(
         raise InvalidValueError("order_by", order_by, "at least one column ordering receipt")
     window = exp.Window(
         this=exp.RowNumber(),
-        partition_by=[_col("id")],
+        partition_by=[sql_column("id")],
         order=exp.Order(
-            expressions=[exp.Ordered(this=_col(c), nulls_first=False) for c in order_by]
+            expressions=[exp.Ordered(this=sql_column(c), nulls_first=False) for c in order_by]
         ),
     )
     return exp.select(
-        _col("id"),
-        _col("customer"),
-        _col("type"),
-        exp.alias_(exp.UnixMicros(this=_col("time")), _T, quoted=True),
-        *(_col(c) for c in columns),
-        exp.alias_(window, _COPY, quoted=True),
+        sql_column("id"),
+        sql_column("customer"),
+        sql_column("type"),
+        exp.alias_(exp.UnixMicros(this=sql_column("time")), TIME_US, quoted=True),
+        *(sql_column(c) for c in columns),
+        exp.alias_(window, COPY_NO, quoted=True),
     ).from_(exp.to_table(table))
 
 
@@ -253,7 +257,7 @@ class UsageQuery:
             group = tuple(zip(names, row[5 : 5 + len(names)], strict=True))
             value = to_decimal(row[5 + width], f"value of meter {name!r}")
             divisor = to_decimal(row[6 + width], f"divisor of meter {name!r}")
-            value = EXACT.divide(value, divisor) if divisor != 1 else _trimmed(value)
+            value = ROUNDED.divide(value, divisor) if divisor != 1 else _trimmed(value)
             values[UsageKey(customer, name, self.periods[index], group)] = value
         return UsageTable(values)
 
@@ -262,21 +266,21 @@ def _meter_select(
     meter: Meter, scale: int, width: int, exact_columns: Collection[str]
 ) -> exp.Select:
     """One meter's cells: readings of the matching placed events, aggregated."""
-    event_id = _col("id")
+    event_id = sql_column("id")
     conditions: list[exp.Expr] = [
-        exp.EQ(this=_col("type"), expression=exp.Literal.string(meter.event_type)),
-        exp.Not(this=exp.Is(this=_col(_PERIOD), expression=exp.Null())),
+        exp.EQ(this=sql_column("type"), expression=exp.Literal.string(meter.event_type)),
+        exp.Not(this=exp.Is(this=sql_column(_PERIOD), expression=exp.Null())),
     ]
     for name, rule in sorted(meter.filters.items()):
         accepted = (rule.equals,) if rule.equals is not None else tuple(rule.one_of or ())
         conditions.append(
             exp.In(
-                this=text_of(_col(name)),
+                this=text_of(sql_column(name)),
                 expressions=[exp.Literal.string(text) for text in accepted],
             )
         )
     names = sorted(set(meter.group_by))
-    groups = [read_text(_col(name), event_id.copy(), name) for name in names]
+    groups = [read_text(sql_column(name), event_id.copy(), name) for name in names]
     group_cols = [f"g{i + 1}" for i in range(len(names))]
     prop = meter.property or ""
     aggregation = meter.aggregation
@@ -284,71 +288,73 @@ def _meter_select(
     if aggregation is Aggregation.COUNT:
         reading = exp.Null()
     elif aggregation is Aggregation.UNIQUE_COUNT:
-        reading = read_text(_col(prop), event_id.copy(), prop)
+        reading = read_text(sql_column(prop), event_id.copy(), prop)
     else:
         reading = read_number(
-            _col(prop), event_id.copy(), prop, scale, exact_type=prop in exact_columns
+            sql_column(prop), event_id.copy(), prop, scale, exact_type=prop in exact_columns
         )
     readings = (
         exp.select(
-            _col("customer"),
-            _col("id"),
-            _col(_T),
-            _col(_PERIOD),
-            _col(_START),
-            _col(_END),
+            sql_column("customer"),
+            sql_column("id"),
+            sql_column(TIME_US),
+            sql_column(_PERIOD),
+            sql_column(_START),
+            sql_column(_END),
             *(exp.alias_(g, c, quoted=True) for g, c in zip(groups, group_cols, strict=True)),
             exp.alias_(reading, "v", quoted=True),
         )
         .from_("placed")
-        .where(_and(conditions))
+        .where(sql_and(conditions))
     )
     decimal = exp.DataType.build(f"DECIMAL(38, {scale})")
-    keys = [_col("customer"), _col(_PERIOD), *(_col(c) for c in group_cols)]
+    keys = [sql_column("customer"), sql_column(_PERIOD), *(sql_column(c) for c in group_cols)]
     padding = [
         exp.alias_(exp.cast(exp.Null(), exp.DataType.build("VARCHAR")), f"g{i + 1}", quoted=True)
         for i in range(len(names), width)
     ]
     head = [
-        _col("customer"),
+        sql_column("customer"),
         exp.alias_(exp.Literal.string(meter.name), "meter", quoted=True),
-        exp.alias_(_col(_PERIOD), "period_index", quoted=True),
-        *(_col(c) for c in group_cols),
+        exp.alias_(sql_column(_PERIOD), "period_index", quoted=True),
+        *(sql_column(c) for c in group_cols),
         *padding,
     ]
-    one = exp.alias_(exp.cast(_int(1), "BIGINT"), "divisor", quoted=True)
+    one = exp.alias_(exp.cast(sql_int(1), "BIGINT"), "divisor", quoted=True)
     if aggregation is Aggregation.LATEST:
         order = exp.Order(
             expressions=[
-                exp.Ordered(this=_col(_T), desc=True),
-                exp.Ordered(this=_col("id"), desc=True),
+                exp.Ordered(this=sql_column(TIME_US), desc=True),
+                exp.Ordered(this=sql_column("id"), desc=True),
             ]
         )
         window = exp.Window(this=exp.RowNumber(), partition_by=keys, order=order)
-        ranked = exp.select(*keys, _col("v"), exp.alias_(window, "r", quoted=True)).from_(
+        ranked = exp.select(*keys, sql_column("v"), exp.alias_(window, "r", quoted=True)).from_(
             readings.subquery("readings")
         )
         return (
-            exp.select(*head, exp.alias_(exp.cast(_col("v"), decimal), "value", quoted=True), one)
+            exp.select(
+                *head, exp.alias_(exp.cast(sql_column("v"), decimal), "value", quoted=True), one
+            )
             .from_(ranked.subquery("ranked"))
-            .where(exp.EQ(this=_col("r"), expression=_int(1)))
+            .where(exp.EQ(this=sql_column("r"), expression=sql_int(1)))
         )
     value: exp.Expr
     divisor: exp.Expr = one
     if aggregation is Aggregation.COUNT:
         value = exp.Count(this=exp.Star())
     elif aggregation is Aggregation.UNIQUE_COUNT:
-        value = exp.Count(this=exp.Distinct(expressions=[_col("v")]))
+        value = exp.Count(this=exp.Distinct(expressions=[sql_column("v")]))
     elif aggregation is Aggregation.SUM:
-        value = exp.Sum(this=_col("v"))
+        value = exp.Sum(this=sql_column("v"))
     elif aggregation is Aggregation.MIN:
-        value = exp.Min(this=_col("v"))
+        value = exp.Min(this=sql_column("v"))
     elif aggregation is Aggregation.MAX:
-        value = exp.Max(this=_col("v"))
+        value = exp.Max(this=sql_column("v"))
     else:  # weighted_sum: Σ increment × (period end − time), divided later, exactly
-        held = exp.Paren(this=exp.Sub(this=_col(_END), expression=_col(_T)))
-        value = exp.Sum(this=exp.Mul(this=_col("v"), expression=held))
-        span = exp.Sub(this=_col(_END), expression=_col(_START))
+        held = exp.Paren(this=exp.Sub(this=sql_column(_END), expression=sql_column(TIME_US)))
+        value = exp.Sum(this=exp.Mul(this=sql_column("v"), expression=held))
+        span = exp.Sub(this=sql_column(_END), expression=sql_column(_START))
         divisor = exp.alias_(exp.cast(exp.Min(this=span), "BIGINT"), "divisor", quoted=True)
     return (
         exp.select(*head, exp.alias_(exp.cast(value, decimal), "value", quoted=True), divisor)
@@ -389,12 +395,12 @@ def build_usage_query(
         raise InvalidValueError(
             "meters", clashes, f"properties named apart from the table's columns {CORE_COLUMNS}"
         )
-    index, start, end = _locate(chosen)
-    winners: exp.Expr = exp.EQ(this=_col(_COPY), expression=_int(1))
+    index, start, end = locate_periods(chosen)
+    winners: exp.Expr = exp.EQ(this=sql_column(COPY_NO), expression=sql_int(1))
     if customer is not None:
         winners = exp.And(
             this=winners,
-            expression=exp.EQ(this=_col("customer"), expression=exp.Literal.string(customer)),
+            expression=exp.EQ(this=sql_column("customer"), expression=exp.Literal.string(customer)),
         )
     placed = (
         exp.select(
@@ -411,21 +417,24 @@ def build_usage_query(
     union: exp.Query = parts[0]
     for part in parts[1:]:
         union = exp.union(union, part, distinct=False)
-    groups = [_col(f"g{i + 1}") for i in range(width)]
+    groups = [sql_column(f"g{i + 1}") for i in range(width)]
     final = (
         exp.select(
-            _col("customer"),
-            _col("meter"),
-            _col("period_index"),
+            sql_column("customer"),
+            sql_column("meter"),
+            sql_column("period_index"),
             exp.alias_(_period_text(chosen, "start"), "period_start", quoted=True),
             exp.alias_(_period_text(chosen, "end"), "period_end", quoted=True),
             *groups,
-            _col("value"),
-            _col("divisor"),
+            sql_column("value"),
+            sql_column("divisor"),
         )
         .from_(union.subquery("cells"))
         .order_by(
-            _col("customer"), _col("meter"), _col("period_index"), *(g.copy() for g in groups)
+            sql_column("customer"),
+            sql_column("meter"),
+            sql_column("period_index"),
+            *(g.copy() for g in groups),
         )
         .with_("ranked", as_=ranked_events(table, columns, order_by))
         .with_("placed", as_=placed)
