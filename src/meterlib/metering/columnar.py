@@ -54,9 +54,9 @@ from meterlib.metering.accumulator import Accumulator
 from meterlib.metering.aggregations import State
 from meterlib.metering.columnar_rules import (
     Cell,
+    ColumnarMeter,
     MeterValues,
-    Plan,
-    Segment,
+    StoredSegment,
     canonical,
     gather,
     meter_values,
@@ -77,12 +77,22 @@ __all__ = ["ColumnarAccumulator"]
 
 _ZERO = Decimal(0)
 
+
 class ColumnarAccumulator:
     """The :class:`Accumulator`'s results from columns (see the module docstring)."""
 
     __slots__ = (
-        "_by_type", "_ids", "_index", "_meters", "_part", "_plans", "_received", "_refused",
-        "_segments", "_specs", "_states",
+        "_by_type",
+        "_ids",
+        "_index",
+        "_meters",
+        "_part",
+        "_plans",
+        "_received",
+        "_refused",
+        "_segments",
+        "_specs",
+        "_states",
     )
 
     def __init__(
@@ -103,14 +113,14 @@ class ColumnarAccumulator:
         self._index = PeriodIndex.from_spec(data["periods"])
         self._part: int = data["part"]
         self._received: int = data["received"]
-        self._plans = tuple(Plan(i, m) for i, m in enumerate(self._meters))
-        by_type: dict[str, list[Plan]] = {}
+        self._plans = tuple(ColumnarMeter(i, m) for i, m in enumerate(self._meters))
+        by_type: dict[str, list[ColumnarMeter]] = {}
         for plan in self._plans:
             by_type.setdefault(plan.meter.event_type, []).append(plan)
         self._by_type = {k: tuple(v) for k, v in by_type.items()}
         self._states: list[dict[Cell, State]] = [{} for _ in self._plans]
         #: First copies of every id seen: pieces with their (part, sequence) per row.
-        self._segments: list[Segment] = []
+        self._segments: list[StoredSegment] = []
         self._ids: pa.Array | None = None
         self._refused: dict[str, list[Content]] = {}
 
@@ -152,8 +162,7 @@ class ColumnarAccumulator:
             winner = firsts[event_id]
             versions = sorted(self._refused[event_id], key=lambda c: canonical(event_id, c[:4]))
             found.extend(
-                Conflict(usage_event(event_id, winner), usage_event(event_id, c))
-                for c in versions
+                Conflict(usage_event(event_id, winner), usage_event(event_id, c)) for c in versions
             )
         return tuple(found)
 
@@ -210,9 +219,7 @@ class ColumnarAccumulator:
 
     def _seen_ids(self) -> pa.Array | None:
         if self._ids is None and self._segments:
-            self._ids = pa.concat_arrays(
-                [segment.ids() for segment in self._segments]
-            )
+            self._ids = pa.concat_arrays([segment.ids() for segment in self._segments])
         return self._ids
 
     def _add_pieces(
@@ -240,7 +247,12 @@ class ColumnarAccumulator:
         counts["outside"] += int(new.sum()) - int(accepted.sum())
         if not new.all():
             self._repeats(
-                pieces, offsets, ids=ids, new=new, before=before, counts=counts,
+                pieces,
+                offsets,
+                ids=ids,
+                new=new,
+                before=before,
+                counts=counts,
                 conflicts=conflicts,
             )
         # Store the first copies, with their rank, before counting (the ids are now known).
@@ -252,7 +264,7 @@ class ColumnarAccumulator:
             if len(rows):
                 parts = np.full(len(rows), self._part, dtype=np.int64)
                 chosen = None if len(rows) == len(piece) else rows
-                self._segments.append(Segment(piece, chosen, parts, sequence[lo:hi][rows]))
+                self._segments.append(StoredSegment(piece, chosen, parts, sequence[lo:hi][rows]))
         self._ids = None
         self._count(pieces, values, offsets, keys=keys, accepted=accepted, counts=counts)
 
@@ -310,8 +322,9 @@ class ColumnarAccumulator:
                 first_of.setdefault(event_id, row)
             where = dict(zip(candidates.tolist(), texts, strict=True))
             firsts = {row: first_of[where[row]] for row in earlier.tolist()}
-            same = same_rows(pieces, np.array(list(firsts), np.int64),
-                              np.array(list(firsts.values()), np.int64))
+            same = same_rows(
+                pieces, np.array(list(firsts), np.int64), np.array(list(firsts.values()), np.int64)
+            )
             if same is not None and same.any():
                 counts["duplicates"] += int(same.sum())
                 done = set(np.array(list(firsts), np.int64)[same].tolist())
@@ -335,9 +348,7 @@ class ColumnarAccumulator:
                 counts["duplicates"] += 1
                 continue
             versions = self._refused.setdefault(event_id, [])
-            if not any(
-                v[:3] == version[:3] and same_props(v[3], version[3]) for v in versions
-            ):
+            if not any(v[:3] == version[:3] and same_props(v[3], version[3]) for v in versions):
                 versions.append(version)
             first, second = usage_event(event_id, winner), usage_event(event_id, version)
             conflicts.append(Conflict(first, second))
@@ -388,7 +399,12 @@ class ColumnarAccumulator:
             if mask.any():
                 for plan in plans:
                     self._count_simple(
-                        plan, pieces, offsets, values=values, keys=keys, customers=customers,
+                        plan,
+                        pieces,
+                        offsets,
+                        values=values,
+                        keys=keys,
+                        customers=customers,
                         mask=mask,
                     )
         # Meters read in Python: the rows of their types, in order.
@@ -414,7 +430,7 @@ class ColumnarAccumulator:
                     item = self._item(plan, key, micro[row], id_list[row], value)
                     plan.kind.add(self._states[plan.position], cell, item)
 
-    def _item(self, plan: Plan, key: int, micro: int, event_id: str, value: Any) -> Any:
+    def _item(self, plan: ColumnarMeter, key: int, micro: int, event_id: str, value: Any) -> Any:
         aggregation = plan.meter.aggregation
         if aggregation is Aggregation.COUNT:
             return 1
@@ -426,7 +442,7 @@ class ColumnarAccumulator:
 
     def _count_simple(
         self,
-        plan: Plan,
+        plan: ColumnarMeter,
         pieces: list[Piece],
         offsets: np.ndarray[Any, Any],
         *,
@@ -517,12 +533,22 @@ class ColumnarAccumulator:
             columns = piece.table.select(["id", "customer", "type", "text"]).to_pydict()
             props = piece.all_props()
             for i, (event_id, customer, kind, text) in enumerate(
-                zip(columns["id"], columns["customer"], columns["type"], columns["text"],
-                    strict=True)
+                zip(
+                    columns["id"],
+                    columns["customer"],
+                    columns["type"],
+                    columns["text"],
+                    strict=True,
+                )
             ):
                 yield [
-                    event_id, customer, kind, datetime.fromisoformat(text).isoformat(),
-                    props_json(props[i]), int(parts[i]), int(sequences[i]),
+                    event_id,
+                    customer,
+                    kind,
+                    datetime.fromisoformat(text).isoformat(),
+                    props_json(props[i]),
+                    int(parts[i]),
+                    int(sequences[i]),
                 ]
 
     def to_json(self) -> str:
@@ -560,8 +586,13 @@ class ColumnarAccumulator:
         events = data["events"]
         if events:
             rows = [
-                {"id": e[0], "customer": e[1], "type": e[2], "time": e[3],
-                 "properties": props_load(e[4])}
+                {
+                    "id": e[0],
+                    "customer": e[1],
+                    "type": e[2],
+                    "time": e[3],
+                    "properties": props_load(e[4]),
+                }
                 for e in events
             ]
             pieces = [piece for found, _, _ in read_pieces(rows) for piece in found]
@@ -571,7 +602,7 @@ class ColumnarAccumulator:
             for piece in pieces:
                 end = start + len(piece)
                 result._segments.append(
-                    Segment(piece, None, parts[start:end], sequences[start:end])
+                    StoredSegment(piece, None, parts[start:end], sequences[start:end])
                 )
                 start = end
         for event_id, customer, kind, time, props in data["refused"]:

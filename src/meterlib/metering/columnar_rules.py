@@ -2,7 +2,7 @@
 
 The accumulator's rules for reading a meter from an event (:func:`read_meters`,
 :func:`read_number`, with the same messages), for telling a duplicate from a conflict
-(:func:`same_props`, :func:`same_rows` in columns), the stored first copies (:class:`Segment`)
+(:func:`same_props`, :func:`same_rows` in columns), the stored first copies (:class:`StoredSegment`)
 and the JSON forms of properties, for :mod:`meterlib.metering.columnar`.
 """
 
@@ -34,10 +34,10 @@ from meterlib.metering.table import GroupKey
 
 __all__ = [
     "Cell",
+    "ColumnarMeter",
     "MeterValues",
-    "Plan",
     "Reading",
-    "Segment",
+    "StoredSegment",
     "canonical",
     "gather",
     "meter_values",
@@ -54,10 +54,10 @@ _ZERO = Decimal(0)
 # Whole numbers of at most 9 digits add up in int64 without overflow for 10**9 events per cell.
 _WHOLE = r"^[+-]?\d{1,9}$"
 Cell = tuple[int, str, GroupKey]
-Reading = tuple["Plan", GroupKey, Any]
+Reading = tuple["ColumnarMeter", GroupKey, Any]
 
 
-class Plan:
+class ColumnarMeter:
     """One meter: its position, kind, and whether the column path sums it."""
 
     __slots__ = ("filters", "group_by", "kind", "meter", "name", "position", "prop", "simple")
@@ -80,7 +80,7 @@ class Plan:
         )
 
 
-def read_number(event_id: str, plan: Plan, found: Any) -> Decimal:
+def read_number(event_id: str, plan: ColumnarMeter, found: Any) -> Decimal:
     """The value a meter reads (the accumulator's rule and message)."""
     if not isinstance(found, str):
         if found is None:
@@ -102,7 +102,7 @@ def read_number(event_id: str, plan: Plan, found: Any) -> Decimal:
         ) from None
 
 
-def read_text(event_id: str, plan: Plan, props: dict[str, Any], name: str) -> str:
+def read_text(event_id: str, plan: ColumnarMeter, props: dict[str, Any], name: str) -> str:
     found = props.get(name)
     if found is None:
         raise EventError(
@@ -111,7 +111,9 @@ def read_text(event_id: str, plan: Plan, props: dict[str, Any], name: str) -> st
     return value_text(found)
 
 
-def read_meters(plans: tuple[Plan, ...], event_id: str, props: dict[str, Any]) -> list[Reading]:
+def read_meters(
+    plans: tuple[ColumnarMeter, ...], event_id: str, props: dict[str, Any]
+) -> list[Reading]:
     """What each meter reads from an event (the accumulator's rules, in meter order)."""
     readings: list[Reading] = []
     for plan in plans:
@@ -162,7 +164,7 @@ class MeterValues:
         self.readings: dict[int, list[Reading]] = {}
 
 
-class Segment:
+class StoredSegment:
     """The first copies an add stored: rows ``rows`` of a piece (all when ``None``), ranked."""
 
     __slots__ = ("parts", "piece", "rows", "sequences")
@@ -193,11 +195,9 @@ class Segment:
         return self.piece.contents(rows)
 
 
-
-
 def meter_values(
     piece: Piece,
-    by_type: dict[str, tuple[Plan, ...]],
+    by_type: dict[str, tuple[ColumnarMeter, ...]],
     errors: dict[int, EventError] | None = None,
 ) -> MeterValues:
     """What the meters of each event type read from each row of ``piece``.
@@ -230,9 +230,10 @@ def meter_values(
             _sum_values(piece, plan, rows, values, errors)
     return values
 
+
 def _sum_values(
     piece: Piece,
-    plan: Plan,
+    plan: ColumnarMeter,
     rows: np.ndarray[Any, Any],
     values: MeterValues,
     errors: dict[int, EventError] | None,
@@ -299,7 +300,7 @@ def same_rows(
 
 
 def gather(
-    pieces: list[Piece] | list[Segment], offsets: np.ndarray[Any, Any], rows: list[int]
+    pieces: list[Piece] | list[StoredSegment], offsets: np.ndarray[Any, Any], rows: list[int]
 ) -> dict[int, Content]:
     """The contents of global rows ``rows`` of ``pieces`` (``offsets``: where each starts)."""
     wanted = sorted(set(rows))

@@ -19,7 +19,7 @@ __all__ = [
     "UNIQUE",
     "WEIGHTED",
     "Cell",
-    "Plan",
+    "CompiledMeter",
     "Reading",
 ]
 
@@ -38,7 +38,7 @@ _CODES = {
 Cell = tuple[int, str, GroupKey]
 
 
-class Plan(MeterReader):
+class CompiledMeter(MeterReader):
     """One meter for the hot path: the reader, its aggregation as a small int and its kind."""
 
     __slots__ = ("code", "kind")
@@ -62,4 +62,4 @@ class Plan(MeterReader):
 
 
 #: One matching meter's reading of an event: ``(plan, group, value)``.
-Reading = tuple[Plan, GroupKey, Any]
+Reading = tuple[CompiledMeter, GroupKey, Any]

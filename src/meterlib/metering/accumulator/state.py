@@ -43,9 +43,7 @@ class MergeState(Store):
 
     __slots__ = ()
 
-    def _contributions(
-        self, event_id: str, entry: Content | Entry
-    ) -> list[tuple[int, Cell, Any]]:
+    def _contributions(self, event_id: str, entry: Content | Entry) -> list[tuple[int, Cell, Any]]:
         """Every (meter position, cell, contribution) of a stored copy; empty when outside."""
         customer, kind, time, props = entry[:4]
         micro = (time - EPOCH) // MICRO
@@ -184,8 +182,7 @@ class MergeState(Store):
             and self._states == other._states
             and self._seen.keys() == other._seen.keys()
             and all(
-                self._same_stored(stored, other, other._seen[k])
-                for k, stored in self._seen.items()
+                self._same_stored(stored, other, other._seen[k]) for k, stored in self._seen.items()
             )
             and self._refused_texts() == other._refused_texts()
         )
@@ -258,8 +255,13 @@ class MergeState(Store):
         for item in data["events"]:
             event_id, customer, kind, time, props, part, seq = item
             checked = check_event(
-                {"id": event_id, "customer": customer, "type": kind, "time": time,
-                 "properties": _props_load(props)}
+                {
+                    "id": event_id,
+                    "customer": customer,
+                    "type": kind,
+                    "time": time,
+                    "properties": _props_load(props),
+                }
             )
             rank = (_whole(part, "events.part"), _whole(seq, "events.sequence"))
             result._seen[event_id] = pack(checked, time, rank)
@@ -268,8 +270,13 @@ class MergeState(Store):
             if event_id not in result._seen:
                 raise DocumentError("accumulator", [("refused", f"unknown event id {event_id!r}")])
             checked = check_event(
-                {"id": event_id, "customer": customer, "type": kind, "time": time,
-                 "properties": _props_load(props)}
+                {
+                    "id": event_id,
+                    "customer": customer,
+                    "type": kind,
+                    "time": time,
+                    "properties": _props_load(props),
+                }
             )
             result._refused.setdefault(event_id, []).append(
                 (*checked[1:4], tuple(checked[4].items()))

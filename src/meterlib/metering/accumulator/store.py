@@ -19,7 +19,7 @@ from types import MappingProxyType
 from typing import Any
 
 from meterlib.metering._buckets import EPOCH, PeriodIndex
-from meterlib.metering.accumulator.plan import SUM, Cell, Plan
+from meterlib.metering.accumulator.plan import SUM, Cell, CompiledMeter
 from meterlib.metering.aggregations import State
 from meterlib.metering.events import PropertyValue, UsageEvent, value_text
 from meterlib.metering.meters import Meter
@@ -225,9 +225,9 @@ class Store:
     _meters: tuple[Meter, ...]
     _meter_specs: list[dict[str, Any]]
     _index: PeriodIndex
-    _plans: tuple[Plan, ...]
-    _by_type: dict[str, tuple[Plan, ...]]
-    _simple: dict[str, Plan]
+    _plans: tuple[CompiledMeter, ...]
+    _by_type: dict[str, tuple[CompiledMeter, ...]]
+    _simple: dict[str, CompiledMeter]
     _part: int
     _received: int
     _seen: dict[str, Stored | int]
@@ -240,8 +240,8 @@ class Store:
         self._meters = meters
         self._meter_specs = [meter_spec(m) for m in meters]
         self._index = index
-        self._plans = tuple(Plan(i, m) for i, m in enumerate(meters))
-        by_type: dict[str, list[Plan]] = {}
+        self._plans = tuple(CompiledMeter(i, m) for i, m in enumerate(meters))
+        by_type: dict[str, list[CompiledMeter]] = {}
         for plan in self._plans:
             by_type.setdefault(plan.meter.event_type, []).append(plan)
         self._by_type = {k: tuple(v) for k, v in by_type.items()}
