@@ -203,7 +203,7 @@ def test_an_unbounded_cycle_locates_far_apart_events():
     assert columnar.usage() == plain.usage()
 
 
-def test_events_read_before_a_failing_iterator_still_count():
+def test_a_failing_iterator_applies_nothing_as_in_the_accumulator():
     events = [
         {"id": f"e{n}", "customer": "c", "type": "api.call",
          "time": "2024-02-01T00:00:00Z", "properties": {"qty": "1"}}
@@ -220,3 +220,5 @@ def test_events_read_before_a_failing_iterator_still_count():
     with pytest.raises(OSError, match="the source broke"):
         columnar.add(stream())
     _same(plain, columnar)
+    assert len(columnar.usage()) == 0
+    assert columnar.distinct_events == 0

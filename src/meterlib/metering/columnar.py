@@ -178,27 +178,22 @@ class ColumnarAccumulator:
         readings: list[MeterValues] = []
         rejected: list[Rejection] = []
         received = 0
-        failure: BaseException | None = None
-        try:
-            for found, refused, size in read_pieces(events):
-                received += size
-                rejected += refused
-                for piece in found:
-                    kept, values = self._check_meters(piece, rejected)
-                    if len(kept):
-                        pieces.append(kept)
-                        readings.append(values)
-        except BaseException as error:  # noqa: BLE001  (raised again below)
-            # Iterating the events failed: what was read before counts, as in the accumulator.
-            failure = error
+        # Nothing is applied until every event was read: a failing iterator changes nothing,
+        # as in the accumulator (a batch counts whole or not at all).
+        for found, refused, size in read_pieces(events):
+            received += size
+            rejected += refused
+            for piece in found:
+                kept, values = self._check_meters(piece, rejected)
+                if len(kept):
+                    pieces.append(kept)
+                    readings.append(values)
         rejected.sort(key=lambda r: r.index)
         counts = {"accepted": 0, "duplicates": 0, "outside": 0, "unmetered": 0}
         conflicts: list[Conflict] = []
         if pieces:
             with localcontext(EXACT):
                 self._add_pieces(pieces, readings, counts, conflicts)
-        if failure is not None:
-            raise failure
         return BatchReport(
             received=received, conflicts=tuple(conflicts), rejected=tuple(rejected), **counts
         )
