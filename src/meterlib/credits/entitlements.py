@@ -16,12 +16,13 @@ Only ``sum`` and ``count`` meters have running sums; other aggregations are refu
 
 from __future__ import annotations
 
-from bisect import bisect_left, bisect_right
+from bisect import bisect_left, bisect_right, insort
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
+from typing import NamedTuple
 
 from meterlib._numbers import EXACT, to_decimal
 from meterlib.errors import InvalidValueError
@@ -53,6 +54,10 @@ class Limit:
     amount: Decimal
     cycle: BillingCycle
     kind: LimitKind = LimitKind.HARD
+    _found: dict[int, tuple[int, int, Period]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+    _starts: list[int] = field(default_factory=list, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         """Pass the amount through the funnel (>= 0) and the kind through its enum."""
@@ -61,6 +66,21 @@ class Limit:
             raise InvalidValueError("limit.amount", self.amount, ">= 0")
         object.__setattr__(self, "amount", value)
         object.__setattr__(self, "kind", LimitKind(self.kind))
+
+    def period_at(self, moment_us: int, moment: datetime) -> tuple[int, Period]:
+        """The start (µs) and the usage period holding ``moment`` (remembered once located)."""
+        starts = self._starts
+        position = bisect_right(starts, moment_us) - 1
+        if position >= 0:
+            start_us, end_us, period = self._found[starts[position]]
+            if moment_us < end_us:
+                return start_us, period
+        period = self.cycle.locate(moment)
+        start_us = micros(period.start)
+        if start_us not in self._found:
+            self._found[start_us] = (start_us, micros(period.end), period)
+            insort(starts, start_us)
+        return start_us, period
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +165,8 @@ class UsageIndex:
         """The customer's series of ``meter`` (empty when it has no events)."""
         key = (customer, meter)
         found = self._series.get(key)
+        if found is not None:
+            return found
         if found is None:
             found = Series()
             total = _ZERO
@@ -169,9 +191,8 @@ class UsageIndex:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class Check:
-    """What :func:`check` answers for one customer at one moment."""
+class Check(NamedTuple):
+    """What :func:`check` answers for one customer at one moment (an immutable tuple)."""
 
     customer: str
     meter: str
@@ -203,13 +224,13 @@ def check(
     A hard limit refuses once usage has reached it; a soft limit always allows (usage above is
     overage). A rate window refuses when it already holds ``max_events`` events.
     """
-    aware(at, "at")
-    period = limit.cycle.locate(at)
+    now = micros(aware(at, "at"))
+    start_us, period = limit.period_at(now, at)
     series = index.series(customer, limit.meter)
-    now = micros(at)
-    _n, used_now = series.upto(now)
-    _m, used_before = series.upto(micros(period.start), inclusive=False)
-    used = EXACT.subtract(used_now, used_before)
+    times, sums = series.times, series.sums
+    upto = bisect_right(times, now)
+    before = bisect_left(times, start_us, 0, upto)
+    used = EXACT.subtract(sums[upto - 1], sums[before - 1] if before else _ZERO) if upto else _ZERO
     remaining = max(_ZERO, EXACT.subtract(limit.amount, used))
     allowed, reason = True, ""
     if limit.kind is LimitKind.HARD and used >= limit.amount:
@@ -218,7 +239,7 @@ def check(
     if window is not None:
         rated = index.series(customer, window.meter)
         span = window.window // timedelta(microseconds=1)
-        counted = rated.upto(now)[0] - rated.upto(now - span)[0]
+        counted = bisect_right(rated.times, now) - bisect_right(rated.times, now - span)
         if counted >= window.max_events and allowed:
             allowed = False
             reason = f"{counted} {window.meter} events in the last {window.window}"
