@@ -22,7 +22,8 @@ from meterlib.credits import (
 )
 from meterlib.errors import InvalidValueError, MeterlibError
 from meterlib.ledger import Ledger
-from meterlib.ledger.credits import usage_index
+from meterlib.ledger.credits import CreditStore, usage_index
+from meterlib.ledger.schema import LedgerError
 from meterlib.metering.events import UsageEvent
 from meterlib.metering.meters import parse_meters
 from meterlib.periods import BillingCycle
@@ -176,3 +177,29 @@ def test_check_from_the_ledger_equals_check_from_events(tmp_path: Path) -> None:
     for minutes in (0, 7, 60, 149, 150, 1000):
         moment = day(1) + timedelta(minutes=minutes)
         assert check(from_ledger, "p", limit, moment) == check(from_events, "p", limit, moment)
+
+
+def test_credit_store_round_trip_and_append_only(tmp_path: Path) -> None:
+    grant = Grant("r", "100", "reads", day(1), day(1, 6), 2, Recurrence("monthly", day(1), "10"))
+    book = (
+        CreditLedger("c")
+        .grant(grant)
+        .top_up(Grant("t", "5.5", "EUR", day(2), None, 0, None, "Top-up"))
+    )
+    _draw, book = book.draw("30", "reads", day(5), "INV-1")
+    path = tmp_path / "l.sqlite"
+    with CreditStore(path) as store:
+        assert store.save(book) == 3
+        assert store.save(book) == 0
+    with CreditStore(path) as store:
+        loaded = store.load("c")
+        assert loaded == book
+        assert loaded.balance(day(1, 3), "reads") == book.balance(day(1, 3), "reads") == 110
+        assert loaded.expired(day(1, 4)) == book.expired(day(1, 4))
+        _draw, more = loaded.draw("1", "EUR", day(6))
+        assert store.save(more) == 1
+        with pytest.raises(LedgerError, match="never rewritten"):
+            store.save(CreditLedger("c").grant(Grant("x", "1", "EUR", day(1))))
+        assert store.load("nobody") == CreditLedger("nobody")
+    with Ledger(path) as ledger:  # the file is still a usable event ledger
+        assert len(ledger) == 0
