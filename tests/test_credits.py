@@ -203,3 +203,38 @@ def test_credit_store_round_trip_and_append_only(tmp_path: Path) -> None:
         assert store.load("nobody") == CreditLedger("nobody")
     with Ledger(path) as ledger:  # the file is still a usable event ledger
         assert len(ledger) == 0
+
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "invoicing"
+
+
+def test_an_invoice_draws_credits_in_order_and_names_each_grant() -> None:
+    from meterlib.credits.invoices import apply_credits  # noqa: PLC0415  (invoicing is heavy)
+    from meterlib.invoicing import TableUsage, invoice, load_contract  # noqa: PLC0415
+    from meterlib.invoicing.usage_files import load_usage_records  # noqa: PLC0415
+
+    contract = load_contract(EXAMPLE / "contract.toml")
+    bill = invoice(
+        contract,
+        TableUsage(load_usage_records(EXAMPLE / "usage-2023-03.json")),
+        datetime(2023, 3, 1).date(),  # noqa: DTZ001  (a calendar date)
+    )
+    moment = datetime(2023, 4, 1, tzinfo=UTC)
+    start = datetime(2023, 1, 1, tzinfo=UTC)
+    book = (
+        CreditLedger(bill.customer)
+        .grant(
+            Grant("welcome", "10", bill.currency, start, moment, priority=1, description="Welcome")
+        )
+        .top_up(Grant("prepaid", "20", bill.currency, start, None, priority=2))
+        .grant(Grant("other-currency", "99", "XXX-units", start))
+    )
+    credited, after = apply_credits(bill, book, moment - timedelta(seconds=1))
+    assert [line.label for line in credited.lines] == ["Welcome", "prepaid"]
+    assert credited.credited == min(bill.total, Decimal(30))
+    assert credited.amount_due == bill.total - credited.credited >= 0
+    assert after.balance(moment, bill.currency) == Decimal(30) - credited.credited - (
+        Decimal(10) - credited.lines[0].amount
+    )
+    with pytest.raises(InvalidValueError, match="customer"):
+        apply_credits(bill, CreditLedger("someone-else"), moment)
