@@ -238,3 +238,27 @@ def test_an_invoice_draws_credits_in_order_and_names_each_grant() -> None:
     )
     with pytest.raises(InvalidValueError, match="customer"):
         apply_credits(bill, CreditLedger("someone-else"), moment)
+
+
+def test_thresholds_issue_invoices_when_crossed_and_bill_the_difference() -> None:
+    from meterlib.credits.thresholds import Thresholds, threshold_invoices  # noqa: PLC0415
+    from meterlib.pricing import parse_price  # noqa: PLC0415
+
+    price = parse_price({"model": "per_unit", "currency": "EUR", "unit_amount": "1.00"})
+    usage = [(day(i + 1), 3) for i in range(5)]
+    invoices = threshold_invoices(price, usage, Thresholds(amounts=["10"], usages=["4"]))
+    assert [(i.at, i.reason, i.usage, i.part.rounded) for i in invoices] == [
+        (day(2), "usage 4", Decimal(6), Decimal("6.00")),
+        (day(4), "amount 10", Decimal(12), Decimal("6.00")),
+        (None, "period end", Decimal(15), Decimal("3.00")),
+    ]
+    recurring = threshold_invoices(price, usage, Thresholds(every="5"))
+    # 5 is crossed at 6, 10 at 12, 15 at 15; the period's end then bills nothing more.
+    assert [(i.usage, i.part.rounded) for i in recurring] == [
+        (6, Decimal("6.00")),
+        (12, Decimal("6.00")),
+        (15, Decimal("3.00")),
+        (15, Decimal("0.00")),
+    ]
+    with pytest.raises(InvalidValueError, match="rising"):
+        Thresholds(amounts=["10", "5"])

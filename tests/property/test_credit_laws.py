@@ -144,3 +144,54 @@ def test_an_audit_over_a_split_range_equals_the_whole(events, limit, split):
     second = audit(index, "p", limit, middle, end, group_by="app")
     assert first.periods + second.periods == whole.periods
     assert first.breach + second.breach == whole.breach
+
+
+PRICES = [
+    {"model": "per_unit", "currency": "EUR", "unit_amount": "0.001"},
+    {
+        "model": "graduated",
+        "currency": "EUR",
+        "tiers": [
+            {"up_to": "5", "flat_amount": "100"},
+            {"up_to": "10", "flat_amount": "50"},
+            {"up_to": "15", "unit_amount": "5"},
+            {"up_to": None, "unit_amount": "1.333"},
+        ],
+        "maximum": "170",
+    },
+    {
+        "model": "volume",
+        "currency": "EUR",
+        "tiers": [{"up_to": "50", "unit_amount": "2"}, {"up_to": None, "unit_amount": "1.5"}],
+        "minimum": "60",
+    },
+]
+
+
+@given(
+    st.sampled_from(PRICES),
+    st.lists(st.tuples(st.integers(0, 1000), st.integers(0, 40)), max_size=30),
+    st.lists(st.integers(1, 400), max_size=4, unique=True).map(sorted),
+    st.lists(st.integers(1, 300), max_size=3, unique=True).map(sorted),
+    st.one_of(st.none(), st.integers(1, 100)),
+)
+def test_threshold_invoices_add_up_to_one_invoice(data, usage, amounts, usages, every):
+    from meterlib.credits.thresholds import Thresholds, threshold_invoices  # noqa: PLC0415
+    from meterlib.pricing import parse_price, rate_input  # noqa: PLC0415
+
+    price = parse_price(data)
+    timed = [(START + timedelta(minutes=m), q) for m, q in usage]
+    thresholds = Thresholds(amounts, usages, every)
+    invoices = threshold_invoices(price, timed, thresholds)
+    total = sum((Decimal(q) for _m, q in usage), Decimal(0))
+    whole = rate_input(price, total, final=True)
+    assert sum((i.part.rounded for i in invoices), Decimal(0)) == whole.rounded()
+    assert sum((i.part.amount for i in invoices), Decimal(0)) == whole.amount
+    assert invoices[-1].part.final
+    assert all(not i.part.final for i in invoices[:-1])
+    # Every usage threshold reached is invoiced at the event that reached it.
+    reached = [u for u in usages if u <= total]
+    crossings = [i for i in invoices if i.at is not None]
+    assert len(crossings) >= (1 if reached else 0)
+    for mark in reached:
+        assert any(i.usage >= mark and f"usage {mark}" in i.reason for i in crossings)
