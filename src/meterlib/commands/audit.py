@@ -45,6 +45,11 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--as-of", metavar="DATE", help="statement date (default: --to)")
     parser.add_argument("--due-days", type=int, default=30)
     parser.add_argument(
+        "--interest", metavar="RATE", help="statement: simple annual interest, actual/365"
+    )
+    parser.add_argument("--lookback-years", type=int, help="statement: the lookback")
+    parser.add_argument("--title", default="Back-billing statement", help="statement title")
+    parser.add_argument(
         "--neutralize-formulas", action=argparse.BooleanOptionalAction, default=True
     )
     parser.set_defaults(handler=run)
@@ -86,7 +91,17 @@ def run(args: argparse.Namespace) -> int:
         from meterlib.render.documents import render_statement  # noqa: PLC0415
 
         as_of = _day(args.as_of, "--as-of") if args.as_of else end
-        statement = audits.rebill_audit(result, terms.basis, as_of=as_of, due_days=args.due_days)
+        from meterlib.backbill import InterestPolicy  # noqa: PLC0415
+
+        statement = audits.rebill_audit(
+            result,
+            terms.basis,
+            as_of=as_of,
+            due_days=args.due_days,
+            interest=None if args.interest is None else InterestPolicy.simple(args.interest),
+            lookback_years=args.lookback_years,
+            title=args.title,
+        )
         text = render_statement(
             statement, args.format, neutralize_formulas=args.neutralize_formulas
         )
