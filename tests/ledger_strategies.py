@@ -13,7 +13,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from tests.metering_strategies import event_sets, split_points
+from meterlib.testing.events import event_sets, split_points
 
 __all__ = ["batched_streams", "invalid_events"]
 

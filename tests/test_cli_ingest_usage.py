@@ -25,7 +25,7 @@ def example_usage() -> list[dict[str, str]]:
     accumulator = Accumulator(load_meters(METERS), CYCLE)
     with EVENTS.open("rb") as stream:
         accumulator.add(event for _, _, event, _ in read_jsonl(stream) if event is not None)
-    return accumulator.usage().to_records()
+    return accumulator.usage().to_text_records()
 
 
 def test_ingest_then_usage(tmp_path, capsys):
@@ -146,7 +146,7 @@ def test_ingest_errors(tmp_path, capsys):
     assert "'--batch-size' must be a whole number >= 1" in capsys.readouterr().err
     not_ledger = tmp_path / "x.sqlite"
     not_ledger.write_text("plain text", encoding="utf-8")
-    assert main(["ingest", str(EVENTS), "--ledger", str(not_ledger)]) == 2
+    assert main(["ingest", str(EVENTS), "--ledger", str(not_ledger)]) == 3  # a storage fault
     assert "not a meterlib ledger" in capsys.readouterr().err
     assert main(["usage", "--ledger", str(tmp_path / "none"), "--meters", str(METERS)]) == 2
     assert "create one with 'meterlib ingest'" in capsys.readouterr().err

@@ -7,6 +7,8 @@ import re
 import shlex
 import subprocess
 import sys
+import tomllib
+from importlib import metadata
 from pathlib import Path
 
 import meterlib
@@ -79,3 +81,37 @@ def test_import_meterlib_loads_no_heavy_module():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "[]"
+def test_version_comes_from_the_package_metadata():
+    assert meterlib.__version__ == metadata.version("meterlib")
+    result = subprocess.run(
+        [sys.executable, "-m", "meterlib", "--version"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f"meterlib {meterlib.__version__}"
+
+
+def test_readme_links_work_on_a_package_index():
+    # A package index shows the README without the repository beside it: every link is absolute,
+    # and a link into this repository names a file that exists.
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    home = project["project"]["urls"]["Repository"].rstrip("/")
+    links = re.findall(r"\]\(([^)\s]+)\)", README) + re.findall(r'src="([^"]+)"', README)
+    assert links
+    assert [link for link in links if not link.startswith("https://")] == []
+    for link in links:
+        if link.startswith(f"{home}/blob/main/"):
+            assert (ROOT / link.removeprefix(f"{home}/blob/main/")).is_file(), link
+
+
+def test_license_and_metadata_agree():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    assert project["license"] == "Apache-2.0"
+    assert project["license-files"] == ["LICENSE"]
+    text = (ROOT / "LICENSE").read_text(encoding="utf-8")
+    assert "Apache License" in text
+    assert "Version 2.0, January 2004" in text
+    assert "END OF TERMS AND CONDITIONS" in text
+    assert set(project["urls"]) >= {"Homepage", "Documentation", "Repository", "Changelog"}

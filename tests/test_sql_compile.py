@@ -18,7 +18,7 @@ from meterlib.periods import BillingCycle, Period
 from meterlib.sql import DIALECTS, build_usage_query, compile_conflicts, compile_usage
 from meterlib.sql._values import number_pattern
 from meterlib.sql.compile import micros, periods_of_interest
-from tests.metering_strategies import CYCLE, METERS, WINDOW
+from meterlib.testing.events import CYCLE, METERS, WINDOW
 
 MARCH = Period(datetime(2023, 3, 1, tzinfo=UTC), datetime(2023, 4, 1, tzinfo=UTC))
 

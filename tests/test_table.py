@@ -54,7 +54,7 @@ def test_quantity_sums_the_groups_of_exactly_that_period():
 
 def test_records_and_renderings():
     usage = table()
-    first = usage.to_records()[1]
+    first = usage.to_text_records()[1]
     assert first == {
         "customer": "a",
         "meter": "calls",
@@ -64,8 +64,15 @@ def test_records_and_renderings():
         "group": "region=eu",
         "value": "100",
     }
-    assert json.loads(usage.render("json")) == usage.to_records()
-    assert list(csv.DictReader(io.StringIO(usage.render("csv")))) == usage.to_records()
+    assert usage.to_records()[1] == {
+        **first,
+        "period_start": FEB.start,
+        "period_end": FEB.end,
+        "value": Decimal(100),
+    }
+    assert type(usage.to_records()[1]["value"]) is Decimal
+    assert json.loads(usage.render("json")) == usage.to_text_records()
+    assert list(csv.DictReader(io.StringIO(usage.render("csv")))) == usage.to_text_records()
     text = usage.render("text").splitlines()
     assert text[0].split() == ["customer", "meter", "period", "group", "value"]
     assert text[-1].split() == ["b", "calls", "2024-01", "3"]
@@ -77,7 +84,8 @@ def test_text_rendering_cuts_long_fractions_but_records_keep_every_digit():
     long = Decimal(1) / Decimal(3)
     usage = UsageTable({UsageKey("a", "avg", JAN): long})
     assert usage.render("text").splitlines()[1].endswith("0.333333333333…")
-    assert usage.to_records()[0]["value"] == f"{long:f}"
+    assert usage.to_text_records()[0]["value"] == f"{long:f}"
+    assert usage.to_records()[0]["value"] == long
 
 
 def test_tables_are_immutable_mappings_equal_by_content():

@@ -13,7 +13,7 @@ from meterlib.money import Money
 from meterlib.periods import BillingCycle, Cadence
 from meterlib.proration import prorate
 from meterlib.rounding import RoundingMode, round_amount, round_fraction
-from tests.strategies import currencies, decimals
+from meterlib.testing.strategies import currencies, decimals
 
 modes = st.sampled_from(list(RoundingMode))
 zones = st.sampled_from(

@@ -26,8 +26,8 @@ from meterlib.metering.meters import Meter
 from meterlib.metering.table import UsageKey, UsageTable
 from meterlib.periods import Period
 from meterlib.rounding import quantum
-from tests.invoice_strategies import MARCH, METERS, contracts, mapping_usage, span_usage
-from tests.strategies import decimals
+from meterlib.testing.contracts import MARCH, METERS, contracts, mapping_usage, span_usage
+from meterlib.testing.strategies import decimals
 
 _ZERO = Decimal(0)
 

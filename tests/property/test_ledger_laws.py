@@ -11,11 +11,12 @@ from hypothesis import strategies as st
 from meterlib.ledger import Ledger
 from meterlib.metering.accumulator import Accumulator
 from meterlib.metering.report import Rejection
+from meterlib.testing.events import CYCLE, METERS, WINDOW
+from tests.budget import examples
 from tests.ledger_strategies import batched_streams
-from tests.metering_strategies import CYCLE, METERS, WINDOW
 
 
-@settings(max_examples=60)
+@settings(max_examples=examples(60))
 @given(batched_streams())
 def test_ledger_reports_and_usage_equal_the_accumulator(batches):
     accumulator = Accumulator(METERS, CYCLE, window=WINDOW)
@@ -27,7 +28,7 @@ def test_ledger_reports_and_usage_equal_the_accumulator(batches):
         assert len(ledger) == accumulator.distinct_events
 
 
-@settings(max_examples=40)
+@settings(max_examples=examples(40))
 @given(batched_streams(), st.sampled_from(["cus_a", "cus_b"]))
 def test_usage_without_a_window_or_for_one_customer_holds_the_same_cells(batches, customer):
     accumulator = Accumulator(METERS, CYCLE)

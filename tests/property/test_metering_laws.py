@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from meterlib.metering.accumulator import Accumulator
-from tests.metering_strategies import CYCLE, METERS, WINDOW, event_sets, split_points
+from meterlib.testing.events import CYCLE, METERS, WINDOW, event_sets, split_points
 
 
 def fresh(part: int = 0) -> Accumulator:

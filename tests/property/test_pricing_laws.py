@@ -22,7 +22,7 @@ from meterlib.pricing import (
     price_to_json,
 )
 from meterlib.rounding import RoundingMode
-from tests.strategies import (
+from meterlib.testing.strategies import (
     decimals,
     graduated_prices,
     package_prices,

@@ -16,7 +16,8 @@ from hypothesis import strategies as st
 
 from meterlib.metering.accumulator import Accumulator
 from meterlib.sql import scan_source, usage_from_source
-from tests.metering_strategies import CUSTOMERS, CYCLE, METERS, WINDOW, event_sets
+from meterlib.testing.events import CUSTOMERS, CYCLE, METERS, WINDOW, event_sets
+from tests.budget import examples
 from tests.sql_strategies import formats, write_events
 
 
@@ -30,7 +31,7 @@ def _engines(stream: list[dict[str, Any]], fmt: str, customer: str | None = None
 
 
 # Each example writes a file and runs DuckDB: fewer examples than the pure-Python laws.
-@settings(max_examples=50)
+@settings(max_examples=examples(50))
 @given(stream=event_sets(), fmt=formats())
 def test_duckdb_usage_equals_the_accumulator(stream: list[dict[str, Any]], fmt: str) -> None:
     accumulator, _, scanned = _engines(stream, fmt)
@@ -38,7 +39,7 @@ def test_duckdb_usage_equals_the_accumulator(stream: list[dict[str, Any]], fmt: 
     assert scanned.table.rows() == accumulator.usage().rows()
 
 
-@settings(max_examples=40)
+@settings(max_examples=examples(40))
 @given(stream=event_sets(), fmt=formats())
 def test_duckdb_accounts_for_every_row_as_the_accumulator(
     stream: list[dict[str, Any]], fmt: str
@@ -59,7 +60,7 @@ def test_duckdb_accounts_for_every_row_as_the_accumulator(
         )
 
 
-@settings(max_examples=25)
+@settings(max_examples=examples(25))
 @given(stream=event_sets(), customer=st.sampled_from(CUSTOMERS))
 def test_one_customer_is_the_customers_rows_of_the_whole(
     stream: list[dict[str, Any]], customer: str
@@ -69,7 +70,7 @@ def test_one_customer_is_the_customers_rows_of_the_whole(
     assert dict(scanned.table) == expected
 
 
-@settings(max_examples=25)
+@settings(max_examples=examples(25))
 @given(stream=event_sets(max_events=25))
 def test_a_cycle_without_window_counts_every_period_events_reach(
     stream: list[dict[str, Any]],

@@ -22,6 +22,7 @@ from typing import Any, Literal
 from meterlib.pricing import ChargeLine
 
 __all__ = [
+    "LINE_RECORD_FIELDS",
     "AdjustmentDocument",
     "DocumentLine",
     "DocumentNumbering",
@@ -98,6 +99,28 @@ class StatementLine:
             "owed": self.owed,
             "barred": self.barred,
         }
+
+
+#: The fields of :meth:`StatementLine.to_record`, in order (the columns of ``to_pandas()``).
+LINE_RECORD_FIELDS = (
+    "period",
+    "start",
+    "end",
+    "usage",
+    "allowance",
+    "overuse",
+    "price_version",
+    "rebilled",
+    "billed",
+    "invoice",
+    "delta",
+    "due",
+    "days_late",
+    "paid",
+    "interest",
+    "owed",
+    "barred",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,6 +236,16 @@ class Statement:
         """One flat mapping per period, ready for ``pandas.DataFrame(statement.to_records())``."""
         return [line.to_record() for line in self.lines]
 
+    def to_pandas(self) -> Any:
+        """:meth:`to_records` as a ``pandas.DataFrame`` (needs ``meterlib[pandas]``).
+
+        ``Decimal`` figures stay exact: ``frame["owed"][~frame["barred"]].sum()`` equals
+        ``totals.total``.
+        """
+        from meterlib.frames import records_to_pandas  # noqa: PLC0415
+
+        return records_to_pandas(self.to_records(), LINE_RECORD_FIELDS)
+
     def to_dict(self) -> dict[str, Any]:
         """Everything on the statement as JSON-ready data (decimals and dates as strings)."""
         from meterlib.backbill.serialize import statement_to_dict  # noqa: PLC0415
@@ -266,6 +299,13 @@ class ScenarioComparison:
             }
             for s in self.statements
         ]
+
+    def to_pandas(self) -> Any:
+        """:meth:`to_records` as a ``pandas.DataFrame`` (needs ``meterlib[pandas]``)."""
+        from meterlib.frames import records_to_pandas  # noqa: PLC0415
+
+        columns = ("scenario", "basis", "interest_policy", *(f.name for f in fields(Totals)))
+        return records_to_pandas(self.to_records(), columns)
 
     def _repr_html_(self) -> str:
         """Show the comparison as a table in Jupyter."""

@@ -16,8 +16,14 @@ versions are appended, one JSON object each with the file, line number and reaso
 ``<ledger>.rejected.jsonl`` next to the ledger. A progress line with events per second is drawn
 on standard error when it is a terminal, or always with ``--progress``.
 
+A busy ledger (another process writing) is waited for up to ``--busy-timeout`` seconds
+(``$METERLIB_BUSY_TIMEOUT``, else 10), then the ingest stops with the process that holds it
+named where it can be found. A damaged ledger is refused before anything is written.
+
 Exit status: 0 when every event was stored or was a duplicate, 1 when a line was rejected or
-an event conflicted, 2 on an error (bad option, unreadable file, not a ledger).
+an event conflicted, 2 on wrong usage (bad option, missing file), 3 on a storage fault (busy,
+damaged or foreign ledger), 130 when interrupted (Ctrl-C): the batches committed until then
+stay and are reported, and running the same command again stores the rest.
 """
 
 from __future__ import annotations
@@ -26,13 +32,15 @@ import argparse
 import os
 import sys
 import time
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, TextIO
 
 from meterlib.errors import InvalidValueError
-from meterlib.ledger import Ledger, default_ledger_path
+from meterlib.ledger import BUSY_TIMEOUT, Ledger, LedgerError, default_ledger_path
 from meterlib.ledger.ingest import (
     BATCH_SIZE,
+    Ingest,
     IngestProgress,
     RejectLog,
     ingest_files,
@@ -41,6 +49,11 @@ from meterlib.ledger.ingest import (
 from meterlib.metering.meters import load_meters
 
 ORDER = 30
+
+#: The exit status of an interrupted command (as cli.EXIT_INTERRUPTED).
+EXIT_INTERRUPTED = 130
+# The longest --busy-timeout, in seconds: a day.
+_MAX_WAIT = 86_400
 
 
 def register(subparsers: Any) -> None:
@@ -81,12 +94,38 @@ def register(subparsers: Any) -> None:
         default=None,
         help="draw a progress line on stderr (default: only when stderr is a terminal)",
     )
+    add_busy_timeout(parser)
     parser.set_defaults(handler=run)
 
 
 def ledger_path(given: str | None) -> Path:
     """The ledger a command uses: ``--ledger``, else ``$METERLIB_LEDGER``, else the default."""
     return Path(given) if given else default_ledger_path(os.environ)
+
+
+def add_busy_timeout(parser: argparse.ArgumentParser) -> None:
+    """Add ``--busy-timeout SECONDS`` to a command that opens the ledger."""
+    parser.add_argument(
+        "--busy-timeout",
+        metavar="SECONDS",
+        help="wait this long for a ledger another process is writing "
+        "(default: $METERLIB_BUSY_TIMEOUT, else 10)",
+    )
+
+
+def busy_timeout(given: str | None) -> float:
+    """``--busy-timeout``, else ``$METERLIB_BUSY_TIMEOUT``, else the ledger's default."""
+    text = given if given is not None else os.environ.get("METERLIB_BUSY_TIMEOUT") or None
+    if text is None:
+        return BUSY_TIMEOUT
+    field = "--busy-timeout" if given is not None else "METERLIB_BUSY_TIMEOUT"
+    try:
+        seconds = Decimal(text.strip())
+    except ArithmeticError:
+        seconds = Decimal(-1)
+    if not seconds.is_finite() or not 0 <= seconds <= _MAX_WAIT:
+        raise InvalidValueError(field, text, f"a number of seconds from 0 to {_MAX_WAIT}")
+    return float(seconds)
 
 
 class Progress:
@@ -138,6 +177,7 @@ def run(args: argparse.Namespace) -> int:
     path = ledger_path(args.ledger)
     if type(args.batch_size) is not int or args.batch_size < 1:
         raise InvalidValueError("--batch-size", args.batch_size, "a whole number >= 1")
+    timeout = busy_timeout(args.busy_timeout)
     meters = load_meters(args.meters) if args.meters else None
     for name in args.files:
         if name != "-" and not Path(name).is_file():
@@ -146,16 +186,20 @@ def run(args: argparse.Namespace) -> int:
     progress = Progress(sys.stderr, enabled=show)
     log = RejectLog(rejected_log_path(path))
     try:
-        with Ledger(path) as ledger:
-            totals = ingest_files(
+        with Ledger(path, timeout=timeout) as ledger:
+            ingest = Ingest(
                 ledger,
-                args.files,
-                fmt=args.format,
                 meters=meters,
                 batch_size=args.batch_size,
                 log=log,
                 progress=progress.report,
             )
+            try:
+                totals = ingest_files(ledger, args.files, fmt=args.format, run=ingest)
+            except KeyboardInterrupt:
+                progress.finish()
+                _interrupted(ledger, ingest, path)
+                return EXIT_INTERRUPTED
     finally:
         progress.finish()
         log.close()
@@ -163,4 +207,30 @@ def run(args: argparse.Namespace) -> int:
     print(totals.summary())
     if log.written:
         print(f"{log.written} rejected line(s) and conflict(s) recorded in {log.path}")
+    if log.known:
+        print(f"{log.known} rejection(s) and conflict(s) were already recorded there")
     return 0 if totals.clean else 1
+
+
+def _interrupted(ledger: Ledger, ingest: Ingest, path: Path) -> None:
+    """Report what an interrupted ingest committed, read back from the ledger itself."""
+    print(f"interrupted: ingest into {path} stopped", file=sys.stderr)
+    try:
+        mine = [b for b in ledger.batches() if b.received_at == ingest.received_at]
+    except (LedgerError, KeyboardInterrupt):
+        print("what was committed could not be read; run 'meterlib verify'", file=sys.stderr)
+        return
+    print(
+        f"committed before the interruption: {len(mine)} batch(es), "
+        f"{sum(b.stored for b in mine)} event(s) stored, "
+        f"{sum(b.duplicates for b in mine)} duplicate(s), "
+        f"{sum(b.conflicts for b in mine)} conflict(s), "
+        f"{sum(b.rejected for b in mine)} rejected",
+        file=sys.stderr,
+    )
+    for name, line in ingest.totals.committed.items():
+        print(f"  {name}: lines up to {line} committed", file=sys.stderr)
+    print(
+        "run the same command again to store the rest (what is stored counts as duplicates)",
+        file=sys.stderr,
+    )

@@ -129,7 +129,8 @@ def _need_meters(contract: Contract, what: str) -> None:
         )
 
 
-def _event_usage(contract: Contract, path: str, period: Period) -> UsageSource:
+def _event_usage(contract: Contract, path: str, period: Period) -> tuple[UsageSource, bool]:
+    """Usage from raw events, and True when every event was clean (none rejected or conflicting)."""
     _need_meters(contract, "events")
     spans = [Period(s.start, s.end) for s in contract.segments(period)] or [period]
     accumulator = Accumulator(contract.meters, spans)
@@ -153,7 +154,8 @@ def _event_usage(contract: Contract, path: str, period: Period) -> UsageSource:
         print(f"  rejected event {rejection.index + 1}: {rejection.reason}", file=sys.stderr)
     for conflict in report.conflicts:
         print(f"  conflicting copies of event {conflict.event_id!r}", file=sys.stderr)
-    return TableUsage(accumulator.usage())
+    clean = not report.rejected and not report.conflicts
+    return TableUsage(accumulator.usage()), clean
 
 
 def _ledger_usage(contract: Contract, path: str) -> tuple[UsageSource, Any]:
@@ -166,14 +168,15 @@ def _ledger_usage(contract: Contract, path: str) -> tuple[UsageSource, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Load, bill, render, write."""
+    """Load, bill, render, write; 1 when ``--events`` held rejected or conflicting events."""
     contract = load_contract(args.contract)
     period = parse_period(contract, args.period)
     opened: Any = None
+    clean = True
     if args.ledger is not None:
         usage, opened = _ledger_usage(contract, args.ledger)
     elif args.events is not None:
-        usage = _event_usage(contract, args.events, period)
+        usage, clean = _event_usage(contract, args.events, period)
     else:
         usage = TableUsage(load_usage_records(args.usage))
     try:
@@ -190,4 +193,4 @@ def run(args: argparse.Namespace) -> int:
         Path(args.output).write_text(text, encoding="utf-8")
     else:
         print(text, end="")
-    return 0
+    return 0 if clean else 1  # 1: the events had problems (each reported above)

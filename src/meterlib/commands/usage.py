@@ -19,7 +19,7 @@ import re
 from datetime import date, datetime
 from typing import Any
 
-from meterlib.commands.ingest import ledger_path
+from meterlib.commands.ingest import add_busy_timeout, busy_timeout, ledger_path
 from meterlib.errors import InvalidValueError, MeterlibError
 from meterlib.ledger import Ledger
 from meterlib.metering.meters import load_meters
@@ -75,6 +75,7 @@ def register(subparsers: Any) -> None:
             "spreadsheet shows them as text (default: on; numbers are never changed)"
         ),
     )
+    add_busy_timeout(parser)
     parser.set_defaults(handler=run)
 
 
@@ -132,7 +133,7 @@ def run(args: argparse.Namespace) -> int:
                 "--ledger", str(path), "an existing ledger (create one with 'meterlib ingest')"
             )
         meters = load_meters(args.meters)
-        with Ledger(path) as ledger:
+        with Ledger(path, timeout=busy_timeout(args.busy_timeout)) as ledger:
             table = ledger.usage(meters, cycle, window=window, customer=args.customer)
     if args.format == "csv":
         from meterlib.render.csv import usage_csv  # noqa: PLC0415  (on use: fast --help)

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Literal
+from typing import Any, Literal
 
 from meterlib._numbers import EXACT
 from meterlib.errors import InvalidValueError
@@ -34,7 +34,28 @@ from meterlib.periods import Period
 from meterlib.pricing import Charge, ChargeLine
 from meterlib.rounding import quantum
 
-__all__ = ["DiscountLine", "Invoice", "InvoiceLine", "LineKind", "TaxLine"]
+__all__ = ["LINE_RECORD_FIELDS", "DiscountLine", "Invoice", "InvoiceLine", "LineKind", "TaxLine"]
+
+#: The fields of :meth:`Invoice.to_records`, in order (the columns of ``to_pandas()``).
+LINE_RECORD_FIELDS = (
+    "number",
+    "customer",
+    "currency",
+    "kind",
+    "charge",
+    "description",
+    "plan",
+    "start",
+    "end",
+    "quantity",
+    "unit",
+    "unit_price",
+    "price_version",
+    "amount",
+    "rounded",
+    "discount",
+    "net",
+)
 
 _ZERO = Decimal(0)
 
@@ -199,6 +220,44 @@ class Invoice:
         equal("tax_total", self.tax_total, taxes, "the sum of the taxes")
         total = add(EXACT.subtract(self.subtotal, self.discount_total), self.tax_total)
         equal("total", self.total, total, "subtotal - discount_total + tax_total")
+
+    def to_records(self) -> list[dict[str, Any]]:
+        """One flat mapping per line with real values, for analysis.
+
+        Figures are exact ``Decimal`` (``rounded`` is what the customer is billed for the line,
+        ``net`` after discounts), ``start``/``end`` are ``datetime`` in the billing zone,
+        ``price_version`` a ``date``; each record repeats the invoice's number, customer and
+        currency, so the records of many invoices concatenate into one table. The lines'
+        ``rounded`` sum to ``subtotal``. ``invoice_to_dict`` stays the JSON form (text figures).
+        """
+        return [
+            {
+                "number": self.number,
+                "customer": self.customer,
+                "currency": self.currency,
+                "kind": line.kind.value,
+                "charge": line.charge,
+                "description": line.description,
+                "plan": line.plan,
+                "start": line.start,
+                "end": line.end,
+                "quantity": line.quantity,
+                "unit": line.unit,
+                "unit_price": line.unit_price,
+                "price_version": line.price_version,
+                "amount": line.amount,
+                "rounded": line.rounded,
+                "discount": line.discount,
+                "net": line.net,
+            }
+            for line in self.lines
+        ]
+
+    def to_pandas(self) -> Any:
+        """:meth:`to_records` as a ``pandas.DataFrame`` (needs ``meterlib[pandas]``)."""
+        from meterlib.frames import records_to_pandas  # noqa: PLC0415
+
+        return records_to_pandas(self.to_records(), LINE_RECORD_FIELDS)
 
     def __str__(self) -> str:
         """Locale-free one-line summary."""

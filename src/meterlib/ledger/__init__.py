@@ -15,29 +15,43 @@ queries and exact aggregates), :mod:`.ingest` (files into a ledger).
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 from types import TracebackType
 from typing import Self
 
+from meterlib.errors import InvalidValueError
 from meterlib.ledger.events import BatchRecord, EventStore, StoredEvent
 from meterlib.ledger.schema import (
+    BUSY_TIMEOUT,
     DEFAULT_LEDGER,
     LEDGER_FORMAT,
+    LedgerBusyError,
+    LedgerCorruptError,
     LedgerError,
+    LedgerFormatError,
     connect,
     default_ledger_path,
+    guarded,
 )
 from meterlib.ledger.usage import Aggregates, UsageQueries
 
 __all__ = [
+    "BUSY_TIMEOUT",
     "DEFAULT_LEDGER",
     "LEDGER_FORMAT",
     "BatchRecord",
     "Ledger",
+    "LedgerBusyError",
+    "LedgerCorruptError",
     "LedgerError",
+    "LedgerFormatError",
     "StoredEvent",
     "default_ledger_path",
 ]
+
+# A day: longer waits are a mistake (SQLite takes the timeout in milliseconds as an int).
+_MAX_TIMEOUT = 86_400
 
 
 class Ledger(EventStore, UsageQueries):
@@ -49,12 +63,37 @@ class Ledger(EventStore, UsageQueries):
     slow disks.
     """
 
-    def __init__(self, path: str | Path, *, durable: bool = True) -> None:
-        """Open (or create) the ledger at ``path``."""
+    def __init__(
+        self, path: str | Path, *, durable: bool = True, timeout: float = BUSY_TIMEOUT
+    ) -> None:
+        """Open (or create) the ledger at ``path``; wait up to ``timeout`` s for a busy lock."""
+        if (
+            isinstance(timeout, bool)
+            or not isinstance(timeout, int | float | Decimal)
+            or not 0 <= timeout <= _MAX_TIMEOUT
+        ):
+            raise InvalidValueError(
+                "timeout", timeout, f"a number of seconds from 0 to {_MAX_TIMEOUT}"
+            )
         self.path = Path(path)
-        self._db = connect(self.path, durable=durable)
+        self.timeout = float(timeout)
+        self._db = connect(self.path, durable=durable, timeout=self.timeout)
         self._aggregates = Aggregates()
         self._aggregates.register(self._db)
+
+    @guarded
+    def check(self) -> None:
+        """Raise :class:`LedgerCorruptError` when SQLite's quick check finds damage.
+
+        Reads every page once (cost grows with the file); ``ingest_files`` runs it before it
+        writes, so a damaged ledger is refused before anything is added to it.
+        """
+        found = [row[0] for row in self._db.execute("PRAGMA quick_check")]
+        if found != ["ok"]:
+            raise LedgerCorruptError(
+                f"ledger {str(self.path)!r} is damaged ({'; '.join(found[:3])}); nothing was "
+                "written: restore it from a copy ('meterlib verify --ledger' tells what is wrong)"
+            )
 
     def close(self) -> None:
         """Close the database file; committed batches stay."""
@@ -77,6 +116,7 @@ class Ledger(EventStore, UsageQueries):
         """A locale-free summary."""
         return f"Ledger({str(self.path)!r})"
 
+    @guarded
     def __len__(self) -> int:
         """How many distinct events are stored."""
         return int(self._db.execute("SELECT count(*) FROM events").fetchone()[0])

@@ -33,7 +33,7 @@ from meterlib.ledger.rows import (
     stored_content,
     to_row,
 )
-from meterlib.ledger.schema import EVENT_COLUMNS
+from meterlib.ledger.schema import EVENT_COLUMNS, guarded, storage_faults
 from meterlib.metering._buckets import PeriodIndex, micros, periods_of_interest
 from meterlib.metering.events import CheckedEvent, PropertyValue, UsageEvent, check_event
 from meterlib.metering.meters import Meter
@@ -121,9 +121,11 @@ class EventStore:
 
     _db: sqlite3.Connection
     path: Path
+    timeout: float
 
     # -- appending -------------------------------------------------------------------------
 
+    @guarded
     def append(  # noqa: PLR0912, PLR0915  (one pass over the batch, kept in one place)
         self,
         events: Iterable[UsageEvent | Mapping[str, Any]],
@@ -273,6 +275,7 @@ class EventStore:
 
     # -- reading ---------------------------------------------------------------------------
 
+    @guarded
     def batches(self) -> list[BatchRecord]:
         """Every committed batch, oldest first."""
         rows = self._db.execute(
@@ -293,9 +296,11 @@ class EventStore:
         if customer is not None:
             query += " WHERE e.customer = ?"
             params = (customer,)
-        for row in self._db.execute(query + " ORDER BY e.rowid", params):
-            yield StoredEvent(event_of(row), instant(row[8]), row[7])
+        with storage_faults(self.path, self.timeout):
+            for row in self._db.execute(query + " ORDER BY e.rowid", params):
+                yield StoredEvent(event_of(row), instant(row[8]), row[7])
 
+    @guarded
     def refused(self) -> list[Conflict]:
         """Every refused version of an id, with the version that counts, ordered by id."""
         rows = self._db.execute(
@@ -304,6 +309,7 @@ class EventStore:
         ).fetchall()
         return [Conflict(event_of(row[7:]), event_of(row[:7])) for row in rows]
 
+    @guarded
     def late_events(
         self, period: Period, after: datetime, *, customer: str | None = None
     ) -> list[StoredEvent]:

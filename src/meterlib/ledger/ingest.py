@@ -39,6 +39,8 @@ __all__ = [
     "IngestTotals",
     "RejectLog",
     "ingest_files",
+    "read_log",
+    "record_key",
     "rejected_log_path",
 ]
 
@@ -64,7 +66,10 @@ class IngestTotals:
     outside: int = 0
     rejected: int = 0
     unmetered: int = 0
+    batches: int = 0
     files: list[str] = field(default_factory=list)
+    #: The last line of each file whose batch is committed.
+    committed: dict[str, int] = field(default_factory=dict)
 
     def add(self, report: BatchReport) -> None:
         """Count one batch's report."""
@@ -113,26 +118,77 @@ ProgressCallback = Callable[[IngestProgress], None]
 
 
 class RejectLog:
-    """The rejected-lines log: opened on the first record, appended to, never truncated."""
+    """The rejected-lines log: one JSON record a line, each rejection recorded once.
+
+    A record's identity is its content (for a conflict: without its ``lines``, which depend on
+    the batch size): a record already in the file is not written again, so re-running an
+    interrupted ingest (or the same ingest) adds only what is new. A last line cut short by a
+    crash is dropped before anything is appended. The file is read on the first record
+    written, never truncated otherwise.
+    """
 
     def __init__(self, path: Path) -> None:
         """Write to ``path`` when something is rejected."""
         self.path = path
         self.written = 0
+        self.known = 0
         self._file: IO[str] | None = None
+        self._keys: set[str] = set()
 
-    def write(self, record: dict[str, Any]) -> None:
-        """Append one record as a JSON line."""
-        if self._file is None:
-            self._file = self.path.open("a", encoding="utf-8")
-        self._file.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
+    def write(self, record: dict[str, Any]) -> bool:
+        """Append one record as a JSON line unless the log holds it; True when written."""
+        file = self._file if self._file is not None else self._open()
+        key = record_key(record)
+        if key in self._keys:
+            self.known += 1
+            return False
+        self._keys.add(key)
+        file.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
         self.written += 1
+        return True
+
+    def _open(self) -> IO[str]:
+        keys, complete = read_log(self.path)
+        self._keys = keys
+        if complete is not None:
+            with self.path.open("r+b") as cut:
+                cut.truncate(complete)
+        self._file = self.path.open("a", encoding="utf-8")
+        return self._file
 
     def close(self) -> None:
         """Close the file if it was opened."""
         if self._file is not None:
             self._file.close()
             self._file = None
+
+
+def record_key(record: dict[str, Any]) -> str:
+    """The identity of a log record: its content, a conflict's ``lines`` left out."""
+    if record.get("problem") == "conflict":
+        record = {k: v for k, v in record.items() if k != "lines"}
+    return json.dumps(record, ensure_ascii=False, sort_keys=True, default=str)
+
+
+def read_log(path: Path) -> tuple[set[str], int | None]:
+    """The keys of the records in a log, and where a cut-short last line starts (or None).
+
+    Lines that are not JSON objects are skipped (``meterlib verify`` reports them).
+    """
+    keys: set[str] = set()
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return keys, None
+    complete = None if not data or data.endswith(b"\n") else data.rfind(b"\n") + 1
+    for line in data[:complete].splitlines():
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(record, dict):
+            keys.add(record_key(record))
+    return keys, complete
 
 
 class Ingest:
@@ -203,6 +259,8 @@ class Ingest:
             source=f"{name}:{first}-{last}",
         )
         self.totals.add(report)
+        self.totals.batches += 1
+        self.totals.committed[name] = last
         for rejection in report.rejected:
             number, data = origins[rejection.index]
             self._record(name, number, data, "rejected", rejection.reason, rejection.event_id)
@@ -260,19 +318,28 @@ def ingest_files(
     log: RejectLog | None = None,
     progress: ProgressCallback | None = None,
     stdin: IO[bytes] | None = None,
+    run: Ingest | None = None,
+    check: bool = True,
 ) -> IngestTotals:
     """Store the events of every file in ``ledger``; what happened, summed over the files.
 
     A file named ``-`` is ``stdin`` (standard input by default) and read as JSON Lines unless
     ``fmt`` says; other files follow their name (``.csv`` is CSV) unless ``fmt`` says. Every
-    file must exist before anything is stored. Rejected lines and conflicts go to ``log``
-    (:func:`rejected_log_path` is the usual one); the caller closes it.
+    file must exist, and (with ``check``) the ledger pass SQLite's quick check, before anything
+    is stored. Rejected lines and conflicts go to ``log`` (:func:`rejected_log_path` is the
+    usual one; the caller closes it). Give ``run`` (an :class:`Ingest` on ``ledger``) to keep
+    its totals when the ingest is interrupted: they count the committed batches only.
     """
     names = [str(name) for name in files]
     for name in names:
         if name != "-" and not Path(name).is_file():
             raise InvalidValueError("FILE", name, "an existing events file or '-' for stdin")
-    run = Ingest(ledger, meters=meters, batch_size=batch_size, log=log, progress=progress)
+    if run is None:
+        run = Ingest(ledger, meters=meters, batch_size=batch_size, log=log, progress=progress)
+    elif run.ledger is not ledger:
+        raise InvalidValueError("run", run, "an Ingest on the same ledger")
+    if check:
+        ledger.check()
     for name in names:
         kind: Format = fmt or ("jsonl" if name == "-" else detect_format(name))
         with _opened(name, stdin) as stream:

@@ -24,10 +24,12 @@ import sqlite3
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any, cast
 
 from meterlib._numbers import EXACT, to_decimal
 from meterlib.errors import InvalidValueError
+from meterlib.ledger.schema import guarded
 from meterlib.metering._buckets import PeriodIndex, micros, periods_of_interest
 from meterlib.metering.events import EventError
 from meterlib.metering.meters import Aggregation, Meter
@@ -148,7 +150,10 @@ class UsageQueries:
 
     _db: sqlite3.Connection
     _aggregates: Aggregates
+    path: Path
+    timeout: float
 
+    @guarded
     def usage(
         self,
         meters: Sequence[Meter],

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from meterlib.errors import InvalidValueError, MeterlibError
 from meterlib.metering.events import UsageEvent
@@ -128,6 +129,55 @@ class BatchReport:
         from meterlib.render.html import batch_report_fragment  # noqa: PLC0415
 
         return batch_report_fragment(self)
+    def to_records(self) -> list[dict[str, Any]]:
+        """One record per outcome with its count of ``events``; the counts sum to ``received``.
+
+        The outcomes are ``accepted``, ``duplicate``, ``conflict``, ``outside`` and ``rejected``.
+        ``unmetered`` is a part of ``accepted``, so it is not a row; see :meth:`problem_records`
+        for the conflicting and rejected events themselves.
+        """
+        counts = (
+            ("accepted", self.accepted),
+            ("duplicate", self.duplicates),
+            ("conflict", self.conflict_count),
+            ("outside", self.outside),
+            ("rejected", self.rejected_count),
+        )
+        return [{"outcome": outcome, "events": events} for outcome, events in counts]
+
+    def problem_records(self) -> list[dict[str, Any]]:
+        """One record per conflicting or rejected event.
+
+        Fields: ``problem``, ``event_id``, ``index`` (the position in the batch, rejections
+        only), ``field`` and ``reason``.
+        """
+        conflicts = [
+            {
+                "problem": "conflict",
+                "event_id": c.event_id,
+                "index": None,
+                "field": None,
+                "reason": "a different version of an id already seen (the first copy counts)",
+            }
+            for c in self.conflicts
+        ]
+        rejected = [
+            {
+                "problem": "rejected",
+                "event_id": r.event_id,
+                "index": r.index,
+                "field": r.field,
+                "reason": r.reason,
+            }
+            for r in self.rejected
+        ]
+        return conflicts + rejected
+
+    def to_pandas(self) -> Any:
+        """:meth:`to_records` as a ``pandas.DataFrame`` (needs ``meterlib[pandas]``)."""
+        from meterlib.frames import records_to_pandas  # noqa: PLC0415
+
+        return records_to_pandas(self.to_records(), ("outcome", "events"))
 
     def summary(self) -> str:
         """One locale-free line of counts, for logs and command output."""

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 from types import MappingProxyType
-from typing import Literal
+from typing import Any, Literal
 
 from meterlib.errors import InvalidValueError
 from meterlib.metering.events import value_text
@@ -132,8 +132,34 @@ class UsageTable(Mapping[UsageKey, Decimal]):
                 total += value
         return total
 
-    def to_records(self) -> list[dict[str, str]]:
-        """One flat record of text per row (the form of the JSON and CSV renderings)."""
+    def to_records(self) -> list[dict[str, Any]]:
+        """One flat record per row with real values, for analysis.
+
+        ``period_start`` and ``period_end`` are ``datetime`` instants, ``value`` the exact
+        ``Decimal``, ``period`` and ``group`` labels as text, so
+        ``sum(r["value"] for r in table.to_records())`` is exact.
+        """
+        return [
+            {
+                "customer": key.customer,
+                "meter": key.meter,
+                "period_start": key.period.start,
+                "period_end": key.period.end,
+                "period": key.period.label(),
+                "group": group_label(key.group),
+                "value": value,
+            }
+            for key, value in self.rows()
+        ]
+
+    def to_pandas(self) -> Any:
+        """:meth:`to_records` as a ``pandas.DataFrame`` (needs ``meterlib[pandas]``)."""
+        from meterlib.frames import records_to_pandas  # noqa: PLC0415
+
+        return records_to_pandas(self.to_records(), _RECORD_FIELDS)
+
+    def to_text_records(self) -> list[dict[str, str]]:
+        """One flat record of text per row: the form of the JSON and CSV renderings."""
         return [
             {
                 "customer": key.customer,
@@ -149,7 +175,7 @@ class UsageTable(Mapping[UsageKey, Decimal]):
 
     def render(self, fmt: Literal["text", "json", "csv"]) -> str:
         """The table as aligned text columns, a JSON list of records, or CSV with a header."""
-        records = self.to_records()
+        records = self.to_text_records()
         if fmt == "json":
             return json.dumps(records, indent=2, ensure_ascii=False) + "\n"
         if fmt == "csv":

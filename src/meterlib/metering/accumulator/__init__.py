@@ -148,9 +148,14 @@ class Accumulator(MergeState, ColumnPath, EventPath):
         valid goes through :meth:`_add_columns`, which does the same work column by column;
         any other chunk goes event by event through :meth:`_add_each`. Both give the same
         figures, counts, conflicts and stored events as taking the events one at a time.
+
+        The batch is applied whole or not at all: when anything raises part-way (iterating
+        ``events``, an interruption, an unexpected error), the accumulator is put back exactly
+        as it was before the call and the error is raised.
         """
         tally = Tally()
         received = 0
+        mark = self._mark()
         with localcontext(EXACT):
             try:
                 for chunk in chunks(events):
@@ -158,8 +163,11 @@ class Accumulator(MergeState, ColumnPath, EventPath):
                         tally.fold()
                         self._add_each(chunk, received, tally)
                     received += len(chunk)
-            finally:
                 tally.fold()
+            except BaseException:
+                tally.rows.clear()
+                self._undo(mark, tally.saved, tally.refusals)
+                raise
         return BatchReport(
             received=received,
             accepted=tally.accepted,

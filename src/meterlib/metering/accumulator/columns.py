@@ -19,6 +19,7 @@ from meterlib.errors import InvalidValueError
 from meterlib.metering._buckets import MISSING
 from meterlib.metering.accumulator.plan import SUM, Cell
 from meterlib.metering.accumulator.store import (
+    ABSENT,
     CHUNK,
     SLOT_BITS,
     Columns,
@@ -54,19 +55,29 @@ class Row(dict[str, Any]):
     :meth:`fold` writes the figures back. So each cell sees the same additions in the same order.
     """
 
-    __slots__ = ("cells", "empty", "key")
+    __slots__ = ("cells", "empty", "key", "saved")
 
-    def __init__(self, cells: dict[Cell, Any], key: int, empty: Any) -> None:
-        """Figures of period ``key`` in ``cells``, starting from ``empty``."""
+    def __init__(
+        self, cells: dict[Cell, Any], key: int, empty: Any, saved: dict[Cell, Any]
+    ) -> None:
+        """Figures of period ``key`` in ``cells``, starting from ``empty``.
+
+        ``saved`` receives each cell's figure before this call of ``add`` first touched it
+        (``ABSENT`` for a new cell), so the call can be undone.
+        """
         super().__init__()
         self.cells = cells
         self.key = key
         self.empty = empty
+        self.saved = saved
 
     def __missing__(self, customer: str) -> Any:
         """The cell's own figure, which puts the cell in its place in the cell order."""
         cell = (self.key, customer, ())
-        figure = self.cells.setdefault(cell, self.empty)
+        cells = self.cells
+        if cell not in self.saved:
+            self.saved[cell] = cells.get(cell, ABSENT)
+        figure = cells.setdefault(cell, self.empty)
         self[customer] = figure
         return figure
 
@@ -78,14 +89,25 @@ class Row(dict[str, Any]):
 
 
 class Tally:
-    """The counts and problems of one call to ``add``, filled chunk by chunk.
+    """The counts and problems of one call to ``add``, filled chunk by chunk, and its undo.
 
     ``rows`` holds the running figures of the column path (see :class:`Row`) by meter position
-    and period key, until :meth:`fold` writes them to the cells.
+    and period key, until :meth:`fold` writes them to the cells. ``saved`` holds, by meter
+    position, each cell's state before the call first changed it (``ABSENT`` for a new
+    cell) and ``refusals`` each refused version the call recorded, so that the call can be
+    undone whole (``Accumulator.add`` applies a batch whole or not at all).
     """
 
     __slots__ = (
-        "accepted", "conflicts", "duplicates", "outside", "rejected", "rows", "unmetered"
+        "accepted",
+        "conflicts",
+        "duplicates",
+        "outside",
+        "refusals",
+        "rejected",
+        "rows",
+        "saved",
+        "unmetered",
     )
 
     def __init__(self) -> None:
@@ -94,6 +116,8 @@ class Tally:
         self.conflicts: list[Conflict] = []
         self.rejected: list[Rejection] = []
         self.rows: dict[int, dict[int, Row]] = {}
+        self.saved: dict[int, dict[Cell, Any]] = {}
+        self.refusals: list[tuple[str, bool]] = []
 
     def fold(self) -> None:
         """Write the running figures to the cells; needed before anything else reads them."""
@@ -104,28 +128,19 @@ class Tally:
 
 
 def chunks(events: Iterable[Any]) -> Iterator[list[Any]]:
-    """The events in lists of at most ``CHUNK``, in order.
-
-    When iterating ``events`` raises, the events read before are still handed out, then the
-    error is raised: ``add`` counts what it received before the failure, as one loop would.
-    """
+    """The events in lists of at most ``CHUNK``, in order (an error of ``events`` propagates)."""
     if type(events) is list or type(events) is tuple:
         for start in range(0, len(events), CHUNK):
             yield list(events[start : start + CHUNK])
         return
     chunk: list[Any] = []
     append = chunk.append
-    try:
-        for raw in events:
-            append(raw)
-            if len(chunk) == CHUNK:
-                yield chunk
-                chunk = []
-                append = chunk.append
-    except BaseException:
-        if chunk:
+    for raw in events:
+        append(raw)
+        if len(chunk) == CHUNK:
             yield chunk
-        raise
+            chunk = []
+            append = chunk.append
     if chunk:
         yield chunk
 
@@ -272,8 +287,9 @@ class ColumnPath(Store):
             cells = self._states[plan.position]
             rows = tally.rows.setdefault(plan.position, {})
             empty = _ZERO if plan.code == SUM else 0
+            saved = tally.saved.setdefault(plan.position, {})
             for key in set(keys).difference(rows):
-                rows[key] = Row(cells, key, empty)
+                rows[key] = Row(cells, key, empty, saved)
             targets = list(map(rows.__getitem__, keys))
             if plan.code == SUM:
                 for row, customer, value in zip(targets, customers_in, values, strict=False):
@@ -302,5 +318,5 @@ class ColumnPath(Store):
                 tally.duplicates += 1
             else:
                 version = (customer, kind, time, tuple(given.items()))
-                tally.conflicts.append(self._refuse(event_id, version))
+                tally.conflicts.append(self._refuse(event_id, version, tally.refusals))
         return True

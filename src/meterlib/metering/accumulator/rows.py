@@ -18,7 +18,7 @@ from meterlib.errors import InvalidValueError
 from meterlib.metering._buckets import EPOCH, MISSING, DayTable
 from meterlib.metering.accumulator.columns import Tally
 from meterlib.metering.accumulator.plan import COUNT, LATEST, SUM, Reading
-from meterlib.metering.accumulator.store import MICRO, Store, pack, same_props
+from meterlib.metering.accumulator.store import ABSENT, MICRO, Store, pack, same_props
 from meterlib.metering.events import check_event
 from meterlib.metering.reading import read_event, read_number
 from meterlib.metering.report import Rejection
@@ -52,6 +52,9 @@ class EventPath(Store):
         missing = MISSING
         accepted = duplicates = outside = unmetered = 0
         conflicts = tally.conflicts
+        refusals = tally.refusals
+        saves = [tally.saved.setdefault(plan.position, {}) for plan in self._plans]
+        absent = ABSENT
         rejected = tally.rejected
         readings: Sequence[Reading] = ()
         tables: dict[Any, DayTable] = {}
@@ -95,7 +98,7 @@ class EventPath(Store):
                     duplicates += 1
                 else:
                     version = (customer, kind, time, tuple(props.items()))
-                    conflicts.append(self._refuse(event_id, version))
+                    conflicts.append(self._refuse(event_id, version, refusals))
                 continue
             sequence += 1
             if text is not None:
@@ -127,10 +130,13 @@ class EventPath(Store):
             if single is not None:
                 cells = states[single.position]
                 cell = (key, customer, ())
-                if single.code == SUM:
-                    cells[cell] = cells.get(cell, _ZERO) + value
-                else:
-                    cells[cell] = cells.get(cell, 0) + 1
+                old = cells.get(cell, absent)
+                kept = saves[single.position]
+                if cell not in kept:
+                    kept[cell] = old
+                if old is absent:
+                    old = _ZERO if single.code == SUM else 0
+                cells[cell] = old + value if single.code == SUM else old + 1
                 continue
             if not readings:
                 unmetered += 1
@@ -139,6 +145,10 @@ class EventPath(Store):
                 cell = (key, customer, group)
                 code = plan.code
                 cells = states[plan.position]
+                kept = saves[plan.position]
+                if cell not in kept:
+                    old = cells.get(cell, absent)
+                    kept[cell] = old if old is absent else plan.kind.copy(old)
                 if code == COUNT:
                     cells[cell] = cells.get(cell, 0) + 1
                 elif code == SUM:

@@ -26,6 +26,7 @@ from meterlib.metering.meters import Meter
 from meterlib.metering.report import Conflict
 
 __all__ = [
+    "ABSENT",
     "CHUNK",
     "MICRO",
     "SLOT_BITS",
@@ -47,6 +48,8 @@ __all__ = [
 ]
 
 MICRO = timedelta(microseconds=1)
+#: The saved state of a cell that did not exist before a call of ``add`` (see ``Store._undo``).
+ABSENT: Any = object()
 
 #: Properties as a tuple of pairs: an immutable snapshot that the garbage collector can stop
 #: tracking, which keeps collections cheap when millions of ids are remembered.
@@ -267,13 +270,59 @@ class Store:
         """The ``Entry`` of a stored entry, whatever its form."""
         return unpack(self._flat(stored))
 
-    def _refuse(self, event_id: str, content: Content) -> Conflict:
-        """Remember a refused version of ``event_id`` (once) and describe the conflict."""
-        versions = self._refused.setdefault(event_id, [])
+    def _refuse(
+        self, event_id: str, content: Content, refusals: list[tuple[str, bool]]
+    ) -> Conflict:
+        """Remember a refused version of ``event_id`` (once) and describe the conflict.
+
+        ``refusals`` receives ``(event_id, new list)`` for each version remembered, to undo.
+        """
+        versions = self._refused.get(event_id)
+        created = versions is None
+        if versions is None:
+            versions = self._refused[event_id] = []
         if not any(same(known, content) for known in versions):
             versions.append(content)
+            refusals.append((event_id, created))
+        elif created:  # pragma: no cover  (an empty list holds no version)
+            del self._refused[event_id]
         first = self._entry(self._seen[event_id])
         return Conflict(event_of(event_id, first), event_of(event_id, content))
+
+    def _mark(self) -> tuple[int, int, int]:
+        """Where ``add`` starts: ids seen, chunks of columns, sequence (see :meth:`_undo`)."""
+        return len(self._seen), len(self._columns), self._received
+
+    def _undo(
+        self,
+        mark: tuple[int, int, int],
+        saved: dict[int, dict[Cell, Any]],
+        refusals: list[tuple[str, bool]],
+    ) -> None:
+        """Put the accumulator back as it was at ``mark``, before one call of ``add``.
+
+        New ids were added at the end of ``_seen`` (dicts keep insertion order) and are taken
+        off the end; each changed cell gets its saved state back (a new one is removed); each
+        refused version recorded is taken back.
+        """
+        seen_before, columns_before, received = mark
+        seen = self._seen
+        while len(seen) > seen_before:
+            seen.popitem()
+        del self._columns[columns_before:]
+        self._received = received
+        for position, cells_saved in saved.items():
+            cells = self._states[position]
+            for cell, state in cells_saved.items():
+                if state is ABSENT:
+                    cells.pop(cell, None)
+                else:
+                    cells[cell] = state
+        for event_id, created in reversed(refusals):
+            versions = self._refused[event_id]
+            versions.pop()
+            if created and not versions:
+                del self._refused[event_id]
 
     def _same_stored(self, mine: Stored | int, other: Store, theirs: Stored | int) -> bool:
         """True when two stored copies of an id have the same content (rank aside)."""
