@@ -96,7 +96,7 @@ def test_rebill_audit_owes_the_breach_value() -> None:
         datetime(2024, 4, 1, tzinfo=UTC),
         basis=basis(),
     )
-    statement = rebill_audit(result, basis(), as_of=date(2024, 4, 1), due_days=30)
+    statement = rebill_audit(result, basis(), as_of=date(2024, 6, 1), due_days=30)
     assert statement.totals.delta == result.value
 
 
@@ -186,6 +186,6 @@ def test_audit_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
         "periods_breached": 2,
     }
     assert [g["value"] for g in data["periods"][0]["groups"]] == ["bi", "crm", "etl"]
-    assert main([*args, "--statement", "--format", "json"]) == 0
+    assert main([*args, "--statement", "--as-of", "2024-06-01", "--format", "json"]) == 0
     statement = json.loads(capsys.readouterr().out)
     assert statement["totals"]["delta"] == "13.00"

@@ -27,6 +27,7 @@ from meterlib.errors import FloatNotAllowedError, InvalidValueError
 from meterlib.metering.table import UsageKey, UsageTable
 from meterlib.periods import Period
 from meterlib.pricing import parse_price
+from meterlib.render import render_statement
 from meterlib.schedule import NotInForceError
 
 TIERS = [
@@ -311,3 +312,79 @@ def test_compare_scenarios_and_rates_side_by_side():
     assert records[3]["total"] == Decimal("6494.57")
     with pytest.raises(KeyError):
         comparison["nope"]
+
+
+def test_periods_not_ended_or_not_yet_due_are_listed_and_not_claimed():
+    # as of 2023-04-20: March ended but is due 2023-04-30 (30 days); April has not ended
+    periods = [month(2023, 2), month(2023, 3), month(2023, 4)]
+    records = [used(p, "2400000") for p in periods]
+    statement = rebill(published(), periods, records, as_of=date(2023, 4, 20), due_days=30,
+                       interest=NINE)
+    assert [line.not_yet_due for line in statement.lines] == [False, True, True]
+    assert statement.totals.periods == 1
+    assert statement.totals.not_yet_due == 2
+    assert statement.totals.delta == statement.lines[0].delta
+    assert [d.period for d in statement.documents] == ["2023-02"]
+    text = render_statement(statement, "text")
+    assert "(1 periods claimed, 0 time-barred;" in text
+    assert "2 periods not yet due on the valuation date: listed, not claimed" in text
+    assert text.count("not yet due") == 4  # the two periods' rows, the summary, the total row
+    assert "2 periods not yet due" in render_statement(statement, "html")
+
+
+def two_prices() -> PriceSchedule:
+    # 0.01 a unit until 2023-03-14, 0.02 from 2023-03-15 (a change in the middle of March)
+    return PriceSchedule([
+        PriceVersion(date(2023, 1, 1), parse_price({"model": "per_unit", "unit_amount": "0.01"}),
+                     "old"),
+        PriceVersion(date(2023, 3, 15), parse_price({"model": "per_unit", "unit_amount": "0.02"}),
+                     "new"),
+    ])
+
+
+def test_a_mid_period_price_change_splits_the_period_by_event_time():
+    march = month(2023, 3, billed="0")
+    records = [UsageRecord(date(2023, 3, 1), date(2023, 3, 15), "1000"),
+               UsageRecord(date(2023, 3, 15), date(2023, 4, 1), "500")]
+    [line] = rebill(two_prices(), [march], records, as_of=date(2024, 1, 1), due_days=30).lines
+    # 1,000 x 0.01 = 10.00 before the change, 500 x 0.02 = 10.00 after
+    assert line.rebilled == Decimal("20.00")
+    assert line.split == "split at 2023-03-15, usage by event time"
+    assert line.version == ("old (2023-03-01..2023-03-14, usage 1000) + "
+                            "new (2023-03-15..2023-03-31, usage 500)")
+    assert [row.description.split(":")[0] for row in line.breakdown] == ["old", "new"]
+
+
+def test_a_period_total_across_a_price_change_is_shared_by_days():
+    march = month(2023, 3, billed="0")
+    [line] = rebill(two_prices(), [march], [used(march, "3100")], as_of=date(2024, 1, 1),
+                    due_days=30).lines
+    # 14 of 31 days before: 3,100 x 14/31 = 1,400 at 0.01 = 14.00; 1,700 at 0.02 = 34.00
+    assert line.rebilled == Decimal("48.00")
+    assert line.usage == Decimal(3100)
+    assert line.split == ("split at 2023-03-15, usage by days "
+                          "(usage known only for spans across the change)")
+    assert "usage 1400.000000000000" in line.version
+    assert "usage 1700.000000000000" in line.version
+
+
+def test_shares_by_days_add_up_to_the_total_exactly():
+    march = month(2023, 3, billed="0")
+    [line] = rebill(two_prices(), [march], [used(march, "100")], as_of=date(2024, 1, 1),
+                    due_days=30).lines
+    # 100 x 14/31 = 45.161290322581 (12 places), the rest 54.838709677419 after
+    assert "usage 45.161290322581)" in line.version
+    assert "usage 54.838709677419)" in line.version
+    assert line.rebilled == Decimal("0.45") + Decimal("1.10")
+
+
+def test_a_change_on_a_period_boundary_does_not_split():
+    april = month(2023, 4, billed="0")
+    schedule = PriceSchedule([
+        PriceVersion(date(2023, 1, 1), parse_price({"model": "per_unit", "unit_amount": "0.01"})),
+        PriceVersion(date(2023, 4, 1), parse_price({"model": "per_unit", "unit_amount": "0.02"})),
+    ])
+    [line] = rebill(schedule, [april], [used(april, "100")], as_of=date(2024, 1, 1),
+                    due_days=30).lines
+    assert line.split is None
+    assert line.rebilled == Decimal("2.00")

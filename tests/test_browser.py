@@ -45,19 +45,28 @@ CONTROL = (
 )
 
 
+def _missing(reason: str) -> None:
+    # .ci/run installs the tools and sets METERLIB_REQUIRE_BROWSER: a skip there is a failure.
+    if os.environ.get("METERLIB_REQUIRE_BROWSER"):
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
 def _tools() -> tuple[str, str]:
     chromium = os.environ.get("METERLIB_CHROMIUM") or shutil.which("chromium") or shutil.which(
         "chromium-browser"
     )
     node = shutil.which("node")
     if chromium is None:
-        pytest.skip(f"headless Chromium is not installed ({INSTALL})")
+        _missing(f"headless Chromium is not installed ({INSTALL})")
     if node is None:
-        pytest.skip(f"Node.js is not installed ({INSTALL})")
+        _missing(f"Node.js is not installed ({INSTALL})")
     if not (BROWSER / "node_modules" / "axe-core").is_dir() or not (
         BROWSER / "node_modules" / "playwright-core"
     ).is_dir():
-        pytest.skip(f"axe-core and playwright-core are not installed ({INSTALL})")
+        _missing(f"axe-core and playwright-core are not installed ({INSTALL})")
+    assert chromium is not None
+    assert node is not None
     return chromium, node
 
 

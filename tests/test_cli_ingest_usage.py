@@ -168,3 +168,38 @@ def test_usage_from_source_files(tmp_path, capsys):
                 for r in records]
 
     assert figures(json.loads(capsys.readouterr().out)) == figures(example_usage())
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("duckdb") is None, reason="the DuckDB extra is not installed"
+)
+def test_usage_from_source_rejects_the_line_ingest_rejects(tmp_path, capsys):
+    # The engines once disagreed on this file: ingest skipped line 151, DuckDB aborted the
+    # whole query and called it line 152.
+    ledger = tmp_path / "l.sqlite"
+    assert main(["ingest", str(EVENTS), "--ledger", str(ledger)]) == 1
+    capsys.readouterr()
+    records = (tmp_path / "l.sqlite.rejected.jsonl").read_text(encoding="utf-8").splitlines()
+    ingest_reason = json.loads(records[0])["reason"]
+    args = ["usage", "--source", str(EVENTS), "--meters", str(METERS), "--format", "json"]
+    assert main(args) == 1
+    captured = capsys.readouterr()
+    assert captured.err.splitlines() == [f"rejected: {ingest_reason}"]
+    assert ingest_reason.startswith("line 151: not valid JSON")
+    assert _figures(json.loads(captured.out)) == _figures(
+        json.loads(_usage_of_ledger(ledger, capsys))
+    )
+
+
+def _figures(records: list[dict[str, str]]) -> list[tuple[str, ...]]:
+    # the engines agree on every figure as a number, not on how it is written
+    return [
+        (*(r[k] for k in sorted(r) if k != "value"), str(Decimal(r["value"]).normalize()))
+        for r in records
+    ]
+
+
+def _usage_of_ledger(ledger, capsys) -> str:
+    args = ["usage", "--ledger", str(ledger), "--meters", str(METERS), "--format", "json"]
+    assert main(args) == 0
+    return str(capsys.readouterr().out)

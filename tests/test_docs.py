@@ -7,6 +7,7 @@ samples) from the repository root, as the pages say. The site itself is built wi
 
 from __future__ import annotations
 
+import doctest
 import re
 from pathlib import Path
 
@@ -33,8 +34,16 @@ def test_every_python_sample_runs(page: Path, monkeypatch, capsys):
     monkeypatch.chdir(ROOT)
     namespace: dict[str, object] = {"__name__": f"docs_{page.stem.replace('-', '_')}"}
     for number, code in enumerate(blocks, start=1):
-        compiled = compile(code, f"{page.relative_to(ROOT)} (python block {number})", "exec")
-        exec(compiled, namespace)  # noqa: S102  (our own documentation's samples)
+        name = f"{page.relative_to(ROOT)} (python block {number})"
+        if code.lstrip().startswith(">>>"):  # a session: its printed output is checked too
+            test = doctest.DocTestParser().get_doctest(code, namespace, name, str(page), 0)
+            runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)
+            report: list[str] = []
+            runner.run(test, out=report.append, clear_globs=False)
+            assert runner.summarize(verbose=False).failed == 0, "".join(report)
+            namespace.update(test.globs)  # a DocTest runs in a copy of the page's namespace
+            continue
+        exec(compile(code, name, "exec"), namespace)  # noqa: S102  (our own docs' samples)
     capsys.readouterr()
 
 

@@ -117,3 +117,20 @@ def test_invoice_from_the_ledger_equals_invoice_from_usage_records(capsys, tmp_p
     )
     _, from_records, _ = run(capsys, "--usage", USAGE, "--period", "2023-03", "--format", "json")
     assert invoice_from_json(from_ledger) == invoice_from_json(from_records)
+
+
+def test_invoice_events_meet_the_edge_reader(capsys, tmp_path) -> None:
+    # A BOM on the first line is skipped, blank lines keep their numbers, a duplicate key is
+    # refused naming its true line.
+    lines = (EXAMPLE / "events.jsonl").read_text(encoding="utf-8").splitlines()
+    path = tmp_path / "events.jsonl"
+    path.write_text("\ufeff" + "\n\n".join(lines) + "\n", encoding="utf-8")
+    status, out, _ = run(capsys, "--events", str(path), "--period", "2023-03", "--format", "json")
+    _, expected, _ = run(capsys, "--usage", USAGE, "--period", "2023-03", "--format", "json")
+    assert status == 0
+    assert invoice_from_json(out) == invoice_from_json(expected)
+    path.write_text(lines[0] + "\n\n" + lines[1].replace('{"id"', '{"id": "x", "id"', 1) + "\n")
+    status, _, err = run(capsys, "--events", str(path), "--period", "2023-03")
+    assert status == 2
+    assert ":3" in err
+    assert "appears twice in one object" in err

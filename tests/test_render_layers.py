@@ -28,7 +28,8 @@ def _imports(node: ast.AST) -> list[str]:
 def _is_hook(function: ast.FunctionDef) -> bool:
     """A ``_repr_html_`` whose body is a docstring, one import and one return."""
     body = [
-        s for s in function.body
+        s
+        for s in function.body
         if not (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant))
     ]
     return (
@@ -71,7 +72,15 @@ def test_result_types_have_repr_html_hooks():
                     assert _is_hook(item), f"{cls.name}._repr_html_ does more than a hook"
                     hooks.append(cls.name)
     assert sorted(hooks) == sorted(
-        ["BatchReport", "Charge", "Invoice", "ScenarioComparison", "Statement", "UsageTable"]
+        [
+            "BatchReport",
+            "Charge",
+            "Invoice",
+            "IssuedInvoice",
+            "ScenarioComparison",
+            "Statement",
+            "UsageTable",
+        ]
     )
 
 
@@ -80,8 +89,10 @@ def test_no_private_name_is_imported_from_another_render_module():
     for path in (SRC / "render").rglob("*.py"):
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in ast.walk(tree):
-            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith(
-                "meterlib"
+            if (
+                isinstance(node, ast.ImportFrom)
+                and node.module
+                and node.module.startswith("meterlib")
             ):
                 offenders += [
                     f"{_module(path)} imports {node.module}.{a.name}"

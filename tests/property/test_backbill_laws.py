@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from meterlib.backbill import BilledPeriod, InterestPolicy, Statement, rebill
+from meterlib.backbill import (
+    BilledPeriod,
+    InterestPolicy,
+    PriceSchedule,
+    PriceVersion,
+    Statement,
+    UsageRecord,
+    rebill,
+)
+from meterlib.pricing import Price, parse_price
 from tests.backbill_strategies import months, rates, schedules, valuation_dates
 
 policies = st.one_of(
@@ -36,12 +45,25 @@ def test_billing_exactly_the_rebill_owes_nothing(basis, periods, as_of, policy):
 def test_deltas_add_up_to_rebilled_minus_billed(basis, periods, as_of, policy, years):
     statement = rebill(basis, periods.billed, periods.usage, as_of=as_of, due_days=30,
                        interest=policy, lookback_years=years)
-    counted = [line for line in statement.lines if not line.barred]
+    counted = [line for line in statement.lines if not line.barred and not line.not_yet_due]
     totals = statement.totals
     assert sum((line.delta for line in counted), Decimal(0)) == totals.rebilled - totals.billed
     assert totals.delta == totals.rebilled - totals.billed == totals.debits - totals.credits
     assert totals.total == totals.delta + totals.interest
     assert sum((d.signed_total for d in statement.documents), Decimal(0)) == totals.total
+
+
+@given(schedules(), months(), valuation_dates, policies)
+def test_nothing_is_claimed_before_it_is_due(basis, periods, as_of, policy):
+    statement = rebill(basis, periods.billed, periods.usage, as_of=as_of, due_days=30,
+                       interest=policy)
+    pending = [line for line in statement.lines if line.not_yet_due]
+    assert all(line.end > as_of or line.due > as_of for line in pending)
+    assert all(line.interest == 0 for line in pending)
+    assert statement.totals.not_yet_due == len(pending)
+    claimed = [line for line in statement.lines if not line.not_yet_due]
+    assert statement.totals.periods == len(claimed)
+    assert {d.period for d in statement.documents} <= {line.label for line in claimed}
 
 
 @given(schedules(), months(), valuation_dates)
@@ -81,7 +103,7 @@ def test_lookback_only_moves_periods_between_barred_and_counted(
         assert b.barred <= a.barred  # a longer lookback never bars more
     for statement in (short, long_):
         t = statement.totals
-        assert t.periods + t.barred == len(statement.lines)
+        assert t.periods + t.barred + t.not_yet_due == len(statement.lines)
         assert t.delta + t.barred_delta == none.totals.delta
         assert t.interest + t.barred_interest == none.totals.interest
 
@@ -98,3 +120,40 @@ def test_statement_does_not_depend_on_input_order(basis, periods, as_of, policy,
                       lookback_years=3)
     assert shuffled == expected
 
+
+
+_unit_prices = st.integers(1, 10_000).map(lambda n: Decimal(n).scaleb(-4))
+
+
+@given(st.integers(2, 28), _unit_prices, _unit_prices,
+       st.lists(st.integers(0, 10**6), min_size=31, max_size=31))
+def test_a_mid_period_change_prices_each_day_by_the_version_in_force(day, before, after, daily):
+    def price(unit: Decimal) -> Price:
+        return parse_price({"model": "per_unit", "unit_amount": str(unit), "currency": "USD"})
+
+    change = date(2023, 3, day)
+    schedule = PriceSchedule([PriceVersion(date(2023, 1, 1), price(before)),
+                         PriceVersion(change, price(after))])
+    march = BilledPeriod(date(2023, 3, 1), date(2023, 4, 1), "0")
+    records = [UsageRecord(date(2023, 3, n + 1), date(2023, 3, n + 1) + timedelta(days=1),
+                           str(q)) for n, q in enumerate(daily)]
+    [line] = rebill(schedule, [march], records, as_of=date(2024, 1, 1), due_days=30).lines
+    early, late = sum(daily[:day - 1]), sum(daily[day - 1:])
+    assert line.rebilled_exact == before * early + after * late
+    assert line.split == f"split at {change.isoformat()}, usage by event time"
+    assert line.usage == early + late
+
+
+@given(st.integers(2, 28), _unit_prices, st.integers(0, 10**9))
+def test_shares_by_days_add_up_to_the_period_total(day, unit, total):
+    same = parse_price({"model": "per_unit", "unit_amount": str(unit), "currency": "USD"})
+    schedule = PriceSchedule([PriceVersion(date(2023, 1, 1), same, "a"),
+                         PriceVersion(date(2023, 3, day), same, "b")])
+    march = BilledPeriod(date(2023, 3, 1), date(2023, 4, 1), "0")
+    usage = [UsageRecord(march.start, march.end, str(total))]
+    [line] = rebill(schedule, [march], usage, as_of=date(2024, 1, 1), due_days=30).lines
+    # the same price on both sides: splitting by days changes nothing but the rounding per part
+    assert line.rebilled_exact == unit * total
+    assert abs(line.rebilled - (unit * total).quantize(Decimal("0.01"))) <= Decimal("0.01")
+    assert line.split is not None
+    assert "by days" in line.split

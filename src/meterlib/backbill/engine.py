@@ -4,7 +4,13 @@ For each billed period, :func:`rebill`
 
 1. sums the period's usage records (records may come in any order and several per period);
 2. rates the usage with the basis (the price or plan version in force at the period's start)
-   and rounds the charge to minor units half-up: the **rebilled** amount;
+   and rounds the charge to minor units half-up: the **rebilled** amount. When another
+   version takes effect inside the period, the period is **split** at that day, as invoicing
+   splits a plan change: each part is rated with its own version and rounded, and the parts
+   add up. Usage goes to the part its records fall in (**by event time**) where the records
+   are finer than the period; a record that spans the split day (such as a period total) is
+   shared **by days**, each part to 12 decimal places and the last taking the rest so the
+   parts add up exactly. The line's ``split`` says which, and its version names each part;
 3. takes ``delta = rebilled - billed``: a debit when positive, a credit when negative;
 4. dates the debt: ``due`` is the billed entry's own due date, else ``end + due_days``;
 5. accrues interest from ``due`` to ``as_of`` on the unpaid part of the **rebilled** amount,
@@ -15,7 +21,10 @@ For each billed period, :func:`rebill`
    of the original invoice also costs interest until the day it was made;
 6. marks the period **barred** when its due date lies before ``as_of`` minus
    ``lookback_years`` calendar years (29 February minus one year is 28 February). Barred
-   periods keep their figures on the statement but count in no total and get no document.
+   periods keep their figures on the statement but count in no total and get no document;
+7. marks the period **not yet due** when on ``as_of`` it had not ended (``end > as_of``) or
+   its due date was still to come (``due > as_of``): listed with its figures, in no total,
+   with no document (nothing is claimed before it is owed).
 
 The result does not depend on the order of the billed periods or of the usage records. Problems
 that do not invalidate the statement (a usage record inside no billed period, a period without
@@ -27,9 +36,9 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 from fractions import Fraction
 from itertools import pairwise
 
@@ -43,11 +52,11 @@ from meterlib.backbill.statement import (
     StatementLine,
     Totals,
 )
-from meterlib.backbill.terms import DateSpan, RebillBasis
+from meterlib.backbill.terms import DateSpan, RatedPeriod, RebillBasis, SplitsPeriods
 from meterlib.backbill.usage import UsageRecord
 from meterlib.errors import InvalidValueError
-from meterlib.pricing.charge import plain
-from meterlib.rounding import RoundingMode, round_fraction
+from meterlib.pricing.charge import ChargeLine, plain
+from meterlib.rounding import RoundingMode, round_amount, round_fraction
 
 __all__ = [
     "BilledPeriod",
@@ -155,6 +164,7 @@ def _usage_by_period(
     periods: list[BilledPeriod],
     usage: Iterable[UsageRecord],
     problems: list[str],
+    held: list[list[UsageRecord]] | None = None,
 ) -> list[Decimal | None]:
     starts = [p.start for p in periods]
     totals: list[Decimal | None] = [None] * len(periods)
@@ -170,7 +180,72 @@ def _usage_by_period(
             continue
         known = totals[index]
         totals[index] = record.quantity if known is None else add(known, record.quantity)
+        if held is not None:
+            held[index].append(record)
     return totals
+
+
+_PLACES = Decimal("1e-12")
+
+
+def _share(records: list[UsageRecord], parts: list[DateSpan]) -> tuple[list[Decimal], bool]:
+    """Each part's usage, and whether any record had to be shared by days."""
+    shares = [_ZERO] * len(parts)
+    by_days = False
+    for record in records:
+        inside = [
+            (index, (min(record.end, part.end) - max(record.start, part.start)).days)
+            for index, part in enumerate(parts)
+            if record.start < part.end and part.start < record.end
+        ]
+        if len(inside) == 1:
+            index = inside[0][0]
+            shares[index] = EXACT.add(shares[index], record.quantity)
+            continue
+        by_days = True
+        length = (record.end - record.start).days
+        left = record.quantity
+        for position, (index, days) in enumerate(inside):
+            if position == len(inside) - 1:
+                part_quantity = left
+            else:
+                part_quantity = EXACT.divide(
+                    EXACT.multiply(record.quantity, Decimal(days)), Decimal(length)
+                ).quantize(_PLACES, rounding=ROUND_HALF_EVEN, context=EXACT)
+                left = EXACT.subtract(left, part_quantity)
+            shares[index] = EXACT.add(shares[index], part_quantity)
+    return shares, by_days
+
+
+def _rate_split(
+    basis: RebillBasis, span: DateSpan, days: tuple[date, ...], records: list[UsageRecord],
+    currency: str,
+) -> tuple[RatedPeriod, str]:
+    """Rate a period split at ``days``: each part with its own version, then added up."""
+    bounds = [span.start, *days, span.end]
+    parts = [DateSpan(a, b) for a, b in pairwise(bounds)]
+    shares, by_days = _share(records, parts)
+    rated = [basis.rate(part, share) for part, share in zip(parts, shares, strict=True)]
+    amount = rounded = _ZERO
+    lines: list[ChargeLine] = []
+    labels = []
+    for part, share, one in zip(parts, shares, rated, strict=True):
+        amount = EXACT.add(amount, one.amount)
+        rounded = EXACT.add(rounded, one.rounded)
+        last = part.end - timedelta(days=1)
+        labels.append(f"{one.version} ({part.start.isoformat()}..{last.isoformat()}, "
+                      f"usage {plain(share)})")
+        lines.extend(replace(row, description=f"{one.version}: {row.description}")
+                     for row in one.lines)
+    allowances = {one.allowance for one in rated}
+    how = "by days (usage known only for spans across the change)" if by_days else (
+        "by event time")
+    split = f"split at {', '.join(day.isoformat() for day in days)}, usage {how}"
+    combined = RatedPeriod(
+        amount, round_amount(rounded, currency), tuple(lines), " + ".join(labels),
+        allowances.pop() if len(allowances) == 1 else None,
+    )
+    return combined, split
 
 
 def rebill(
@@ -206,16 +281,22 @@ def rebill(
     currency = basis.currency
     problems: list[str] = []
     periods = _ordered(billed)
-    quantities = _usage_by_period(periods, usage, problems)
+    held: list[list[UsageRecord]] = [[] for _ in periods]
+    quantities = _usage_by_period(periods, usage, problems, held)
     term = timedelta(days=due_days)
     lines: list[StatementLine] = []
-    for period, measured in zip(periods, quantities, strict=True):
+    for period, measured, records in zip(periods, quantities, held, strict=True):
         span = DateSpan(period.start, period.end)
         quantity = measured
         if quantity is None:
             problems.append(f"no usage given for {span.label}; re-billed at zero usage")
             quantity = _ZERO
-        rated = basis.rate(span, quantity)
+        changes = basis.change_dates(span) if isinstance(basis, SplitsPeriods) else ()
+        split = None
+        if changes:
+            rated, split = _rate_split(basis, span, changes, records, currency)
+        else:
+            rated = basis.rate(span, quantity)
         limit = rated.allowance if stated is None else stated
         overuse = None if limit is None else (quantity - limit if quantity > limit else _ZERO)
         rebilled = rated.rounded
@@ -230,6 +311,7 @@ def rebill(
             paid = sum((amount for _, amount in known), _ZERO)
             accrued = policy.accrue(rebilled, due, as_of, known)
         late = (as_of - due).days
+        pending = period.end > as_of or due > as_of
         lines.append(
             StatementLine(
                 start=period.start,
@@ -250,7 +332,9 @@ def rebill(
                 paid=paid,
                 interest_exact=accrued,
                 interest=round_fraction(accrued, currency, RoundingMode.HALF_UP),
-                barred=cutoff is not None and due < cutoff,
+                barred=cutoff is not None and due < cutoff and not pending,
+                not_yet_due=pending,
+                split=split,
             ),
         )
     documents = _documents(lines, currency, as_of, policy, numbering or DocumentNumbering())
@@ -275,7 +359,7 @@ def rebill(
 
 
 def _totals(lines: list[StatementLine]) -> Totals:
-    counted = [line for line in lines if not line.barred]
+    counted = [line for line in lines if not line.barred and not line.not_yet_due]
     barred = [line for line in lines if line.barred]
 
     def total(values: Iterable[Decimal]) -> Decimal:
@@ -301,6 +385,7 @@ def _totals(lines: list[StatementLine]) -> Totals:
         open_billed=total(line.open_billed for line in counted),
         barred_delta=total(line.delta for line in barred),
         barred_interest=total(line.interest for line in barred),
+        not_yet_due=sum(1 for line in lines if line.not_yet_due),
     )
 
 
@@ -359,7 +444,7 @@ def _documents(
     debit_count = credit_count = 0
     how = policy.describe()
     for line in lines:
-        if line.barred:
+        if line.barred or line.not_yet_due:
             continue
         if line.delta < 0:
             number = numbering.number("credit_note", credit_count)

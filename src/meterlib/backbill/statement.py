@@ -8,7 +8,8 @@ owed) or a **credit note** (money goes back), that names the invoice it corrects
 on a debit is a line of the same debit note.
 
 Time-barred periods stay on the statement with every figure, marked ``barred``, and are left
-out of every total and every document.
+out of every total and every document; so are periods that, on the valuation date, had not
+ended or were not yet due (``not_yet_due``): nothing is claimed before it is owed.
 """
 
 from __future__ import annotations
@@ -67,6 +68,12 @@ class StatementLine:
     """Interest on the unpaid part, rounded once to minor units half-up."""
     barred: bool
     """True when the due date lies before the lookback limit: listed, never totalled."""
+    not_yet_due: bool = False
+    """True when, on the valuation date, the period had not ended or was not yet due: listed,
+    never totalled, and no document is issued for it."""
+    split: str | None = None
+    """When a price version took effect inside the period: where it was split and how usage
+    was shared (``by event time`` or ``by days``); ``None`` for an unsplit period."""
 
     @property
     def open_billed(self) -> Decimal:
@@ -98,6 +105,8 @@ class StatementLine:
             "interest": self.interest,
             "owed": self.owed,
             "barred": self.barred,
+            "not_yet_due": self.not_yet_due,
+            "split": self.split,
         }
 
 
@@ -125,7 +134,7 @@ LINE_RECORD_FIELDS = (
 
 @dataclass(frozen=True, slots=True)
 class Totals:
-    """Sums over the periods that are not barred, and what the lookback left out."""
+    """Sums over the claimed periods (neither barred nor not yet due), and what was left out."""
 
     periods: int
     barred: int
@@ -146,6 +155,8 @@ class Totals:
     barred_delta: Decimal
     """Net delta of the barred periods: what the lookback removed from the totals."""
     barred_interest: Decimal
+    not_yet_due: int = 0
+    """Periods not yet ended or not yet due on the valuation date (in no total)."""
 
     def to_record(self) -> dict[str, Any]:
         """A flat mapping of every total."""

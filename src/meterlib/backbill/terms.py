@@ -49,6 +49,7 @@ __all__ = [
     "PriceVersion",
     "RatedPeriod",
     "RebillBasis",
+    "SplitsPeriods",
     "allowance_of",
 ]
 
@@ -115,6 +116,15 @@ class RebillBasis(Protocol):
 
     def rate(self, period: DateSpan, usage: Decimal) -> RatedPeriod:
         """Price ``usage`` for ``period`` with the terms in force at the period's start."""
+        ...
+
+
+@runtime_checkable
+class SplitsPeriods(Protocol):
+    """A basis whose terms may change inside a period: the engine splits the period there."""
+
+    def change_dates(self, period: DateSpan) -> tuple[date, ...]:
+        """The days inside ``period`` (after its first) on which other terms take effect."""
         ...
 
 
@@ -213,6 +223,10 @@ class PriceSchedule:
     def version_on(self, day: date) -> PriceVersion:
         """The version in force on ``day``; raises NotInForceError before the first."""
         return in_force(self.versions, day, "rebill price")
+
+    def change_dates(self, period: DateSpan) -> tuple[date, ...]:
+        """The days inside ``period`` (after its first) on which another version takes effect."""
+        return tuple(day for day in self._starts if period.start < day < period.end)
 
     def rate(self, period: DateSpan, usage: Decimal) -> RatedPeriod:
         """Rate ``usage`` with the price in force on the period's first day."""

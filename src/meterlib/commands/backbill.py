@@ -1,14 +1,22 @@
-"""``meterlib backbill CASE.toml``: re-bill past periods and print what is owed, with interest."""
+"""``meterlib backbill CASE.toml``: re-bill past periods and print what is owed, with interest.
+
+With ``--ledger PATH`` the billed periods that name an invoice issued into that ledger take
+its recorded payments for the interest; ``--issue`` also issues the statement's debit and credit
+notes into the ledger, in its own note series, each pointing at the invoice it corrects.
+"""
 
 from __future__ import annotations
 
 import argparse
+import sys
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 from meterlib.backbill.case import load_case
 from meterlib.errors import InvalidValueError
+from meterlib.ledger.backbilling import issue_statement, with_recorded_payments
+from meterlib.ledger.documents import DocumentStore
 from meterlib.render import FORMATS
 
 ORDER = 10
@@ -61,6 +69,18 @@ def register(subparsers: Any) -> None:
             "spreadsheet shows them as text (default: on; numbers are never changed)"
         ),
     )
+    parser.add_argument(
+        "--ledger",
+        metavar="PATH",
+        help="a ledger with issued invoices: billed periods naming one of them (and stating "
+        "no payments) take its recorded payments for interest",
+    )
+    parser.add_argument(
+        "--issue",
+        action="store_true",
+        help="with --ledger: issue the statement's debit and credit notes into the ledger, "
+        "numbered in its credit- and debit-note series",
+    )
     parser.set_defaults(handler=run)
 
 
@@ -77,7 +97,18 @@ def run(args: argparse.Namespace) -> int:
     """Load the case, compute the statement and the scenarios, print or write them."""
     case = load_case(args.case)
     as_of = _as_of(args.as_of)
+    if args.issue and args.ledger is None:
+        raise InvalidValueError("--issue", "--issue", "given with --ledger (documents live there)")
+    if args.ledger is not None:
+        with DocumentStore(args.ledger) as store:
+            case, count = with_recorded_payments(case, store)
+        print(f"payments of {count} billed periods read from {args.ledger}", file=sys.stderr)
     statement = case.statement(args.scenario, as_of=as_of, basis=args.basis)
+    if args.issue:
+        with DocumentStore(args.ledger) as store:
+            issued = issue_statement(store, statement)
+        numbers = ", ".join(document.number for document in issued) or "none"
+        print(f"issued into {args.ledger}: {numbers}", file=sys.stderr)
     rates = None if args.rates is None else tuple(r for r in args.rates.split(",") if r)
     comparison = case.compare(as_of=as_of, basis=args.basis, rates=rates)
     from meterlib.render.documents import render_statement  # noqa: PLC0415  (on use: fast --help)

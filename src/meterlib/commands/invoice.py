@@ -24,11 +24,9 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import json
 import re
 import sys
 from datetime import date, datetime, time
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -36,9 +34,11 @@ from meterlib.errors import InvalidValueError
 from meterlib.invoicing.contracts import Contract
 from meterlib.invoicing.documents import load_contract
 from meterlib.invoicing.engine import invoice
+from meterlib.invoicing.invoice import Invoice
 from meterlib.invoicing.usage import LedgerUsage, TableUsage, UsageSource
 from meterlib.invoicing.usage_files import load_usage_records
 from meterlib.metering.accumulator import Accumulator
+from meterlib.metering.readers import line_text, read_jsonl
 from meterlib.periods import Period
 from meterlib.render import FORMATS
 
@@ -87,6 +87,21 @@ def register(subparsers: Any) -> None:
         ),
     )
     parser.add_argument("--number", help="the invoice number (default: CUSTOMER-YYYYMMDD)")
+    parser.add_argument(
+        "--issue",
+        action="store_true",
+        help="issue the invoice: number it in the invoice series and store it in the ledger "
+        "(needs --ledger); without it the invoice is a draft",
+    )
+    parser.add_argument(
+        "--at", metavar="TIME", help="issue time, ISO 8601 with offset (default: now)"
+    )
+    parser.add_argument(
+        "--with-corrections",
+        action="store_true",
+        help="with --issue: re-check the customer's issued periods for late usage and bill "
+        "the differences as correction lines on this invoice (Kill Bill's way)",
+    )
     parser.set_defaults(handler=run)
 
 
@@ -135,13 +150,17 @@ def _event_usage(contract: Contract, path: str, period: Period) -> tuple[UsageSo
     spans = [Period(s.start, s.end) for s in contract.segments(period)] or [period]
     accumulator = Accumulator(contract.meters, spans)
     raw = []
-    for number, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            raw.append(json.loads(line, parse_float=Decimal))
-        except json.JSONDecodeError as error:
-            raise InvalidValueError(f"{path}:{number}", line[:60], f"JSON ({error})") from None
+    numbers = []
+    with Path(path).open("rb") as stream:
+        # The edge reader of every engine (UTF-8 line by line, exact JSON); an unreadable
+        # line stops the invoice, naming the line.
+        for number, line, event, problem in read_jsonl(stream):
+            if event is None:
+                raise InvalidValueError(
+                    f"{path}:{number}", line_text(line)[:60], f"one JSON event ({problem})"
+                )
+            raw.append(event)
+            numbers.append(number)
     report = accumulator.add(raw)
     print(
         f"events: {report.received} received, {report.accepted} accepted, "
@@ -151,7 +170,8 @@ def _event_usage(contract: Contract, path: str, period: Period) -> tuple[UsageSo
         file=sys.stderr,
     )
     for rejection in report.rejected:
-        print(f"  rejected event {rejection.index + 1}: {rejection.reason}", file=sys.stderr)
+        line = numbers[rejection.index]
+        print(f"  rejected event on line {line}: {rejection.reason}", file=sys.stderr)
     for conflict in report.conflicts:
         print(f"  conflicting copies of event {conflict.event_id!r}", file=sys.stderr)
     clean = not report.rejected and not report.conflicts
@@ -165,6 +185,52 @@ def _ledger_usage(contract: Contract, path: str) -> tuple[UsageSource, Any]:
     module = importlib.import_module("meterlib.ledger")
     ledger = module.Ledger(path)
     return LedgerUsage(ledger, contract.meters), ledger
+
+
+def _with_corrections(path: str, store: Any, contract: Contract, bill: Invoice) -> Invoice:
+    """``bill`` with the pending late-usage corrections of the customer's issued periods."""
+    recheck_module = importlib.import_module("meterlib.ledger.recheck")
+    notes_module = importlib.import_module("meterlib.invoicing.notes")
+    ledger_module = importlib.import_module("meterlib.ledger")
+    policy = recheck_module.CorrectionPolicy(mode="next_invoice")
+    with ledger_module.Ledger(path) as ledger:
+        result = recheck_module.recheck(store, ledger, [contract], policy=policy)
+    lines = [line for found in result.corrections for line in found.lines]
+    if lines:
+        print(f"correction lines for {len(result.corrections)} earlier invoices added",
+              file=sys.stderr)
+    corrected: Invoice = notes_module.with_corrections(bill, lines)
+    return corrected
+
+
+def _issue(args: argparse.Namespace, contract: Contract, bill: Invoice) -> str:
+    """Issue ``bill`` into the ledger's document store; the issued invoice, rendered."""
+    if args.ledger is None:
+        raise InvalidValueError("--issue", "--issue", "given with --ledger (documents live there)")
+    at = None
+    if args.at is not None:
+        try:
+            at = datetime.fromisoformat(args.at)
+        except ValueError:
+            at = None
+        if at is None or at.utcoffset() is None:
+            raise InvalidValueError("--at", args.at, "an ISO 8601 time with an offset")
+    store_module = importlib.import_module("meterlib.ledger.documents")
+    render_module = importlib.import_module("meterlib.render.issued")
+    with store_module.DocumentStore(args.ledger) as store:
+        if args.with_corrections:
+            bill = _with_corrections(args.ledger, store, contract, bill)
+        issued = store.issue(bill, at=at, grace=contract.grace)
+        if issued.early:
+            print(
+                f"issued {issued.number} before the grace period for late usage ends "
+                f"({issued.grace_ends.isoformat()}); late events will come as notes",
+                file=sys.stderr,
+            )
+        text: str = render_module.render_issued(
+            store.issued_invoice(issued.number), args.format, args.locale
+        )
+    return text
 
 
 def run(args: argparse.Namespace) -> int:
@@ -186,9 +252,12 @@ def run(args: argparse.Namespace) -> int:
             opened.close()
     from meterlib.render.documents import render_invoice  # noqa: PLC0415  (on use: fast --help)
 
-    text = render_invoice(
-        bill, args.format, args.locale, neutralize_formulas=args.neutralize_formulas
-    )
+    if args.issue:
+        text = _issue(args, contract, bill)
+    else:
+        text = render_invoice(
+            bill, args.format, args.locale, neutralize_formulas=args.neutralize_formulas
+        )
     if args.output:
         Path(args.output).write_text(text, encoding="utf-8")
     else:

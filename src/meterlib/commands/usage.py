@@ -2,7 +2,9 @@
 
 Usage is computed by the SQLite ledger (``--ledger PATH``, else ``$METERLIB_LEDGER``, else
 ``./meterlib-ledger.sqlite``) or, with ``--source GLOB``, by DuckDB straight from event files
-(:func:`meterlib.sql.usage_from_source`; needs ``pip install 'meterlib[duckdb]'``).
+(:func:`meterlib.sql.scan_source`; needs ``pip install 'meterlib[duckdb]'``). Events are
+checked at the same edge as ``meterlib ingest``: a line it would reject is left out, named on
+standard error with its line number and reason, and the command ends with status 1.
 
 Periods are billing periods of ``--cadence`` (monthly by default) counted from ``--anchor``
 (default 2000-01-01, so monthly periods are calendar months) in ``--timezone`` (default UTC).
@@ -16,6 +18,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import re
+import sys
 from datetime import date, datetime
 from typing import Any
 
@@ -107,7 +110,7 @@ def choose_periods(args: argparse.Namespace) -> tuple[BillingCycle, Period | Non
 
 def _from_source(
     args: argparse.Namespace, cycle: BillingCycle, window: Period | None
-) -> UsageTable:
+) -> tuple[UsageTable, int]:
     try:
         sql = importlib.import_module("meterlib.sql")
     except ImportError as error:
@@ -115,17 +118,23 @@ def _from_source(
             f"--source needs DuckDB, which is not installed ({error}): "
             "pip install 'meterlib[duckdb]'"
         ) from None
-    table: UsageTable = sql.usage_from_source(
+    scanned = sql.scan_source(
         args.source, load_meters(args.meters), cycle, window=window, customer=args.customer
     )
-    return table
+    # Rows refused at the edge are named on stderr, with their line and the reason ``meterlib
+    # ingest`` gives, and the command ends with status 1; the usage of the others is printed.
+    for rejection in scanned.report.rejected:
+        print(f"rejected: {rejection.reason}", file=sys.stderr)
+    table: UsageTable = scanned.table
+    return table, len(scanned.report.rejected)
 
 
 def run(args: argparse.Namespace) -> int:
     """Compute and print the usage table."""
     cycle, window = choose_periods(args)
+    rejected = 0
     if args.source:
-        table = _from_source(args, cycle, window)
+        table, rejected = _from_source(args, cycle, window)
     else:
         path = ledger_path(args.ledger)
         if not path.is_file():
@@ -141,4 +150,4 @@ def run(args: argparse.Namespace) -> int:
         print(usage_csv(table, neutralize_formulas=args.neutralize_formulas), end="")
     else:
         print(table.render(args.format), end="")
-    return 0
+    return 1 if rejected else 0

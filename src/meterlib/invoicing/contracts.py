@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from functools import cached_property
 from typing import Any, Self
 from zoneinfo import ZoneInfo
@@ -90,6 +90,9 @@ class Contract(BaseModel):
     """Who issues the invoices."""
     payment_terms_days: int = Field(default=30, ge=0)
     """Days from an invoice's issue date to its due date."""
+    grace_period_days: int = Field(default=0, ge=0)
+    """Days after a period's end during which late events still fold into its draft invoice
+    (0, as Lago's default: the invoice may be issued as soon as the period ends)."""
     meters: tuple[Meter, ...] = ()
     """How raw events become usage, needed only to read usage from an event ledger."""
 
@@ -167,6 +170,11 @@ class Contract(BaseModel):
     def currency(self) -> str:
         """The currency every plan of the contract bills in."""
         return self.plans[self.phases[0].plan].currency
+
+    @property
+    def grace(self) -> timedelta:
+        """The grace period for late usage, as a duration."""
+        return timedelta(days=self.grace_period_days)
 
     @cached_property
     def billing_zone(self) -> ZoneInfo:

@@ -30,6 +30,7 @@ from meterlib._numbers import EXACT
 from meterlib.errors import InvalidValueError
 from meterlib.invoicing.contracts import Party
 from meterlib.invoicing.plans import TaxRounding, Timing
+from meterlib.invoicing.refs import CorrectionRef
 from meterlib.periods import Period
 from meterlib.pricing import Charge, ChargeLine
 from meterlib.rounding import quantum
@@ -69,6 +70,9 @@ class LineKind(StrEnum):
     """A metered charge: a meter's usage rated by a price."""
     COMMITMENT = "commitment"
     """The true-up of a minimum commitment the usage charges fell short of."""
+    CORRECTION = "correction"
+    """A correction of an earlier issued invoice's line (late usage billed on the next
+    invoice); signed, never discounted nor taxed again (a tax correction is its own line)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +112,8 @@ class InvoiceLine:
     """``amount`` rounded to minor units: what the customer is billed for the line."""
     discount: Decimal
     """The sum of the discounts taken off this line (whole minor units, never above rounded)."""
+    corrects: CorrectionRef | None = None
+    """For a correction line, the invoice and line it corrects; else ``None``."""
 
     @property
     def net(self) -> Decimal:
@@ -202,7 +208,13 @@ class Invoice:
         for index, line in enumerate(self.lines):
             whole(f"lines[{index}].rounded", line.rounded)
             whole(f"lines[{index}].discount", line.discount)
-            if not _ZERO <= line.discount <= line.rounded:
+            if line.kind is LineKind.CORRECTION:
+                if line.discount != 0 or line.corrects is None:
+                    raise InvalidValueError(
+                        f"lines[{index}]", line.charge, "a correction naming what it corrects, "
+                        "without discount",
+                    )
+            elif not _ZERO <= line.discount <= line.rounded:
                 raise InvalidValueError(
                     f"lines[{index}].discount", line.discount, f"between 0 and {line.rounded}"
                 )

@@ -21,10 +21,18 @@ from meterlib.errors import DocumentError, InvalidValueError, MeterlibError, des
 from meterlib.invoicing.contracts import Party
 from meterlib.invoicing.invoice import DiscountLine, Invoice, InvoiceLine, LineKind, TaxLine
 from meterlib.invoicing.plans import TaxRounding, Timing
+from meterlib.invoicing.refs import CorrectionRef, LateEvent
 from meterlib.periods import Period, zone
 from meterlib.pricing import Charge, ChargeLine
 
-__all__ = ["invoice_from_dict", "invoice_from_json", "invoice_to_dict", "invoice_to_json"]
+__all__ = [
+    "correction_from_dict",
+    "correction_to_dict",
+    "invoice_from_dict",
+    "invoice_from_json",
+    "invoice_to_dict",
+    "invoice_to_json",
+]
 
 _WHAT = "invoice"
 
@@ -63,7 +71,7 @@ def _charge(charge: Charge | None) -> dict[str, Any] | None:
 
 
 def _line(line: InvoiceLine) -> dict[str, Any]:
-    return {
+    data = {
         "kind": line.kind.value,
         "charge": line.charge,
         "description": line.description,
@@ -82,6 +90,45 @@ def _line(line: InvoiceLine) -> dict[str, Any]:
         "discount": str(line.discount),
         "net": str(line.net),
     }
+    if line.corrects is not None:
+        data["corrects"] = correction_to_dict(line.corrects)
+    return data
+
+
+def correction_to_dict(ref: CorrectionRef) -> dict[str, Any]:
+    """What a correction line points at, as JSON-ready data."""
+    return {
+        "invoice": ref.invoice,
+        "line": ref.line,
+        "kind": ref.kind,
+        "late_events": [
+            {"id": e.event_id, "type": e.type, "time": e.time.isoformat(),
+             "received": e.received.isoformat()}
+            for e in ref.late_events
+        ],
+    }
+
+
+def correction_from_dict(data: Any, where: str) -> CorrectionRef:
+    """Read :func:`correction_to_dict` data back."""
+    try:
+        line = data["line"]
+        if line is not None and type(line) is not int:
+            raise InvalidValueError(f"{where}.line", line, "a line index or null")
+        return CorrectionRef(
+            invoice=str(data["invoice"]),
+            line=line,
+            kind=str(data["kind"]),
+            late_events=tuple(
+                LateEvent(str(e["id"]), str(e["type"]), datetime.fromisoformat(e["time"]),
+                          datetime.fromisoformat(e["received"]))
+                for e in data["late_events"]
+            ),
+        )
+    except (KeyError, TypeError, ValueError) as error:
+        if isinstance(error, MeterlibError):
+            raise
+        raise InvalidValueError(where, data, f"a correction reference ({error})") from None
 
 
 def invoice_to_dict(invoice: Invoice) -> dict[str, Any]:
@@ -252,6 +299,8 @@ class _Reader:
             amount=self.number(data, "amount", where),
             rounded=self.number(data, "rounded", where),
             discount=self.number(data, "discount", where),
+            corrects=None if data.get("corrects") is None
+            else correction_from_dict(data["corrects"], f"{where}.corrects"),
         )
 
     def party(self, data: Any, key: str) -> Party | None:

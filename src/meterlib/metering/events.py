@@ -7,10 +7,27 @@ refused. A meter reads a numeric property through the number funnel when it aggr
 
 Events are slotted frozen dataclasses, not pydantic models: millions are validated per second on
 the hot path, and :meth:`UsageEvent.from_dict` does it without building a model per event.
+
+**The edge rules.** :func:`check_event` is the one check every event meets, whatever engine
+(accumulator, SQLite ledger, DuckDB) and input format (JSON Lines, CSV, Parquet, Python
+objects) it comes through; file readers (:mod:`meterlib.metering.readers`, reading JSON with
+:mod:`meterlib._json`) add what only text has (UTF-8, JSON syntax, duplicate keys, nesting):
+
+- ``id``, ``customer`` and ``type`` are non-empty strings; no other top-level field;
+- ``time`` is ISO 8601 text with an offset (or an aware datetime), naive times refused, and its
+  instant lies in :data:`EARLIEST` ≤ t < :data:`LATEST` (the years 1900 to 2200 in UTC):
+  ``9999-12-31T23:00:00-05:00`` or ``0001-01-01T00:00:00Z`` are refused, so no later step
+  overflows a date;
+- every text (id, customer, type, property names and text values) is valid Unicode: a lone
+  surrogate such as ``"\ud800"`` cannot be stored in UTF-8 and is refused;
+- property values are text or numbers; numbers go through the funnel
+  (:func:`meterlib._numbers.to_decimal`: ASCII digits, bounded exponent and magnitude, no
+  float, NaN or infinity); nested objects and lists are refused.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -22,11 +39,15 @@ from meterlib._numbers import to_decimal
 from meterlib.errors import InvalidValueError, describe
 
 __all__ = [
+    "EARLIEST",
+    "LATEST",
     "CheckedEvent",
     "EventError",
     "PropertyValue",
     "UsageEvent",
     "check_event",
+    "check_text",
+    "in_range",
     "parse_property",
     "parse_time",
     "value_text",
@@ -35,6 +56,13 @@ __all__ = [
 PropertyValue = Decimal | str
 
 _FIELDS = frozenset({"id", "customer", "type", "time", "properties"})
+
+#: The earliest event time meterlib accepts (inclusive).
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+#: The end of the event times meterlib accepts (exclusive): the years 1900 to 2200.
+LATEST = datetime(2201, 1, 1, tzinfo=UTC)
+_TIME_RANGE = "a time from 1900-01-01T00:00:00Z up to, not including, 2201-01-01T00:00:00Z"
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class EventError(InvalidValueError):
@@ -75,15 +103,37 @@ def parse_time(value: Any, event_id: object = None, field: str = "time") -> date
         raise EventError(event_id, field, value, "an ISO 8601 time with an offset")
     if parsed.tzinfo is None or parsed.utcoffset() is None:
         raise EventError(event_id, field, value, "a time with an offset (naive times are refused)")
+    if not 1900 < parsed.year < 2200 and not in_range(parsed):
+        raise EventError(event_id, field, value, _TIME_RANGE)
     return parsed
+
+
+def in_range(moment: datetime) -> bool:
+    """True when the aware ``moment`` lies in ``EARLIEST <= moment < LATEST``."""
+    offset = moment.utcoffset()
+    if offset is None:
+        return False
+    try:
+        instant = moment.replace(tzinfo=None) - offset
+    except OverflowError:  # year 1 with a positive offset, year 9999 with a negative one
+        return False
+    return EARLIEST.replace(tzinfo=None) <= instant < LATEST.replace(tzinfo=None)
+
+
+def check_text(event_id: object, field: str, value: str) -> str:
+    """``value`` when it is valid Unicode text; EventError for a lone surrogate."""
+    if value.isascii() or _SURROGATE.search(value) is None:
+        return value
+    raise EventError(event_id, field, value, "valid Unicode text (no lone surrogate)")
 
 
 def parse_property(event_id: object, key: Any, value: Any) -> PropertyValue:
     """One property as stored: text stays text, numbers go through the funnel (never float)."""
     if type(key) is not str:
         raise EventError(event_id, "properties", key, "string keys")
+    check_text(event_id, "properties", key)
     if type(value) is str:
-        return value
+        return check_text(event_id, f"properties.{key}", value)
     try:
         return to_decimal(value, f"properties.{key}")
     except InvalidValueError as error:
@@ -109,24 +159,7 @@ class UsageEvent:
         """
         if not isinstance(data, Mapping):
             raise EventError(None, "event", data, "a mapping of event fields")
-        event_id = data.get("id")
-        if type(event_id) is not str or not event_id:
-            raise EventError(event_id, "id", event_id, "a non-empty string")
-        extra = data.keys() - _FIELDS
-        if extra:
-            unknown = min(extra)
-            raise EventError(event_id, unknown, data[unknown], f"one of {sorted(_FIELDS)}")
-        customer = data.get("customer")
-        if type(customer) is not str or not customer:
-            raise EventError(event_id, "customer", customer, "a non-empty string")
-        kind = data.get("type")
-        if type(kind) is not str or not kind:
-            raise EventError(event_id, "type", kind, "a non-empty string")
-        time = parse_time(data.get("time"), event_id)
-        raw = data.get("properties") or {}
-        if not isinstance(raw, Mapping):
-            raise EventError(event_id, "properties", raw, "a mapping of property names to values")
-        properties = {key: parse_property(event_id, key, value) for key, value in raw.items()}
+        event_id, customer, kind, time, properties = check_event(data)
         return cls(event_id, customer, kind, time, MappingProxyType(properties))
 
     @property
@@ -200,14 +233,26 @@ def check_event(raw: Any, *, copy: bool = True) -> CheckedEvent:  # noqa: PLR091
             and kind
             and type(text) is str
             and type(props) is dict
+            and event_id.isascii()
+            and customer.isascii()
+            and kind.isascii()
         ):
             try:
                 moment = datetime.fromisoformat(text)
             except ValueError:
                 moment = None
-            if moment is not None and moment.utcoffset() is not None:
-                for value in props.values():
-                    if type(value) is not str:
+            if (
+                moment is not None
+                and moment.utcoffset() is not None
+                and 1900 < moment.year < 2200  # surely in range; the edge years take the rules
+            ):
+                for key, value in props.items():
+                    if (
+                        type(value) is not str
+                        or type(key) is not str
+                        or not value.isascii()
+                        or not key.isascii()
+                    ):
                         break
                 else:
                     return event_id, customer, kind, moment, dict(props) if copy else props
@@ -230,10 +275,13 @@ def check_event(raw: Any, *, copy: bool = True) -> CheckedEvent:  # noqa: PLR091
             raise EventError(event_id, "id", event_id, "a non-empty string")
     else:
         raise EventError(None, "event", raw, "a UsageEvent or a mapping of event fields")
+    check_text(event_id, "id", event_id)
     if type(customer) is not str or not customer:
         raise EventError(event_id, "customer", customer, "a non-empty string")
+    check_text(event_id, "customer", customer)
     if type(kind) is not str or not kind:
         raise EventError(event_id, "type", kind, "a non-empty string")
+    check_text(event_id, "type", kind)
     if type(time) is str:
         try:
             moment = datetime.fromisoformat(time)
@@ -245,15 +293,13 @@ def check_event(raw: Any, *, copy: bool = True) -> CheckedEvent:  # noqa: PLR091
         raise EventError(event_id, "time", time, "an ISO 8601 time with an offset")
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise EventError(event_id, "time", time, "a time with an offset (naive times are refused)")
+    if not 1900 < moment.year < 2200 and not in_range(moment):
+        raise EventError(event_id, "time", time, _TIME_RANGE)
     if properties is None:
         return event_id, customer, kind, moment, {}
     if not isinstance(properties, Mapping):
         raise EventError(
             event_id, "properties", properties, "a mapping of property names to values"
         )
-    props = dict(properties) if copy or type(properties) is not dict else properties
-    for value in props.values():
-        if type(value) is not str:
-            props = {key: parse_property(event_id, key, value) for key, value in props.items()}
-            break
+    props = {key: parse_property(event_id, key, value) for key, value in properties.items()}
     return event_id, customer, kind, moment, props

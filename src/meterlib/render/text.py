@@ -194,6 +194,13 @@ def statement_text(statement: Statement, locale: str | Locale = "en_US") -> str:
         )
         + ")"
     )
+    if t.not_yet_due:
+        out.append(
+            "  "
+            + _("{count} periods not yet due on the valuation date: listed, not claimed").format(
+                count=f.number(t.not_yet_due)
+            )
+        )
     shared = common_allowance(statement)
     if shared is None:
         heading = _("PERIODS (usage in {unit}; amounts in {currency})")
@@ -244,7 +251,11 @@ def _period_table(statement: Statement, f: Formatter) -> list[str]:
             line.due.isoformat(),
             f.number(line.days_late),
             f.money(line.interest),
-            _("time-barred") if line.barred else (_("credit") if line.delta < 0 else ""),
+            _("time-barred")
+            if line.barred
+            else _("not yet due")
+            if line.not_yet_due
+            else (_("credit") if line.delta < 0 else ""),
         ]
         for line in statement.lines
     ]
@@ -261,7 +272,11 @@ def _period_table(statement: Statement, f: Formatter) -> list[str]:
             "",
             "",
             f.money(t.interest),
-            _("barred periods excluded") if t.barred else "",
+            _("barred periods excluded")
+            if t.barred
+            else _("periods not yet due excluded")
+            if t.not_yet_due
+            else "",
         ],
     )
     if shared is not None:

@@ -22,6 +22,7 @@ from meterlib.sql.compile import (
 )
 from meterlib.sql.dialects import DIALECTS, SPARK_CONF, to_sql
 from meterlib.sql.duckdb_engine import (
+    SourceRejectedError,
     SourceUsage,
     SqlEngineError,
     connect,
@@ -33,6 +34,7 @@ __all__ = [
     "DEFAULT_SCALE",
     "DIALECTS",
     "SPARK_CONF",
+    "SourceRejectedError",
     "SourceUsage",
     "SqlEngineError",
     "UsageQuery",

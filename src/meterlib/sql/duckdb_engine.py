@@ -2,33 +2,36 @@
 
 :func:`usage_from_source` registers the source as a view (:mod:`meterlib.sql.sources`), runs the
 compiled usage query (:mod:`meterlib.sql.compile`) and reads the few result rows back into a
-:class:`~meterlib.metering.table.UsageTable`; events never become Python objects. Its figures
-equal the in-memory :class:`~meterlib.metering.accumulator.Accumulator`'s for the same events
-in the same order (``tests/property/test_sql_equivalence.py`` checks that).
+:class:`~meterlib.metering.table.UsageTable`. Event files are checked at meterlib's edge on
+the way in (the readers, ``check_event`` and the meter reading every engine uses), so its
+figures and its rejections equal the in-memory
+:class:`~meterlib.metering.accumulator.Accumulator`'s and the ledger's for the same file
+(``tests/property/test_sql_equivalence.py`` and ``tests/property/test_engines_agree.py``
+check that).
 
 :func:`scan_source` also accounts for every row as a
 :class:`~meterlib.metering.report.BatchReport` (accepted, duplicates, conflicts with both
-versions, outside every period, unmetered), so nothing is lost silently.
+versions, outside every period, unmetered, rejected with line and reason), so nothing is lost
+silently.
 
 DuckDB is imported when first used, so ``import meterlib`` works without it.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
+from meterlib._json import loads
 from meterlib._numbers import to_decimal
 from meterlib.errors import InvalidValueError, MeterlibError
 from meterlib.metering.events import PropertyValue, UsageEvent
 from meterlib.metering.meters import Meter
-from meterlib.metering.report import BatchReport, Conflict
+from meterlib.metering.report import BatchReport, Conflict, RejectedEventsError, Rejection
 from meterlib.metering.table import UsageTable
 from meterlib.periods import BillingCycle, Period
 from meterlib.sql.checks import build_conflicts_query, build_receipt_query
@@ -43,7 +46,14 @@ from meterlib.sql.sources import VIEW, EventsView, register_source
 if TYPE_CHECKING:
     import duckdb
 
-__all__ = ["SourceUsage", "SqlEngineError", "connect", "scan_source", "usage_from_source"]
+__all__ = [
+    "SourceRejectedError",
+    "SourceUsage",
+    "SqlEngineError",
+    "connect",
+    "scan_source",
+    "usage_from_source",
+]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -63,6 +73,13 @@ def connect() -> duckdb.DuckDBPyConnection:
     except ImportError:  # pragma: no cover - the test environment has DuckDB
         raise MeterlibError("DuckDB is not installed: pip install 'meterlib[duckdb]'") from None
     return duckdb.connect(":memory:")
+
+
+class SourceRejectedError(SqlEngineError, RejectedEventsError):
+    """:func:`usage_from_source` met rows meterlib rejects; ``rejected`` lists every one."""
+
+    def __init__(self, rejected: tuple[Rejection, ...]) -> None:
+        RejectedEventsError.__init__(self, rejected)
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,7 +126,7 @@ def _prepare(
         raise InvalidValueError("meters", meters, "a non-empty sequence of Meter definitions")
     db = connection if connection is not None else connect()
     try:
-        view = register_source(db, source, properties_read(meters), scale=scale)
+        view = register_source(db, source, properties_read(meters), scale=scale, meters=meters)
     except MeterlibError:
         raise
     except Exception as error:
@@ -165,8 +182,14 @@ def usage_from_source(
     interest as everywhere in meterlib (a cycle without a window: every period an event falls
     in). ``customer`` keeps one customer's cells. Numbers are read as ``DECIMAL(38, scale)``; a
     value with more places is an error (:class:`SqlEngineError`), never rounded.
+
+    All or nothing: when a row is rejected at the edge (invalid, or unreadable by a meter)
+    this raises :class:`SourceRejectedError` listing every rejection; :func:`scan_source`
+    gives the usage of the other rows and reports the rejected ones instead.
     """
     db, view = _prepare(source, meters, scale, connection)
+    if view.rejected:
+        raise SourceRejectedError(view.rejected)
     result = _usage(db, view, meters, periods, window=window, customer=customer, scale=scale)
     return UsageTable({}) if result is None else result[0]
 
@@ -175,7 +198,7 @@ def _event(prefix: str, row: dict[str, Any], view: EventsView) -> UsageEvent:
     properties: dict[str, PropertyValue] = {}
     raw = row.get(f"{prefix}_meterlib_properties")
     if raw is not None:
-        loaded = json.loads(raw, parse_float=Decimal)
+        loaded = loads(raw)
         if isinstance(loaded, dict):
             properties = {
                 str(k): v if isinstance(v, str) else to_decimal(v, f"properties.{k}")
@@ -212,13 +235,15 @@ def scan_source(
     ``received`` counts rows (copies); ``accepted`` first copies inside a period of interest
     (``unmetered`` of them matched no meter); ``duplicates`` later copies equal to the first;
     ``conflicts`` later copies that differ, each listed with the first copy (times shown in
-    UTC); ``outside`` first copies outside every period. Nothing is ``rejected``: a row the
-    meters cannot read stops the query with :class:`SqlEngineError` instead.
+    UTC); ``outside`` first copies outside every period; ``rejected`` the rows refused at the
+    edge (unreadable lines, invalid events, values a meter cannot read), each with its line
+    and the reason the accumulator and ``meterlib ingest`` give; they count nowhere else.
     """
     db, view = _prepare(source, meters, scale, connection)
     result = _usage(db, view, meters, periods, window=window, customer=customer, scale=scale)
     if result is None:
-        return SourceUsage(UsageTable({}), BatchReport())
+        rejected = view.rejected
+        return SourceUsage(UsageTable({}), BatchReport(received=len(rejected), rejected=rejected))
     table, chosen_window = result
     chosen = periods_of_interest(periods, chosen_window)
     receipt = build_receipt_query(
@@ -242,11 +267,12 @@ def scan_source(
             f"conflict count {conflict_count} differs from the {len(conflicts)} conflicts listed"
         )
     report = BatchReport(
-        received=received,
+        received=received + len(view.rejected),
         accepted=accepted,
         duplicates=duplicates,
         outside=outside,
         unmetered=unmetered,
         conflicts=tuple(conflicts),
+        rejected=view.rejected,
     )
     return SourceUsage(table, report)

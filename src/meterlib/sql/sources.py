@@ -2,35 +2,47 @@
 
 :func:`register_source` turns a source into the view ``meterlib_events`` that the compiled
 queries read (columns ``id``, ``customer``, ``type``, ``time``, one column per property read,
-and the receipt-order columns), without building a Python object per event.
+and the receipt-order columns). Event files pass meterlib's edge in Python, streaming (one
+mapping per row, checked, then gone), and reach DuckDB as Arrow columns; DuckDB does the
+deduplication and the aggregation.
 
 **Sources.** A path, a glob, or a list of them; the kind comes from the suffix:
 
 - ``.parquet``: flat columns (``id``, ``customer``, ``type``, ``time``, one column per
-  property), or a ``properties`` column holding a JSON object as text;
-- ``.csv``: a header row, the same flat columns, read as text (``all_varchar``) so no number
-  is guessed into a binary type;
+  property), and/or a ``properties`` column holding a struct, a map or a JSON object as text;
+- ``.csv``: a header row, the same flat columns (or ``properties.NAME`` columns, or a
+  ``properties`` column of JSON), every cell read as text so no number is guessed into a
+  binary type;
 - ``.jsonl``, ``.ndjson``, ``.json``: JSON Lines, one event object per line as
   :meth:`~meterlib.metering.events.UsageEvent.to_dict` writes it
-  (``{"id", "customer", "type", "time", "properties": {...}}``);
+  (``{"id", "customer", "type", "time", "properties": {...}}``); JSON numbers are exact
+  (``1.5`` is the decimal 1.5, as in ``meterlib ingest``);
 - ``.sqlite``, ``.sqlite3``, ``.db``: the ledger (see :func:`load_sqlite`).
 
 Globs are expanded in Python and the files read in sorted path order; a glob that matches no
 file is an error, never an empty result.
 
-**Times** must carry an offset: a ``TIMESTAMP WITH TIME ZONE`` column, or ISO 8601 text ending
-in ``Z`` or ``±hh[:mm]``. Text without an offset, or a naive ``TIMESTAMP`` column, is refused
-(the in-memory path refuses naive times too).
+**One edge for every engine.** Clean Parquet files (flat typed columns, every row sure to pass
+the edge, established by one aggregate pass over the files; see :func:`_clean_parquet`) are
+read by DuckDB itself. All other event files are read by meterlib's own readers
+(:mod:`meterlib.metering.readers`) and every event is checked by
+:func:`~meterlib.metering.events.check_event` and, with meters, read by
+:func:`~meterlib.metering.reading.read_event`, exactly as ``meterlib ingest`` and the
+accumulator check it, streaming, before the rows reach DuckDB as clean typed columns (Arrow
+chunks of :data:`CHUNK` rows). A row that fails is *rejected*: it is left out and reported
+(:attr:`EventsView.rejected`, the ``rejected`` of
+:func:`~meterlib.sql.duckdb_engine.scan_source`) with its line number (its row number in a
+Parquet file) and the same reason the other engines give; the query runs on the rest. Times
+must carry an offset and lie in the years 1900 to 2200 (see :mod:`meterlib.metering.events`).
+What DuckDB itself then refuses is a number with more places than the query's ``scale`` or
+more integer digits than ``DECIMAL(38, scale)`` holds: the whole query stops with a clean
+:class:`~meterlib.sql.duckdb_engine.SqlEngineError`, never rounding.
 
-**First received.** With a ``received_at`` column (an instant, ISO text with an offset, or a
-number), copies of an id are ranked by it, then by file order; ``NULL`` ranks last. Without it,
-by file order: the file's position in the sorted list, then the row's position in the file
-(Parquet's ``file_row_number``; DuckDB's ``WITH ORDINALITY`` for CSV and JSON Lines).
-
-**Numbers in JSON Lines.** DuckDB's JSON reader parses a fractional or huge JSON number as a
-binary double, which would lose digits, so such a number in a property is refused with an
-error naming the event; write decimals as JSON strings (``"qty": "0.000125"``), as
-``UsageEvent.to_dict`` does. Whole numbers within 64 bits are exact and accepted.
+**First received.** With a ``received_at`` field or column (an instant: ISO text with an offset
+or a time-zone aware timestamp), copies of an id are ranked by it, then by file order;
+``NULL`` ranks last. Without it, by file order: the file's position in the sorted list, then
+the row's position in the file. ``received_at`` is a field of these sources only (``meterlib
+ingest`` stamps its own).
 """
 
 from __future__ import annotations
@@ -43,6 +55,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from meterlib.errors import InvalidValueError
+from meterlib.metering.meters import Meter
+from meterlib.metering.report import Rejection
+from meterlib.sql.checked import TABLE, load_checked
 from meterlib.sql.compile import CORE_COLUMNS
 
 if TYPE_CHECKING:
@@ -64,12 +79,13 @@ CHUNK = 100_000
 
 @dataclass(frozen=True, slots=True)
 class EventsView:
-    """What :func:`register_source` built: the columns queries may use and how to rank copies."""
+    """What :func:`register_source` built: columns, copy ranking, rows refused at the edge."""
 
     properties: tuple[str, ...]
     content: tuple[str, ...]
     order_by: tuple[str, ...]
     exact_columns: frozenset[str]
+    rejected: tuple[Rejection, ...] = ()
 
 
 def expand(source: str | Path | Sequence[str | Path]) -> list[str]:
@@ -175,62 +191,160 @@ def _exact(kind: str, scale: int) -> bool:
     return False
 
 
-def _scan(
-    connection: duckdb.DuckDBPyConnection, files: list[str], kind: str
-) -> tuple[str, tuple[str, ...], str]:
-    """The DuckDB scan of ``files``, its receipt-order columns and their SQL."""
-    listing = "[" + ", ".join(_quote(f) for f in files) + "]"
-    if kind == "parquet":
-        options = "filename = true, file_row_number = true, union_by_name = true"
-        return (
-            f"read_parquet({listing}, {options})",
-            ("meterlib_file", "meterlib_row"),
-            "filename AS meterlib_file, file_row_number AS meterlib_row",
-        )
-    if kind == "csv":
-        options = "header = true, all_varchar = true, union_by_name = true"
-        scan = f"read_csv({listing}, {options}) WITH ORDINALITY"
-        return scan, ("meterlib_row",), "ordinality AS meterlib_row"
-    if kind == "json":
-        scan = (
-            f"read_json({listing}, format = 'newline_delimited', columns = {{id: 'VARCHAR', "
-            "customer: 'VARCHAR', type: 'VARCHAR', time: 'VARCHAR', properties: 'JSON', "
-            "received_at: 'VARCHAR'}) WITH ORDINALITY"
-        )
-        return scan, ("meterlib_row",), "ordinality AS meterlib_row"
-    if len(files) != 1:
-        raise InvalidValueError("source", files, "one SQLite ledger file")
-    load_sqlite(connection, files[0])
-    return "meterlib_ledger", ("meterlib_row",), "meterlib_row"
-
-
 def register_source(
     connection: duckdb.DuckDBPyConnection,
     source: str | Path | Sequence[str | Path],
     properties: Sequence[str],
     *,
     scale: int,
+    meters: Sequence[Meter] | None = None,
 ) -> EventsView:
-    """Create the view :data:`VIEW` over ``source`` exposing ``properties`` as columns."""
+    """Create the view :data:`VIEW` over ``source`` exposing ``properties`` as columns.
+
+    Event files are checked at meterlib's edge on the way (see the module docstring): rows
+    that fail, and with ``meters`` rows a meter cannot read, are left out and listed in
+    :attr:`EventsView.rejected`.
+    """
     files = expand(source)
     kind = _kind(files[0])
-    scan, order, order_sql = _scan(connection, files, kind)
+    if kind == "sqlite":
+        return _register_ledger(connection, files, properties, scale=scale)
+    if kind == "parquet":
+        fast = _clean_parquet(connection, files, properties, meters or (), scale)
+        if fast is not None:
+            return fast
+    loaded = load_checked(connection, files, kind, properties, meters)
+    columns = ['"id"', '"customer"', '"type"', '"time"', '"meterlib_row"', '"meterlib_properties"']
+    columns.extend(_ident(name) for name in properties)
+    order: tuple[str, ...] = ("meterlib_row",)
+    if loaded.received_at:
+        columns.append('"received_at"')
+        order = ("received_at", *order)
+    connection.execute(
+        f"CREATE OR REPLACE TEMP VIEW {VIEW} AS SELECT {', '.join(columns)} FROM {TABLE}"  # noqa: S608  (names quoted)
+    )
+    return EventsView(
+        tuple(properties),
+        (*properties, "meterlib_properties"),
+        order,
+        frozenset(),
+        loaded.rejected,
+    )
+
+
+_INTEGERS = frozenset(
+    {
+        "TINYINT",
+        "SMALLINT",
+        "INTEGER",
+        "BIGINT",
+        "HUGEINT",
+        "UTINYINT",
+        "USMALLINT",
+        "UINTEGER",
+        "UBIGINT",
+    }
+)
+#: Text the number funnel reads as a decimal and DECIMAL(38, 12) holds exactly (conservative).
+_PLAIN = "^[+-]?[0-9]{1,26}([.][0-9]{0,12})?$"
+_CORE_TEXT = ("id", "customer", "type")
+
+
+def _clean_parquet(
+    connection: duckdb.DuckDBPyConnection,
+    files: list[str],
+    properties: Sequence[str],
+    meters: Sequence[Meter],
+    scale: int,
+) -> EventsView | None:
+    """The view straight over Parquet files when no row can fail the edge, else None.
+
+    A conservative test, on the schema and then one aggregate pass in DuckDB: flat typed
+    columns (text ids, a ``TIMESTAMP WITH TIME ZONE`` time, properties as integers, decimals
+    or text), no missing or empty id, customer or type, times within the accepted range,
+    every text a meter reads as a number a plain decimal, and no value a meter needs missing
+    in an event of its type. Then :func:`load_checked` would reject nothing, and DuckDB reads
+    the files itself (fast); any doubt takes the checked path, which names each problem.
+    """
+    listing = "[" + ", ".join(_quote(f) for f in files) + "]"
+    scan = f"read_parquet({listing}, filename = true, file_row_number = true, union_by_name = true)"
     types = {
         str(name): str(kind_)
         for name, kind_, *_ in connection.execute(f"DESCRIBE SELECT * FROM {scan}").fetchall()  # noqa: S608  (paths quoted)
     }
-    missing = [c for c in CORE_COLUMNS if c not in types]
-    if missing:
-        raise InvalidValueError(
-            "source", files[0], f"columns {list(CORE_COLUMNS)} (missing {missing})"
+    others = [c for c in types if c not in {*CORE_COLUMNS, "filename", "file_row_number"}]
+    if (
+        any(types.get(c) != "VARCHAR" for c in _CORE_TEXT)
+        or types.get("time") != "TIMESTAMP WITH TIME ZONE"
+        or {"properties", "received_at"} & set(others)
+        or any(
+            not (types[c] in _INTEGERS or types[c].startswith("DECIMAL(") or types[c] == "VARCHAR")
+            for c in others
         )
+        or any(p not in types for p in properties)
+    ):
+        return None
+    checks = [
+        " OR ".join(f"{_ident(c)} IS NULL OR {_ident(c)} = ''" for c in _CORE_TEXT),
+        (
+            "\"time\" IS NULL OR \"time\" < TIMESTAMPTZ '1900-01-01 00:00:00+00' "
+            "OR \"time\" >= TIMESTAMPTZ '2201-01-01 00:00:00+00'"
+        ),
+    ]
+    for meter in meters:
+        needed = [*meter.group_by, *meter.filters]
+        if meter.property:
+            needed.append(meter.property)
+            if types[meter.property] == "VARCHAR" and meter.aggregation.value not in {
+                "count",
+                "unique_count",
+            }:
+                checks.append(
+                    f'{_ident(meter.property)} IS NOT NULL AND "type" = '
+                    f"{_quote(meter.event_type)} AND NOT regexp_matches("
+                    f"{_ident(meter.property)}, {_quote(_PLAIN)})"
+                )
+        checks.extend(
+            f'"type" = {_quote(meter.event_type)} AND {_ident(c)} IS NULL'
+            for c in sorted(set(needed) - set(meter.filters))
+        )
+    counts = ", ".join(f"count(*) FILTER (WHERE {check})" for check in checks)
+    found = connection.execute(f"SELECT {counts} FROM {scan}").fetchone()  # noqa: S608  (names quoted)
+    if found is None or any(found):
+        return None
+    columns = ['"id"', '"customer"', '"type"', '"time"']
+    columns += ["filename AS meterlib_file", "file_row_number AS meterlib_row"]
+    columns += [_ident(c) for c in others]
+    body = ", ".join(columns)
+    connection.execute(f"CREATE OR REPLACE TEMP VIEW {VIEW} AS SELECT {body} FROM {scan}")  # noqa: S608  (names quoted)
+    exact = frozenset(p for p in properties if _exact(types[p], scale))
+    return EventsView(tuple(properties), tuple(others), ("meterlib_file", "meterlib_row"), exact)
+
+
+def _register_ledger(
+    connection: duckdb.DuckDBPyConnection,
+    files: list[str],
+    properties: Sequence[str],
+    *,
+    scale: int,
+) -> EventsView:
+    """The view over a ledger's events (checked when they were stored)."""
+    if len(files) != 1:
+        raise InvalidValueError("source", files, "one SQLite ledger file")
+    load_sqlite(connection, files[0])
+    scan = "meterlib_ledger"
+    order: tuple[str, ...] = ("meterlib_row",)
+    types = {
+        str(name): str(kind_)
+        for name, kind_, *_ in connection.execute(f"DESCRIBE SELECT * FROM {scan}").fetchall()  # noqa: S608  (constant name)
+    }
     from_json = "properties" in types and types["properties"] in {"JSON", "VARCHAR"}
     columns = [
         '"id"::VARCHAR AS "id"',
         '"customer"::VARCHAR AS "customer"',
         '"type"::VARCHAR AS "type"',
         f'{_time_sql(_ident("time"), types["time"], "time")} AS "time"',
-        order_sql,
+        "meterlib_row",
     ]
     exact: set[str] = set()
     content: list[str] = []
@@ -268,9 +382,7 @@ def _ledger_table(ledger: sqlite3.Connection) -> str:
     return "events"
 
 
-def load_sqlite(
-    connection: duckdb.DuckDBPyConnection, path: str, table: str | None = None
-) -> None:
+def load_sqlite(connection: duckdb.DuckDBPyConnection, path: str, table: str | None = None) -> None:
     """Copy a ledger's events into the DuckDB temp table ``meterlib_ledger``, chunk by chunk.
 
     DuckDB's own SQLite scanner is an extension downloaded at first use, which this library

@@ -37,12 +37,16 @@ except ImportError as error:  # pragma: no cover  (exercised in a subprocess by 
 __all__ = [
     "CUSTOMERS",
     "CYCLE",
+    "EXTREME_TIMES",
     "METERS",
     "WINDOW",
+    "edge_values",
     "event_dicts",
     "event_sets",
+    "hostile_events",
     "instants",
     "meters",
+    "non_ascii_digits",
     "quantity_values",
     "split_points",
 ]
@@ -227,3 +231,59 @@ def meters(draw: st.DrawFn, name: str = "meter") -> Meter:
         if draw(st.booleans()):
             spec["group_by"] = ["region"]
     return Meter.model_validate(spec)
+
+
+# -- hostile input: what the edge must refuse (issue 14) ----------------------------------------
+
+#: Times outside the accepted range (years 1900 to 2200 in UTC), some at its very edges.
+EXTREME_TIMES = (
+    "9999-12-31T23:00:00-05:00",
+    "0001-01-01T00:00:00Z",
+    "0001-01-01T00:00:00+05:00",
+    "1899-12-31T23:59:59.999999Z",
+    "1900-01-01T00:30:00+01:00",
+    "2201-01-01T00:00:00Z",
+    "2200-12-31T23:30:00-01:00",
+)
+#: Digits that are not ASCII: Arabic-Indic, fullwidth, Devanagari, Bengali.
+_DIGIT_ZEROS = (0x0660, 0xFF10, 0x0966, 0x09E6)
+
+
+@st.composite
+def non_ascii_digits(draw: st.DrawFn) -> str:
+    """A number written with (some) non-ASCII decimal digits, such as ``'١٢'`` or ``'1２.5'``."""
+    digits = draw(st.text(alphabet="0123456789", min_size=1, max_size=4))
+    zero = draw(st.sampled_from(_DIGIT_ZEROS))
+    swap = draw(st.lists(st.booleans(), min_size=len(digits), max_size=len(digits)))
+    if not any(swap):
+        swap[0] = True
+    text = "".join(chr(zero + int(d)) if s else d for d, s in zip(digits, swap, strict=True))
+    return text + draw(st.sampled_from(["", ".5", ".２"]))
+
+
+def edge_values() -> st.SearchStrategy[str]:
+    """Property text the edge refuses or must keep exact: lone surrogates, odd digits, ..."""
+    return st.one_of(
+        non_ascii_digits(),
+        st.sampled_from(["\ud800", "x\udfff", "\udc80y"]),  # lone surrogates
+        st.sampled_from(["1e1000000", "1E-1000000", "9" * 20, "NaN", "Infinity", " 1 ", "+2"]),
+    )
+
+
+@st.composite
+def hostile_events(draw: st.DrawFn, event_id: str) -> dict[str, Any]:
+    """An event with one hostile part: an extreme or naive time, a surrogate, odd digits."""
+    event = draw(event_dicts(event_id))
+    how = draw(st.integers(0, 4))
+    if how == 0:
+        event["time"] = draw(st.sampled_from(EXTREME_TIMES))
+    elif how == 1:
+        event["time"] = event["time"][:19]  # naive
+    elif how == 2:
+        field = draw(st.sampled_from(["id", "customer", "type"]))
+        event[field] = event[field] + "\ud800"
+    elif how == 3:
+        event["properties"] = {**event["properties"], "qty": draw(edge_values())}
+    else:
+        event["properties"] = {**event["properties"], draw(st.sampled_from(["\udcff", "n"])): "x"}
+    return event

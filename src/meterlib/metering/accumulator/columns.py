@@ -38,6 +38,7 @@ _GET_CUSTOMER = itemgetter("customer")
 _GET_TYPE = itemgetter("type")
 _GET_TIME = itemgetter("time")
 _GET_PROPERTIES = itemgetter("properties")
+_GET_YEAR = attrgetter("year")
 _GET_ZONE = attrgetter("tzinfo")
 _ONLY_DICT = frozenset({dict})
 _ONLY_STR = frozenset({str})
@@ -215,6 +216,20 @@ class ColumnPath(Store):
             return False
         zones = list(map(_GET_ZONE, times))
         if set(map(type, zones)) != _ONLY_ZONE:
+            return False
+        # The edge rules of check_event: years near the ends of its range and non-ASCII text
+        # (which may hold a lone surrogate) take the per-event path and its full checks.
+        years = set(map(_GET_YEAR, times))
+        if min(years) <= 1900 or max(years) >= 2200:
+            return False
+        texts_of_props = chain.from_iterable(flats) if names is None else flats
+        if not (
+            "".join(ids).isascii()
+            and "".join(customers).isascii()
+            and kind.isascii()
+            and "".join(texts_of_props).isascii()
+            and (type(names) is not list or "".join(names).isascii())
+        ):
             return False
         values: list[Any] = []
         if plan is not None and plan.code == SUM:

@@ -55,6 +55,13 @@ def _terms(statement: Statement, f: Formatter) -> str:
             _("{claimed} claimed, {barred} time-barred").format(
                 claimed=f.number(statement.totals.periods),
                 barred=f.number(statement.totals.barred),
+            )
+            + (
+                "; "
+                + _("{count} periods not yet due on the valuation date: listed, not claimed")
+                .format(count=f.number(statement.totals.not_yet_due))
+                if statement.totals.not_yet_due
+                else ""
             ),
         ),
     ]
@@ -75,8 +82,10 @@ def _periods(statement: Statement, f: Formatter) -> str:
     )
     rows = []
     for line in statement.lines:
-        cls = "barred" if line.barred else ""
+        cls = "barred" if line.barred or line.not_yet_due else ""
         tag = ' <span class="tag">' + e(_("time-barred")) + '</span>' if line.barred else ""
+        if line.not_yet_due:
+            tag = ' <span class="tag">' + e(_("not yet due")) + "</span>"
         delta_cls = ' class="credit"' if line.delta < 0 else ""
         rows.append(
             f'<tr class="{cls}"><th class="s" scope="row">{bdi(line.label)}{tag}</th>'

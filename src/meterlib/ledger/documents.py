@@ -1,0 +1,593 @@
+"""Issued documents, their numbers and the payments against them, in the ledger's SQLite file.
+
+A :class:`DocumentStore` keeps, beside the events of a ledger (same file, its own tables):
+
+- every issued invoice, credit note and debit note as the exact JSON it was issued with
+  (``documents.body``; read back byte for byte), with its number, kind, customer, total, the
+  invoice it corrects and when it was issued; rows are only ever inserted, never updated;
+- one counter per number series (``document_series``), incremented in the same transaction
+  that inserts the numbered document, so a number is used exactly when its document is stored:
+  two processes issuing at once are serialized by SQLite's write lock (``BEGIN IMMEDIATE``),
+  and a crash before the commit leaves neither the document nor a used number;
+- voids (``document_voids``: reason, replacement), payments (``payments``) and what was
+  applied to each invoice (``applications``: payments, and the credit balance drawn on or given
+  back). A customer's credit balance is its payments minus what was applied.
+
+Schema (``meterlib.documents/1``)::
+
+    document_series(prefix TEXT PRIMARY KEY, last INTEGER)
+    documents(number TEXT PRIMARY KEY, series, sequence, kind, customer, currency, total,
+              corrects, period_start, period_end, issued_us, grace_us, body,
+              UNIQUE(series, sequence))
+    document_voids(number TEXT PRIMARY KEY, reason, voided_us, replaced_by)
+    payments(payment INTEGER PRIMARY KEY, customer, currency, invoice, amount, paid_on,
+             reference, method, recorded_us)
+    applications(customer, currency, invoice, amount, source, payment, at_us)
+    document_links(document, invoice): an invoice carrying correction lines of another
+
+Amounts are decimal text, times integer POSIX microseconds (UTC).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Protocol, Self
+
+from meterlib._numbers import EXACT, to_decimal
+from meterlib.errors import InvalidValueError, MeterlibError
+from meterlib.invoicing.invoice import Invoice
+from meterlib.invoicing.lifecycle import (
+    DocumentKind,
+    InvoiceAccount,
+    InvoicePayment,
+    IssuedDocument,
+    IssuedInvoice,
+    Numbering,
+)
+from meterlib.invoicing.notes import (
+    Note,
+    NoteLine,
+    correction_lines_in,
+    note_from_json,
+    note_to_json,
+)
+from meterlib.invoicing.serialize import invoice_from_json, invoice_to_json
+from meterlib.ledger import Ledger
+from meterlib.ledger.document_rows import (
+    COLUMNS,
+    DOCUMENTS_FORMAT,
+    EPOCH,
+    INSERT,
+    SCHEMA,
+    decimal_sum,
+    document_of,
+    iso,
+    micros,
+    timezone_of,
+)
+from meterlib.periods import zone
+
+__all__ = ["DOCUMENTS_FORMAT", "DocumentStore", "DocumentStoreError", "HasPath"]
+
+_ZERO = Decimal(0)
+
+
+class DocumentStoreError(MeterlibError, LookupError):
+    """A document operation is not possible: unknown number, already void, wrong kind."""
+
+
+class HasPath(Protocol):
+    """A ledger object: anything with the ``path`` of its SQLite file."""
+
+    @property
+    def path(self) -> Path:
+        """The ledger file."""
+        ...
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class DocumentStore:
+    """Issued documents and payments in a ledger file (see the module docstring).
+
+    ``DocumentStore(target)`` takes the ledger file's path, a ledger object (its ``path``) or
+    an open :class:`sqlite3.Connection` in autocommit mode (``isolation_level=None``). A path
+    that is not yet a ledger becomes an empty one. ``numbering`` says which series each kind of
+    document is numbered in.
+    """
+
+    def __init__(
+        self,
+        target: str | Path | HasPath | sqlite3.Connection,
+        *,
+        numbering: Numbering | None = None,
+        durable: bool = True,
+    ) -> None:
+        """Open the store and create its tables when missing."""
+        self.numbering = numbering or Numbering()
+        self._owned = not isinstance(target, sqlite3.Connection)
+        if isinstance(target, sqlite3.Connection):
+            if target.isolation_level is not None:
+                raise InvalidValueError(
+                    "connection", target, "a connection opened with isolation_level=None"
+                )
+            self._db = target
+        else:
+            path = Path(target if isinstance(target, str | Path) else target.path)
+            Ledger(path, durable=durable).close()  # creates or checks the ledger file
+            self._db = sqlite3.connect(path, isolation_level=None)
+            self._db.execute("PRAGMA busy_timeout = 30000")
+            self._db.execute(f"PRAGMA synchronous = {'FULL' if durable else 'NORMAL'}")
+        try:
+            self._write(self._create)
+        except BaseException:
+            self.close()
+            raise
+
+    def _create(self, db: sqlite3.Connection) -> None:
+        for statement in SCHEMA.split(";\n"):
+            if statement.strip():
+                db.execute(statement)
+        db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+        found = db.execute("SELECT value FROM meta WHERE key = 'documents_format'").fetchone()
+        if found is None:
+            db.execute("INSERT INTO meta VALUES ('documents_format', ?)", (DOCUMENTS_FORMAT,))
+        elif found[0] != DOCUMENTS_FORMAT:
+            raise DocumentStoreError(
+                f"the ledger's documents have format {found[0]!r}; this meterlib reads "
+                f"{DOCUMENTS_FORMAT!r}"
+            )
+
+    def _write(self, work: Any) -> Any:
+        """Run ``work(db)`` in one write transaction, rolled back whole on any error."""
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            result = work(db)
+            db.execute("COMMIT")
+        except BaseException:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
+        return result
+
+    def close(self) -> None:
+        """Close the connection when the store opened it."""
+        if self._owned:
+            self._db.close()
+
+    def __enter__(self) -> Self:
+        """The store itself."""
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        """Close the store."""
+        self.close()
+
+    # -- numbering and inserting -----------------------------------------------------------
+
+    def _next(self, db: sqlite3.Connection, kind: DocumentKind) -> tuple[str, int, str]:
+        series = self.numbering.series(kind)
+        row = db.execute(
+            "SELECT last FROM document_series WHERE prefix = ?", (series.prefix,)
+        ).fetchone()
+        sequence = 1 if row is None else row[0] + 1
+        number = series.format(sequence)
+        db.execute(
+            "INSERT INTO document_series VALUES (?, ?) "
+            "ON CONFLICT (prefix) DO UPDATE SET last = excluded.last",
+            (series.prefix, sequence),
+        )
+        return series.prefix, sequence, number
+
+    def _insert_invoice(
+        self, db: sqlite3.Connection, draft: Invoice, at: datetime, grace: timedelta
+    ) -> IssuedDocument:
+        period = draft.period
+        existing = db.execute(
+            "SELECT number FROM documents WHERE customer = ? AND period_start = ? "
+            "AND kind = 'invoice' AND number NOT IN (SELECT number FROM document_voids)",
+            (draft.customer, period.start.isoformat()),
+        ).fetchone()
+        if existing is not None:
+            raise DocumentStoreError(
+                f"{draft.customer!r} already has invoice {existing[0]} for the period starting "
+                f"{period.start.isoformat()}; an issued invoice is corrected by notes "
+                "(recheck, credit-note) or voided and replaced, never issued twice"
+            )
+        prefix, sequence, number = self._next(db, DocumentKind.INVOICE)
+        local = at.astimezone(zone(draft.timezone)).date()
+        issued = replace(
+            draft, number=number, issued_on=local, due_on=local + (draft.due_on - draft.issued_on)
+        )
+        body = invoice_to_json(issued, indent=None)
+        grace_ends = period.end + grace
+        row = (
+            DocumentKind.INVOICE.value, number, prefix, sequence, draft.customer,
+            draft.currency, str(issued.total), None, period.start.isoformat(),
+            period.end.isoformat(), micros(at), micros(grace_ends) if grace_ends > at else None,
+            body,
+        )
+        db.execute(INSERT, row)
+        corrected = sorted({line.corrects.invoice for line in draft.lines if line.corrects})
+        for target in corrected:
+            self._get(db, target)  # a correction must point at an issued document
+            db.execute("INSERT INTO document_links VALUES (?, ?)", (number, target))
+        balance = self._balance(db, draft.customer, draft.currency)
+        drawn = min(balance, issued.total)
+        if drawn > 0:
+            db.execute(
+                "INSERT INTO applications VALUES (?, ?, ?, ?, 'credit balance', NULL, ?)",
+                (draft.customer, draft.currency, number, str(drawn), micros(at)),
+            )
+        elif issued.total < 0:
+            self._release_excess(db, number, at)
+        return IssuedDocument(
+            kind=DocumentKind.INVOICE, number=number, series=prefix, sequence=sequence,
+            customer=draft.customer, currency=draft.currency, total=issued.total, corrects=None,
+            period_start=period.start, period_end=period.end, issued_at=at,
+            grace_ends=grace_ends if grace_ends > at else None, body=body,
+        )
+
+    def issue(
+        self, draft: Invoice, *, at: datetime | None = None, grace: timedelta = timedelta(0)
+    ) -> IssuedDocument:
+        """Issue ``draft``: number it, date it ``at`` (now), store it; return what was stored.
+
+        A customer has one invoice per period that is not void: issuing a second one is
+        refused. The issued invoice has the next number of the invoice series, the local date
+        of ``at`` as issue date and its due date moved by as many days. ``grace`` is how long
+        after the period's end late usage is still folded into the draft (the contract's
+        ``grace_period_days``); issuing earlier is allowed, and the result says so
+        (:attr:`IssuedDocument.early`). A customer credit balance is drawn on at once.
+        """
+        moment = _now() if at is None else at
+        micros(moment)
+        return self._write(lambda db: self._insert_invoice(db, draft, moment, grace))  # type: ignore[no-any-return]
+
+    def issue_many(
+        self, drafts: Iterable[Invoice], *, at: datetime | None = None,
+        grace: timedelta = timedelta(0),
+    ) -> list[IssuedDocument]:
+        """Issue many drafts in one transaction (all or none), numbered in the given order."""
+        moment = _now() if at is None else at
+        micros(moment)
+        return self._write(  # type: ignore[no-any-return]
+            lambda db: [self._insert_invoice(db, draft, moment, grace) for draft in drafts]
+        )
+
+    def issue_note(
+        self,
+        invoice: str,
+        lines: Iterable[NoteLine],
+        *,
+        cause: str,
+        reason: str,
+        at: datetime | None = None,
+    ) -> IssuedDocument:
+        """Issue a credit or debit note of ``lines`` correcting issued invoice ``invoice``.
+
+        A debit note when the lines add up to more than zero, else a credit note; ``cause``
+        is ``late_usage``, ``backbill`` or ``credit`` (granted by hand, with its ``reason``).
+        """
+        [issued] = self.issue_notes([(invoice, tuple(lines))], cause=cause, reason=reason, at=at)
+        return issued
+
+    def issue_notes(
+        self,
+        notes: Iterable[tuple[str, Iterable[NoteLine]]],
+        *,
+        cause: str,
+        reason: str,
+        at: datetime | None = None,
+    ) -> list[IssuedDocument]:
+        """Issue one note per ``(invoice, lines)`` in one transaction: all of them or none."""
+        moment = _now() if at is None else at
+        micros(moment)
+        kept = [(invoice, tuple(lines)) for invoice, lines in notes]
+        return self._write(  # type: ignore[no-any-return]
+            lambda db: [self._insert_note(db, invoice, lines, cause, reason, moment)
+                        for invoice, lines in kept]
+        )
+
+    def _insert_note(  # noqa: PLR0917  (the parts of a note)
+        self,
+        db: sqlite3.Connection,
+        invoice: str,
+        lines: tuple[NoteLine, ...],
+        cause: str,
+        reason: str,
+        moment: datetime,
+    ) -> IssuedDocument:
+        original = self._get(db, invoice)
+        if original.kind is not DocumentKind.INVOICE:
+            raise DocumentStoreError(f"{invoice!r} is a {original.kind.value}, not an invoice")
+        total = _ZERO
+        for line in lines:
+            total = EXACT.add(total, line.amount)
+        kind = DocumentKind.DEBIT_NOTE if total > 0 else DocumentKind.CREDIT_NOTE
+        prefix, sequence, number = self._next(db, kind)
+        draft = Note(
+            number=number, customer=original.customer, currency=original.currency,
+            invoice=invoice, cause=cause, reason=reason,
+            issued_on=moment.astimezone(zone(timezone_of(original.body))).date(),
+            lines=lines, total=total,
+        )
+        draft.check()
+        body = note_to_json(draft)
+        row = (
+            kind.value, number, prefix, sequence, original.customer, original.currency,
+            str(total), invoice, iso(original.period_start), iso(original.period_end),
+            micros(moment), None, body,
+        )
+        db.execute(INSERT, row)
+        self._release_excess(db, invoice, moment)
+        return document_of(row)
+
+    def void(
+        self,
+        number: str,
+        reason: str,
+        *,
+        replacement: Invoice | None = None,
+        at: datetime | None = None,
+    ) -> IssuedDocument | None:
+        """Void issued invoice ``number`` with ``reason``; issue ``replacement`` if given.
+
+        What was paid on it goes to the customer's credit balance, which the replacement (or
+        the next invoice) draws on. Returns the replacement as stored, or ``None``.
+        """
+        if not reason.strip():
+            raise InvalidValueError("reason", reason, "a reason for the void")
+        moment = _now() if at is None else at
+        micros(moment)
+
+        def work(db: sqlite3.Connection) -> IssuedDocument | None:
+            original = self._get(db, number)
+            if original.kind is not DocumentKind.INVOICE:
+                raise DocumentStoreError(
+                    f"{number!r} is a {original.kind.value}; only invoices void"
+                )
+            if db.execute("SELECT 1 FROM document_voids WHERE number = ?", (number,)).fetchone():
+                raise DocumentStoreError(f"invoice {number!r} is already void")
+            db.execute(
+                "INSERT INTO document_voids VALUES (?, ?, ?, NULL)",
+                (number, reason, micros(moment)),
+            )
+            self._release_excess(db, number, moment)
+            if replacement is None:
+                return None
+            issued = self._insert_invoice(db, replacement, moment, timedelta(0))
+            db.execute(
+                "UPDATE document_voids SET replaced_by = ? WHERE number = ?",
+                (issued.number, number),
+            )
+            return issued
+
+        return self._write(work)  # type: ignore[no-any-return]
+
+    # -- payments --------------------------------------------------------------------------
+
+    def pay(self, payment: InvoicePayment, *, at: datetime | None = None) -> InvoiceAccount:
+        """Record ``payment`` and return the invoice's account after it.
+
+        The payment is applied up to what the invoice still owes; the rest stays with the
+        customer as credit balance.
+        """
+        moment = _now() if at is None else at
+
+        def work(db: sqlite3.Connection) -> InvoiceAccount:
+            original = self._get(db, payment.invoice)
+            if original.kind is not DocumentKind.INVOICE:
+                raise DocumentStoreError(f"{payment.invoice!r} is not an invoice")
+            cursor = db.execute(
+                "INSERT INTO payments (customer, currency, invoice, amount, paid_on, reference, "
+                "method, recorded_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (original.customer, original.currency, payment.invoice, str(payment.amount),
+                 payment.paid_on.isoformat(), payment.reference, payment.method, micros(moment)),
+            )
+            account = self._account(db, payment.invoice)
+            applied = min(payment.amount, max(account.remaining, _ZERO))
+            if applied > 0:
+                db.execute(
+                    "INSERT INTO applications VALUES (?, ?, ?, ?, 'payment', ?, ?)",
+                    (original.customer, original.currency, payment.invoice, str(applied),
+                     cursor.lastrowid, micros(moment)),
+                )
+            return self._account(db, payment.invoice)
+
+        return self._write(work)  # type: ignore[no-any-return]
+
+    def _release_excess(self, db: sqlite3.Connection, invoice: str, moment: datetime) -> None:
+        account = self._account(db, invoice)
+        if account.remaining < 0:
+            db.execute(
+                "INSERT INTO applications VALUES (?, ?, ?, ?, 'returned to credit balance', "
+                "NULL, ?)",
+                (account.customer, account.currency, invoice, str(account.remaining),
+                 micros(moment)),
+            )
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def _get(self, db: sqlite3.Connection, number: str) -> IssuedDocument:
+        row = db.execute(
+            f"SELECT {COLUMNS} FROM documents WHERE number = ?", (number,)  # noqa: S608
+        ).fetchone()
+        if row is None:
+            raise DocumentStoreError(f"no issued document numbered {number!r}")
+        return document_of(row)
+
+    def document(self, number: str) -> IssuedDocument:
+        """The issued document ``number``, with the exact JSON it was issued with."""
+        return self._get(self._db, number)
+
+    def invoice(self, number: str) -> Invoice:
+        """Issued invoice ``number`` as a value."""
+        found = self.document(number)
+        if found.kind is not DocumentKind.INVOICE:
+            raise DocumentStoreError(f"{number!r} is a {found.kind.value}, not an invoice")
+        return invoice_from_json(found.body)
+
+    def issued_invoice(self, number: str) -> IssuedInvoice:
+        """Issued invoice ``number`` with its stored form and its account now."""
+        return IssuedInvoice(self.invoice(number), self.document(number), self.account(number))
+
+    def note(self, number: str) -> Note:
+        """Issued credit or debit note ``number`` as a value."""
+        found = self.document(number)
+        if found.kind is DocumentKind.INVOICE:
+            raise DocumentStoreError(f"{number!r} is an invoice, not a note")
+        return note_from_json(found.body)
+
+    def documents(
+        self,
+        *,
+        customer: str | None = None,
+        kind: DocumentKind | None = None,
+        corrects: str | None = None,
+    ) -> Iterator[IssuedDocument]:
+        """Issued documents in the order they were issued, optionally filtered."""
+        query = f"SELECT {COLUMNS} FROM documents WHERE 1 = 1"  # noqa: S608
+        params: list[Any] = []
+        for column, value in (("customer", customer), ("corrects", corrects)):
+            if value is not None:
+                query += f" AND {column} = ?"
+                params.append(value)
+        if kind is not None:
+            query += " AND kind = ?"
+            params.append(DocumentKind(kind).value)
+        for row in self._db.execute(query + " ORDER BY issued_us, rowid", params):
+            yield document_of(row)
+
+    def notes_of(self, invoice: str) -> list[Note]:
+        """The notes correcting ``invoice``, oldest first."""
+        return [note_from_json(d.body) for d in self.documents(corrects=invoice)]
+
+    def corrections_of(self, invoice: str) -> list[NoteLine]:
+        """The corrections of ``invoice`` made because usage changed, as note lines.
+
+        They are the lines of its late-usage notes and the correction lines later invoices
+        carry for it. Credits granted by hand and back-billing notes (a re-valuation at other
+        prices) are not corrections of usage under the contract and are left out.
+        """
+        found: list[NoteLine] = []
+        for document in self.documents(corrects=invoice):
+            note = note_from_json(document.body)
+            if note.cause == "late_usage":
+                found.extend(note.lines)
+        rows = self._db.execute(
+            "SELECT document FROM document_links WHERE invoice = ? ORDER BY rowid", (invoice,)
+        ).fetchall()
+        for (number,) in rows:
+            found.extend(correction_lines_in(self.invoice(number), invoice))
+        return found
+
+    def invoice_index(self) -> list[tuple[str, str, datetime, datetime, datetime]]:
+        """Every invoice that is not void, in the order issued (bodies are not read).
+
+        Each as ``(number, customer, period start, period end, issued at)``.
+        """
+        rows = self._db.execute(
+            "SELECT number, customer, period_start, period_end, issued_us FROM documents "
+            "WHERE kind = 'invoice' AND number NOT IN (SELECT number FROM document_voids) "
+            "ORDER BY issued_us, rowid"
+        ).fetchall()
+        return [
+            (r[0], r[1], datetime.fromisoformat(r[2]), datetime.fromisoformat(r[3]),
+             EPOCH + timedelta(microseconds=r[4]))
+            for r in rows
+        ]
+
+    def current_invoice(self, customer: str, period_start: datetime) -> IssuedDocument | None:
+        """The customer's invoice for the period starting ``period_start`` that is not void."""
+        row = self._db.execute(
+            f"SELECT {COLUMNS} FROM documents WHERE customer = ? AND period_start = ? "  # noqa: S608
+            "AND kind = 'invoice' AND number NOT IN (SELECT number FROM document_voids) "
+            "ORDER BY rowid DESC LIMIT 1",
+            (customer, period_start.isoformat()),
+        ).fetchone()
+        return None if row is None else document_of(row)
+
+    def account(self, number: str) -> InvoiceAccount:
+        """What issued invoice ``number`` owes now, what was paid, and its status."""
+        return self._account(self._db, number)
+
+    def _account(self, db: sqlite3.Connection, number: str) -> InvoiceAccount:
+        found = self._get(db, number)
+        if found.kind is not DocumentKind.INVOICE:
+            raise DocumentStoreError(f"{number!r} is a {found.kind.value}, not an invoice")
+        adjustments = decimal_sum(r[0] for r in db.execute(
+            "SELECT total FROM documents WHERE corrects = ?", (number,)))
+        paid = decimal_sum(r[0] for r in db.execute(
+            "SELECT amount FROM applications WHERE invoice = ?", (number,)))
+        void = db.execute(
+            "SELECT reason, replaced_by FROM document_voids WHERE number = ?", (number,)
+        ).fetchone()
+        return InvoiceAccount(
+            number=number, customer=found.customer, currency=found.currency, total=found.total,
+            adjustments=adjustments, paid=paid, void=void is not None,
+            void_reason=None if void is None else void[0],
+            replaced_by=None if void is None else void[1],
+        )
+
+    def payments(self, invoice: str | None = None) -> list[InvoicePayment]:
+        """Recorded payments, in the order recorded (those against ``invoice`` when given)."""
+        query = "SELECT invoice, amount, paid_on, reference, method FROM payments"
+        params: tuple[Any, ...] = ()
+        if invoice is not None:
+            query += " WHERE invoice = ?"
+            params = (invoice,)
+        return [
+            InvoicePayment(r[0], r[1], date.fromisoformat(r[2]), r[3], r[4])
+            for r in self._db.execute(query + " ORDER BY payment", params)
+        ]
+
+    def applications(self, invoice: str) -> list[tuple[date, Decimal]]:
+        """The money applied to ``invoice`` in order: ``(day, amount)``.
+
+        A payment counts on its payment date, credit balance drawn on the (UTC) day it was
+        drawn; amounts given back to the credit balance are negative.
+        """
+        rows = self._db.execute(
+            "SELECT a.amount, p.paid_on, a.at_us FROM applications AS a LEFT JOIN payments AS p "
+            "ON p.payment = a.payment WHERE a.invoice = ? ORDER BY a.rowid",
+            (invoice,),
+        ).fetchall()
+        return [
+            (
+                date.fromisoformat(r[1]) if r[1] is not None
+                else (EPOCH + timedelta(microseconds=r[2])).date(),
+                to_decimal(r[0], "amount"),
+            )
+            for r in rows
+        ]
+
+    def balance(self, customer: str, currency: str) -> Decimal:
+        """The customer's credit balance: payments less what was applied to its invoices."""
+        return self._balance(self._db, customer, currency)
+
+    def _balance(self, db: sqlite3.Connection, customer: str, currency: str) -> Decimal:
+        key = (customer, currency)
+        received = decimal_sum(r[0] for r in db.execute(
+            "SELECT amount FROM payments WHERE customer = ? AND currency = ?", key))
+        applied = decimal_sum(r[0] for r in db.execute(
+            "SELECT amount FROM applications WHERE customer = ? AND currency = ?", key))
+        return EXACT.subtract(received, applied)
+
+    def series_last(self) -> Mapping[str, int]:
+        """The last sequence used in each series, by prefix."""
+        return dict(self._db.execute("SELECT prefix, last FROM document_series").fetchall())

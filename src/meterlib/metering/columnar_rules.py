@@ -1,0 +1,327 @@
+"""What the columnar accumulator reads, keeps and compares, one event's rules at a time.
+
+The accumulator's rules for reading a meter from an event (:func:`read_meters`,
+:func:`read_number`, with the same messages), for telling a duplicate from a conflict
+(:func:`same_props`, :func:`same_rows` in columns), the stored first copies (:class:`Segment`)
+and the JSON forms of properties, for :mod:`meterlib.metering.columnar`.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from decimal import Decimal
+from types import MappingProxyType
+from typing import Any
+
+from meterlib._numbers import to_decimal
+from meterlib.errors import InvalidValueError, MeterlibError
+
+try:
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+except ImportError:  # pragma: no cover - the test environment has the extra
+    raise MeterlibError(
+        "the columnar path needs numpy, pyarrow and polars: pip install 'meterlib[columnar]'"
+    ) from None
+
+from meterlib.metering.aggregations import KINDS, PartialKind
+from meterlib.metering.events import EventError, UsageEvent, value_text
+from meterlib.metering.frames import Content, Piece, Props
+from meterlib.metering.meters import Aggregation, Meter
+from meterlib.metering.table import GroupKey
+
+__all__ = [
+    "Cell",
+    "MeterValues",
+    "Plan",
+    "Reading",
+    "Segment",
+    "canonical",
+    "gather",
+    "meter_values",
+    "props_json",
+    "props_load",
+    "read_meters",
+    "read_number",
+    "same_props",
+    "same_rows",
+    "usage_event",
+]
+
+_ZERO = Decimal(0)
+# Whole numbers of at most 9 digits add up in int64 without overflow for 10**9 events per cell.
+_WHOLE = r"^[+-]?\d{1,9}$"
+Cell = tuple[int, str, GroupKey]
+Reading = tuple["Plan", GroupKey, Any]
+
+
+class Plan:
+    """One meter: its position, kind, and whether the column path sums it."""
+
+    __slots__ = ("filters", "group_by", "kind", "meter", "name", "position", "prop", "simple")
+
+    def __init__(self, position: int, meter: Meter) -> None:
+        self.position = position
+        self.meter = meter
+        self.name = meter.name
+        self.kind: PartialKind = KINDS[meter.aggregation]
+        self.prop = meter.property or ""
+        self.filters = tuple(
+            (key, frozenset((f.equals,) if f.equals is not None else (f.one_of or ())))
+            for key, f in sorted(meter.filters.items())
+        )
+        self.group_by = tuple(sorted(set(meter.group_by)))
+        self.simple = (
+            meter.aggregation in (Aggregation.COUNT, Aggregation.SUM)
+            and not self.filters
+            and not self.group_by
+        )
+
+
+def read_number(event_id: str, plan: Plan, found: Any) -> Decimal:
+    """The value a meter reads (the accumulator's rule and message)."""
+    if not isinstance(found, str):
+        if found is None:
+            raise EventError(
+                event_id,
+                f"properties.{plan.prop}",
+                None,
+                f"a decimal value (meter {plan.name!r} reads it)",
+            )
+        return found  # type: ignore[no-any-return]
+    try:
+        return to_decimal(found, f"properties.{plan.prop}")
+    except InvalidValueError as error:
+        raise EventError(
+            event_id,
+            f"properties.{plan.prop}",
+            found,
+            f"{error.expected} (meter {plan.name!r} reads it as a number)",
+        ) from None
+
+
+def read_text(event_id: str, plan: Plan, props: dict[str, Any], name: str) -> str:
+    found = props.get(name)
+    if found is None:
+        raise EventError(
+            event_id, f"properties.{name}", None, f"a value (meter {plan.name!r} reads it)"
+        )
+    return value_text(found)
+
+
+def read_meters(plans: tuple[Plan, ...], event_id: str, props: dict[str, Any]) -> list[Reading]:
+    """What each meter reads from an event (the accumulator's rules, in meter order)."""
+    readings: list[Reading] = []
+    for plan in plans:
+        if any(
+            props.get(name) is None or value_text(props[name]) not in accepted
+            for name, accepted in plan.filters
+        ):
+            continue
+        group: GroupKey = tuple(
+            (name, read_text(event_id, plan, props, name)) for name in plan.group_by
+        )
+        aggregation = plan.meter.aggregation
+        if aggregation is Aggregation.COUNT:
+            value: Any = None
+        elif aggregation is Aggregation.UNIQUE_COUNT:
+            value = read_text(event_id, plan, props, plan.prop)
+        else:
+            value = read_number(event_id, plan, props.get(plan.prop))
+        readings.append((plan, group, value))
+    return readings
+
+
+def same_props(a: Props, b: Props) -> bool:
+    first, second = dict(a), dict(b)
+    return first.keys() == second.keys() and all(
+        value_text(v) == value_text(second[k]) for k, v in first.items()
+    )
+
+
+def canonical(event_id: str, content: tuple[str, str, int, Props]) -> str:
+    customer, kind, micro, props = content
+    body = [event_id, customer, kind, micro, sorted((k, value_text(v)) for k, v in props)]
+    return json.dumps(body, sort_keys=True, ensure_ascii=False)
+
+
+def props_json(props: Props) -> dict[str, Any]:
+    return {k: v if type(v) is str else {"decimal": str(v)} for k, v in props}
+
+
+class MeterValues:
+    """What the meters read from one piece: integer sums, Decimal extras, Python readings."""
+
+    __slots__ = ("extra", "readings", "whole")
+
+    def __init__(self) -> None:
+        self.whole: dict[int, np.ndarray[Any, np.dtype[np.int64]]] = {}
+        self.extra: dict[int, dict[int, Decimal]] = {}
+        self.readings: dict[int, list[Reading]] = {}
+
+
+class Segment:
+    """The first copies an add stored: rows ``rows`` of a piece (all when ``None``), ranked."""
+
+    __slots__ = ("parts", "piece", "rows", "sequences")
+
+    def __init__(
+        self,
+        piece: Piece,
+        rows: np.ndarray[Any, Any] | None,
+        parts: np.ndarray[Any, Any],
+        sequences: np.ndarray[Any, Any],
+    ) -> None:
+        self.piece, self.rows, self.parts, self.sequences = piece, rows, parts, sequences
+
+    def __len__(self) -> int:
+        return len(self.piece) if self.rows is None else len(self.rows)
+
+    def ids(self) -> pa.Array:
+        found = self.piece.table.column("id").combine_chunks()
+        return found if self.rows is None else found.take(pa.array(self.rows, pa.int64()))
+
+    def selected(self) -> Piece:
+        """The stored rows as a piece of their own."""
+        return self.piece if self.rows is None else self.piece.take(self.rows)
+
+    def contents(self, rows: list[int]) -> list[Content]:
+        if self.rows is not None:
+            rows = self.rows[np.array(rows, np.int64)].tolist()
+        return self.piece.contents(rows)
+
+
+
+
+def meter_values(
+    piece: Piece,
+    by_type: dict[str, tuple[Plan, ...]],
+    errors: dict[int, EventError] | None = None,
+) -> MeterValues:
+    """What the meters of each event type read from each row of ``piece``.
+
+    A plain ``sum`` meter's whole-number texts of at most 9 digits become int64 (summed per
+    cell later); any other value is read as the accumulator reads it (``read_number``). A
+    row a meter cannot read goes to ``errors`` (the first meter's error, in meter order).
+    """
+    values = MeterValues()
+    types = piece.table.column("type").combine_chunks()
+    ids: list[str] | None = None
+    for kind in pc.unique(types).to_pylist():
+        plans = by_type.get(kind)
+        if not plans:
+            continue
+        rows = np.flatnonzero(pc.equal(types, kind).to_numpy(zero_copy_only=False))
+        if not all(plan.simple for plan in plans):
+            if ids is None:
+                ids = piece.table.column("id").to_pylist()
+            for row in rows.tolist():
+                try:
+                    values.readings[row] = read_meters(plans, ids[row], dict(piece.row_props(row)))
+                except EventError as error:
+                    if errors is not None:
+                        errors.setdefault(row, error)
+            continue
+        for plan in plans:
+            if plan.meter.aggregation is not Aggregation.SUM:
+                continue
+            _sum_values(piece, plan, rows, values, errors)
+    return values
+
+def _sum_values(
+    piece: Piece,
+    plan: Plan,
+    rows: np.ndarray[Any, Any],
+    values: MeterValues,
+    errors: dict[int, EventError] | None,
+) -> None:
+    whole = np.zeros(len(piece), dtype=np.int64)
+    extra: dict[int, Decimal] = {}
+    column = piece.values.get(plan.prop)
+    left: list[int]
+    if column is None:
+        left = rows.tolist()
+    else:
+        texts = column.take(pa.array(rows, pa.int64()))
+        shaped = pc.fill_null(pc.match_substring_regex(texts, _WHOLE), False)  # noqa: FBT003
+        good = shaped.to_numpy(zero_copy_only=False)
+        whole[rows[good]] = pc.cast(texts.filter(shaped), pa.int64()).to_numpy()
+        left = rows[~good].tolist()
+    ids = piece.table.column("id").to_pylist() if left else []
+    for row in left:
+        given = piece.props.get(row)
+        if given is not None:
+            found = dict(given).get(plan.prop)
+        else:
+            found = None if column is None else column[row].as_py()
+        try:
+            extra[row] = read_number(ids[row], plan, found)
+        except EventError as error:
+            if errors is not None:
+                errors.setdefault(row, error)
+    values.whole[plan.position] = whole
+    values.extra[plan.position] = extra
+
+
+def same_rows(
+    pieces: list[Piece], rows: np.ndarray[Any, Any], firsts: np.ndarray[Any, Any]
+) -> np.ndarray[Any, Any] | None:
+    """Which rows have the very content of their first copy, compared in columns.
+
+    Customer, type, instant and property texts (text compared as text, as ``value_text`` does
+    for text). ``None`` when the pieces' properties are not all text columns of the same names;
+    a row found different here is compared again in Python (this check only finds duplicates).
+    """
+    names = list(pieces[0].values)
+    if any(p.props or list(p.values) != names for p in pieces):
+        return None
+
+    def column(name: str, source: str = "table") -> pa.ChunkedArray:
+        parts = [
+            (p.table.column(name).combine_chunks() if source == "table" else p.values[name])
+            for p in pieces
+        ]
+        return pa.chunked_array(parts)  # taken from with the batch's row numbers, no copy
+
+    left, right = pa.array(rows, pa.int64()), pa.array(firsts, pa.int64())
+    same = np.ones(len(rows), dtype=bool)
+    for name, source in [("customer", "table"), ("type", "table"), ("micro", "table")] + [
+        (n, "values") for n in names
+    ]:
+        values = column(name, source)
+        a, b = values.take(left), values.take(right)
+        equal = pc.fill_null(pc.equal(a, b), False)  # noqa: FBT003
+        both_null = pc.and_(pc.is_null(a), pc.is_null(b))
+        same &= pc.or_(equal, both_null).to_numpy(zero_copy_only=False)
+    return same
+
+
+def gather(
+    pieces: list[Piece] | list[Segment], offsets: np.ndarray[Any, Any], rows: list[int]
+) -> dict[int, Content]:
+    """The contents of global rows ``rows`` of ``pieces`` (``offsets``: where each starts)."""
+    wanted = sorted(set(rows))
+    where = np.searchsorted(offsets, np.array(wanted, np.int64), side="right") - 1
+    by_piece: dict[int, list[int]] = {}
+    for row, i in zip(wanted, where.tolist(), strict=True):
+        by_piece.setdefault(i, []).append(row)
+    found: dict[int, Content] = {}
+    for i, group in by_piece.items():
+        lo = int(offsets[i])
+        found.update(zip(group, pieces[i].contents([g - lo for g in group]), strict=True))
+    return found
+
+
+def usage_event(event_id: str, content: Content) -> UsageEvent:
+    customer, kind, _, props, text = content
+    time = datetime.fromisoformat(text)
+    return UsageEvent(event_id, customer, kind, time, MappingProxyType(dict(props)))
+
+
+def props_load(props: dict[str, Any]) -> dict[str, Any]:
+    return {
+        k: to_decimal(v["decimal"], f"properties.{k}") if isinstance(v, dict) else v
+        for k, v in props.items()
+    }

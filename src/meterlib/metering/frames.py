@@ -1,0 +1,509 @@
+"""Events in columns: Arrow tables, polars and pandas frames, files and lists, checked per column.
+
+The columnar accumulator (:mod:`meterlib.metering.columnar`) reads its input through
+:func:`read_pieces`, which turns any of these into :class:`Piece` objects: runs of consecutive
+events of the batch whose fields passed the same rules as
+:func:`~meterlib.metering.events.check_event`, held as Arrow columns (``id``, ``customer``,
+``type``, ``text``: the time as received, ``micro``: POSIX microseconds) plus the properties,
+and a list of :class:`~meterlib.metering.report.Rejection` for the events that failed, with
+``check_event``'s own message.
+
+**The rules, per column.** A chunk of plain dicts (or a table) whose ids, customers and types
+are non-empty text, whose properties are mappings of text to text and whose times match
+``YYYY-MM-DDTHH:MM:SS[.f{1,6}](Z|±HH:MM)`` is checked column by column in C: the time is parsed by
+Arrow, and any row whose time does not have that shape (or names a date that does not exist) is
+parsed by :func:`datetime.fromisoformat` as ``check_event`` would, so the same times are accepted
+with the same instants. A chunk with anything else (a number or a datetime among the values,
+a missing or unknown field, a :class:`~meterlib.metering.events.UsageEvent`) goes through
+``check_event`` event by event: the same acceptance, the same messages, only slower.
+
+Tables: a ``properties`` struct column of text fields is read as the events' properties, a null
+field meaning the event lacks that property. Other column types (timestamps, numbers) and extra
+columns take the event-by-event path on the rows as Python values.
+
+pyarrow and polars are imported when this module is; they belong to the ``columnar`` extra.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from itertools import islice
+from operator import itemgetter
+from pathlib import Path
+from typing import Any
+
+from meterlib.errors import DocumentError, InvalidValueError, MeterlibError
+
+try:
+    import numpy as np
+    import polars as pl
+    import pyarrow as pa
+    import pyarrow.compute as pc
+except ImportError:  # pragma: no cover - the test environment has the extra
+    raise MeterlibError(
+        "the columnar path needs numpy, pyarrow and polars: pip install 'meterlib[columnar]'"
+    ) from None
+
+from meterlib.metering._buckets import micros
+from meterlib.metering.events import PropertyValue, check_event
+from meterlib.metering.report import Rejection
+
+__all__ = ["Content", "Piece", "Props", "read_pieces"]
+
+#: Events per chunk of a list of dicts: bounds the Python lists held at once.
+CHUNK = 1 << 15
+#: Rows per slice of a table.
+SLICE = 1 << 20
+#: At most this many distinct property names per chunk take the column path.
+_MAX_NAMES = 16
+_FIELDS = ("id", "customer", "type", "time", "properties")
+_GET = tuple(itemgetter(name) for name in _FIELDS)
+_STR = frozenset({str})
+_TEXT_OR_NONE = frozenset({str, type(None)})
+# The time shapes Arrow parses exactly as datetime.fromisoformat does (year 0 aside, see below).
+_TIME = (
+    r"^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):[0-5]\d:[0-5]\d"
+    r"(\.\d{1,6})?(Z|[+-]([01]\d|2[0-3]):[0-5]\d)$"
+)
+_UTC_MICROS = pa.timestamp("us", "UTC")
+
+#: Properties of one event as stored: pairs of name and value (text, or Decimal when given so).
+Props = tuple[tuple[str, PropertyValue], ...]
+#: What tells copies of one id apart: ``(customer, type, micro, props, time text)``.
+Content = tuple[str, str, int, Props, str]
+
+
+@dataclass(eq=False)
+class Piece:
+    """Consecutive valid events of a batch, in columns (see the module docstring).
+
+    ``positions`` are the events' indexes in the batch. ``values`` holds one text column per
+    property name (null where the event lacks it); ``props`` holds the properties of rows whose
+    values are not all text (they are then not in ``values``). ``raw(i)`` is the input of row
+    ``i`` as a mapping, for messages.
+    """
+
+    positions: np.ndarray[Any, np.dtype[np.int64]]
+    table: pa.Table
+    values: dict[str, pa.Array]
+    props: dict[int, Props] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return int(self.table.num_rows)
+
+    def row_props(self, i: int) -> Props:
+        """The properties of row ``i``."""
+        found = self.props.get(i)
+        if found is not None:
+            return found
+        pairs = ((name, column[i].as_py()) for name, column in self.values.items())
+        return tuple((name, value) for name, value in pairs if value is not None)
+
+    def all_props(self) -> list[Props]:
+        """The properties of every row, in order (one pass per column)."""
+        names = list(self.values)
+        columns = [self.values[name].to_pylist() for name in names]
+        rows: list[Props] = []
+        for i, found in enumerate(zip(*columns, strict=True) if columns else ((),) * len(self)):
+            given = self.props.get(i)
+            if given is not None:
+                rows.append(given)
+            else:
+                rows.append(
+                    tuple((n, v) for n, v in zip(names, found, strict=True) if v is not None)
+                )
+        return rows
+
+    def take(self, rows: np.ndarray[Any, np.dtype[np.int64]]) -> Piece:
+        """The piece of rows ``rows`` (sorted) of this one."""
+        indices = pa.array(rows, pa.int64())
+        props: dict[int, Props] = {}
+        if self.props:
+            where = {int(old): new for new, old in enumerate(rows.tolist())}
+            props = {where[old]: found for old, found in self.props.items() if old in where}
+        return Piece(
+            self.positions[rows],
+            self.table.take(indices),
+            {name: column.take(indices) for name, column in self.values.items()},
+            props,
+        )
+
+    def contents(self, rows: list[int]) -> list[Content]:
+        """``(customer, type, micro, props, time text)`` of each row of ``rows``."""
+        indices = pa.array(rows, pa.int64())
+        taken = self.table.take(indices).to_pydict()
+        names = list(self.values)
+        columns = [self.values[name].take(indices).to_pylist() for name in names]
+        found: list[Content] = []
+        for i, row in enumerate(rows):
+            props = self.props.get(row)
+            if props is None:
+                pairs = ((name, column[i]) for name, column in zip(names, columns, strict=True))
+                props = tuple((name, value) for name, value in pairs if value is not None)
+            found.append(
+                (taken["customer"][i], taken["type"][i], taken["micro"][i], props,
+                 taken["text"][i])
+            )
+        return found
+
+
+def _all_text(values: list[Any]) -> bool:
+    """True when every value is a ``str`` (not a subclass: check_event refuses those)."""
+    return list(map(type, values)).count(str) == len(values)
+
+
+def _text(values: list[Any]) -> pa.Array:
+    """A column of texts (``None``: null) from a list already checked to hold only those.
+
+    Built by polars: several times faster than ``pyarrow.array`` on a list of Python strings.
+    """
+    return pl.Series(values, dtype=pl.String).to_arrow()
+
+
+def _piece(
+    start: int,
+    columns: dict[str, Any],
+    values: dict[str, pa.Array],
+    micro: pa.Array,
+    props: dict[int, Props] | None = None,
+) -> Piece:
+    table = pa.table(
+        {
+            "id": columns["id"],
+            "customer": columns["customer"],
+            "type": columns["type"],
+            "text": columns["time"],
+            "micro": micro,
+        }
+    )
+    positions = np.arange(start, start + table.num_rows, dtype=np.int64)
+    return Piece(positions, table, values, props or {})
+
+
+def _times(texts: pa.Array) -> tuple[pa.Array, list[int]]:
+    """POSIX microseconds of each time text, and the rows Arrow left to Python (null there)."""
+    shaped = pc.fill_null(pc.match_substring_regex(texts, _TIME), False)  # noqa: FBT003
+    shaped = pc.and_(shaped, pc.invert(pc.starts_with(texts, "0000")))
+    if pc.all(shaped).as_py():
+        try:
+            return pc.cast(pc.cast(texts, _UTC_MICROS), pa.int64()), []
+        except pa.ArrowInvalid:
+            shaped = pa.array([False] * len(texts))  # a day that does not exist: all in Python
+    good = pc.if_else(shaped, texts, None)
+    try:
+        micro = pc.cast(pc.cast(good, _UTC_MICROS), pa.int64())
+    except pa.ArrowInvalid:
+        micro = pa.nulls(len(texts), pa.int64())
+        shaped = pa.array([False] * len(texts))
+    left = np.flatnonzero(~shaped.to_numpy(zero_copy_only=False)).tolist()
+    return micro, left
+
+
+def _python_times(
+    start: int, texts: list[str], left: list[int], micro: pa.Array, raw: Any
+) -> tuple[pa.Array, list[int], list[Rejection]]:
+    """Parse the rows ``left`` as check_event does; the rows that fail are rejected."""
+    found = micro.to_pylist()
+    bad: list[int] = []
+    rejected: list[Rejection] = []
+    for i in left:
+        try:
+            moment = datetime.fromisoformat(texts[i])
+        except ValueError:
+            moment = None
+        if moment is None or moment.utcoffset() is None:
+            bad.append(i)
+            given = raw(i)
+            try:
+                check_event(given)
+            except InvalidValueError as error:
+                rejected.append(Rejection.of(start + i, given, error))
+            else:  # pragma: no cover  (the shapes above are check_event's own rule)
+                raise AssertionError(f"time {texts[i]!r} accepted by check_event alone")
+            continue
+        found[i] = micros(moment)
+    return pa.array(found, pa.int64()), bad, rejected
+
+
+def _finish(
+    start: int,
+    columns: dict[str, Any],
+    values: dict[str, pa.Array],
+    raw: Any,
+    texts: list[str] | None = None,
+) -> tuple[list[Piece], list[Rejection]]:
+    """Parse the times of a checked chunk and split off the rows whose time is refused."""
+    micro, left = _times(columns["time"])
+    if not left:
+        return [_piece(start, columns, values, micro)], []
+    if texts is None:
+        texts = columns["time"].to_pylist()
+    micro, bad, rejected = _python_times(start, texts, left, micro, raw)
+    piece = _piece(start, columns, values, micro)
+    if bad:
+        keep = np.setdiff1d(np.arange(len(piece), dtype=np.int64), np.array(bad, np.int64))
+        piece = piece.take(keep)
+    return ([piece] if len(piece) else []), rejected
+
+
+def _each(start: int, rows: list[Any]) -> tuple[list[Piece], list[Rejection]]:
+    """The event-by-event path: ``check_event`` on every row of a chunk."""
+    ids: list[str] = []
+    customers: list[str] = []
+    kinds: list[str] = []
+    texts: list[str] = []
+    microseconds: list[int] = []
+    positions: list[int] = []
+    props: dict[int, Props] = {}
+    rejected: list[Rejection] = []
+    for position, raw in enumerate(rows, start):
+        try:
+            event_id, customer, kind, moment, found = check_event(raw)
+        except InvalidValueError as error:
+            rejected.append(Rejection.of(position, raw, error))
+            continue
+        given = raw.get("time") if isinstance(raw, Mapping) else None
+        props[len(ids)] = tuple(found.items())
+        ids.append(event_id)
+        customers.append(customer)
+        kinds.append(kind)
+        texts.append(given if type(given) is str else moment.isoformat())
+        microseconds.append(micros(moment))
+        positions.append(position)
+    if not ids:
+        return [], rejected
+    table = pa.table(
+        {
+            "id": _text(ids),
+            "customer": _text(customers),
+            "type": _text(kinds),
+            "text": _text(texts),
+            "micro": pa.array(microseconds, pa.int64()),
+        }
+    )
+    return [Piece(np.array(positions, np.int64), table, {}, props)], rejected
+
+
+def _dicts(  # noqa: PLR0911  (each return hands an unusual chunk to the event-by-event path)
+    start: int, chunk: list[Any]
+) -> tuple[list[Piece], list[Rejection]]:
+    """A chunk of raw events: the column path when it is plain text dicts, else event by event."""
+    # A mapping of five entries with these five keys (an unknown key would take a known one's
+    # place) is what check_event reads as an event; anything else raises here.
+    try:
+        if set(map(len, chunk)) != {5}:
+            return _each(start, chunk)
+        ids, customers, kinds, texts, props = (list(map(get, chunk)) for get in _GET)
+    except (KeyError, TypeError):
+        return _each(start, chunk)
+    if not (
+        _all_text(ids)
+        and _all_text(customers)
+        and _all_text(kinds)
+        and _all_text(texts)
+        and list(map(type, props)).count(dict) == len(props)
+    ):
+        return _each(start, chunk)
+    distinct = set(kinds)
+    kind_column = (
+        pa.repeat(pa.scalar(kinds[0], pa.large_string()), len(kinds))
+        if len(distinct) == 1
+        else _text(kinds)
+    )
+    columns = {"id": _text(ids), "customer": _text(customers), "type": kind_column}
+    if any(pc.min(pc.binary_length(c)).as_py() == 0 for c in columns.values()):
+        return _each(start, chunk)  # an empty id, customer or type
+    values: dict[str, pa.Array] = {}
+    lengths = set(map(len, props))
+    first = next(iter(props[0]), None)
+    single: list[Any] | None = None
+    if lengths == {1} and type(first) is str:
+        try:
+            single = list(map(itemgetter(first), props))
+        except KeyError:
+            single = None
+    if single is not None:
+        if not _all_text(single):
+            return _each(start, chunk)
+        values[str(first)] = _text(single)
+    elif lengths != {0}:
+        names: set[Any] = set().union(*props)
+        if len(names) > _MAX_NAMES or set(map(type, names)) != _STR:
+            return _each(start, chunk)
+        for name in sorted(names):
+            found = [p.get(name) for p in props]
+            if not set(map(type, found)) <= _TEXT_OR_NONE:
+                return _each(start, chunk)
+            values[name] = _text(found)
+    columns["time"] = _text(texts)
+    return _finish(start, columns, values, chunk.__getitem__, texts)
+
+
+def _rows(table: pa.Table) -> list[dict[str, Any]]:
+    """The rows of a table as event mappings (a null property meaning an absent one)."""
+    rows: list[dict[str, Any]] = table.to_pylist()
+    for row in rows:
+        given = row.get("properties")
+        if isinstance(given, dict):
+            row["properties"] = {k: v for k, v in given.items() if v is not None}
+    return rows
+
+
+def _is_text(kind: pa.DataType) -> bool:
+    return bool(pa.types.is_string(kind) or pa.types.is_large_string(kind))
+
+
+def _table(start: int, table: pa.Table) -> tuple[list[Piece], list[Rejection]]:
+    """A slice of a table: the column path when its columns are text, else row by row."""
+    names = table.column_names
+    schema = table.schema
+    required = ("id", "customer", "type", "time")
+    props_type = schema.field("properties").type if "properties" in names else None
+    if (
+        not set(names) <= set(_FIELDS)
+        or not all(n in names and _is_text(schema.field(n).type) for n in required)
+        or not (
+            props_type is None
+            or pa.types.is_null(props_type)
+            or (
+                pa.types.is_struct(props_type)
+                and all(_is_text(props_type.field(i).type) for i in range(props_type.num_fields))
+            )
+        )
+    ):
+        return _each(start, _rows(table))
+    columns = {n: pc.cast(table.column(n).combine_chunks(), pa.large_string()) for n in required}
+    ok = pa.array([True] * table.num_rows)
+    for n in ("id", "customer", "type"):
+        ok = pc.and_(ok, pc.fill_null(pc.greater(pc.utf8_length(columns[n]), 0), False))  # noqa: FBT003
+    ok = pc.and_(ok, pc.is_valid(columns["time"]))
+    values: dict[str, pa.Array] = {}
+    if props_type is not None and pa.types.is_struct(props_type):
+        flat = table.column("properties").combine_chunks().flatten()
+        for i in range(props_type.num_fields):
+            values[props_type.field(i).name] = pc.cast(flat[i], pa.large_string())
+    if pc.all(ok).as_py():
+        return _finish(start, columns, values, lambda i: _rows(table.slice(i, 1))[0])
+    # Rows with a missing id, customer, type or time: those rows event by event, in order.
+    pieces: list[Piece] = []
+    rejected: list[Rejection] = []
+    flags = ok.to_numpy(zero_copy_only=False)
+    run = 0
+    while run < len(flags):
+        end = run
+        while end < len(flags) and flags[end] == flags[run]:
+            end += 1
+        part = table.slice(run, end - run)
+        if flags[run]:
+            found, refused = _table(start + run, part)
+        else:
+            found, refused = _each(start + run, _rows(part))
+        pieces += found
+        rejected += refused
+        run = end
+    return pieces, rejected
+
+
+def _read_file(path: Path) -> pa.Table | list[Any]:
+    """A Parquet or JSON Lines file as a table (or, for JSON with fractions, exact rows)."""
+    suffix = path.suffix.lower()
+    if suffix == ".parquet":
+        import pyarrow.parquet as pq  # noqa: PLC0415  (only for Parquet input)
+
+        return pq.read_table(path)
+    if suffix in {".jsonl", ".ndjson", ".json"}:
+        import pyarrow.json as pj  # noqa: PLC0415  (only for JSON input)
+
+        schema = pa.schema([(n, pa.string()) for n in ("id", "customer", "type", "time")])
+        try:
+            table = pj.read_json(
+                path,
+                parse_options=pj.ParseOptions(
+                    explicit_schema=schema, unexpected_field_behavior="infer"
+                ),
+            )
+        except pa.ArrowInvalid:
+            table = None
+        if table is not None and not any(
+            pa.types.is_floating(t) or (pa.types.is_nested(t) and _has_float(t))
+            for t in table.schema.types
+        ):
+            return table
+        # Numbers with fractions (Arrow would read them as floats) or lines Arrow refuses:
+        # parsed exactly, line by line, numbers as Decimal.
+        rows: list[Any] = []
+        with path.open(encoding="utf-8") as lines:
+            for number, line in enumerate(lines, 1):
+                if not line.strip():
+                    continue
+                try:
+                    rows.append(json.loads(line, parse_float=Decimal))
+                except json.JSONDecodeError as error:
+                    raise DocumentError(str(path), [(f"line {number}", str(error))]) from None
+        return rows
+    raise InvalidValueError("events", str(path), "a .parquet, .jsonl or .ndjson file")
+
+
+def _has_float(kind: pa.DataType) -> bool:
+    if pa.types.is_floating(kind):
+        return True
+    if pa.types.is_struct(kind):
+        return any(_has_float(kind.field(i).type) for i in range(kind.num_fields))
+    if pa.types.is_list(kind) or pa.types.is_large_list(kind):
+        return _has_float(kind.value_type)
+    return False
+
+
+def as_table(events: Any) -> pa.Table | None:
+    """``events`` as an Arrow table when it is a table or frame, else ``None``."""
+    if isinstance(events, pa.Table):
+        return events
+    if isinstance(events, pa.RecordBatch):
+        return pa.Table.from_batches([events])
+    module = type(events).__module__
+    if module.startswith("polars") and hasattr(events, "to_arrow"):
+        return events.to_arrow()
+    if module.startswith("pandas") and hasattr(events, "columns"):
+        return pa.Table.from_pandas(events, preserve_index=False)
+    return None
+
+
+def read_pieces(events: Any) -> Iterator[tuple[list[Piece], list[Rejection], int]]:
+    """Pieces, rejections and size of each slice of a batch, in order (see module docstring)."""
+    if isinstance(events, str | os.PathLike):
+        events = _read_file(Path(events))
+    table = as_table(events)
+    if table is not None:
+        for start in range(0, table.num_rows, SLICE):
+            part = table.slice(start, SLICE)
+            yield (*_table(start, part), part.num_rows)
+        return
+    if isinstance(events, Mapping):
+        raise InvalidValueError("events", events, "a table, a frame, a file or events")
+    source: Iterable[Any] = events
+    if type(source) is list or type(source) is tuple:
+        for start in range(0, len(source), CHUNK):
+            part = list(source[start : start + CHUNK])
+            yield (*_dicts(start, part), len(part))
+        return
+    iterator = iter(source)
+    start = 0
+    while True:
+        chunk: list[Any] = []
+        try:
+            chunk.extend(islice(iterator, CHUNK))
+        except BaseException:
+            # The events read before the failure still count (as in the accumulator), then
+            # the error goes to the caller.
+            if chunk:
+                yield (*_dicts(start, chunk), len(chunk))
+            raise
+        if not chunk:
+            return
+        yield (*_dicts(start, chunk), len(chunk))
+        start += len(chunk)

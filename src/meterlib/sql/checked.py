@@ -1,0 +1,209 @@
+"""Event files checked at meterlib's edge and handed to DuckDB as clean typed columns.
+
+:func:`load_checked` reads JSON Lines, CSV or Parquet files with meterlib's own readers
+(:mod:`meterlib.metering.readers`), checks every event with
+:func:`~meterlib.metering.events.check_event` and, with meters, with
+:func:`~meterlib.metering.reading.read_event` (the one meter reading of the accumulator and
+the ledger: the same rules and words), and appends the rows that pass to the DuckDB temp
+table :data:`TABLE` in Arrow chunks.
+A row that fails is a :class:`~meterlib.metering.report.Rejection` naming its line (its row in
+a Parquet file) and reason, never an error that stops the query, so the DuckDB path rejects
+exactly what ``meterlib ingest`` and the accumulator reject.
+
+The table has ``meterlib_row`` (receipt order: file order, then line order), ``id``,
+``customer``, ``type``, ``time`` (``TIMESTAMPTZ``), ``received_at`` (``TIMESTAMPTZ``, ``NULL``
+when not given), ``meterlib_properties`` (every property, keys sorted, values as
+:func:`~meterlib.metering.events.value_text`: the content two copies of an id are compared
+by, as :meth:`~meterlib.metering.events.UsageEvent.content` compares them) and one text column
+per property a meter reads. A property meters read only as a number is given as the decimal
+the meter reading (:func:`~meterlib.metering.reading.read_event`, through the number funnel)
+read, in plain notation, so DuckDB sums exactly the decimals the other engines sum.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from meterlib._fast import encode_json
+from meterlib.errors import InvalidValueError
+from meterlib.metering.events import check_event, parse_time, value_text
+from meterlib.metering.meters import Aggregation, Meter
+from meterlib.metering.readers import RawLine, read_csv, read_jsonl, read_parquet
+from meterlib.metering.reading import MeterReader, check_meters, read_event
+from meterlib.metering.report import Rejection
+
+if TYPE_CHECKING:
+    import duckdb
+
+__all__ = ["CHUNK", "TABLE", "Loaded", "load_checked"]
+
+#: The DuckDB temp table the checked rows go to.
+TABLE = "meterlib_checked"
+#: Rows handed to DuckDB per Arrow chunk.
+CHUNK = 100_000
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICRO = timedelta(microseconds=1)
+
+
+@dataclass(frozen=True, slots=True)
+class Loaded:
+    """What :func:`load_checked` did: the rows it refused, and whether any had ``received_at``."""
+
+    rejected: tuple[Rejection, ...]
+    received_at: bool
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _lines(path: str, kind: str) -> Iterator[RawLine]:
+    if kind == "parquet":
+        yield from read_parquet(path)
+        return
+    with Path(path).open("rb") as stream:
+        if kind == "csv":
+            yield from read_csv(stream, bare="property")
+        else:
+            yield from read_jsonl(stream)
+
+
+class _Columns:
+    """Checked rows gathered column by column, flushed to DuckDB a chunk at a time."""
+
+    def __init__(self, connection: duckdb.DuckDBPyConnection, properties: Sequence[str]) -> None:
+        import pyarrow as pa  # noqa: PLC0415  (optional dependency, imported when used)
+
+        self.connection = connection
+        self.properties = tuple(properties)
+        names = ["meterlib_row", "id", "customer", "type", "time", "received_at"]
+        names += ["meterlib_properties", *self.properties]
+        self.names = names
+        self.rows: list[tuple[Any, ...]] = []
+        stamp = pa.timestamp("us", tz="UTC")
+        types = [pa.int64(), pa.string(), pa.string(), pa.string(), stamp, stamp, pa.string()]
+        types += [pa.string()] * len(self.properties)
+        self.schema = pa.schema(list(zip(names, types, strict=True)))
+        sql_types = ["BIGINT", "VARCHAR", "VARCHAR", "VARCHAR", "TIMESTAMPTZ", "TIMESTAMPTZ"]
+        sql_types += ["VARCHAR"] * (1 + len(self.properties))
+        connection.execute(
+            f"CREATE OR REPLACE TEMP TABLE {TABLE} ("
+            + ", ".join(f"{_ident(n)} {t}" for n, t in zip(names, sql_types, strict=True))
+            + ")"
+        )
+
+    def add(self, row: tuple[Any, ...]) -> None:
+        self.rows.append(row)
+        if len(self.rows) >= CHUNK:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.rows:
+            return
+        import pyarrow as pa  # noqa: PLC0415
+
+        arrays = []
+        for index, values in enumerate(zip(*self.rows, strict=True)):
+            kind = self.schema.field(index).type
+            if pa.types.is_timestamp(kind):
+                arrays.append(pa.array(values, type=pa.int64()).cast(kind))
+            else:
+                arrays.append(pa.array(values, type=kind))
+        self.rows = []
+        chunk = pa.Table.from_arrays(arrays, schema=self.schema)
+        self.connection.register("meterlib_chunk", chunk)
+        try:
+            self.connection.execute(f"INSERT INTO {TABLE} SELECT * FROM meterlib_chunk")  # noqa: S608  (constant names)
+        finally:
+            self.connection.unregister("meterlib_chunk")
+
+
+def _numeric(meters: Sequence[Meter]) -> frozenset[str]:
+    """Properties meters read only as numbers (never as text: filters, groups, unique counts)."""
+    numbers = {
+        m.property
+        for m in meters
+        if m.property and m.aggregation not in {Aggregation.COUNT, Aggregation.UNIQUE_COUNT}
+    }
+    texts = {name for m in meters for name in (*m.group_by, *m.filters)}
+    texts |= {m.property or "" for m in meters if m.aggregation is Aggregation.UNIQUE_COUNT}
+    return frozenset(name for name in numbers - texts if name)
+
+
+def load_checked(
+    connection: duckdb.DuckDBPyConnection,
+    files: Sequence[str],
+    kind: str,
+    properties: Sequence[str],
+    meters: Sequence[Meter] | None = None,
+) -> Loaded:
+    """Read ``files`` (all of ``kind``: ``json``, ``csv`` or ``parquet``) into :data:`TABLE`.
+
+    Rejection ``index`` counts every line read (from 0, across the files in order); its reason
+    starts with the line (``line 7: ...``, ``row 7: ...`` for Parquet), preceded by the file
+    name when there are several files.
+    """
+    readers: dict[str, list[MeterReader]] | None = None
+    if meters is not None:
+        check_meters(meters)
+        readers = {}
+        for index, meter in enumerate(meters):
+            readers.setdefault(meter.event_type, []).append(MeterReader(index, meter))
+    cache: dict[str, Decimal] = {}
+    numeric = _numeric(meters or ())
+    columns = _Columns(connection, properties)
+    rejected: list[Rejection] = []
+    stamped = False
+    position = 0
+    word = "row" if kind == "parquet" else "line"
+    for path in files:
+        where = f"{path}: " if len(files) > 1 else ""
+        for number, data, raw, problem in _lines(path, kind):
+            index = position
+            position += 1
+            if raw is None:
+                found = data.get("id") if isinstance(data, dict) else None
+                event_id = found if type(found) is str else None
+                rejected.append(Rejection(index, event_id, None, f"{where}{problem}"))
+                continue
+            received = raw.pop("received_at", None)
+            try:
+                event_id, customer, kind_, time, props = check_event(raw, copy=False)
+                readings = (
+                    ()
+                    if readers is None
+                    else read_event(readers.get(kind_, ()), event_id, props, cache)
+                )
+                stamp = None if received is None else parse_time(received, event_id, "received_at")
+            except InvalidValueError as error:
+                rejection = Rejection.of(index, raw, error)
+                reason = f"{where}{word} {number}: {rejection.reason}"
+                rejected.append(replace(rejection, reason=reason))
+                continue
+            stamped = stamped or stamp is not None
+            texts = {k: v if type(v) is str else value_text(v) for k, v in props.items()}
+            # The decimals the meters read, for properties read only as numbers.
+            read = {r.prop: v for r, _, v in readings if r.prop in numeric and v is not None}
+            columns.add(
+                (
+                    position,
+                    event_id,
+                    customer,
+                    kind_,
+                    (time - _EPOCH) // _MICRO,
+                    None if stamp is None else (stamp - _EPOCH) // _MICRO,
+                    encode_json(dict(sorted(texts.items()))),
+                    *[
+                        format(read[name], "f") if name in read else texts.get(name)
+                        for name in columns.properties
+                    ],
+                )
+            )
+    columns.flush()
+    return Loaded(tuple(rejected), stamped)

@@ -1,0 +1,222 @@
+"""The columnar accumulator gives what the accumulator gives: figures, reports, JSON, merges."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+pytest.importorskip("pyarrow")
+pytest.importorskip("polars")
+
+import pyarrow as pa
+
+from meterlib.metering.accumulator import Accumulator
+from meterlib.metering.columnar import ColumnarAccumulator
+from meterlib.metering.meters import Meter
+from meterlib.periods import BillingCycle
+from tests.metering_strategies import CYCLE, METERS, WINDOW, event_sets, split_points
+
+#: The column path's own case: one plain sum and one plain count meter, no filter or group_by.
+PLAIN = [
+    Meter.model_validate(
+        {"name": "units", "type": "api.call", "aggregation": "sum", "property": "qty"}
+    ),
+    Meter.model_validate({"name": "seats", "type": "seat.seen", "aggregation": "count"}),
+]
+
+_BROKEN: list[Any] = [
+    {"id": "x1", "customer": "c", "type": "api.call", "time": "2024-02-30T00:00:00+00:00",
+     "properties": {"qty": "1"}},
+    {"id": "x2", "customer": "c", "type": "api.call", "time": "2024-02-01T00:00:00",
+     "properties": {"qty": "1"}},
+    {"id": "x3", "customer": "c", "type": "api.call", "time": "2024-02-01T24:00:00+00:00",
+     "properties": {"qty": "1"}},
+    {"id": "x4", "customer": "c", "type": "api.call", "time": "2024-02-01T10:00:00+01:00",
+     "properties": {"qty": "abc"}},
+    {"id": "x5", "customer": "", "type": "api.call", "time": "2024-02-01T10:00:00+01:00",
+     "properties": {"qty": "1"}},
+    {"id": "x6", "customer": "c", "type": "api.call", "time": "2024-02-01T10:00:00+01:00",
+     "properties": {"qty": 1.5}},
+    {"id": "x7", "customer": "c", "type": "api.call", "time": "2024-02-01T10:00:00+01:00",
+     "properties": {"qty": "1"}, "extra": 1},
+    {"id": "x8", "customer": "c", "type": "api.call", "time": "2024-02-01T10:00:00+01:00",
+     "properties": {}},
+    {"id": 9, "customer": "c", "type": "api.call", "time": "2024-02-01T10:00:00+01:00",
+     "properties": {"qty": "1"}},
+    {"id": "x10", "customer": "c", "type": "api.call", "time": "2024-02-01 10:00:00.5+01:00",
+     "properties": {"qty": " 7 "}},
+    {"id": "x11", "customer": "c", "type": "api.call", "time": "2024-02-01T10:00:00.1234567Z",
+     "properties": {"qty": "1E+2"}},
+    {"id": "x12", "customer": "c", "type": "api.call", "time": "2024-02-29T23:59:59.5-23:59",
+     "properties": {"qty": "123456789012345678901234567890"}},
+    "not an event",
+]
+
+
+def _both(meters: list[Meter], part: int = 0) -> tuple[Accumulator, ColumnarAccumulator]:
+    return (
+        Accumulator(meters, CYCLE, window=WINDOW, part=part),
+        ColumnarAccumulator(meters, CYCLE, window=WINDOW, part=part),
+    )
+
+
+def _same(plain: Accumulator, columnar: ColumnarAccumulator) -> None:
+    assert columnar.usage() == plain.usage()
+    assert columnar.conflicts == plain.conflicts
+    assert columnar.distinct_events == plain.distinct_events
+    assert Accumulator.from_json(columnar.to_json()) == plain
+    assert ColumnarAccumulator.from_json(plain.to_json()).to_json() == plain.to_json()
+
+
+@st.composite
+def streams(draw: st.DrawFn, *, typed_numbers: bool = True) -> list[Any]:
+    """Event streams with duplicates and conflicts, and sometimes invalid events among them."""
+    events: list[Any] = draw(event_sets(max_events=30, typed_numbers=typed_numbers))
+    for broken in draw(st.lists(st.sampled_from(_BROKEN), max_size=4)):
+        events.insert(draw(st.integers(0, len(events))), broken)
+    return events
+
+
+@settings(deadline=None, max_examples=60, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data(), events=streams(), plain_meters=st.booleans())
+def test_same_reports_figures_and_json_batch_by_batch(data, events, plain_meters):
+    meters = PLAIN if plain_meters else METERS
+    plain, columnar = _both(meters)
+    bounds = [0, *data.draw(split_points(len(events))), len(events)]
+    for lo, hi in itertools.pairwise(bounds):
+        assert columnar.add(events[lo:hi]) == plain.add(events[lo:hi])
+    _same(plain, columnar)
+
+
+@settings(deadline=None, max_examples=30, suppress_health_check=[HealthCheck.too_slow])
+@given(first=streams(), second=streams(), plain_meters=st.booleans())
+def test_merge_is_the_accumulators_merge(first, second, plain_meters):
+    meters = PLAIN if plain_meters else METERS
+    a, ca = _both(meters, part=0)
+    b, cb = _both(meters, part=1)
+    a.add(first)
+    ca.add(first)
+    b.add(second)
+    cb.add(second)
+    merged = ca | cb
+    assert isinstance(merged, ColumnarAccumulator)
+    _same(a | b, merged)
+    assert (cb | ca) == (b | a)
+
+
+@settings(deadline=None, max_examples=30, suppress_health_check=[HealthCheck.too_slow])
+@given(events=streams(typed_numbers=False))
+def test_a_table_of_text_events_counts_as_the_dicts(events):
+    texts = [
+        e for e in events
+        if isinstance(e, dict) and set(e) == {"id", "customer", "type", "time", "properties"}
+        and all(type(v) is str for v in e["properties"].values())
+        and type(e["id"]) is str
+    ]
+    plain, columnar = _both(METERS)
+    expected = plain.add(texts)
+    names = sorted({name for e in texts for name in e["properties"]})
+    if not names:
+        return
+    rows = [
+        {**e, "properties": {n: e["properties"].get(n) for n in names}} for e in texts
+    ]
+    table = pa.Table.from_pylist(rows)
+    assert columnar.add(table) == expected
+    _same(plain, columnar)
+
+
+def test_large_batches_of_the_column_path():
+    """Several chunks: first copies in earlier chunks, ids seen in an earlier batch."""
+    start = datetime(2024, 1, 1, tzinfo=UTC)
+    events = [
+        {
+            "id": f"e{n % 70_000}",
+            "customer": f"c{n % 7}",
+            "type": "api.call",
+            "time": (start + timedelta(minutes=n)).isoformat(),
+            "properties": {"qty": str(n % 1000) if n % 50 else f"{n}.25"},
+        }
+        for n in range(80_000)
+    ]
+    events[75_000] = dict(events[75_000], customer="other")  # a conflict with e5000
+    plain, columnar = _both(PLAIN)
+    assert columnar.add(events) == plain.add(events)
+    assert columnar.add(events[:1000]) == plain.add(events[:1000])
+    _same(plain, columnar)
+
+
+def test_frames_and_files_count_as_the_dicts(tmp_path):
+    pl = pytest.importorskip("polars")
+    events = [
+        {"id": f"e{n}", "customer": f"c{n % 3}", "type": "api.call",
+         "time": f"2024-02-{1 + n % 28:02d}T10:00:00+01:00", "properties": {"qty": str(n)}}
+        for n in range(50)
+    ] + [{"id": "e1", "customer": "c1", "type": "api.call",
+          "time": "2024-02-02T10:00:00+01:00", "properties": {"qty": "1"}}]
+    plain, _ = _both(PLAIN)
+    expected = plain.add(events)
+    table = pa.Table.from_pylist(events)
+    parquet = tmp_path / "events.parquet"
+    import pyarrow.parquet as pq  # noqa: PLC0415
+
+    pq.write_table(table, parquet)
+    jsonl = tmp_path / "events.jsonl"
+    jsonl.write_text("".join(f"{__import__('json').dumps(e)}\n" for e in events))
+    for given_form in (
+        table, pl.from_arrow(table), table.to_pandas(), parquet, str(jsonl), iter(events)
+    ):
+        columnar = ColumnarAccumulator(PLAIN, CYCLE, window=WINDOW)
+        assert columnar.add(given_form) == expected, type(given_form)
+        _same(plain, columnar)
+
+
+def test_json_lines_numbers_stay_exact(tmp_path):
+    path = tmp_path / "events.jsonl"
+    path.write_text(
+        '{"id": "a", "customer": "c", "type": "api.call", "time": "2024-02-01T00:00:00Z",'
+        ' "properties": {"qty": 0.1}}\n'
+        '{"id": "b", "customer": "c", "type": "api.call", "time": "2024-02-01T00:00:00Z",'
+        ' "properties": {"qty": 0.2}}\n'
+    )
+    columnar = ColumnarAccumulator(PLAIN, CYCLE, window=WINDOW)
+    columnar.add(path)
+    assert list(columnar.usage().values()) == [Decimal("0.3")]
+
+
+def test_an_unbounded_cycle_locates_far_apart_events():
+    cycle = BillingCycle(anchor=date(2024, 1, 1), timezone="Europe/Berlin")
+    events = [
+        {"id": f"e{n}", "customer": "c", "type": "api.call",
+         "time": f"{1990 + n * 15}-06-01T00:00:00+00:00", "properties": {"qty": "2"}}
+        for n in range(5)
+    ]
+    plain = Accumulator(PLAIN, cycle)
+    columnar = ColumnarAccumulator(PLAIN, cycle)
+    assert columnar.add(events) == plain.add(events)
+    assert columnar.usage() == plain.usage()
+
+
+def test_events_read_before_a_failing_iterator_still_count():
+    events = [
+        {"id": f"e{n}", "customer": "c", "type": "api.call",
+         "time": "2024-02-01T00:00:00Z", "properties": {"qty": "1"}}
+        for n in range(5)
+    ]
+
+    def stream() -> Any:
+        yield from events
+        raise OSError("the source broke")
+
+    plain, columnar = _both(PLAIN)
+    with pytest.raises(OSError, match="the source broke"):
+        plain.add(stream())
+    with pytest.raises(OSError, match="the source broke"):
+        columnar.add(stream())
+    _same(plain, columnar)
