@@ -16,6 +16,7 @@ import statistics
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 from meterlib.credits import Limit, LimitKind, RateWindow, check
@@ -59,7 +60,9 @@ def main() -> None:
         for customer in customers:
             index.series(customer, "reads")
         loaded = time.perf_counter() - began
-    limit = Limit("reads", "50", BillingCycle(cadence="monthly", anchor=START), LimitKind.HARD)
+    limit = Limit(
+        "reads", Decimal(50), BillingCycle(cadence="monthly", anchor=START), LimitKind.HARD
+    )
     window = RateWindow("reads", 5, timedelta(minutes=15))
     asks = [
         (rng.choice(customers), START + timedelta(seconds=rng.randrange(SPAN_S)))

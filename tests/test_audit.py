@@ -58,7 +58,7 @@ def test_breaches_first_moment_groups_and_values() -> None:
     result = audit(
         index,
         "partner",
-        Limit("reads", "90", CYCLE),
+        Limit("reads", Decimal(90), CYCLE),
         START,
         datetime(2024, 4, 1, tzinfo=UTC),
         basis=basis(),
@@ -81,8 +81,12 @@ def test_breaches_first_moment_groups_and_values() -> None:
 
 def test_no_breach_under_the_limit() -> None:
     index = UsageIndex.of(events(10), METERS)
-    result = audit(index, "partner", Limit("reads", "90", CYCLE), START, START + timedelta(days=31))
-    assert [(p.breach, p.first_breach, p.value) for p in result.periods] == [(0, None, None)]
+    result = audit(
+        index, "partner", Limit("reads", Decimal(90), CYCLE), START, START + timedelta(days=31)
+    )
+    assert [(p.breach, p.first_breach, p.value) for p in result.periods] == [
+        (Decimal(0), None, None)
+    ]
     assert result.value is None
 
 
@@ -91,7 +95,7 @@ def test_rebill_audit_owes_the_breach_value() -> None:
     result = audit(
         index,
         "partner",
-        Limit("reads", "90", CYCLE),
+        Limit("reads", Decimal(90), CYCLE),
         START,
         datetime(2024, 4, 1, tzinfo=UTC),
         basis=basis(),
@@ -105,7 +109,7 @@ def test_renderers_carry_every_period() -> None:
     result = audit(
         index,
         "partner",
-        Limit("reads", "90", CYCLE),
+        Limit("reads", Decimal(90), CYCLE),
         START,
         datetime(2024, 3, 1, tzinfo=UTC),
         basis=basis(),

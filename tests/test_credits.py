@@ -26,7 +26,7 @@ from meterlib.ledger.credits import CreditStore, usage_index
 from meterlib.ledger.schema import LedgerError
 from meterlib.metering.events import UsageEvent
 from meterlib.metering.meters import parse_meters
-from meterlib.periods import BillingCycle
+from meterlib.periods import BillingCycle, Cadence
 
 
 def day(d: int, month: int = 1, hour: int = 0) -> datetime:
@@ -35,11 +35,11 @@ def day(d: int, month: int = 1, hour: int = 0) -> datetime:
 
 def test_draw_order_priority_then_expiry_then_oldest() -> None:
     grants = [
-        Grant("never", "1", "EUR", day(1), None, priority=1),
-        Grant("late", "1", "EUR", day(1), day(30), priority=1),
-        Grant("soon-new", "1", "EUR", day(3), day(20), priority=1),
-        Grant("soon-old", "1", "EUR", day(2), day(20), priority=1),
-        Grant("first", "1", "EUR", day(5), None, priority=0),
+        Grant("never", Decimal(1), "EUR", day(1), None, priority=1),
+        Grant("late", Decimal(1), "EUR", day(1), day(30), priority=1),
+        Grant("soon-new", Decimal(1), "EUR", day(3), day(20), priority=1),
+        Grant("soon-old", Decimal(1), "EUR", day(2), day(20), priority=1),
+        Grant("first", Decimal(1), "EUR", day(5), None, priority=0),
     ]
     assert [g.id for g in draw_order(grants)] == ["first", "soon-old", "soon-new", "late", "never"]
 
@@ -47,8 +47,8 @@ def test_draw_order_priority_then_expiry_then_oldest() -> None:
 def test_draw_lines_name_grants_and_stop_at_zero() -> None:
     ledger = (
         CreditLedger("c")
-        .grant(Grant("promo", "30", "EUR", day(1), day(15), priority=1, description="Promo"))
-        .top_up(Grant("prepaid", "50", "EUR", day(1), None, priority=2))
+        .grant(Grant("promo", Decimal(30), "EUR", day(1), day(15), priority=1, description="Promo"))
+        .top_up(Grant("prepaid", Decimal(50), "EUR", day(1), None, priority=2))
     )
     draw, after = ledger.draw("100", "EUR", day(5), "INV-1")
     assert [(line.grant, line.label, line.amount) for line in draw.lines] == [
@@ -61,7 +61,7 @@ def test_draw_lines_name_grants_and_stop_at_zero() -> None:
 
 
 def test_expiry_is_an_entry_and_balance_is_reproducible() -> None:
-    ledger = CreditLedger("c").grant(Grant("g", "40", "reads", day(1), day(10)))
+    ledger = CreditLedger("c").grant(Grant("g", Decimal(40), "reads", day(1), day(10)))
     _draw, ledger = ledger.draw("15", "reads", day(3))
     assert ledger.balance(day(9), "reads") == Decimal(25)
     assert ledger.balance(day(10), "reads") == 0
@@ -76,7 +76,13 @@ def test_expiry_is_an_entry_and_balance_is_reproducible() -> None:
 
 
 def test_recurrence_refills_and_forfeits_above_the_rollover_limit() -> None:
-    grant = Grant("monthly", "100", "reads", day(1), recurrence=Recurrence("monthly", day(1), "10"))
+    grant = Grant(
+        "monthly",
+        Decimal(100),
+        "reads",
+        day(1),
+        recurrence=Recurrence(Cadence.MONTHLY, day(1), Decimal(10)),
+    )
     _draw, ledger = CreditLedger("c").grant(grant).draw("30", "reads", day(5))
     assert ledger.balance(day(15), "reads") == Decimal(70)
     assert ledger.balance(day(1, 2), "reads") == Decimal(110)  # 10 carried + 100 granted
@@ -84,7 +90,7 @@ def test_recurrence_refills_and_forfeits_above_the_rollover_limit() -> None:
 
 
 def test_draw_before_an_earlier_draw_is_refused() -> None:
-    ledger = CreditLedger("c").grant(Grant("g", "10", "EUR", day(1)))
+    ledger = CreditLedger("c").grant(Grant("g", Decimal(10), "EUR", day(1)))
     _draw, ledger = ledger.draw("1", "EUR", day(5))
     with pytest.raises(InvalidValueError, match="latest draw"):
         ledger.draw("1", "EUR", day(4))
@@ -139,7 +145,7 @@ CYCLE = BillingCycle(cadence="monthly", anchor=day(1))
 
 def test_check_hard_limit_and_rate_window() -> None:
     index = UsageIndex.of(events(20), METERS)
-    limit = Limit("reads", "10", CYCLE, LimitKind.HARD)
+    limit = Limit("reads", Decimal(10), CYCLE, LimitKind.HARD)
     early = check(index, "p", limit, day(1) + timedelta(minutes=20))
     assert (early.usage, early.remaining, early.allowed) == (Decimal(5), Decimal(5), True)
     late = check(index, "p", limit, day(2))
@@ -148,7 +154,11 @@ def test_check_hard_limit_and_rate_window() -> None:
     assert (next_period.usage, next_period.allowed) == (Decimal(0), True)
     window = RateWindow("reads", 3, timedelta(minutes=15))
     busy = check(
-        index, "p", Limit("reads", "100", CYCLE), day(1) + timedelta(minutes=30), window=window
+        index,
+        "p",
+        Limit("reads", Decimal(100), CYCLE),
+        day(1) + timedelta(minutes=30),
+        window=window,
     )
     assert busy.window_events == 3
     assert not busy.allowed
@@ -157,7 +167,7 @@ def test_check_hard_limit_and_rate_window() -> None:
 
 def test_check_soft_limit_allows_overage_and_sum_meters() -> None:
     index = UsageIndex.of(events(8), METERS)
-    soft = check(index, "p", Limit("bytes", "5", CYCLE, LimitKind.SOFT), day(2))
+    soft = check(index, "p", Limit("bytes", Decimal(5), CYCLE, LimitKind.SOFT), day(2))
     assert (soft.usage, soft.remaining, soft.allowed) == (Decimal("20.0"), Decimal(0), True)
 
 
@@ -173,18 +183,26 @@ def test_check_from_the_ledger_equals_check_from_events(tmp_path: Path) -> None:
         ledger.append(batch)
         from_ledger = usage_index(ledger, METERS, customer="p")
     from_events = UsageIndex.of(batch, METERS)
-    limit = Limit("reads", "12", CYCLE)
+    limit = Limit("reads", Decimal(12), CYCLE)
     for minutes in (0, 7, 60, 149, 150, 1000):
         moment = day(1) + timedelta(minutes=minutes)
         assert check(from_ledger, "p", limit, moment) == check(from_events, "p", limit, moment)
 
 
 def test_credit_store_round_trip_and_append_only(tmp_path: Path) -> None:
-    grant = Grant("r", "100", "reads", day(1), day(1, 6), 2, Recurrence("monthly", day(1), "10"))
+    grant = Grant(
+        "r",
+        Decimal(100),
+        "reads",
+        day(1),
+        day(1, 6),
+        2,
+        Recurrence(Cadence.MONTHLY, day(1), Decimal(10)),
+    )
     book = (
         CreditLedger("c")
         .grant(grant)
-        .top_up(Grant("t", "5.5", "EUR", day(2), None, 0, None, "Top-up"))
+        .top_up(Grant("t", Decimal("5.5"), "EUR", day(2), None, 0, None, "Top-up"))
     )
     _draw, book = book.draw("30", "reads", day(5), "INV-1")
     path = tmp_path / "l.sqlite"
@@ -199,7 +217,7 @@ def test_credit_store_round_trip_and_append_only(tmp_path: Path) -> None:
         _draw, more = loaded.draw("1", "EUR", day(6))
         assert store.save(more) == 1
         with pytest.raises(LedgerError, match="never rewritten"):
-            store.save(CreditLedger("c").grant(Grant("x", "1", "EUR", day(1))))
+            store.save(CreditLedger("c").grant(Grant("x", Decimal(1), "EUR", day(1))))
         assert store.load("nobody") == CreditLedger("nobody")
     with Ledger(path) as ledger:  # the file is still a usable event ledger
         assert len(ledger) == 0
@@ -224,10 +242,18 @@ def test_an_invoice_draws_credits_in_order_and_names_each_grant() -> None:
     book = (
         CreditLedger(bill.customer)
         .grant(
-            Grant("welcome", "10", bill.currency, start, moment, priority=1, description="Welcome")
+            Grant(
+                "welcome",
+                Decimal(10),
+                bill.currency,
+                start,
+                moment,
+                priority=1,
+                description="Welcome",
+            )
         )
-        .top_up(Grant("prepaid", "20", bill.currency, start, None, priority=2))
-        .grant(Grant("other-currency", "99", "XXX-units", start))
+        .top_up(Grant("prepaid", Decimal(20), bill.currency, start, None, priority=2))
+        .grant(Grant("other-currency", Decimal(99), "XXX-units", start))
     )
     credited, after = apply_credits(bill, book, moment - timedelta(seconds=1))
     assert [line.label for line in credited.lines] == ["Welcome", "prepaid"]
@@ -255,10 +281,10 @@ def test_thresholds_issue_invoices_when_crossed_and_bill_the_difference() -> Non
     recurring = threshold_invoices(price, usage, Thresholds(every="5"))
     # 5 is crossed at 6, 10 at 12, 15 at 15; the period's end then bills nothing more.
     assert [(i.usage, i.part.rounded) for i in recurring] == [
-        (6, Decimal("6.00")),
-        (12, Decimal("6.00")),
-        (15, Decimal("3.00")),
-        (15, Decimal("0.00")),
+        (Decimal(6), Decimal("6.00")),
+        (Decimal(12), Decimal("6.00")),
+        (Decimal(15), Decimal("3.00")),
+        (Decimal(15), Decimal("0.00")),
     ]
     with pytest.raises(InvalidValueError, match="rising"):
         Thresholds(amounts=["10", "5"])

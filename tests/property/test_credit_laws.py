@@ -116,7 +116,7 @@ def usage(draw: st.DrawFn) -> list[UsageEvent]:
     ]
 
 
-limits = st.integers(0, 200).map(lambda n: Limit("reads", n, CYCLE))
+limits = st.integers(0, 200).map(lambda n: Limit("reads", Decimal(n), CYCLE))
 
 
 @given(usage(), limits)
