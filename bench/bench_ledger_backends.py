@@ -33,12 +33,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_ledger import write_events  # noqa: E402
+from bench_ledger import write_events
 
-from meterlib.ledger import Ledger  # noqa: E402
-from meterlib.ledger.ingest import BATCH_SIZE, Ingest  # noqa: E402
-from meterlib.metering.meters import Meter  # noqa: E402
-from meterlib.periods import BillingCycle, Period  # noqa: E402
+from meterlib.ledger import Ledger
+from meterlib.ledger.ingest import BATCH_SIZE, Ingest
+from meterlib.metering.meters import Meter
+from meterlib.periods import BillingCycle, Period
 
 TARGET = 100_000
 USAGE_TARGET = 5.0
@@ -119,7 +119,7 @@ def run_child(*args: str) -> dict[str, object]:
     return figures
 
 
-def main() -> None:  # noqa: PLR0915
+def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[500_000, 5_000_000])
     parser.add_argument("--ids", nargs="+", default=["random", "ordered"])
