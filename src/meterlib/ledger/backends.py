@@ -1,0 +1,50 @@
+"""Opening a ledger of either backend: SQLite (standard library, the default) or DuckDB.
+
+:func:`open_ledger` reads the first bytes of an existing file to tell the two apart, so a
+caller need not remember which backend wrote it; a new file is a DuckDB ledger when its name
+ends in ``.duckdb`` or ``.ddb`` (or ``backend="duckdb"`` is given), else an SQLite ledger.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from meterlib.errors import InvalidValueError
+from meterlib.ledger import Ledger
+
+if TYPE_CHECKING:
+    from meterlib.ledger.duck import DuckLedger
+
+__all__ = ["BACKENDS", "backend_of", "open_ledger"]
+
+#: The ledger backends by name.
+BACKENDS = ("sqlite", "duckdb")
+_DUCK_SUFFIXES = frozenset({".duckdb", ".ddb"})
+
+
+def backend_of(path: str | Path) -> str:
+    """``"duckdb"`` or ``"sqlite"``: from the file's header when it exists, else its name."""
+    path = Path(path)
+    try:
+        with path.open("rb") as stream:
+            head = stream.read(16)
+    except FileNotFoundError:
+        head = b""
+    if head[8:12] == b"DUCK":
+        return "duckdb"
+    if head or path.suffix.lower() not in _DUCK_SUFFIXES:
+        return "sqlite"
+    return "duckdb"
+
+
+def open_ledger(path: str | Path, *, backend: str | None = None) -> Ledger | DuckLedger:
+    """Open (or create) the ledger at ``path`` with ``backend`` (by default: :func:`backend_of`)."""
+    chosen = backend_of(path) if backend is None else backend
+    if chosen not in BACKENDS:
+        raise InvalidValueError("backend", backend, f"one of {list(BACKENDS)} or None")
+    if chosen == "duckdb":
+        from meterlib.ledger.duck import DuckLedger  # noqa: PLC0415  (optional dependency)
+
+        return DuckLedger(path)
+    return Ledger(path)
