@@ -4,6 +4,7 @@ SQLite ledger does: the same batch reports, usage, stored events, late events an
 import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
@@ -35,7 +36,9 @@ def test_duck_ledger_answers_as_the_sqlite_ledger(batches):
     ):
         for number, batch in enumerate(batches):
             moment = T0 + timedelta(hours=number)
-            checks = {"meters": METERS, "periods": CYCLE, "window": WINDOW} if number % 2 else {}
+            checks: dict[str, Any] = (
+                {"meters": METERS, "periods": CYCLE, "window": WINDOW} if number % 2 else {}
+            )
             expected = lite.append(batch, received_at=moment, source=f"b{number}", **checks)
             assert duck.append(batch, received_at=moment, source=f"b{number}", **checks) == expected
         assert len(duck) == len(lite)
@@ -56,7 +59,7 @@ def test_duck_ledger_answers_as_the_sqlite_ledger(batches):
             assert _usage(duck, options) == _usage(lite, options)
 
 
-def _usage(ledger, options):
+def _usage(ledger: Any, options: dict[str, Any]) -> Any:
     """The usage table, or "unreadable" when a stored event fails a meter (both must fail)."""
     try:
         return ledger.usage(METERS, CYCLE, **options)
