@@ -15,16 +15,17 @@ from types import MappingProxyType
 from typing import Any
 
 from meterlib._numbers import to_decimal
-from meterlib.errors import InvalidValueError, MeterlibError
+from meterlib.errors import InvalidValueError
+from meterlib.frames import MissingDependencyError
 
 try:
     import numpy as np
     import pyarrow as pa
     import pyarrow.compute as pc
-except ImportError:  # pragma: no cover - the test environment has the extra
-    raise MeterlibError(
-        "the columnar path needs numpy, pyarrow and polars: pip install 'meterlib[columnar]'"
-    ) from None
+except ImportError as missing:  # pragma: no cover - its own CI step installs the extra
+    raise MissingDependencyError(
+        "the columnar path", "numpy, pyarrow and polars", "columnar"
+    ) from missing
 
 from meterlib.metering.aggregations import KINDS, PartialKind
 from meterlib.metering.events import EventError, UsageEvent, value_text

@@ -37,17 +37,18 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
-from meterlib.errors import DocumentError, InvalidValueError, MeterlibError
+from meterlib.errors import DocumentError, InvalidValueError
+from meterlib.frames import MissingDependencyError
 
 try:
     import numpy as np
     import polars as pl
     import pyarrow as pa
     import pyarrow.compute as pc
-except ImportError:  # pragma: no cover - the test environment has the extra
-    raise MeterlibError(
-        "the columnar path needs numpy, pyarrow and polars: pip install 'meterlib[columnar]'"
-    ) from None
+except ImportError as missing:  # pragma: no cover - its own CI step installs the extra
+    raise MissingDependencyError(
+        "the columnar path", "numpy, pyarrow and polars", "columnar"
+    ) from missing
 
 from meterlib.metering._buckets import micros
 from meterlib.metering.events import PropertyValue, check_event
@@ -146,8 +147,7 @@ class Piece:
                 pairs = ((name, column[i]) for name, column in zip(names, columns, strict=True))
                 props = tuple((name, value) for name, value in pairs if value is not None)
             found.append(
-                (taken["customer"][i], taken["type"][i], taken["micro"][i], props,
-                 taken["text"][i])
+                (taken["customer"][i], taken["type"][i], taken["micro"][i], props, taken["text"][i])
             )
         return found
 
