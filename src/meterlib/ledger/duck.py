@@ -35,22 +35,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
-from decimal import localcontext
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
-from meterlib._numbers import EXACT
 from meterlib.errors import InvalidValueError, MeterlibError
-from meterlib.ledger.events import BatchRecord, Screen, StoredEvent
+from meterlib.ledger.events import BatchRecord, Screen, StoredEvent, sort_batch
 from meterlib.ledger.rows import (
     Row,
     canonical,
-    checked_event,
-    content,
     event_of,
     instant,
-    stored_content,
     to_row,
 )
 from meterlib.ledger.schema import LedgerError
@@ -189,7 +184,7 @@ class DuckLedger:
 
     # -- appending -------------------------------------------------------------------------
 
-    def append(  # noqa: PLR0912, PLR0915  (one pass over the batch, as the SQLite ledger's)
+    def append(  # noqa: PLR0915  (one pass over the batch, as the SQLite ledger's)
         self,
         events: Iterable[UsageEvent | Mapping[str, Any]],
         *,
@@ -227,8 +222,6 @@ class DuckLedger:
             rows.append(to_row(checked))
 
         db = self._db
-        duplicates = accepted = outside = unmetered = 0
-        found: list[tuple[int, Conflict, Row]] = []
         db.execute("BEGIN TRANSACTION")
         try:
             batch = int(self._one("SELECT coalesce(max(batch), 0) + 1 FROM batches")[0])
@@ -258,35 +251,7 @@ class DuckLedger:
                     )
                 finally:
                     db.unregister("meterlib_new")
-            with localcontext(EXACT):
-                for event_id, (position, checked, out, metered) in first.items():
-                    row = stored.get(event_id)
-                    if row is None:
-                        if out:
-                            outside += 1
-                        else:
-                            accepted += 1
-                            unmetered += not metered
-                    elif stored_content(row) == content(checked):
-                        duplicates += 1
-                    else:
-                        found.append((position, Conflict(event_of(row), checked_event(checked)),
-                                      to_row(checked)))
-                for position, checked in later:
-                    known = stored.get(checked[0])
-                    if known is not None:
-                        same = stored_content(known) == content(checked)
-                        winner = event_of(known)
-                    else:
-                        original = first[checked[0]][1]
-                        same = content(original) == content(checked)
-                        winner = checked_event(original)
-                    if same:
-                        duplicates += 1
-                    else:
-                        found.append((position, Conflict(winner, checked_event(checked)),
-                                      to_row(checked)))
-            found.sort(key=lambda item: item[0])
+            accepted, outside, unmetered, duplicates, found = sort_batch(first, later, stored)
             self._refuse(batch, [row for _, _, row in found])
             db.execute(
                 "INSERT INTO batches VALUES (?, ?, ?, ?, ?, ?, ?, ?)",

@@ -41,7 +41,7 @@ from meterlib.metering.reading import MeterReader, check_meters, read_event
 from meterlib.metering.report import BatchReport, Conflict, Rejection
 from meterlib.periods import BillingCycle, Period
 
-__all__ = ["BatchRecord", "EventStore", "Screen", "StoredEvent"]
+__all__ = ["BatchRecord", "EventStore", "Screen", "StoredEvent", "sort_batch"]
 
 # SQLite limits the number of bound parameters per statement; look-ups go in chunks this size.
 _CHUNK = 500
@@ -126,7 +126,7 @@ class EventStore:
     # -- appending -------------------------------------------------------------------------
 
     @guarded
-    def append(  # noqa: PLR0912, PLR0915  (one pass over the batch, kept in one place)
+    def append(
         self,
         events: Iterable[UsageEvent | Mapping[str, Any]],
         *,
@@ -170,9 +170,6 @@ class EventStore:
             rows.append(to_row(checked))
 
         db = self._db
-        duplicates = 0
-        found: list[tuple[int, Conflict, Row]] = []  # (position, conflict, refused row)
-        accepted = outside = unmetered = 0
         db.execute("BEGIN IMMEDIATE")
         try:
             last = db.execute("SELECT coalesce(max(rowid), 0) FROM events").fetchone()[0]
@@ -191,35 +188,7 @@ class EventStore:
                 stored = self._stored(
                     self._not_added(first, last, cursor.rowcount), int(batch or 0)
                 )
-            with localcontext(EXACT):
-                for event_id, (position, checked, out, metered) in first.items():
-                    row = stored.get(event_id)
-                    if row is None:
-                        if out:
-                            outside += 1
-                        else:
-                            accepted += 1
-                            unmetered += not metered
-                    elif stored_content(row) == content(checked):
-                        duplicates += 1
-                    else:
-                        found.append((position, Conflict(event_of(row), checked_event(checked)),
-                                      to_row(checked)))
-                for position, checked in later:
-                    known = stored.get(checked[0])
-                    if known is not None:
-                        same = stored_content(known) == content(checked)
-                        winner = event_of(known)
-                    else:
-                        original = first[checked[0]][1]
-                        same = content(original) == content(checked)
-                        winner = checked_event(original)
-                    if same:
-                        duplicates += 1
-                    else:
-                        refused = Conflict(winner, checked_event(checked))
-                        found.append((position, refused, to_row(checked)))
-            found.sort(key=lambda item: item[0])
+            accepted, outside, unmetered, duplicates, found = sort_batch(first, later, stored)
             db.executemany(  # the batch number is an int from SQLite, not input
                 f"INSERT OR IGNORE INTO refused (content, batch, {EVENT_COLUMNS}) "  # noqa: S608
                 f"VALUES (?, {int(batch or 0)}, ?, ?, ?, ?, ?, ?, ?)",
@@ -336,3 +305,48 @@ class EventStore:
             StoredEvent(event_of(row), instant(row[8]), row[7])
             for row in self._db.execute(query, params)
         ]
+
+
+def sort_batch(
+    first: Mapping[str, tuple[int, CheckedEvent, bool, bool]],
+    later: Sequence[tuple[int, CheckedEvent]],
+    stored: Mapping[str, Sequence[Any]],
+) -> tuple[int, int, int, int, list[tuple[int, Conflict, Row]]]:
+    """Where each event of a batch goes, against the rows stored before it (every backend).
+
+    ``first`` maps each id's first copy in the batch to ``(position, event, outside, metered)``,
+    ``later`` lists the batch's further copies, ``stored`` the rows of ids stored by earlier
+    batches. Returns ``(accepted, outside, unmetered, duplicates, conflicts)``, the conflicts as
+    ``(position, conflict, refused row)`` in batch order.
+    """
+    accepted = outside = unmetered = duplicates = 0
+    found: list[tuple[int, Conflict, Row]] = []
+    with localcontext(EXACT):
+        for event_id, (position, checked, out, metered) in first.items():
+            row = stored.get(event_id)
+            if row is None:
+                if out:
+                    outside += 1
+                else:
+                    accepted += 1
+                    unmetered += not metered
+            elif stored_content(row) == content(checked):
+                duplicates += 1
+            else:
+                found.append((position, Conflict(event_of(row), checked_event(checked)),
+                              to_row(checked)))
+        for position, checked in later:
+            known = stored.get(checked[0])
+            if known is not None:
+                same = stored_content(known) == content(checked)
+                winner = event_of(known)
+            else:
+                original = first[checked[0]][1]
+                same = content(original) == content(checked)
+                winner = checked_event(original)
+            if same:
+                duplicates += 1
+            else:
+                found.append((position, Conflict(winner, checked_event(checked)), to_row(checked)))
+    found.sort(key=lambda item: item[0])
+    return accepted, outside, unmetered, duplicates, found
