@@ -20,11 +20,14 @@ import time
 from decimal import Decimal
 from typing import Any
 
+from results import emit
+
 from meterlib.pricing import Charge, GraduatedPrice, MatrixPrice
 
 MODELS = ("small", "medium", "large")
 REGIONS = ("us", "eu", "apac", "latam")
 CELLS_USED = 10
+TARGET = 20_000
 
 
 def matrix() -> MatrixPrice:
@@ -113,12 +116,26 @@ def main() -> None:
     print(f"matrix ratings per round: {options.count}, rounds: {options.rounds}")
     print(f"best:   {max(rates):,.0f} matrix ratings/s")
     print(f"median: {statistics.median(rates):,.0f} matrix ratings/s")
+    bound_text = ""
     if not options.no_bounds:
         bound = max(bound_round(price, options.count, options.seed + n) for n in range(3))
         print(
             f"bound:  {bound:,.0f} matrix ratings/s for the {CELLS_USED} cell ratings alone"
             " (no routing, no sum)",
         )
+        bound_text = f"the {CELLS_USED} cell ratings alone: {bound:,.0f}/s"
+    median = statistics.median(rates)
+    emit(
+        "matrix",
+        what=f"rating a 3 × 4 matrix of 4-tier graduated prices, usage in {CELLS_USED} cells"
+        " (10 cell ratings with breakdowns each)",
+        target=f"≥ {TARGET:,} matrix ratings/s",
+        measured=f"{median:,.0f} matrix ratings/s (median of {options.rounds} rounds;"
+        f" best {max(rates):,.0f})",
+        met=median >= TARGET,
+        bound=bound_text,
+        command="python bench/bench_matrix.py",
+    )
 
 
 if __name__ == "__main__":
