@@ -120,7 +120,11 @@ def test_renderers_carry_every_period() -> None:
     assert "8.50" in text
     csv_text = audit_csv(result)
     assert len(csv_text.splitlines()) == 1 + 2 * (3 + 1) + 1
-    assert "<table>" in audit_html(result)
+    page = audit_html(result)
+    assert '<table class="grid audit">' in page
+    body = page.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
+    assert body.count("<tr") == 2 * (3 + 1) + 1  # as many rows as the CSV
+    assert "€8.50" in page
     data = audit_to_json(result)
     assert data["totals"]["breach"] == str(result.breach)
     json.dumps(data)

@@ -119,6 +119,12 @@ class Audit:
         """The periods whose usage went above the limit."""
         return tuple(p for p in self.periods if p.breach > 0)
 
+    def _repr_html_(self) -> str:
+        """Show as HTML in Jupyter (``en_US``): periods, groups, breaches and their value."""
+        from meterlib.render.html.audit import audit_fragment  # noqa: PLC0415
+
+        return audit_fragment(self, "en_US")
+
 
 def _whole_periods(cycle: BillingCycle, start: datetime, end: datetime) -> list[Period]:
     index = cycle.index_of(start)

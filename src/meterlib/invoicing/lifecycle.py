@@ -242,6 +242,6 @@ class IssuedInvoice:
 
     def _repr_html_(self) -> str:
         """Show as HTML in Jupyter (``en_US``), with its status and balance."""
-        from meterlib.render.issued import render_issued  # noqa: PLC0415
+        from meterlib.render.html.issued import issued_fragment  # noqa: PLC0415
 
-        return render_issued(self, "html", "en_US")
+        return issued_fragment(self, "en_US")

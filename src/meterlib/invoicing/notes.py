@@ -122,6 +122,12 @@ class Note:
         """Locale-free one-line summary."""
         return f"{self.kind.value} {self.number} for invoice {self.invoice}: {self.total}"
 
+    def _repr_html_(self) -> str:
+        """Show as HTML in Jupyter (``en_US``): the invoice it corrects, line by line."""
+        from meterlib.render.html.issued import note_fragment  # noqa: PLC0415
+
+        return note_fragment(self, "en_US")
+
 
 def _keyed(invoice: Invoice) -> dict[_Key, tuple[int | None, Decimal, str, Any]]:
     """Each line's and tax's key -> (line index, net amount, description, the line or tax)."""
