@@ -111,24 +111,28 @@ def audit_text(result: Audit, locale: str | Locale = "en_US") -> str:
     """The audit as an aligned plain-text table with totals, for ``locale``."""
     f = Formatter(result.currency or "XXX", locale)
     _ = f.gettext
-    header = (
+    header: tuple[str, ...] = (
         _("Period"), _("Group"), _("Usage"), _("Limit"), _("Share of the limit"),
         _("Above the limit"), _("First breach"), _("Value"),
     )
-    body = [
+    body: list[tuple[str, ...]] = [
         (
             row.period.upper() if row.kind == "total" else row.period,
             row.group, row.usage, row.limit, row.share, row.above, row.first, row.value,
         )
         for row in audit_rows(result, f)
     ]
+    if result.group_by is None:  # no group column
+        header = header[:1] + header[2:]
+        body = [r[:1] + r[2:] for r in body]
+    left = 2 if result.group_by is not None else 1
     widths = [max(len(r[i]) for r in (header, *body)) for i in range(len(header))]
     out = [audit_title(result, f), ""]
     out += [f"{label}: {value}" for label, value in audit_facts(result, f)]
     out.append("")
     out.extend(
         "  ".join(
-            c.rjust(w) if i >= 2 else c.ljust(w)
+            c.rjust(w) if i >= left else c.ljust(w)
             for i, (c, w) in enumerate(zip(r, widths, strict=True))
         ).rstrip()
         for r in (header, *body)

@@ -106,11 +106,12 @@ def audit_rows(result: Audit, fmt: Formatter) -> list[AuditRow]:
                 _moment(g.first_above, fmt),
                 "" if g.first_above is None else g.first_above.isoformat(), "", "", g.above > 0,
             )
-            for g in p.groups
+            for g in (p.groups if result.group_by is not None else ())
         )
         rows.append(
             AuditRow(
-                "period", span, _("(all)") if p.groups else "", number(p.usage), number(p.limit),
+                "period", span, "" if result.group_by is None else _("(all)"),
+                number(p.usage), number(p.limit),
                 share_of_limit(p.usage, p.limit, fmt), number(p.breach),
                 _moment(p.first_breach, fmt),
                 "" if p.first_breach is None else p.first_breach.isoformat(),

@@ -124,7 +124,7 @@ def invoice_text(
         )
     )
     notice = status_notice(account, labels)
-    out += ["", *([notice] if notice else [])]
+    out += ["", *([notice, ""] if notice else [])]
     return "\n".join(out) + "\n" + account_text(
         account_rows(invoice, account, labels, document)
     )
