@@ -107,8 +107,8 @@ def issued_documents(folder: Path) -> Documents:
         )
 
 
-def usage_audit(*, grouped: bool = True) -> Audit:
-    """A partner's reads against 90 a month, Jan to Mar 2024, valued at two dated prices."""
+def usage_audit(*, grouped: bool = True, months: int = 3) -> Audit:
+    """A partner's reads against 90 a month from January 2024, valued at two dated prices."""
     meters = parse_meters([{"name": "reads", "type": "read", "aggregation": "count"}])
     start = datetime(2024, 1, 1, tzinfo=UTC)
     apps = ("crm", "etl", "bi")
@@ -118,7 +118,7 @@ def usage_audit(*, grouped: bool = True) -> Audit:
             "time": (start + timedelta(hours=7 * i)).isoformat(),
             "properties": {"app": apps[i % 3]},
         })
-        for i in range(300)
+        for i in range(100 * months)
     ]
 
     def per_unit(amount: str) -> Any:
@@ -130,5 +130,6 @@ def usage_audit(*, grouped: bool = True) -> Audit:
     return audit(
         UsageIndex.of(events, meters, group_by=group_by), "partner",
         Limit("reads", Decimal(90), BillingCycle(cadence="monthly", anchor=start)),
-        start, datetime(2024, 4, 1, tzinfo=UTC), basis=basis, group_by=group_by,
+        start, datetime(2024 + months // 12, months % 12 + 1, 1, tzinfo=UTC), basis=basis,
+        group_by=group_by,
     )

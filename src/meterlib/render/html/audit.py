@@ -23,10 +23,8 @@ def _formatter(result: Audit, locale: str | Locale) -> Formatter:
 
 
 def _row(row: AuditRow, *, grouped: bool) -> str:
-    classes = [row.kind] if row.kind != "period" else []
-    if row.breached and row.kind != "total":
-        classes.append("over")
-    cls = f' class="{" ".join(classes)}"' if classes else ""
+    cls = f' class="{row.kind}"' if row.kind != "period" else ""
+    over = ' class="over"' if row.breached and row.kind != "total" else ""
     group = f'<td class="s">{bdi(row.group)}</td>' if grouped else ""
     first = (
         f'<td><time datetime="{e(row.first_iso)}">{e(row.first)}</time></td>'
@@ -36,7 +34,7 @@ def _row(row: AuditRow, *, grouped: bool) -> str:
     return (
         f'<tr{cls}><th class="s" scope="row">{e(row.period)}</th>{group}'
         f"<td>{e(row.usage)}</td><td>{e(row.limit)}</td><td>{e(row.share)}</td>"
-        f"<td>{e(row.above)}</td>{first}<td>{e(row.value)}</td>"
+        f"<td{over}>{e(row.above)}</td>{first}<td>{e(row.value)}</td>"
         f'<td class="s">{bdi(row.version)}</td></tr>'
     )
 

@@ -40,7 +40,8 @@ def account_html(
     """The account as a table (status, amounts due and paid, remaining), and any notice."""
     status = "draft" if account is None else account.status.value
     body = "".join(
-        f'<tr class="{row.role}"><th class="s wrap" scope="row">{e(row.label)}</th>'
+        f'<tr class="{"total" if row.role == "total" else ""}">'
+        f'<th class="s wrap" scope="row">{e(row.label)}</th>'
         + (
             f"<td>{status_badge(status, fmt)}</td>"
             if row.role == "status"
@@ -138,7 +139,7 @@ def _totals(invoice: Invoice, labels: InvoiceLabels) -> str:
     )
     rows.append(
         (
-            _("Total due ({currency})").format(currency=invoice.currency),
+            _("Total ({currency})").format(currency=invoice.currency),
             labels.money(invoice.total),
             "total",
         )

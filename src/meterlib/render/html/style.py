@@ -77,7 +77,8 @@ _RULES: tuple[tuple[str, str], ...] = (
     ("& ul.notes li", "margin:2px 0"),
     ("& table.meta th, & table.account th", "background:none;font-weight:400;font-size:inherit"),
     ("& table.account", "min-width:16em"),
-    ("& table.account tr.total td, & table.account tr.total th", f"color:{ACCENT}"),
+    ("& table.account tr.total th", (f"font-weight:700;color:{ACCENT};border-top:2px solid {TEXT};"
+                                     "border-bottom:none")),
     ("& .status", ("display:inline-block;padding:1px 7px;border-radius:3px;font-size:12px;"
                    "font-weight:600;white-space:nowrap")),
     ("& .st-draft", f"background:{_DRAFT[1]};color:{_DRAFT[0]}"),
@@ -87,11 +88,13 @@ _RULES: tuple[tuple[str, str], ...] = (
     ("& p.notice", ("margin:14px 0;padding:8px 12px;border-inline-start:4px solid currentColor;"
                     "border-radius:3px;font-weight:600")),
     ("& dl.facts", ("display:grid;grid-template-columns:minmax(90px,max-content) 1fr;"
-                    "gap:3px 14px;margin:14px 0 0")),
+                    "gap:3px 14px;margin:14px 0 18px")),
     ("& dl.facts dt", f"color:{MUTED}"),
     ("& dl.facts dd", "margin:0;overflow-wrap:anywhere"),
     ("& .bar", "font-variant-numeric:tabular-nums"),
-    ("& tr.over td, & tr.over th", f"color:{_VOID[0]}"),
+    ("& td.over", f"color:{_VOID[0]};font-weight:600"),
+    ("& tr.group th, & tr.group td", f"color:{MUTED};font-weight:400;font-size:12px"),
+    ("& tr.group td.over", f"color:{_VOID[0]}"),
     ("& .foot", (f"margin-top:26px;padding-top:10px;border-top:1px solid #d5dbe5;font-size:12px;"
                 f"color:{MUTED}")),
     ("& svg", "max-width:100%;height:auto"),
