@@ -61,7 +61,8 @@ _RULES: tuple[tuple[str, str], ...] = (
     ("& td", "white-space:nowrap"),
     ("& .s", "text-align:start"),
     ("& td.wrap", "white-space:normal;text-align:start;min-width:12em"),
-    ("& tr.total td", f"font-weight:700;border-top:2px solid {TEXT};border-bottom:none"),
+    ("& tr.total td, & tr.total th", (f"font-weight:700;border-top:2px solid {TEXT};"
+                                      "border-bottom:none")),
     ("& tr.barred td", f"color:{MUTED};font-style:italic;background:#f7f8fa"),
     ("& .credit, & .discount", f"color:{_GREEN}"),
     ("& .discount", "font-size:12px"),
