@@ -36,8 +36,9 @@ EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "invoicing"
 
 @dataclass(frozen=True)
 class Documents:
-    """Everything issued, as the store reads it back."""
+    """Everything issued, as the store reads it back, and the ledger file holding it."""
 
+    ledger: Path
     draft: Invoice
     paid: IssuedInvoice
     payments: list[InvoicePayment]
@@ -95,6 +96,7 @@ def issued_documents(folder: Path) -> Documents:
                                  replacement=_bill(path, contract, 4))
         assert replacement is not None
         return Documents(
+            ledger=path,
             draft=draft,
             paid=store.issued_invoice(march),
             payments=store.payments(march),

@@ -12,11 +12,14 @@ import csv
 import io
 import json
 import re
+from dataclasses import replace
 from decimal import Decimal
+from enum import StrEnum
 from pathlib import Path
 
 import pytest
 
+from meterlib.cli import main
 from meterlib.invoicing.lifecycle import DocumentStatus
 from meterlib.ledger.documents import DocumentStore
 from meterlib.render import render_invoice
@@ -312,11 +315,76 @@ def test_arabic_documents_run_right_to_left_with_isolated_figures(docs: Document
     assert 'lang="ar" dir="rtl"' in issued_fragment(docs.paid, "ar")
 
 
-def test_store_documents_render_from_the_ledger(docs: Documents, tmp_path: Path) -> None:
-    """What ``meterlib invoices show`` prints: the store's invoice with its payments."""
-    again = issued_documents(tmp_path)
-    with DocumentStore(tmp_path / "ledger.sqlite") as store:
-        text = render_issued(store.issued_invoice("INV-000001"), "text", "en_US",
-                             store.payments("INV-000001"))
-    assert text == render_issued(again.paid, "text", payments=again.payments)
-    assert text == render_issued(docs.paid, "text", payments=docs.payments)
+def test_the_commands_show_payments_and_speak_the_locale(
+    docs: Documents, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``meterlib invoices show`` lists the payments; ``list`` and ``show`` take ``--locale``."""
+    ledger = str(docs.ledger)
+    assert main(["invoices", "show", "INV-000001", "--ledger", ledger]) == 0
+    with DocumentStore(docs.ledger) as store:
+        expected = render_issued(store.issued_invoice("INV-000001"), "text", "en_US",
+                                 store.payments("INV-000001"))
+    out = capsys.readouterr().out
+    assert out == expected
+    assert "SEPA-0420" in out
+    assert main(["invoices", "list", "--ledger", ledger, "--locale", "de_DE"]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[0].split()[:3] == ["Nummer", "Art", "Status"]
+    assert "storniert" in out
+    assert main(["invoices", "show", "DN-000001", "--ledger", ledger, "--format", "html",
+                 "--locale", "fr_FR"]) == 0
+    assert "Corrige la facture" in capsys.readouterr().out
+
+
+def test_the_audit_command_speaks_the_locale(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = tmp_path / "events.jsonl"
+    source.write_text("".join(
+        json.dumps({"id": f"e{i}", "customer": "partner", "type": "read",
+                    "time": f"2024-01-{1 + i // 10:02d}T{i % 10:02d}:00:00+00:00",
+                    "properties": {"app": "crm"}}) + "\n"
+        for i in range(120)
+    ))
+    terms = tmp_path / "terms.toml"
+    terms.write_text(
+        'customer = "partner"\n'
+        'meters = [{ name = "reads", type = "read", aggregation = "count" }]\n'
+        '[limit]\nmeter = "reads"\namount = "100"\nkind = "hard"\ncadence = "monthly"\n'
+        "anchor = 2024-01-01\n"
+        '[[prices]]\neffective_from = 2024-01-01\nlabel = "list"\n'
+        'price = { model = "per_unit", currency = "EUR", unit_amount = "0.50" }\n'
+    )
+    ledger = tmp_path / "l.sqlite"
+    assert main(["ingest", str(source), "--ledger", str(ledger)]) == 0
+    capsys.readouterr()
+    args = ["audit", str(terms), "--ledger", str(ledger), "--from", "2024-01-01",
+            "--to", "2024-02-01", "--locale", "de_DE"]
+    assert main([*args, "--format", "html"]) == 0
+    page = capsys.readouterr().out
+    assert '<html lang="de" dir="ltr">' in page
+    assert "Erste Überschreitung" in page
+    assert "120\xa0%" in page  # 120 reads against a limit of 100
+    assert "10,00\xa0€" in page
+    assert main(args) == 0
+    assert "Nutzungsprüfung: partner, reads" in capsys.readouterr().out
+
+
+def test_line_kinds_the_renderers_do_not_know_still_show(docs: Documents) -> None:
+    """A kind added later (a credit draw, say) is shown as the engine names it."""
+
+    class Later(StrEnum):
+        CREDIT_DRAW = "credit_draw"
+
+    line = replace(docs.draft.lines[0], kind=Later.CREDIT_DRAW, description="Prepaid credit",
+                   amount=D("-5.00"), rounded=D("-5.00"), unit="credit", unit_price=None,
+                   proration=None, timing=None)
+    bill = replace(docs.draft, lines=(*docs.draft.lines, line))
+    for fmt in ("text", "html"):
+        shown = render_invoice(bill, fmt)
+        assert "Prepaid credit" in shown, fmt
+        assert "-€5.00" in shown, fmt
+    note_line = replace(docs.debit.lines[0], kind="credit_draw", line=None)
+    note = replace(docs.debit, lines=(note_line,), total=note_line.amount)
+    assert "[new credit draw line]" in render_note(note, "", "text")
+    assert "neue Position (credit draw)" in render_note(note, "", "text", "de_DE")

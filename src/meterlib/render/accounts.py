@@ -12,7 +12,6 @@ later, such as a credit draw) are shown as the engine names them, never dropped.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
 from decimal import Decimal
 
 from meterlib.invoicing.invoice import Invoice, InvoiceLine
@@ -26,7 +25,6 @@ __all__ = [
     "account_rows",
     "cause_name",
     "correction_text",
-    "day_or_empty",
     "kind_name",
     "late_events_text",
     "note_line_target",
@@ -204,7 +202,3 @@ def late_events_text(events: tuple[LateEvent, ...], fmt: Formatter) -> str:
     )
     return _("late events: {events}").format(events=shown)
 
-
-def day_or_empty(value: date | None, fmt: Formatter) -> str:
-    """A date through Babel, or empty."""
-    return "" if value is None else fmt.day(value)
