@@ -1,5 +1,9 @@
 """HTML documents in a real headless Chromium: WCAG AA (axe-core), widths, print, right-to-left.
 
+The documents: a draft invoice and a back-billing statement (English and Arabic), and, from a
+ledger the tests issue into (:mod:`tests.issued_fixtures`), a paid and a void invoice, a debit
+and a credit note, a document list and a twelve-month usage audit, with their Arabic forms.
+
 Needs Chromium and Node.js with the two npm packages of ``tests/browser/package.json``; skips
 with the install commands when they are absent::
 
