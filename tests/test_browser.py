@@ -235,3 +235,17 @@ def test_arabic_issued_documents_render_right_to_left(issued_report, name):
     english = issued_report[name.removesuffix("_ar")]["desktop"]
     assert (english["dir"], english["direction"], set(english["columns"])) == (
         "ltr", "ltr", {"ltr"})
+
+
+def test_printed_pages_repeat_the_table_header(issued_report):
+    """The long audit's table runs over several A4 pages; each page starts with its header."""
+    entry = issued_report["usage_audit"]
+    (header,) = entry["print"]["theadTexts"]
+    assert header.startswith("PeriodappUsageLimit")
+    pages = entry["pdfTexts"]
+    assert len(pages) == entry["pdfPages"] >= 2
+    for number, text in enumerate(pages[1:], start=2):
+        assert header in text, f"page {number} has no table header"
+    # a body row is printed once: the text of the pages is not one text repeated
+    row = "Jan1,2024–Jan31,2024bi"
+    assert [row in text for text in pages].count(True) == 1
