@@ -13,6 +13,7 @@ import io
 import json
 import re
 from dataclasses import replace
+from datetime import timedelta
 from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
@@ -22,6 +23,7 @@ import pytest
 
 from meterlib.cli import main
 from meterlib.invoicing.lifecycle import DocumentStatus
+from meterlib.ledger import Ledger
 from meterlib.ledger.documents import DocumentStore
 from meterlib.render import render_invoice
 from meterlib.render.audit import audit_html, audit_text
@@ -38,6 +40,7 @@ from meterlib.render.issued import (
     render_payments,
 )
 from tests.issued_fixtures import Documents, issued_documents, usage_audit
+from tests.records_fixtures import at, contract, draft, event
 from tests.test_render_html import check_scoped
 
 D = Decimal
@@ -390,3 +393,19 @@ def test_line_kinds_the_renderers_do_not_know_still_show(docs: Documents) -> Non
     note = replace(docs.debit, lines=(note_line,), total=note_line.amount)
     assert "[new credit draw line]" in render_note(note, "", "text")
     assert "neue Position (credit draw)" in render_note(note, "", "text", "de_DE")
+
+
+def test_an_invoice_issued_within_its_grace_period_says_so(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.sqlite"
+    with Ledger(path) as ledger:
+        ledger.append([event("e1", 100)], received_at=at(1, 20))
+    con = contract(grace_period_days=3)
+    with DocumentStore(path) as store:
+        issued = store.issue(draft(path, con, con.period(0)), at=at(2, 2),
+                             grace=timedelta(days=3))
+        assert issued.early
+        shown = store.issued_invoice(issued.number)
+    text = render_issued(shown, "text")
+    assert field_value(text, "Grace period") == "issued before it ended on Feb 4, 2024"
+    assert "Nachfrist ausgestellt vor ihrem Ende am 04.02.2024" in text_of(
+        render_issued(shown, "html", "de_DE"))
