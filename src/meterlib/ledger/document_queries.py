@@ -118,16 +118,26 @@ class DocumentQueries:
 
         Each as ``(number, customer, period start, period end, issued at)``.
         """
-        rows = self._db.execute(
+        parsed: dict[str, datetime] = {}
+
+        def moment(text: str) -> datetime:
+            found = parsed.get(text)
+            if found is None:
+                found = parsed[text] = datetime.fromisoformat(text)
+            return found
+
+        return [
+            (number, customer, moment(start), moment(end), EPOCH + timedelta(microseconds=us))
+            for number, customer, start, end, us in self.invoice_rows()
+        ]
+
+    def invoice_rows(self) -> list[tuple[str, str, str, str, int]]:
+        """:meth:`invoice_index` as stored: period bounds as ISO text, issue time in µs."""
+        return self._db.execute(
             "SELECT number, customer, period_start, period_end, issued_us FROM documents "
             "WHERE kind = 'invoice' AND number NOT IN (SELECT number FROM document_voids) "
             "ORDER BY issued_us, rowid"
         ).fetchall()
-        return [
-            (r[0], r[1], datetime.fromisoformat(r[2]), datetime.fromisoformat(r[3]),
-             EPOCH + timedelta(microseconds=r[4]))
-            for r in rows
-        ]
 
     def current_invoice(self, customer: str, period_start: datetime) -> IssuedDocument | None:
         """The customer's invoice for the period starting ``period_start`` that is not void."""

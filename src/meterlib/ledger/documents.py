@@ -376,7 +376,8 @@ class DocumentStore(DocumentQueries):
             micros(moment), None, body,
         )
         db.execute(INSERT, row)
-        self._release_excess(db, invoice, moment)
+        if total < 0:  # only a credit can leave the invoice overpaid
+            self._release_excess(db, invoice, moment)
         return document_of(row)
 
     def void(
