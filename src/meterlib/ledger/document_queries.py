@@ -48,6 +48,18 @@ class DocumentQueries:
             raise DocumentStoreError(f"no issued document numbered {number!r}")
         return document_of(row)
 
+    def _payable(self, db: sqlite3.Connection, number: str) -> IssuedDocument:
+        """Document ``number`` if payments may name it: an invoice, or a period's debit note."""
+        found = self._get(db, number)
+        if found.kind is DocumentKind.INVOICE or (
+            found.kind is DocumentKind.DEBIT_NOTE and found.corrects is None
+        ):
+            return found
+        raise DocumentStoreError(
+            f"{number!r} is a {found.kind.value}, not an invoice (nor a debit note over a "
+            "period no invoice billed)"
+        )
+
     def document(self, number: str) -> IssuedDocument:
         """The issued document ``number``, with the exact JSON it was issued with."""
         return self._get(self._db, number)
@@ -154,9 +166,7 @@ class DocumentQueries:
         return self._account(self._db, number)
 
     def _account(self, db: sqlite3.Connection, number: str) -> InvoiceAccount:
-        found = self._get(db, number)
-        if found.kind is not DocumentKind.INVOICE:
-            raise DocumentStoreError(f"{number!r} is a {found.kind.value}, not an invoice")
+        found = self._payable(db, number)
         adjustments = decimal_sum(r[0] for r in db.execute(
             "SELECT total FROM documents WHERE corrects = ?", (number,)))
         paid = decimal_sum(r[0] for r in db.execute(

@@ -49,11 +49,7 @@ from meterlib.invoicing.lifecycle import (
     IssuedDocument,
     Numbering,
 )
-from meterlib.invoicing.notes import (
-    Note,
-    NoteLine,
-    note_to_json,
-)
+from meterlib.invoicing.notes import Note, NoteLine, PeriodRef, note_to_json
 from meterlib.invoicing.serialize import invoice_to_dict
 from meterlib.ledger import Ledger
 from meterlib.ledger.document_queries import DocumentQueries, DocumentStoreError
@@ -330,54 +326,85 @@ class DocumentStore(DocumentQueries):
 
     def issue_notes(
         self,
-        notes: Iterable[tuple[str, Iterable[NoteLine]]],
+        notes: Iterable[tuple[str | PeriodRef, Iterable[NoteLine]]],
         *,
         cause: str,
         reason: str,
         at: datetime | None = None,
     ) -> list[IssuedDocument]:
-        """Issue one note per ``(invoice, lines)`` in one transaction: all of them or none."""
+        """Issue one note per ``(target, lines)`` in one transaction: all of them or none.
+
+        A target is the number of the issued invoice the note corrects, or (back-billing
+        only) a :class:`~meterlib.invoicing.notes.PeriodRef`: a period no issued invoice
+        billed. A debit note over a period is paid like an invoice (and draws on the
+        customer's credit balance at once); a credit note over a period goes to the
+        customer's credit balance.
+        """
         moment = _now() if at is None else at
         micros(moment)
-        kept = [(invoice, tuple(lines)) for invoice, lines in notes]
+        kept = [(target, tuple(lines)) for target, lines in notes]
         return self._write(  # type: ignore[no-any-return]
-            lambda db: [self._insert_note(db, invoice, lines, cause, reason, moment)
-                        for invoice, lines in kept]
+            lambda db: [self._insert_note(db, target, lines, cause, reason, moment)
+                        for target, lines in kept]
         )
 
     def _insert_note(  # noqa: PLR0917  (the parts of a note)
         self,
         db: sqlite3.Connection,
-        invoice: str,
+        target: str | PeriodRef,
         lines: tuple[NoteLine, ...],
         cause: str,
         reason: str,
         moment: datetime,
     ) -> IssuedDocument:
-        original = self._get(db, invoice)
-        if original.kind is not DocumentKind.INVOICE:
-            raise DocumentStoreError(f"{invoice!r} is a {original.kind.value}, not an invoice")
+        start: datetime | None
+        end: datetime | None
+        if isinstance(target, PeriodRef):
+            invoice = None
+            customer, currency, timezone = target.customer, target.currency, target.timezone
+            start, end = target.start, target.end
+        else:
+            original = self._get(db, target)
+            if original.kind is not DocumentKind.INVOICE:
+                raise DocumentStoreError(f"{target!r} is a {original.kind.value}, not an invoice")
+            invoice, customer, currency = target, original.customer, original.currency
+            timezone = timezone_of(original.body)
+            start, end = original.period_start, original.period_end
         total = _ZERO
         for line in lines:
             total = EXACT.add(total, line.amount)
         kind = DocumentKind.DEBIT_NOTE if total > 0 else DocumentKind.CREDIT_NOTE
         prefix, sequence, number = self._next(db, kind)
         draft = Note(
-            number=number, customer=original.customer, currency=original.currency,
-            invoice=invoice, cause=cause, reason=reason,
-            issued_on=moment.astimezone(zone(timezone_of(original.body))).date(),
-            lines=lines, total=total,
+            number=number, customer=customer, currency=currency, invoice=invoice, cause=cause,
+            reason=reason, issued_on=moment.astimezone(zone(timezone)).date(), lines=lines,
+            total=total, period_start=None if invoice else start,
+            period_end=None if invoice else end,
         )
         draft.check()
         body = note_to_json(draft)
+        stamp = micros(moment)
         row = (
-            kind.value, number, prefix, sequence, original.customer, original.currency,
-            str(total), invoice, iso(original.period_start), iso(original.period_end),
-            micros(moment), None, body,
+            kind.value, number, prefix, sequence, customer, currency, str(total), invoice,
+            iso(start), iso(end), stamp, None, body,
         )
         db.execute(INSERT, row)
-        if total < 0:  # only a credit can leave the invoice overpaid
-            self._release_excess(db, invoice, moment)
+        if invoice is not None:
+            if total < 0:  # only a credit can leave the invoice overpaid
+                self._release_excess(db, invoice, moment)
+        elif total < 0:  # a credit over a period: the customer's credit balance
+            db.execute(
+                "INSERT INTO applications VALUES (?, ?, ?, ?, 'credit note to credit balance', "
+                "NULL, ?)",
+                (customer, currency, number, str(total), stamp),
+            )
+        else:  # a debit over a period is owed like an invoice: it draws on the balance
+            drawn = min(self._balance(db, customer, currency), total)
+            if drawn > 0:
+                db.execute(
+                    "INSERT INTO applications VALUES (?, ?, ?, ?, 'credit balance', NULL, ?)",
+                    (customer, currency, number, str(drawn), stamp),
+                )
         return document_of(row)
 
     def void(
@@ -433,9 +460,7 @@ class DocumentStore(DocumentQueries):
         moment = _now() if at is None else at
 
         def work(db: sqlite3.Connection) -> InvoiceAccount:
-            original = self._get(db, payment.invoice)
-            if original.kind is not DocumentKind.INVOICE:
-                raise DocumentStoreError(f"{payment.invoice!r} is not an invoice")
+            original = self._payable(db, payment.invoice)
             cursor = db.execute(
                 "INSERT INTO payments (customer, currency, invoice, amount, paid_on, reference, "
                 "method, recorded_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
