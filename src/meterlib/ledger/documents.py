@@ -4,7 +4,8 @@ A :class:`DocumentStore` keeps, beside the events of a ledger (same file, its ow
 
 - every issued invoice, credit note and debit note as the exact JSON it was issued with
   (``documents.body``; read back byte for byte), with its number, kind, customer, total, the
-  invoice it corrects and when it was issued; rows are only ever inserted, never updated;
+  invoice it corrects (none for a back-billing note over a period no invoice billed: its
+  period is kept instead) and when it was issued; rows are only ever inserted, never updated;
 - one counter per number series (``document_series``), incremented in the same transaction
   that inserts the numbered document, so a number is used exactly when its document is stored:
   two processes issuing at once are serialized by SQLite's write lock (``BEGIN IMMEDIATE``),
