@@ -34,7 +34,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from types import TracebackType
@@ -63,12 +63,14 @@ from meterlib.ledger.document_rows import (
     micros,
     timezone_of,
 )
-from meterlib.periods import zone
+from meterlib.periods import Period, zone
 
 __all__ = ["DOCUMENTS_FORMAT", "DocumentStore", "DocumentStoreError", "HasPath"]
 
 _ZERO = Decimal(0)
 _INVOICE = DocumentKind.INVOICE.value
+#: ``json.dumps(data, ensure_ascii=False)`` without building an encoder per document
+_ENCODER = json.JSONEncoder(ensure_ascii=False)
 
 
 class HasPath(Protocol):
@@ -221,9 +223,18 @@ class DocumentStore(DocumentQueries):
         stamp = micros(at)
         rows: list[tuple[Any, ...]] = []
         issued: list[IssuedDocument] = []
+        # per batch, once per time zone and per period: the issue date, the period's bounds
+        # as text and when its grace period ends (if after ``at``)
+        days: dict[str, date] = {}
+        spans: dict[Period, tuple[str, str, datetime | None]] = {}
         for draft in drafts:
             period = draft.period
-            start = period.start.isoformat()
+            span = spans.get(period)
+            if span is None:
+                grace_ends = period.end + grace
+                span = spans[period] = (period.start.isoformat(), period.end.isoformat(),
+                                        grace_ends if grace_ends > at else None)
+            start, end, grace_ends_or_none = span
             existing = taken.get((draft.customer, start))
             if existing is not None:
                 raise DocumentStoreError(
@@ -234,27 +245,26 @@ class DocumentStore(DocumentQueries):
             last += 1
             number = series.format(last)
             taken[draft.customer, start] = f"{number} (earlier in this batch)"
-            local = at.astimezone(zone(draft.timezone)).date()
+            local = days.get(draft.timezone)
+            if local is None:
+                local = days[draft.timezone] = at.astimezone(zone(draft.timezone)).date()
             # the draft's JSON with the three fields issuing sets: the same text as
             # invoice_to_json of the draft with number, issue and due dates replaced
             data = invoice_to_dict(draft)
             data["number"] = number
             data["issued_on"] = local.isoformat()
             data["due_on"] = (local + (draft.due_on - draft.issued_on)).isoformat()
-            body = json.dumps(data, ensure_ascii=False)
-            grace_ends = period.end + grace
-            late = grace_ends > at
-            entry = (
+            body = _ENCODER.encode(data)
+            rows.append((
                 _INVOICE, number, series.prefix, last, draft.customer, draft.currency,
-                str(draft.total), None, start, period.end.isoformat(), stamp,
-                micros(grace_ends) if late else None, body,
-            )
-            rows.append(entry)
+                str(draft.total), None, start, end, stamp,
+                None if grace_ends_or_none is None else micros(grace_ends_or_none), body,
+            ))
             issued.append(IssuedDocument(
                 kind=DocumentKind.INVOICE, number=number, series=series.prefix, sequence=last,
                 customer=draft.customer, currency=draft.currency, total=draft.total,
                 corrects=None, period_start=period.start, period_end=period.end, issued_at=at,
-                grace_ends=grace_ends if late else None, body=body,
+                grace_ends=grace_ends_or_none, body=body,
             ))
         db.executemany(INSERT, rows)
         db.execute(
