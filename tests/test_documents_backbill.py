@@ -230,3 +230,13 @@ def test_backbill_command_reads_payments_and_issues_into_the_ledger(
         assert (note.invoice, note.cause) == (jan, "backbill")
         # 14.40 re-billed - 13.20 billed = 1.20, plus interest on what was unpaid
         assert note.total > D("1.20")
+
+
+def test_a_statement_customer_that_is_a_display_name_does_not_block_invoice_notes(
+    path: Path,
+) -> None:
+    with DocumentStore(path) as store:
+        jan = store.issue(draft(path, CON, JAN), at=at(2, 1)).number
+        named = _statement("13.20", "20", invoice=jan, customer="Acme Analytics")
+        [issued] = issue_statement(store, named, at=at(12, 31)).documents
+        assert (issued.customer, issued.corrects) == ("cus_1", jan)

@@ -126,9 +126,17 @@ def _period(line: StatementLine) -> tuple[datetime, datetime]:
 
 
 def _target(
-    store: DocumentStore, document: AdjustmentDocument, line: StatementLine, customer: str | None
+    store: DocumentStore,
+    document: AdjustmentDocument,
+    line: StatementLine,
+    customer: str | None,
+    named: str | None,
 ) -> str | PeriodRef:
-    """The issued invoice a statement document corrects, or the period it bills."""
+    """The issued invoice a statement document corrects, or the period it bills.
+
+    ``customer`` is whom a period is billed to; ``named`` the customer the caller named (an
+    invoice must be that customer's: a statement's own customer may be a display name).
+    """
     if document.corrects is None:
         if customer is None:
             raise InvalidValueError(
@@ -153,9 +161,9 @@ def _target(
             "currency", document.currency, f"{original.currency}, the currency of invoice "
             f"{document.corrects}"
         )
-    if customer is not None and original.customer != customer:
+    if named is not None and original.customer != named:
         raise InvalidValueError(
-            "customer", customer, f"{original.customer!r}, the customer of invoice "
+            "customer", named, f"{original.customer!r}, the customer of invoice "
             f"{document.corrects}"
         )
     return document.corrects
@@ -173,9 +181,9 @@ def issue_statement(
     Each becomes a debit or credit note with cause ``backbill``, numbered in the store's note
     series (gapless with every other note), all in one transaction. A document whose period
     names an invoice corrects it (the invoice must be in the store, not void, in the same
-    currency); one whose period names none is a note over that period (midnight UTC of the
-    statement's dates) for ``customer`` (default: the statement's). Returns the statement
-    with the issued numbers, and the stored notes.
+    currency, and ``customer``'s when given); one whose period names none is a note over that
+    period (midnight UTC of the statement's dates) for ``customer`` (default: the
+    statement's). Returns the statement with the issued numbers, and the stored notes.
     """
     lines = {line.label: line for line in statement.lines}
     who = customer if customer is not None else statement.customer
@@ -183,7 +191,7 @@ def issue_statement(
     notes: list[tuple[str | PeriodRef, Iterable[NoteLine]]] = []
     for document in statement.documents:
         line = lines[document.period]
-        target = _target(store, document, line, who)
+        target = _target(store, document, line, who, customer)
         invoice = target if isinstance(target, str) else None
         start, end = _period(line)
         debit = document.kind == "debit_note"
