@@ -240,3 +240,19 @@ def test_a_statement_customer_that_is_a_display_name_does_not_block_invoice_note
         named = _statement("13.20", "20", invoice=jan, customer="Acme Analytics")
         [issued] = issue_statement(store, named, at=at(12, 31)).documents
         assert (issued.customer, issued.corrects) == ("cus_1", jan)
+
+
+def test_a_period_debit_note_is_listed_with_its_account(
+    path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from meterlib.cli import main  # noqa: PLC0415
+
+    with DocumentStore(path) as store:
+        [issued] = issue_statement(store, _statement("0", "3"), customer="cus_1",
+                                   at=at(12, 31)).documents
+        assert issued.payable
+        store.pay(InvoicePayment(issued.number, "1.00", date(2025, 1, 5)))
+    assert main(["invoices", "list", "--ledger", str(path), "--format", "csv"]) == 0
+    rows = capsys.readouterr().out.splitlines()
+    assert rows[1].startswith("DN-000001,debit_note,issued,cus_1,USD,2024-01-01T00:00:00+00:00,,")
+    assert rows[1].endswith(",3.00,3.00,1.00,2.00")

@@ -51,9 +51,7 @@ class DocumentQueries:
     def _payable(self, db: sqlite3.Connection, number: str) -> IssuedDocument:
         """Document ``number`` if payments may name it: an invoice, or a period's debit note."""
         found = self._get(db, number)
-        if found.kind is DocumentKind.INVOICE or (
-            found.kind is DocumentKind.DEBIT_NOTE and found.corrects is None
-        ):
+        if found.payable:
             return found
         raise DocumentStoreError(
             f"{number!r} is a {found.kind.value}, not an invoice (nor a debit note over a "
