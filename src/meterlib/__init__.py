@@ -63,8 +63,8 @@ if TYPE_CHECKING:
         Numbering,
         NumberSeries,
     )
-    from meterlib.invoicing.notes import Note, NoteLine, credit_lines, with_corrections
-    from meterlib.ledger.backbilling import billed_periods, issue_statement
+    from meterlib.invoicing.notes import Note, NoteLine, PeriodRef, credit_lines, with_corrections
+    from meterlib.ledger.backbilling import IssuedStatement, billed_periods, issue_statement
     from meterlib.ledger.documents import DocumentStore, DocumentStoreError
     from meterlib.ledger.recheck import CorrectionPolicy, recheck
     from meterlib.metering.accumulator import Accumulator
@@ -157,6 +157,8 @@ _EXPORTS: dict[str, str] = {
     "NotInForceError": "meterlib.schedule",
     "Note": "meterlib.invoicing.notes",
     "NoteLine": "meterlib.invoicing.notes",
+    "PeriodRef": "meterlib.invoicing.notes",
+    "IssuedStatement": "meterlib.ledger.backbilling",
     "NumberSeries": "meterlib.invoicing.lifecycle",
     "Numbering": "meterlib.invoicing.lifecycle",
     "PackagePrice": "meterlib.pricing",
@@ -252,6 +254,7 @@ __all__ = [
     "InvoicePayment",
     "IssuedDocument",
     "IssuedInvoice",
+    "IssuedStatement",
     "Limit",
     "LimitKind",
     "MatrixCell",
@@ -272,6 +275,7 @@ __all__ = [
     "PercentagePrice",
     "Period",
     "PeriodPart",
+    "PeriodRef",
     "Plan",
     "Price",
     "PriceSchedule",

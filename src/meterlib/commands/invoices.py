@@ -104,7 +104,7 @@ def run_list(args: argparse.Namespace) -> int:
     with DocumentStore(ledger_path(args.ledger)) as store:
         kind = None if args.kind is None else DocumentKind(args.kind)
         items = [
-            ListedDocument(d, store.account(d.number) if d.kind is DocumentKind.INVOICE else None)
+            ListedDocument(d, store.account(d.number) if d.payable else None)
             for d in store.documents(customer=args.customer, kind=kind)
         ]
         print(render_document_list(items, args.format, args.locale), end="")
