@@ -9,7 +9,17 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from meterlib.backbill.audit import audit
-from meterlib.credits import CreditLedger, EntryKind, Grant, Limit, UsageIndex, draw_order
+from meterlib.credits import (
+    CreditLedger,
+    EntryKind,
+    Grant,
+    Limit,
+    LimitKind,
+    UsageIndex,
+    check,
+    draw_order,
+)
+from meterlib.metering.accumulator import Accumulator
 from meterlib.metering.events import UsageEvent
 from meterlib.metering.meters import parse_meters
 from meterlib.periods import BillingCycle
@@ -144,6 +154,28 @@ def test_an_audit_over_a_split_range_equals_the_whole(events, limit, split):
     second = audit(index, "p", limit, middle, end, group_by="app")
     assert first.periods + second.periods == whole.periods
     assert first.breach + second.breach == whole.breach
+
+
+@given(
+    usage(),
+    st.integers(0, 200),
+    st.sampled_from(list(LimitKind)),
+    st.integers(0, 150 * 24),
+)
+def test_check_from_an_accumulator_equals_check_from_the_index(events, amount, kind, hours):
+    """Fed the events up to the moment, an accumulator answers as the usage index does."""
+    limit = Limit("reads", Decimal(amount), CYCLE, kind)
+    moment = START + timedelta(hours=hours)
+    so_far = [e for e in events if e.time <= moment]
+    accumulator = Accumulator(METERS, CYCLE)
+    accumulator.add(so_far)
+    index = UsageIndex.of(events, METERS)
+    expected = check(index, "p", limit, moment)
+    assert check(accumulator, "p", limit, moment) == expected
+    assert expected.usage == sum(
+        (Decimal(e.properties["n"]) for e in so_far if e.time >= expected.period.start),
+        Decimal(0),
+    )
 
 
 PRICES = [
