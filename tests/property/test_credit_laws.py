@@ -227,3 +227,60 @@ def test_threshold_invoices_add_up_to_one_invoice(data, usage, amounts, usages, 
     assert len(crossings) >= (1 if reached else 0)
     for mark in reached:
         assert any(i.usage >= mark and f"usage {mark}" in i.reason for i in crossings)
+
+
+@st.composite
+def invoice_grants(draw: st.DrawFn) -> list[Grant]:
+    count = draw(st.integers(0, 5))
+    return [
+        Grant(
+            f"g{i}",
+            draw(amounts),
+            draw(st.sampled_from(["EUR", "tokens", "api_calls"])),
+            START - timedelta(days=draw(st.integers(0, 200))),
+            priority=draw(st.integers(0, 2)),
+        )
+        for i in range(count)
+    ]
+
+
+@given(invoice_grants())
+def test_credit_lines_never_overdraw_and_the_invoice_still_adds_up(given_grants):
+    from pathlib import Path  # noqa: PLC0415
+
+    from meterlib.credits.invoices import apply_credits  # noqa: PLC0415
+    from meterlib.invoicing import LineKind, TableUsage, invoice, load_contract  # noqa: PLC0415
+    from meterlib.invoicing.usage_files import load_usage_records  # noqa: PLC0415
+
+    folder = Path(__file__).resolve().parents[2] / "examples" / "invoicing"
+    contract = load_contract(folder / "contract.toml")
+    bill = invoice(
+        contract, TableUsage(load_usage_records(folder / "usage-2023-03.json")), START.date()
+    )
+    book = CreditLedger(contract.customer)
+    for grant in given_grants:
+        book = book.grant(grant)
+    at = datetime(2023, 4, 1, tzinfo=UTC)
+    credited, after = apply_credits(bill, book, at, contract=contract)
+    result = credited.invoice
+    result.check()
+    drawn_lines = [line for line in result.lines if line.kind is LineKind.CREDIT]
+    assert all(line.rounded <= 0 for line in drawn_lines)
+    assert 0 <= result.total <= bill.total
+    money = sum((-c.rounded for c in drawn_lines if c.unit == "EUR"), Decimal(0))
+    owed = result.total + money
+    assert money == min(book.balance(at, "EUR"), owed)
+    for meter in ("tokens", "api_calls"):
+        used = sum(
+            (c.quantity for c in drawn_lines if c.unit != "EUR" and c.charge in
+             {g.id for g in given_grants if g.unit == meter}),
+            Decimal(0),
+        )
+        assert used == book.balance(at, meter) - after.balance(at, meter)
+        billed = sum(
+            (line.quantity for line in bill.lines if line.kind is LineKind.USAGE
+             and line.charge == meter),
+            Decimal(0),
+        )
+        assert used == min(book.balance(at, meter), billed)
+    assert all(value >= 0 for value in after.balances(at).values())
