@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from itertools import pairwise
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from meterlib.backbill.audit import audit
@@ -284,3 +285,45 @@ def test_credit_lines_never_overdraw_and_the_invoice_still_adds_up(given_grants)
         )
         assert used == min(book.balance(at, meter), billed)
     assert all(value >= 0 for value in after.balances(at).values())
+
+
+@settings(max_examples=40)
+@given(
+    st.sampled_from(PRICES),
+    st.lists(st.tuples(st.integers(0, 44_639), st.integers(0, 40)), max_size=30),
+    st.lists(st.integers(1, 400), max_size=4, unique=True).map(sorted),
+    st.lists(st.integers(1, 300), max_size=3, unique=True).map(sorted),
+    st.one_of(st.none(), st.integers(1, 100)),
+    st.integers(0, 5),
+)
+def test_issued_threshold_invoices_equal_one_invoice_for_the_period(  # noqa: PLR0917  (one per strategy)
+    data, usage, amounts, usages, every, first
+):
+    import sqlite3  # noqa: PLC0415
+
+    from meterlib.credits.part_invoices import PartTerms  # noqa: PLC0415
+    from meterlib.credits.thresholds import Thresholds, threshold_invoices  # noqa: PLC0415
+    from meterlib.ledger.credits import issue_threshold_invoices  # noqa: PLC0415
+    from meterlib.ledger.documents import DocumentStore  # noqa: PLC0415
+    from meterlib.periods import Period  # noqa: PLC0415
+    from meterlib.pricing import parse_price, rate_input  # noqa: PLC0415
+
+    price = parse_price(data)
+    january = Period(START, CYCLE.start(1))
+    timed = [(START + timedelta(minutes=m), q) for m, q in usage]
+    parts = threshold_invoices(price, timed, Thresholds(amounts, usages, every))
+    terms = PartTerms("p", "EUR", january, "reads", timezone="Europe/Berlin")
+    store = DocumentStore(sqlite3.connect(":memory:", isolation_level=None))
+    crossed = min(first, len(parts) - 1)
+    issued = issue_threshold_invoices(store, terms, parts[:crossed])
+    issued += issue_threshold_invoices(store, terms, parts, first=crossed)
+    assert len(issued) == len(parts)
+    total = sum((Decimal(q) for _m, q in usage), Decimal(0))
+    whole = rate_input(price, total, final=True).rounded()
+    assert sum((d.total for d in issued), Decimal(0)) == whole
+    stored = [store.invoice(d.number) for d in issued]
+    assert sum((i.total for i in stored), Decimal(0)) == whole
+    assert sum((i.lines[0].quantity for i in stored), Decimal(0)) == total
+    assert stored[0].period.start == january.start
+    assert stored[-1].period.end == january.end
+    assert all(a.period.end == b.period.start for a, b in pairwise(stored))
