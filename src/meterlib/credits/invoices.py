@@ -240,7 +240,7 @@ def apply_credits(
                 taken.label,
                 taken.amount,
                 invoice.currency,
-                taken.amount,
+                taken.amount.quantize(unit, context=EXACT),
             )
             lines.append(credit)
         draws.append(draw)
