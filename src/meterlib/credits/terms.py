@@ -17,11 +17,11 @@ from meterlib.invoicing.contracts import Contract
 from meterlib.invoicing.limits import LimitTerm, RateWindowTerm
 from meterlib.periods import BillingCycle
 
-__all__ = ["Terms", "limit_of", "limits_on", "rate_window_of"]
+__all__ = ["LimitsInForce", "limit_of", "limits_on", "rate_window_of"]
 
 
 @dataclass(frozen=True, slots=True)
-class Terms:
+class LimitsInForce:
     """The limits and rate windows in force on one day, each for one meter."""
 
     limits: tuple[Limit, ...]
@@ -47,7 +47,7 @@ def rate_window_of(term: RateWindowTerm) -> RateWindow:
     return RateWindow(term.meter, term.max_events, timedelta(seconds=term.window_seconds))
 
 
-def limits_on(contract: Contract, day: date) -> Terms:
+def limits_on(contract: Contract, day: date) -> LimitsInForce:
     """The limits and rate windows in force on ``day`` (see the module docstring).
 
     A day outside every phase has only the contract's own terms.
@@ -60,4 +60,4 @@ def limits_on(contract: Contract, day: date) -> Terms:
     if plan is not None:
         limits += [limit_of(t, plan.billing) for t in plan.limits if t.meter not in own]
         windows += [rate_window_of(t) for t in plan.rate_windows if t.meter not in own_windows]
-    return Terms(tuple(limits), tuple(windows))
+    return LimitsInForce(tuple(limits), tuple(windows))
