@@ -149,3 +149,29 @@ def test_usage_key_is_what_the_fixture_changes() -> None:
     # Guards _bill: the first tokens cell is the starter segment's 2,300 tokens.
     cells = sorted((k for k in USAGE if k.meter == "tokens"), key=UsageKey.sort_key)
     assert USAGE[cells[0]] == Decimal(2300)
+
+
+def test_a_unit_credit_never_raises_the_bill_of_a_volume_price() -> None:
+    text = (EXAMPLE / "contract.toml").read_text(encoding="utf-8")
+    volume = text.replace(
+        'price = { model = "per_unit", unit_amount = "0.01" }',
+        'price = { model = "volume", tiers = [{ up_to = "3", unit_amount = "1" },'
+        ' { unit_amount = "0.10" }] }',
+    )
+    import tomllib  # noqa: PLC0415
+
+    from meterlib.invoicing import parse_contract  # noqa: PLC0415
+
+    contract = parse_contract(tomllib.loads(volume), EXAMPLE)
+    bill = invoice(contract, TableUsage(USAGE), MARCH)
+    # 4 requests at the volume price: 0.40; 2 requests would cost 2.00, 1 request 1.00.
+    book = _book(
+        Grant("a", Decimal(2), "api_calls", START, priority=0),
+        Grant("b", Decimal(2), "api_calls", START, priority=1),
+    )
+    credited, _after = apply_credits(bill, book, AT, contract=contract)
+    values = [
+        line.rounded for line in credited.invoice.lines if line.kind is LineKind.CREDIT
+    ]
+    assert values[:2] == [Decimal(0), Decimal("-0.40")]
+    assert credited.invoice.total <= bill.total

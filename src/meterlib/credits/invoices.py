@@ -16,7 +16,9 @@ Two kinds of grant are drawn on, in this order:
    charge on its usage minus the charge on the usage left once those units are drawn, so the
    drawn units come off the top of the tiers, and the usage line plus its credit lines equal
    the price of the usage left. The value never takes the line below its amount after
-   discounts. A unit credit line is taxed like the usage line it reduces (the taxes of that
+   discounts, and never raises the bill (a volume price may charge more for less usage). The
+   commitment true-up is not computed again: usage paid with credit counts as used. A unit
+   credit line is taxed like the usage line it reduces (the taxes of that
    plan are computed again on the reduced base), so the customer pays no tax on usage paid for
    with credit.
 2. **Money** (a grant whose ``unit`` is the invoice currency): what is then owed (after
@@ -137,9 +139,11 @@ def _unit_lines(  # noqa: PLR0917  (one line, its plan, the ledger, when and why
     for taken in draw.lines:
         left = EXACT.subtract(left, taken.amount)
         rest = round_amount(rate_input(price, left).amount, currency, mode)
-        drop = EXACT.subtract(line.rounded, rest)
-        value = EXACT.subtract(min(drop, cap), min(before, cap))
-        before = drop
+        # What the drawn units saved so far: never more than the line's net, never less than
+        # before (a volume price may charge more for less usage: a credit never raises a bill).
+        saved = min(cap, max(before, EXACT.subtract(line.rounded, rest)))
+        value = EXACT.subtract(saved, before)
+        before = saved
         lines.append(_credit_line(line, taken.grant, taken.label, taken.amount, line.unit, value))
     return lines, draw, book
 
