@@ -115,3 +115,15 @@ def test_a_wrong_window_is_refused(seconds: Any) -> None:
     data["plans"]["basic"]["rate_windows"][0]["window_seconds"] = seconds
     with pytest.raises(DocumentError, match="window_seconds"):
         parse_contract(data)
+
+
+def test_the_contract_schema_declares_limits_for_contracts_and_plans() -> None:
+    from meterlib.schemas import json_schema  # noqa: PLC0415
+
+    schema = json_schema("contract")
+    limit = {"items": {"$ref": "#/$defs/LimitTerm"}, "type": "array"}
+    assert schema["properties"]["limits"]["items"] == limit["items"]
+    assert schema["$defs"]["Plan"]["properties"]["limits"]["items"] == limit["items"]
+    window = schema["$defs"]["RateWindowTerm"]
+    assert window["required"] == ["meter", "max_events", "window_seconds"]
+    assert schema["$defs"]["LimitTerm"]["properties"]["kind"]["enum"] == ["soft", "hard"]
