@@ -282,3 +282,48 @@ def test_case_schema_agrees_with_the_library(data: st.DataObject) -> None:
     document = _json(tomllib.loads((CASE / "case.toml").read_text("utf-8"), parse_float=Decimal))
     _agree("case", document)
     _agree("case", data.draw(_mutated(document)))
+
+
+_limit_terms = st.fixed_dictionaries(
+    {
+        "meter": st.sampled_from(["reads", "writes"]),
+        "amount": st.integers(0, 10**6).map(str),
+    },
+    optional={
+        "kind": st.sampled_from(["soft", "hard"]),
+        "usage_period": st.fixed_dictionaries(
+            {"anchor": st.sampled_from(["2024-01-01", "2024-03-15"])},
+            optional={
+                "cadence": st.sampled_from(["weekly", "monthly", "yearly"]),
+                "timezone": st.sampled_from(["UTC", "Europe/Berlin"]),
+            },
+        ),
+    },
+)
+_window_terms = st.fixed_dictionaries(
+    {
+        "meter": st.sampled_from(["reads", "writes"]),
+        "max_events": st.integers(0, 1000),
+        "window_seconds": st.integers(1, 86_400),
+    }
+)
+
+
+@settings(max_examples=60)
+@given(st.data())
+def test_contract_schema_agrees_on_limits_and_rate_windows(data: st.DataObject) -> None:
+    contract = data.draw(contracts())
+    document = _json(contract.model_dump(mode="json", by_alias=True, exclude_defaults=True))
+    document["limits"] = data.draw(st.lists(_limit_terms, max_size=2))
+    document["rate_windows"] = data.draw(st.lists(_window_terms, max_size=2))
+    plan = data.draw(st.sampled_from(sorted(document["plans"])))
+    document["plans"][plan]["limits"] = data.draw(st.lists(_limit_terms, min_size=1, max_size=2))
+    document["plans"][plan]["rate_windows"] = data.draw(st.lists(_window_terms, max_size=2))
+    document = _json(document)
+    _agree("contract", document)
+    _agree("contract", data.draw(_mutated(document)))
+    # The integer fields of a rate window: a text, a fraction or a boolean is refused by both.
+    if document["rate_windows"]:
+        for wrong in ("5", Decimal("1.5"), True, 0, -1):
+            changed = _set(document, ("rate_windows", 0, "window_seconds"), wrong)
+            _agree("contract", changed)
