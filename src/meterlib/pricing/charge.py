@@ -169,7 +169,7 @@ class Charge:
 # constructor gives, field by field.
 
 
-class _LineSlots:
+class LineSlots:
     """A :class:`ChargeLine` under construction: the same slots, assignable."""
 
     __slots__ = ChargeLine.__slots__
@@ -184,7 +184,7 @@ class _LineSlots:
     amount: Decimal
 
 
-class _ChargeSlots:
+class ChargeSlots:
     """A :class:`Charge` under construction: the same slots, assignable."""
 
     __slots__ = Charge.__slots__
@@ -203,8 +203,9 @@ class _ChargeSlots:
 
 
 _new = object.__new__
-_LINE: Any = ChargeLine
-_CHARGE: Any = Charge
+#: The frozen classes, typed for ``__class__`` assignment (a hot path may inline the builders).
+LINE_CLASS: Any = ChargeLine
+CHARGE_CLASS: Any = Charge
 
 
 def new_line(  # noqa: PLR0917  (positional like the dataclass's own __init__; hot path)
@@ -218,7 +219,7 @@ def new_line(  # noqa: PLR0917  (positional like the dataclass's own __init__; h
     amount: Decimal,
 ) -> ChargeLine:
     """Build a :class:`ChargeLine` as its constructor would, faster (the rating hot path)."""
-    line: Any = _new(_LineSlots)
+    line: Any = _new(LineSlots)
     line.description = description
     line.tier = tier
     line.lower = lower
@@ -227,7 +228,7 @@ def new_line(  # noqa: PLR0917  (positional like the dataclass's own __init__; h
     line.unit_amount = unit_amount
     line.flat_amount = flat_amount
     line.amount = amount
-    line.__class__ = _LINE
+    line.__class__ = LINE_CLASS
     built: ChargeLine = line
     return built
 
@@ -246,7 +247,7 @@ def new_charge(  # noqa: PLR0917  (positional like the dataclass's own __init__;
     parts: tuple[ChargePart, ...] = (),
 ) -> Charge:
     """Build a :class:`Charge` as its constructor would, faster (the rating hot path)."""
-    charge: Any = _new(_ChargeSlots)
+    charge: Any = _new(ChargeSlots)
     charge.currency = currency
     charge.model = model
     charge.quantity = quantity
@@ -258,7 +259,7 @@ def new_charge(  # noqa: PLR0917  (positional like the dataclass's own __init__;
     charge.adjustment_reason = adjustment_reason
     charge.amount = amount
     charge.parts = parts
-    charge.__class__ = _CHARGE
+    charge.__class__ = CHARGE_CLASS
     built: Charge = charge
     return built
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
-from functools import cached_property
+from functools import cached_property, reduce
 from operator import itemgetter
 from typing import Annotated, Any, Literal, Self
 
@@ -37,9 +37,11 @@ from meterlib._numbers import EXACT
 from meterlib.errors import InvalidValueError, RatingError
 from meterlib.pricing._base import PriceBase, QuantityLike, quantity_of
 from meterlib.pricing.charge import (
+    LINE_CLASS,
     Charge,
     ChargeLine,
     ChargePart,
+    LineSlots,
     new_charge,
     new_line,
     new_part,
@@ -54,6 +56,7 @@ _add = EXACT.add
 _DEFAULT = -1  # the route of an entry that goes to the default price
 _ROUTES_KEPT = 4096  # distinct value combinations remembered per price
 _new_tuple = tuple.__new__  # builds a ChargePart in one call (the hot path)
+_new = object.__new__
 
 #: A price a matrix cell (or its default) may use: any quantity price that is not prorated.
 CellPrice = Annotated[
@@ -373,16 +376,25 @@ class MatrixPrice(PriceBase):
         parts: list[ChargePart] = []
         add_line = lines.append
         add_part = parts.append
-        total = subtotal = _ZERO
-        for index in order:
-            quantity = sums[index]
+        quantities = [sums[index] for index in order]
+        amounts: list[Decimal] = []
+        add_amount = amounts.append
+        for index, quantity in zip(order, quantities, strict=True):
             rate, label, cell = cells[index]
             charge = rate(quantity) if final else rate(quantity, final=False)
             amount = charge.amount
-            total = _add(total, quantity)
-            subtotal = _add(subtotal, amount)
-            add_line(new_line(label, None, None, None, quantity, _ZERO, amount, amount))
+            add_amount(amount)
+            line: Any = _new(LineSlots)  # new_line(...), inlined (see meterlib.pricing.charge)
+            line.description = label
+            line.tier = line.lower = line.upper = None
+            line.quantity = quantity
+            line.unit_amount = _ZERO
+            line.flat_amount = line.amount = amount
+            line.__class__ = LINE_CLASS
+            add_line(line)
             add_part(_new_tuple(ChargePart, (label, cell, (), charge)))
+        total = reduce(_add, quantities, _ZERO)  # the exact sums, added in order from zero
+        subtotal = reduce(_add, amounts, _ZERO)
         if plain_charge:  # what _charge returns without modifiers, one call sooner
             return new_charge(
                 self.currency,

@@ -36,7 +36,15 @@ from meterlib.errors import RatingError
 from meterlib.pricing._base import QuantityLike, QuantityPrice, quantity_of
 from meterlib.pricing._prorated import ProratedEventLike, prorated_graduated, prorated_volume
 from meterlib.pricing._tiers import TierStep, TierTable, volume_line
-from meterlib.pricing.charge import Charge, ChargeLine, new_charge, new_line, plain
+from meterlib.pricing.charge import (
+    CHARGE_CLASS,
+    LINE_CLASS,
+    Charge,
+    ChargeLine,
+    ChargeSlots,
+    LineSlots,
+    plain,
+)
 
 __all__ = ["GraduatedPrice", "Overflow", "Tier", "VolumePrice"]
 
@@ -44,6 +52,7 @@ _ZERO = Decimal(0)
 _add = EXACT.add
 _subtract = EXACT.subtract
 _multiply = EXACT.multiply
+_new = object.__new__
 
 #: A tiered price's rating plan (see :attr:`_TieredPrice._plan`).
 _Plan = tuple[
@@ -283,9 +292,18 @@ class GraduatedPrice(_TieredPrice):
             table.locate(billable)  # raises: above a bounded last tier
         description, number, lower, upper, unit, flat, below, before, blocks = steps[index]
         inside = _subtract(billable, lower)
-        if blocks is None:
+        if blocks is None:  # new_line(...), inlined (see meterlib.pricing.charge)
             amount = _add(_multiply(inside, unit), flat)
-            line = new_line(description, number, lower, upper, inside, unit, flat, amount)
+            line: Any = _new(LineSlots)
+            line.description = description
+            line.tier = number
+            line.lower = lower
+            line.upper = upper
+            line.quantity = inside
+            line.unit_amount = unit
+            line.flat_amount = flat
+            line.amount = amount
+            line.__class__ = LINE_CLASS
         else:
             line = blocks.line(inside)
             amount = line.amount
@@ -293,11 +311,24 @@ class GraduatedPrice(_TieredPrice):
             below = full[:index]
         lines = below + (line,)  # noqa: RUF005  (hot path: one tuple)
         subtotal = _add(before, amount)
-        if plain_charge:  # what _charge returns without modifiers, one call sooner
-            return new_charge(
-                currency, model, units, included, billable, lines, subtotal, _ZERO, None, subtotal
-            )
-        return self._charge(units, included, billable, lines, subtotal, final)
+        if not plain_charge:
+            return self._charge(units, included, billable, lines, subtotal, final)
+        # What _charge returns without modifiers: new_charge(...), inlined.
+        charge: Any = _new(ChargeSlots)
+        charge.currency = currency
+        charge.model = model
+        charge.quantity = units
+        charge.included = included
+        charge.billable = billable
+        charge.lines = lines
+        charge.subtotal = subtotal
+        charge.adjustment = _ZERO
+        charge.adjustment_reason = None
+        charge.amount = subtotal
+        charge.parts = ()
+        charge.__class__ = CHARGE_CLASS
+        rated: Charge = charge
+        return rated
 
     def rate_events(self, events: Iterable[ProratedEventLike], *, final: bool = True) -> Charge:
         """Rate a prorated price's events (``{"units", "prorated"}``), in time order.
