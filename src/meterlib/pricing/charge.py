@@ -165,7 +165,7 @@ class Charge:
 # and no frozen ``__setattr__``, then makes it an instance of the frozen class by ``__class__``
 # assignment, which Python allows between classes of compatible layout. The result is an
 # ordinary, frozen instance; the builders skip no check, because the generated ``__init__``
-# makes none either. tests/test_pricing_charge.py checks that each builder gives what the
+# makes none either. tests/test_pricing.py checks that each builder gives what the
 # constructor gives, field by field.
 
 
