@@ -1,6 +1,6 @@
 """The usage audit as text, CSV and HTML.
 
-The JSON form is :func:`meterlib.backbill.audit.audit_to_json`.
+The JSON form is :func:`meterlib.backbill.audit.audit_to_dict`.
 """
 
 from __future__ import annotations
