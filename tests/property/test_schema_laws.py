@@ -31,7 +31,7 @@ from meterlib.errors import MeterlibError
 from meterlib.invoicing.documents import parse_contract
 from meterlib.metering.events import check_event
 from meterlib.metering.meters import parse_meters
-from meterlib.pricing import parse_price, price_to_json
+from meterlib.pricing import price_from_dict, price_to_dict
 from meterlib.schemas import KINDS, json_schema
 from tests.invoice_strategies import contracts
 from tests.metering_strategies import METERS, event_dicts
@@ -65,7 +65,7 @@ def _json(document: Any) -> Any:
 def _library(kind: str, document: Any) -> str | None:
     """``None`` when the library accepts ``document``, else its error message."""
     readers: dict[str, Callable[[Any], object]] = {
-        "price": parse_price,
+        "price": price_from_dict,
         "contract": parse_contract,
         "meters": parse_meters,
         "event": check_event,
@@ -221,7 +221,7 @@ def _mutated(draw: st.DrawFn, document: Any) -> Any:  # noqa: PLR0911  (a return
 @given(st.data())
 def test_price_schema_agrees_with_the_library(data: st.DataObject) -> None:
     price = data.draw(prices())
-    document = json.loads(price_to_json(price), parse_float=Decimal)
+    document = price_to_dict(price)
     _agree("price", document)
     _agree("price", data.draw(_mutated(document)))
 

@@ -114,7 +114,7 @@ def run(args: argparse.Namespace) -> int:
         print(text, end="")
         return 0
     if args.format == "json":
-        print(json.dumps(audits.audit_to_json(result), indent=2))
+        print(json.dumps(audits.audit_to_dict(result), indent=2))
     else:
         from meterlib.render import audit as render  # noqa: PLC0415
 

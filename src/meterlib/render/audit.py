@@ -2,7 +2,7 @@
 
 Text and HTML are for people, in the locale asked (labels through the gettext catalogs,
 figures and the share of the limit through Babel; :mod:`meterlib.render.audit_labels`). CSV is
-exact and locale-free. The JSON form is :func:`meterlib.backbill.audit.audit_to_json`; in
+exact and locale-free. The JSON form is :func:`meterlib.backbill.audit.audit_to_dict`; in
 Jupyter an :class:`~meterlib.backbill.audit.Audit` shows itself
 (:func:`meterlib.render.html.audit.audit_fragment`).
 """
