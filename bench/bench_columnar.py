@@ -179,8 +179,10 @@ def main() -> None:
     peer = max(rates.values())
     print(f"columnar / polars (best form): {ours / peer:.2f}")
     print(f"report: {REPORTS['columnar'].summary()}")
-    print(f"target {TARGET:,} events/s: {'meets' if ours >= TARGET else 'misses'} it; "
-          f"target {RATIO}x polars: {'meets' if ours >= RATIO * peer else 'misses'} it")
+    print(
+        f"target {TARGET:,} events/s: {'meets' if ours >= TARGET else 'misses'} it; "
+        f"target {RATIO}x polars: {'meets' if ours >= RATIO * peer else 'misses'} it"
+    )
 
 
 if __name__ == "__main__":

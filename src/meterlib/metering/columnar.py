@@ -52,6 +52,7 @@ except ImportError as missing:  # pragma: no cover - its own CI step installs th
 
 from meterlib.metering._buckets import PeriodIndex, micros
 from meterlib.metering.accumulator import Accumulator
+from meterlib.metering.accumulator.store import same
 from meterlib.metering.aggregations import State
 from meterlib.metering.columnar_rules import (
     Cell,
@@ -63,7 +64,6 @@ from meterlib.metering.columnar_rules import (
     meter_values,
     props_json,
     props_load,
-    same_props,
     same_rows,
     usage_event,
 )
@@ -318,12 +318,12 @@ class ColumnarAccumulator:
                 first_of.setdefault(event_id, row)
             where = dict(zip(candidates.tolist(), texts, strict=True))
             firsts = {row: first_of[where[row]] for row in earlier.tolist()}
-            same = same_rows(
+            equal = same_rows(
                 pieces, np.array(list(firsts), np.int64), np.array(list(firsts.values()), np.int64)
             )
-            if same is not None and same.any():
-                counts["duplicates"] += int(same.sum())
-                done = set(np.array(list(firsts), np.int64)[same].tolist())
+            if equal is not None and equal.any():
+                counts["duplicates"] += int(equal.sum())
+                done = set(np.array(list(firsts), np.int64)[equal].tolist())
                 rows = np.array([r for r in rows.tolist() if r not in done], np.int64)
                 firsts = {r: f for r, f in firsts.items() if r not in done}
         if not len(rows):
@@ -335,16 +335,11 @@ class ColumnarAccumulator:
         for row, event_id, at in zip(rows.tolist(), id_list, known.tolist(), strict=True):
             version = mine[row]
             winner = stored[at] if at >= 0 else mine[firsts[row]]
-            if (
-                version[0] == winner[0]
-                and version[1] == winner[1]
-                and version[2] == winner[2]
-                and same_props(version[3], winner[3])
-            ):
+            if same(winner, version):
                 counts["duplicates"] += 1
                 continue
             versions = self._refused.setdefault(event_id, [])
-            if not any(v[:3] == version[:3] and same_props(v[3], version[3]) for v in versions):
+            if not any(same(v, version) for v in versions):
                 versions.append(version)
             first, second = usage_event(event_id, winner), usage_event(event_id, version)
             conflicts.append(Conflict(first, second))

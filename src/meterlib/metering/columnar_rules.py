@@ -15,7 +15,6 @@ from types import MappingProxyType
 from typing import Any
 
 from meterlib._numbers import to_decimal
-from meterlib.errors import InvalidValueError
 from meterlib.frames import MissingDependencyError
 
 try:
@@ -27,10 +26,13 @@ except ImportError as missing:  # pragma: no cover - its own CI step installs th
         "the columnar path", "numpy, pyarrow and polars", "columnar"
     ) from missing
 
+from meterlib.metering import reading
+from meterlib.metering.accumulator.store import same_props as store_same_props
 from meterlib.metering.aggregations import KINDS, PartialKind
 from meterlib.metering.events import EventError, UsageEvent, value_text
 from meterlib.metering.frames import Content, Piece, Props
 from meterlib.metering.meters import Aggregation, Meter
+from meterlib.metering.reading import MeterReader
 from meterlib.metering.table import GroupKey
 
 __all__ = [
@@ -56,24 +58,22 @@ _ZERO = Decimal(0)
 _WHOLE = r"^[+-]?\d{1,9}$"
 Cell = tuple[int, str, GroupKey]
 Reading = tuple["ColumnarMeter", GroupKey, Any]
+#: Decimal texts already read (bounded by reading.NUMBER_CACHE).
+_NUMBERS: dict[str, Decimal] = {}
 
 
-class ColumnarMeter:
-    """One meter: its position, kind, and whether the column path sums it."""
+class ColumnarMeter(MeterReader):
+    """One meter compiled for reading, its partial kind, and whether the column path sums it.
 
-    __slots__ = ("filters", "group_by", "kind", "meter", "name", "position", "prop", "simple")
+    Filters, group keys and property come from :class:`~meterlib.metering.reading.MeterReader`;
+    ``simple``: a plain ``sum`` or ``count`` (no filter, no ``group_by``).
+    """
+
+    __slots__ = ("kind", "simple")
 
     def __init__(self, position: int, meter: Meter) -> None:
-        self.position = position
-        self.meter = meter
-        self.name = meter.name
+        super().__init__(position, meter)
         self.kind: PartialKind = KINDS[meter.aggregation]
-        self.prop = meter.property or ""
-        self.filters = tuple(
-            (key, frozenset((f.equals,) if f.equals is not None else (f.one_of or ())))
-            for key, f in sorted(meter.filters.items())
-        )
-        self.group_by = tuple(sorted(set(meter.group_by)))
         self.simple = (
             meter.aggregation in (Aggregation.COUNT, Aggregation.SUM)
             and not self.filters
@@ -81,67 +81,30 @@ class ColumnarMeter:
         )
 
 
+# The rules themselves live in meterlib.metering.reading (one place for every engine); the
+# functions below only adapt this module's call shapes to them.
+
+
 def read_number(event_id: str, plan: ColumnarMeter, found: Any) -> Decimal:
-    """The value a meter reads (the accumulator's rule and message)."""
-    if not isinstance(found, str):
-        if found is None:
-            raise EventError(
-                event_id,
-                f"properties.{plan.prop}",
-                None,
-                f"a decimal value (meter {plan.name!r} reads it)",
-            )
-        return found  # type: ignore[no-any-return]
-    try:
-        return to_decimal(found, f"properties.{plan.prop}")
-    except InvalidValueError as error:
-        raise EventError(
-            event_id,
-            f"properties.{plan.prop}",
-            found,
-            f"{error.expected} (meter {plan.name!r} reads it as a number)",
-        ) from None
+    """The value meter ``plan`` reads when its property holds ``found`` (``reading``'s rule)."""
+    props = {} if found is None else {plan.prop: found}
+    return reading.read_number(event_id, plan.name, plan.prop, props, _NUMBERS)
 
 
 def read_text(event_id: str, plan: ColumnarMeter, props: dict[str, Any], name: str) -> str:
-    found = props.get(name)
-    if found is None:
-        raise EventError(
-            event_id, f"properties.{name}", None, f"a value (meter {plan.name!r} reads it)"
-        )
-    return value_text(found)
+    """The text of property ``name`` (``reading``'s rule and message)."""
+    return reading.read_text(event_id, plan.name, props, name)
 
 
 def read_meters(
     plans: tuple[ColumnarMeter, ...], event_id: str, props: dict[str, Any]
 ) -> list[Reading]:
-    """What each meter reads from an event (the accumulator's rules, in meter order)."""
-    readings: list[Reading] = []
-    for plan in plans:
-        if any(
-            props.get(name) is None or value_text(props[name]) not in accepted
-            for name, accepted in plan.filters
-        ):
-            continue
-        group: GroupKey = tuple(
-            (name, read_text(event_id, plan, props, name)) for name in plan.group_by
-        )
-        aggregation = plan.meter.aggregation
-        if aggregation is Aggregation.COUNT:
-            value: Any = None
-        elif aggregation is Aggregation.UNIQUE_COUNT:
-            value = read_text(event_id, plan, props, plan.prop)
-        else:
-            value = read_number(event_id, plan, props.get(plan.prop))
-        readings.append((plan, group, value))
-    return readings
+    """What each meter reads from an event (``reading.read_event``, in meter order)."""
+    return reading.read_event(plans, event_id, props, _NUMBERS)
 
 
-def same_props(a: Props, b: Props) -> bool:
-    first, second = dict(a), dict(b)
-    return first.keys() == second.keys() and all(
-        value_text(v) == value_text(second[k]) for k, v in first.items()
-    )
+#: Property values compared as text: the accumulator's duplicate rule (one definition).
+same_props = store_same_props
 
 
 def canonical(event_id: str, content: tuple[str, str, int, Props]) -> str:

@@ -146,8 +146,14 @@ class Columns:
         return (self.customers[i], self.kind, self.texts[i], self.part, self.sequences[i], *props)
 
 
-def same(a: Content | Entry, b: Content | Entry) -> bool:
-    """True when two copies of an id have the same content (as ``UsageEvent.content``)."""
+def same(a: tuple[Any, ...], b: tuple[Any, ...]) -> bool:
+    """True when two copies of an id have the same content (as ``UsageEvent.content``).
+
+    The same customer, type, instant and properties (:func:`same_props`): the one duplicate rule
+    of both paths of the accumulator and of the columnar accumulator; other copies conflict.
+    ``a`` and ``b``: ``(customer, type, instant, properties, ...)`` (a :data:`Content`, an
+    :data:`Entry`, or the columnar form with the instant in POSIX microseconds; both alike).
+    """
     return a[0] == b[0] and a[1] == b[1] and a[2] == b[2] and same_props(a[3], b[3])
 
 
