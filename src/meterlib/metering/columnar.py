@@ -42,7 +42,6 @@ from meterlib.frames import MissingDependencyError
 
 try:
     import numpy as np
-    import polars as pl
     import pyarrow as pa
     import pyarrow.compute as pc
 except ImportError as missing:  # pragma: no cover - its own CI step installs the extra
@@ -77,6 +76,22 @@ from meterlib.periods import BillingCycle, Period
 __all__ = ["ColumnarAccumulator"]
 
 _ZERO = Decimal(0)
+
+
+def _first_copies(ids: pa.ChunkedArray) -> np.ndarray[Any, Any]:
+    """Whether each row is the first of its id in ``ids`` (one hash pass, in C).
+
+    Dictionary codes are given in order of first appearance, so a row is the first of its id
+    exactly when its code is above every code before it.
+    """
+    if not len(ids):
+        return np.zeros(0, dtype=bool)
+    codes = pc.dictionary_encode(ids.combine_chunks()).indices.to_numpy(zero_copy_only=False)
+    highest = np.maximum.accumulate(codes)
+    first = np.empty(len(codes), dtype=bool)
+    first[0] = True
+    np.greater(highest[1:], highest[:-1], out=first[1:])
+    return first
 
 
 class ColumnarAccumulator:
@@ -228,8 +243,7 @@ class ColumnarAccumulator:
         sizes = np.array([len(p) for p in pieces], dtype=np.int64)
         offsets = np.concatenate(([0], np.cumsum(sizes)))
         ids = pa.chunked_array([p.table.column("id").combine_chunks() for p in pieces])
-        series = pl.Series("id", ids)
-        new = series.is_first_distinct().to_numpy()
+        new = _first_copies(ids)
         seen = self._seen_ids()
         before = np.full(len(ids), -1, dtype=np.int64)
         if seen is not None:
@@ -445,21 +459,27 @@ class ColumnarAccumulator:
         """A plain sum or count meter: integer sums grouped by cell, then exact per cell."""
         cells = self._states[plan.position]
         rows = np.flatnonzero(mask)
-        chosen = customers.take(pa.array(rows, pa.int64()))
-        frame = pl.DataFrame({"key": keys[rows], "customer": pl.Series(chosen)})
+        # Cells numbered in the order of their first row (the accumulator's cell order): the
+        # customer's code (dictionary encoding keeps first appearance) and the period's.
+        chosen = customers.take(pa.array(rows, pa.int64())).combine_chunks()
+        encoded = pc.dictionary_encode(chosen)
+        codes = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+        customer_names = encoded.dictionary.to_pylist()
+        period_keys, period_codes = np.unique(keys[rows], return_inverse=True)
+        width = max(len(customer_names), 1)
+        pairs = period_codes.astype(np.int64) * width + codes
+        cell_codes = pc.dictionary_encode(pa.array(pairs, pa.int64()))
+        order = cell_codes.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+        pair_of = cell_codes.dictionary.to_numpy(zero_copy_only=False)
         summing = plan.meter.aggregation is Aggregation.SUM
         if summing:
             whole = np.concatenate([v.whole[plan.position] for v in values])
-            frame = frame.with_columns(pl.Series("v", whole[rows]))
-            total = pl.col("v").sum()
+            totals = np.zeros(len(pair_of), dtype=np.int64)
+            np.add.at(totals, order, whole[rows])  # int64: exact (values of <= 9 digits)
         else:
-            total = pl.len().alias("v")
-        # maintain_order: groups come out in the order of their first row (the cell order).
-        grouped = frame.group_by(["key", "customer"], maintain_order=True).agg(total)
-        columns = grouped.to_dict(as_series=False)
-        totals = columns["v"]
-        for key, customer, total in zip(columns["key"], columns["customer"], totals, strict=True):
-            cell = (key, customer, ())
+            totals = np.bincount(order, minlength=len(pair_of))
+        for pair, total in zip(pair_of.tolist(), totals.tolist(), strict=True):
+            cell = (int(period_keys[pair // width]), customer_names[pair % width], ())
             if summing:
                 cells[cell] = EXACT.add(cells.get(cell, _ZERO), Decimal(total))
             else:

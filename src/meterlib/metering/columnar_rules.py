@@ -51,11 +51,15 @@ __all__ = [
     "same_props",
     "same_rows",
     "usage_event",
+    "whole_numbers",
 ]
 
 _ZERO = Decimal(0)
-# Whole numbers of at most 9 digits add up in int64 without overflow for 10**9 events per cell.
-_WHOLE = r"^[+-]?\d{1,9}$"
+# Whole numbers of at most 9 digits add up in int64 without overflow for 10**9 events per cell;
+# this shape (no sign "+": Arrow reads none) is cast when some other text is among them.
+_WHOLE = r"^-?\d{1,9}$"
+_LIMIT = pa.scalar(10**9, pa.int64())
+_FLOOR = pa.scalar(-(10**9), pa.int64())
 Cell = tuple[int, str, GroupKey]
 Reading = tuple["ColumnarMeter", GroupKey, Any]
 #: Decimal texts already read (bounded by reading.NUMBER_CACHE).
@@ -209,11 +213,15 @@ def _sum_values(
     if column is None:
         left = rows.tolist()
     else:
-        texts = column.take(pa.array(rows, pa.int64()))
-        shaped = pc.fill_null(pc.match_substring_regex(texts, _WHOLE), False)  # noqa: FBT003
-        good = shaped.to_numpy(zero_copy_only=False)
-        whole[rows[good]] = pc.cast(texts.filter(shaped), pa.int64()).to_numpy()
-        left = rows[~good].tolist()
+        every = len(rows) == len(piece)
+        texts = column if every else column.take(pa.array(rows, pa.int64()))
+        numbers, good = whole_numbers(texts)
+        if every and good.all():
+            whole = numbers
+            left = []
+        else:
+            whole[rows[good]] = numbers[good]
+            left = rows[~good].tolist()
     ids = piece.table.column("id").to_pylist() if left else []
     for row in left:
         given = piece.props.get(row)
@@ -228,6 +236,30 @@ def _sum_values(
                 errors.setdefault(row, error)
     values.whole[plan.position] = whole
     values.extra[plan.position] = extra
+
+
+def whole_numbers(
+    texts: pa.Array,
+) -> tuple[np.ndarray[Any, np.dtype[np.int64]], np.ndarray[Any, np.dtype[np.bool_]]]:
+    """Each text's value where it is a plain whole number of at most 9 digits, and which are.
+
+    Plain: the text Arrow writes for the number it reads (so no sign ``+``, no leading zero, no
+    other notation); every other text is read by ``read_number``, exactly. At most 9 digits:
+    sums of up to 10**9 of them fit in int64.
+    """
+    try:
+        numbers = pc.cast(texts, pa.int64())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        # Some text is not a whole number: only the ones of the whole-number shape are cast.
+        shaped = pc.fill_null(pc.match_substring_regex(texts, _WHOLE), False)  # noqa: FBT003
+        numbers = pc.cast(pc.if_else(shaped, texts, None), pa.int64())
+    plain = pc.and_(
+        pc.equal(pc.cast(numbers, texts.type), texts),
+        pc.and_(pc.less(numbers, _LIMIT), pc.greater(numbers, _FLOOR)),
+    )
+    good = pc.fill_null(plain, False).to_numpy(zero_copy_only=False)  # noqa: FBT003
+    found = pc.fill_null(numbers, 0).to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
+    return found, good
 
 
 def same_rows(

@@ -42,7 +42,6 @@ from meterlib.frames import MissingDependencyError
 
 try:
     import numpy as np
-    import polars as pl
     import pyarrow as pa
     import pyarrow.compute as pc
 except ImportError as missing:  # pragma: no cover - its own CI step installs the extra
@@ -65,6 +64,7 @@ _MAX_NAMES = 16
 _FIELDS = ("id", "customer", "type", "time", "properties")
 _GET = tuple(itemgetter(name) for name in _FIELDS)
 _STR = frozenset({str})
+_DICT = frozenset({dict})
 _TEXT_OR_NONE = frozenset({str, type(None)})
 # The time shapes Arrow parses exactly as datetime.fromisoformat does (year 0 aside, see below).
 _TIME = (
@@ -154,15 +154,15 @@ class Piece:
 
 def _all_text(values: list[Any]) -> bool:
     """True when every value is a ``str`` (not a subclass: check_event refuses those)."""
-    return list(map(type, values)).count(str) == len(values)
+    return set(map(type, values)) == _STR
 
 
 def _text(values: list[Any]) -> pa.Array:
     """A column of texts (``None``: null) from a list already checked to hold only those.
 
-    Built by polars: several times faster than ``pyarrow.array`` on a list of Python strings.
+    ``UnicodeEncodeError`` for a lone surrogate (the caller hands the chunk to check_event).
     """
-    return pl.Series(values, dtype=pl.String).to_arrow()
+    return pa.array(values, pa.large_string())
 
 
 def _piece(
@@ -289,26 +289,35 @@ def _each(start: int, rows: list[Any]) -> tuple[list[Piece], list[Rejection]]:
     return [Piece(np.array(positions, np.int64), table, {}, props)], rejected
 
 
-def _dicts(  # noqa: PLR0911  (each return hands an unusual chunk to the event-by-event path)
-    start: int, chunk: list[Any]
-) -> tuple[list[Piece], list[Rejection]]:
+def _dicts(start: int, chunk: list[Any]) -> tuple[list[Piece], list[Rejection]]:
     """A chunk of raw events: the column path when it is plain text dicts, else event by event."""
+    try:
+        found = _dict_columns(start, chunk)
+    except UnicodeEncodeError:  # a lone surrogate: check_event names it
+        found = None
+    return _each(start, chunk) if found is None else found
+
+
+def _dict_columns(  # noqa: PLR0911  (each return hands an unusual chunk to check_event)
+    start: int, chunk: list[Any]
+) -> tuple[list[Piece], list[Rejection]] | None:
+    """A chunk of plain text dicts, checked in columns; ``None`` when it is anything else."""
     # A mapping of five entries with these five keys (an unknown key would take a known one's
     # place) is what check_event reads as an event; anything else raises here.
     try:
         if set(map(len, chunk)) != {5}:
-            return _each(start, chunk)
+            return None
         ids, customers, kinds, texts, props = (list(map(get, chunk)) for get in _GET)
     except (KeyError, TypeError):
-        return _each(start, chunk)
+        return None
     if not (
         _all_text(ids)
         and _all_text(customers)
         and _all_text(kinds)
         and _all_text(texts)
-        and list(map(type, props)).count(dict) == len(props)
+        and set(map(type, props)) == _DICT
     ):
-        return _each(start, chunk)
+        return None
     distinct = set(kinds)
     kind_column = (
         pa.repeat(pa.scalar(kinds[0], pa.large_string()), len(kinds))
@@ -317,7 +326,7 @@ def _dicts(  # noqa: PLR0911  (each return hands an unusual chunk to the event-b
     )
     columns = {"id": _text(ids), "customer": _text(customers), "type": kind_column}
     if any(pc.min(pc.binary_length(c)).as_py() == 0 for c in columns.values()):
-        return _each(start, chunk)  # an empty id, customer or type
+        return None  # an empty id, customer or type
     values: dict[str, pa.Array] = {}
     lengths = set(map(len, props))
     first = next(iter(props[0]), None)
@@ -329,16 +338,16 @@ def _dicts(  # noqa: PLR0911  (each return hands an unusual chunk to the event-b
             single = None
     if single is not None:
         if not _all_text(single):
-            return _each(start, chunk)
+            return None
         values[str(first)] = _text(single)
     elif lengths != {0}:
         names: set[Any] = set().union(*props)
         if len(names) > _MAX_NAMES or set(map(type, names)) != _STR:
-            return _each(start, chunk)
+            return None
         for name in sorted(names):
             found = [p.get(name) for p in props]
             if not set(map(type, found)) <= _TEXT_OR_NONE:
-                return _each(start, chunk)
+                return None
             values[name] = _text(found)
     columns["time"] = _text(texts)
     return _finish(start, columns, values, chunk.__getitem__, texts)
