@@ -67,7 +67,7 @@ from meterlib.metering.columnar_rules import (
     usage_event,
 )
 from meterlib.metering.events import EventError
-from meterlib.metering.frames import Content, Piece, read_pieces
+from meterlib.metering.frames import Content, Piece, read_pieces, read_prepared
 from meterlib.metering.meters import Aggregation, Meter, parse_meters
 from meterlib.metering.report import BatchReport, Conflict, Rejection
 from meterlib.metering.table import UsageKey, UsageTable
@@ -196,11 +196,11 @@ class ColumnarAccumulator:
         received = 0
         # Nothing is applied until every event was read: a failing iterator changes nothing,
         # as in the accumulator (a batch counts whole or not at all).
-        for found, refused, size in read_pieces(events):
+        for _, refused, size, checked in read_prepared(events, self._check_meters):
             received += size
             rejected += refused
-            for piece in found:
-                kept, values = self._check_meters(piece, rejected)
+            for kept, values, refusals in checked:
+                rejected += refusals
                 if len(kept):
                     pieces.append(kept)
                     readings.append(values)
@@ -214,19 +214,23 @@ class ColumnarAccumulator:
             received=received, conflicts=tuple(conflicts), rejected=tuple(rejected), **counts
         )
 
-    def _check_meters(self, piece: Piece, rejected: list[Rejection]) -> tuple[Piece, MeterValues]:
-        """The piece without the events a meter cannot read (rejected), and what they read."""
+    def _check_meters(self, piece: Piece) -> tuple[Piece, MeterValues, list[Rejection]]:
+        """The piece without the events a meter cannot read, what they read, and those rejected.
+
+        Runs in :func:`read_prepared`'s worker thread: it only reads the accumulator.
+        """
         errors: dict[int, EventError] = {}
         values = meter_values(piece, self._by_type, errors)
         if not errors:
-            return piece, values
+            return piece, values, []
         ids = piece.table.column("id")
-        for row, error in errors.items():
-            raw = {"id": ids[row].as_py()}
-            rejected.append(Rejection.of(int(piece.positions[row]), raw, error))
+        rejected = [
+            Rejection.of(int(piece.positions[row]), {"id": ids[row].as_py()}, error)
+            for row, error in errors.items()
+        ]
         keep = np.setdiff1d(np.arange(len(piece), dtype=np.int64), np.fromiter(errors, np.int64))
         kept = piece.take(keep)
-        return kept, meter_values(kept, self._by_type)
+        return kept, meter_values(kept, self._by_type), rejected
 
     def _seen_ids(self) -> pa.Array | None:
         if self._ids is None and self._segments:

@@ -28,14 +28,16 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from functools import partial
 from itertools import islice
 from operator import itemgetter
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from meterlib.errors import DocumentError, InvalidValueError
 from meterlib.frames import MissingDependencyError
@@ -53,7 +55,7 @@ from meterlib.metering._buckets import micros
 from meterlib.metering.events import PropertyValue, check_event
 from meterlib.metering.report import Rejection
 
-__all__ = ["Content", "Piece", "Props", "read_pieces"]
+__all__ = ["Content", "Piece", "Props", "read_pieces", "read_prepared"]
 
 #: Events per chunk of a list of dicts: bounds the Python lists held at once.
 CHUNK = 1 << 15
@@ -72,6 +74,8 @@ _TIME = (
     r"(\.\d{1,6})?(Z|[+-]([01]\d|2[0-3]):[0-5]\d)$"
 )
 _UTC_MICROS = pa.timestamp("us", "UTC")
+
+Prepared = TypeVar("Prepared")
 
 #: Properties of one event as stored: pairs of name and value (text, or Decimal when given so).
 Props = tuple[tuple[str, PropertyValue], ...]
@@ -289,19 +293,34 @@ def _each(start: int, rows: list[Any]) -> tuple[list[Piece], list[Rejection]]:
     return [Piece(np.array(positions, np.int64), table, {}, props)], rejected
 
 
-def _dicts(start: int, chunk: list[Any]) -> tuple[list[Piece], list[Rejection]]:
-    """A chunk of raw events: the column path when it is plain text dicts, else event by event."""
+Read = tuple[list[Piece], list[Rejection]]
+
+
+def _dict_job(start: int, chunk: list[Any]) -> Callable[[], Read]:
+    """What is left to do for a chunk of raw events once its Python values are read.
+
+    The column path when the chunk is plain text dicts (the rest of the work is Arrow's, which
+    runs without the GIL), else event by event (all of it).
+    """
     try:
         found = _dict_columns(start, chunk)
     except UnicodeEncodeError:  # a lone surrogate: check_event names it
         found = None
-    return _each(start, chunk) if found is None else found
+    return partial(_each, start, chunk) if found is None else found
+
+
+def _dicts(start: int, chunk: list[Any]) -> Read:
+    """A chunk of raw events: the column path when it is plain text dicts, else event by event."""
+    return _dict_job(start, chunk)()
 
 
 def _dict_columns(  # noqa: PLR0911  (each return hands an unusual chunk to check_event)
     start: int, chunk: list[Any]
-) -> tuple[list[Piece], list[Rejection]] | None:
-    """A chunk of plain text dicts, checked in columns; ``None`` when it is anything else."""
+) -> Callable[[], Read] | None:
+    """A chunk of plain text dicts read into Arrow columns (what is left: parse the times).
+
+    ``None`` when the chunk is anything else.
+    """
     # A mapping of five entries with these five keys (an unknown key would take a known one's
     # place) is what check_event reads as an event; anything else raises here.
     try:
@@ -350,7 +369,7 @@ def _dict_columns(  # noqa: PLR0911  (each return hands an unusual chunk to chec
                 return None
             values[name] = _text(found)
     columns["time"] = _text(texts)
-    return _finish(start, columns, values, chunk.__getitem__, texts)
+    return partial(_finish, start, columns, values, chunk.__getitem__, texts)
 
 
 def _rows(table: pa.Table) -> list[dict[str, Any]]:
@@ -484,6 +503,51 @@ def as_table(events: Any) -> pa.Table | None:
 
 def read_pieces(events: Any) -> Iterator[tuple[list[Piece], list[Rejection], int]]:
     """Pieces, rejections and size of each slice of a batch, in order (see module docstring)."""
+    for found, refused, size, _ in read_prepared(events, _nothing):
+        yield found, refused, size
+
+
+def _nothing(_: Piece) -> None:
+    return None
+
+
+def read_prepared(
+    events: Any, prepare: Callable[[Piece], Prepared]
+) -> Iterator[tuple[list[Piece], list[Rejection], int, list[Prepared]]]:
+    """As :func:`read_pieces`, with ``prepare(piece)`` of each piece, in order.
+
+    A list or tuple of dicts is read in two stages that overlap: the main thread reads the
+    next chunk's Python values while a worker thread finishes the chunk before (times parsed
+    by Arrow, then ``prepare`` on its pieces), so ``prepare`` must only read shared state.
+    Arrow releases the GIL, so on several cores the stages run at once.
+    """
+    if type(events) is list or type(events) is tuple:
+        source: Sequence[Any] = events
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="meterlib-columns") as pool:
+            pending: Future[tuple[list[Piece], list[Rejection], int, list[Prepared]]] | None
+            pending = None
+            for start in range(0, len(source), CHUNK):
+                part = list(source[start : start + CHUNK])
+                job = pool.submit(_run, _dict_job(start, part), len(part), prepare)
+                if pending is not None:
+                    yield pending.result()
+                pending = job
+            if pending is not None:
+                yield pending.result()
+        return
+    for found, refused, size in _read_pieces(events):
+        yield found, refused, size, [prepare(piece) for piece in found]
+
+
+def _run(
+    job: Callable[[], Read], size: int, prepare: Callable[[Piece], Prepared]
+) -> tuple[list[Piece], list[Rejection], int, list[Prepared]]:
+    found, refused = job()
+    return found, refused, size, [prepare(piece) for piece in found]
+
+
+def _read_pieces(events: Any) -> Iterator[tuple[list[Piece], list[Rejection], int]]:
+    """:func:`read_pieces` in one thread."""
     if isinstance(events, str | os.PathLike):
         events = _read_file(Path(events))
     table = as_table(events)
