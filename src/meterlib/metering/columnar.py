@@ -10,22 +10,26 @@ same indexes), the same :meth:`~ColumnarAccumulator.to_json` document (so
 pandas frames, Parquet and JSON Lines files and lists (or iterables) of event dicts; see
 :mod:`meterlib.metering.frames` for how the input is checked column by column.
 
-**How.** Each batch is checked and parsed in columns (pyarrow), duplicates are found with one
-hash pass over the batch's ids (polars) and one against the ids seen before (so give it large
-batches: each call hashes the ids seen so far once), periods are found by a binary search over
-the period boundaries (numpy), and plain ``sum`` and ``count`` meters (no filter, no
-``group_by``) add up each cell's whole-number values as 64-bit integers grouped by cell
-(polars), turned into one exact ``Decimal`` per cell at the end; any other value (a fraction,
-an exponent, a value of more than 9 digits) is added to its cell as a ``Decimal``, never a
-float. Other meters read their events in Python, through the same
+**How.** Each batch is checked and parsed in columns (pyarrow); a list of dicts is read in two
+overlapping stages (see :func:`~meterlib.metering.frames.read_prepared`). Duplicates are found
+with one hash pass over the batch's ids (Arrow dictionary codes: a row is its id's first copy
+when its code is new) and one against the ids seen before (so give it large batches: each call
+hashes the ids seen so far once), periods are found by a binary search over the period
+boundaries (numpy), and plain ``sum`` and ``count`` meters (no filter, no ``group_by``) add up
+each cell's whole-number values as 64-bit integers (numpy, cells numbered in the order of their
+first event), turned into one exact ``Decimal`` per cell at the end; any other value (a
+fraction, an exponent, a sign ``+``, a leading zero, more than 9 digits) is added to its cell as
+a ``Decimal``, never a float. Other meters read their events in Python through
+:mod:`meterlib.metering.reading` (the rules every engine shares) and the same
 :class:`~meterlib.metering.aggregations.PartialKind` as the accumulator. Only the events of an
-id seen before are compared in Python (duplicate or conflict).
+id seen before are compared in Python (duplicate or conflict, by the accumulator's own rule).
 
 **Merging** (``a.merge(b)`` or ``a | b``) goes through the accumulator's own merge on the
 serialized form, so it is the accumulator's merge by construction; it costs a serialization of
 both parts.
 
-pyarrow and polars are imported when this module is; both belong to the ``columnar`` extra.
+pyarrow and numpy are imported when this module is; they belong to the ``columnar`` extra (with
+polars, for polars frames).
 """
 
 from __future__ import annotations

@@ -21,7 +21,11 @@ Tables: a ``properties`` struct column of text fields is read as the events' pro
 field meaning the event lacks that property. Other column types (timestamps, numbers) and extra
 columns take the event-by-event path on the rows as Python values.
 
-pyarrow and polars are imported when this module is; they belong to the ``columnar`` extra.
+**Lists of dicts** are read in two overlapping stages (:func:`read_prepared`): the caller's
+thread reads a chunk's values out of the dicts (the only per-event Python work), a worker
+thread parses its times with Arrow (which runs without the GIL) and prepares its pieces.
+
+pyarrow and numpy are imported when this module is; they belong to the ``columnar`` extra.
 """
 
 from __future__ import annotations
