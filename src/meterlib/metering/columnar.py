@@ -11,25 +11,27 @@ pandas frames, Parquet and JSON Lines files and lists (or iterables) of event di
 :mod:`meterlib.metering.frames` for how the input is checked column by column.
 
 **How.** Each batch is checked and parsed in columns (pyarrow); a list of dicts is read in two
-overlapping stages (see :func:`~meterlib.metering.frames.read_prepared`). Duplicates are found
-with one hash pass over the batch's ids (Arrow dictionary codes: a row is its id's first copy
-when its code is new) and one against the ids seen before (so give it large batches: each call
-hashes the ids seen so far once), periods are found by a binary search over the period
-boundaries (numpy), and plain ``sum`` and ``count`` meters (no filter, no ``group_by``) add up
-each cell's whole-number values as 64-bit integers (numpy, cells numbered in the order of their
-first event), turned into one exact ``Decimal`` per cell at the end; any other value (a
-fraction, an exponent, a sign ``+``, a leading zero, more than 9 digits) is added to its cell as
-a ``Decimal``, never a float. Other meters read their events in Python through
+overlapping stages (see :func:`~meterlib.metering.frames.read_prepared`). Duplicates are found from
+64-bit hashes of the ids (polars, in the worker stage) numbered by Arrow dictionary codes (a row is
+its id's first copy when its code is new), each later row's id compared as text with the first row
+of its hash (equal hashes of different ids: the ids' texts are numbered instead), and with one pass
+against the ids seen before (so give it large batches: each call hashes the ids seen so far once),
+periods are found by a binary search over the period boundaries (numpy), and plain ``sum`` and
+``count`` meters (no filter, no ``group_by``) add up each cell's whole-number values as 64-bit
+integers (numpy; customers numbered per piece in the worker stage; cells numbered in the order of
+their first event), turned into one exact ``Decimal`` per cell at the end; any other value (a
+fraction, an exponent, a sign ``+``, a leading zero, more than 9 digits) is added to its cell as a
+``Decimal``, never a float. Other meters read their events in Python through
 :mod:`meterlib.metering.reading` (the rules every engine shares) and the same
-:class:`~meterlib.metering.aggregations.PartialKind` as the accumulator. Only the events of an
-id seen before are compared in Python (duplicate or conflict, by the accumulator's own rule).
+:class:`~meterlib.metering.aggregations.PartialKind` as the accumulator. Only the events of an id
+seen before are compared in Python (duplicate or conflict, by the accumulator's own rule).
 
 **Merging** (``a.merge(b)`` or ``a | b``) goes through the accumulator's own merge on the
 serialized form, so it is the accumulator's merge by construction; it costs a serialization of
 both parts.
 
-pyarrow and numpy are imported when this module is; they belong to the ``columnar`` extra (with
-polars, for polars frames).
+pyarrow, numpy and polars are imported when this module is; they belong to the ``columnar``
+extra.
 """
 
 from __future__ import annotations
@@ -82,20 +84,58 @@ __all__ = ["ColumnarAccumulator"]
 _ZERO = Decimal(0)
 
 
-def _first_copies(ids: pa.ChunkedArray) -> np.ndarray[Any, Any]:
-    """Whether each row is the first of its id in ``ids`` (one hash pass, in C).
+def _first_copies(ids: pa.ChunkedArray, hashes: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    """Whether each row is the first of its id in ``ids`` (``hashes``: of each id, see below).
 
-    Dictionary codes are given in order of first appearance, so a row is the first of its id
-    exactly when its code is above every code before it.
+    Rows are numbered by hash in order of first appearance (dictionary codes), so a row is the
+    first of its hash exactly when its code is above every code before it. Each later row's id
+    is then compared with the first row of its hash: equal hashes of different ids (rare) send
+    the batch to the same numbering on the id texts themselves.
     """
     if not len(ids):
         return np.zeros(0, dtype=bool)
+    if len(hashes) == len(ids):
+        codes = pc.dictionary_encode(pa.array(hashes)).indices.to_numpy(zero_copy_only=False)
+        first = _new_codes(codes)
+        later = np.flatnonzero(~first)
+        if not len(later):
+            return first
+        firsts = np.flatnonzero(first)[codes[later]]
+        same = pc.equal(
+            ids.take(pa.array(later, pa.int64())), ids.take(pa.array(firsts, pa.int64()))
+        )
+        if pc.all(same).as_py():
+            return first
     codes = pc.dictionary_encode(ids.combine_chunks()).indices.to_numpy(zero_copy_only=False)
+    return _new_codes(codes)
+
+
+def _new_codes(codes: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    """Rows whose dictionary code is above every code before them (first appearances)."""
     highest = np.maximum.accumulate(codes)
     first = np.empty(len(codes), dtype=bool)
     first[0] = True
     np.greater(highest[1:], highest[:-1], out=first[1:])
     return first
+
+
+def _customer_codes(
+    values: list[MeterValues], customers: pa.ChunkedArray
+) -> tuple[np.ndarray[Any, Any], list[str]]:
+    """Each row's customer as a code into the returned names (the pieces' codes, unified)."""
+    if any(v.customer_codes is None for v in values):
+        encoded = pc.dictionary_encode(customers.combine_chunks())
+        codes = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+        return codes, encoded.dictionary.to_pylist()
+    where: dict[str, int] = {}
+    parts: list[np.ndarray[Any, Any]] = []
+    for found in values:
+        remap = np.array(
+            [where.setdefault(name, len(where)) for name in found.customer_names] or [0],
+            dtype=np.int64,
+        )
+        parts.append(remap[found.customer_codes])
+    return np.concatenate(parts), list(where)
 
 
 class ColumnarAccumulator:
@@ -226,6 +266,7 @@ class ColumnarAccumulator:
         errors: dict[int, EventError] = {}
         values = meter_values(piece, self._by_type, errors)
         if not errors:
+            values.encode(piece)
             return piece, values, []
         ids = piece.table.column("id")
         rejected = [
@@ -234,7 +275,9 @@ class ColumnarAccumulator:
         ]
         keep = np.setdiff1d(np.arange(len(piece), dtype=np.int64), np.fromiter(errors, np.int64))
         kept = piece.take(keep)
-        return kept, meter_values(kept, self._by_type), rejected
+        values = meter_values(kept, self._by_type)
+        values.encode(kept)
+        return kept, values, rejected
 
     def _seen_ids(self) -> pa.Array | None:
         if self._ids is None and self._segments:
@@ -251,7 +294,9 @@ class ColumnarAccumulator:
         sizes = np.array([len(p) for p in pieces], dtype=np.int64)
         offsets = np.concatenate(([0], np.cumsum(sizes)))
         ids = pa.chunked_array([p.table.column("id").combine_chunks() for p in pieces])
-        new = _first_copies(ids)
+        new = _first_copies(
+            ids, np.concatenate([v.id_hashes for v in values if v.id_hashes is not None])
+        )
         seen = self._seen_ids()
         before = np.full(len(ids), -1, dtype=np.int64)
         if seen is not None:
@@ -469,10 +514,8 @@ class ColumnarAccumulator:
         rows = np.flatnonzero(mask)
         # Cells numbered in the order of their first row (the accumulator's cell order): the
         # customer's code (dictionary encoding keeps first appearance) and the period's.
-        chosen = customers.take(pa.array(rows, pa.int64())).combine_chunks()
-        encoded = pc.dictionary_encode(chosen)
-        codes = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
-        customer_names = encoded.dictionary.to_pylist()
+        codes, customer_names = _customer_codes(values, customers)
+        codes = codes[rows]
         period_keys, period_codes = np.unique(keys[rows], return_inverse=True)
         width = max(len(customer_names), 1)
         pairs = period_codes.astype(np.int64) * width + codes

@@ -19,6 +19,7 @@ from meterlib.frames import MissingDependencyError
 
 try:
     import numpy as np
+    import polars as pl
     import pyarrow as pa
     import pyarrow.compute as pc
 except ImportError as missing:  # pragma: no cover - its own CI step installs the extra
@@ -55,6 +56,8 @@ __all__ = [
 ]
 
 _ZERO = Decimal(0)
+#: A fixed seed: the same id hashes alike in every piece and call.
+_SEED = 0x6D657465726C6962
 # Whole numbers of at most 9 digits add up in int64 without overflow for 10**9 events per cell;
 # this shape (no sign "+": Arrow reads none) is cast when some other text is among them.
 _WHOLE = r"^-?\d{1,9}$"
@@ -122,14 +125,28 @@ def props_json(props: Props) -> dict[str, Any]:
 
 
 class MeterValues:
-    """What the meters read from one piece: integer sums, Decimal extras, Python readings."""
+    """What the meters read from one piece: integer sums, Decimal extras, Python readings.
 
-    __slots__ = ("extra", "readings", "whole")
+    Also, once :meth:`encode` ran: a 64-bit hash of each id (equal ids, equal hashes; the
+    caller checks ids of equal hash are equal) and each customer's code in ``customer_names``.
+    """
+
+    __slots__ = ("customer_codes", "customer_names", "extra", "id_hashes", "readings", "whole")
 
     def __init__(self) -> None:
         self.whole: dict[int, np.ndarray[Any, np.dtype[np.int64]]] = {}
         self.extra: dict[int, dict[int, Decimal]] = {}
         self.readings: dict[int, list[Reading]] = {}
+        self.id_hashes: np.ndarray[Any, Any] | None = None
+        self.customer_codes: np.ndarray[Any, Any] | None = None
+        self.customer_names: list[str] = []
+
+    def encode(self, piece: Piece) -> None:
+        """Hash the piece's ids and number its customers (no GIL needed for either)."""
+        self.id_hashes = pl.Series(piece.table.column("id")).hash(seed=_SEED).to_numpy()
+        encoded = pc.dictionary_encode(piece.table.column("customer").combine_chunks())
+        self.customer_codes = encoded.indices.to_numpy(zero_copy_only=False)
+        self.customer_names = encoded.dictionary.to_pylist()
 
 
 class StoredSegment:
