@@ -19,7 +19,7 @@ from meterlib.metering.columnar_rules import (
     same_props,
     whole_numbers,
 )
-from meterlib.metering.events import EventError
+from meterlib.metering.events import EventError, same_properties
 from meterlib.metering.meters import Meter
 
 SUM = Meter.model_validate(
@@ -56,7 +56,7 @@ def test_read_meters_and_read_text_are_readings_rules():
         ("units", (("region", "eu"),), reading.read_number("e", "u", "qty", props, {}))
     ]
     assert read_meters((plan,), "e1", {"tier": "free"}) == []
-    assert same_props is accumulator_same_props
+    assert same_props is accumulator_same_props is same_properties
 
 
 def test_whole_numbers_cast_only_plain_texts_of_nine_digits():

@@ -28,9 +28,8 @@ except ImportError as missing:  # pragma: no cover - its own CI step installs th
     ) from missing
 
 from meterlib.metering import reading
-from meterlib.metering.accumulator.store import same_props as store_same_props
 from meterlib.metering.aggregations import KINDS, PartialKind
-from meterlib.metering.events import EventError, UsageEvent, value_text
+from meterlib.metering.events import EventError, UsageEvent, same_properties, value_text
 from meterlib.metering.frames import Content, Piece, Props
 from meterlib.metering.meters import Aggregation, Meter
 from meterlib.metering.reading import MeterReader
@@ -110,8 +109,8 @@ def read_meters(
     return reading.read_event(plans, event_id, props, _NUMBERS)
 
 
-#: Property values compared as text: the accumulator's duplicate rule (one definition).
-same_props = store_same_props
+#: Property values compared as text: the duplicate rule of every engine (one definition).
+same_props = same_properties
 
 
 def canonical(event_id: str, content: tuple[str, str, int, Props]) -> str:
