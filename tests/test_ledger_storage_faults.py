@@ -32,12 +32,12 @@ from meterlib.ledger import (
 from meterlib.ledger.verify import verify_ledger
 
 HOLD = """
-import sqlite3, sys, time
+import sqlite3, sys
 db = sqlite3.connect(sys.argv[1], isolation_level=None)
 db.execute("BEGIN IMMEDIATE")
 db.execute("INSERT INTO meta VALUES ('held', 'by a test')")
 print("ready", flush=True)
-time.sleep(120)
+sys.stdin.read()  # holds the lock until the test closes stdin or kills it, however slow the machine
 """
 
 
@@ -73,7 +73,10 @@ def ledger(tmp_path: Path) -> Path:
 def holder(ledger: Path) -> Iterator[subprocess.Popen[str]]:
     """A second process holding the ledger's write lock."""
     with subprocess.Popen(  # noqa: S603  (our own interpreter and script)
-        [sys.executable, "-c", HOLD, str(ledger)], stdout=subprocess.PIPE, text=True
+        [sys.executable, "-c", HOLD, str(ledger)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
     ) as child:
         assert child.stdout is not None
         assert child.stdout.readline().strip() == "ready"

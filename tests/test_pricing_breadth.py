@@ -591,9 +591,9 @@ def _peak_bytes(tier_count: int) -> int:
 
 def test_a_price_with_n_tiers_takes_memory_linear_in_n():
     # Each tier costs about 1.3 KB (its model, row and full line); keeping a tuple of every
-    # prefix of full lines, as the table once did, costs 8 bytes x n^2 / 2: 1.6 GB for 20,000.
-    small, large = _peak_bytes(5_000), _peak_bytes(20_000)
-    assert large < 20_000 * 4_096
+    # prefix of full lines, as the table once did, costs 8 bytes x n^2 / 2: 256 MB for 8,000.
+    small, large = _peak_bytes(2_000), _peak_bytes(8_000)
+    assert large < 8_000 * 4_096
     assert large < 6 * small  # linear: about 4 times; quadratic: about 16 times
 
 

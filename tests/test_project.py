@@ -185,3 +185,16 @@ def test_every_pydantic_model_raises_meterlib_errors():
             ):
                 stray.append(f"{name}.{attribute}")
     assert stray == []
+
+
+def test_the_test_extra_holds_what_the_readme_command_uses_and_nothing_benchmark_only():
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"][
+        "optional-dependencies"
+    ]
+    names = {re.split(r"[<>=!~\[ ;]", spec, maxsplit=1)[0].lower() for spec in extras["test"]}
+    command = _quick_start_commands()[1]
+    if " -n " in f"{command} ":  # tests run in parallel: pytest-xdist is installed by the command
+        assert "pytest-xdist" in names
+    # Benchmark-only contenders and the Spark path stay out of the light environment.
+    assert names.isdisjoint({"polars", "bframelib", "pyspark"})
+    assert {"polars"} <= {re.split(r"[<>=!~\[ ;]", s, maxsplit=1)[0] for s in extras["bench"]}
