@@ -86,6 +86,7 @@ def read_blocks(
         header = stream.readline()
         if not header:
             return
+        start = 2
     first = True
     while True:
         block = list(islice(stream, lines))
@@ -202,6 +203,7 @@ def _parse_json(data: bytes, count: int) -> Any:
 
 def _parse_csv(header: bytes, data: bytes, count: int) -> Any:
     import pyarrow as pa  # noqa: PLC0415
+    import pyarrow.compute as pc  # noqa: PLC0415
     import pyarrow.csv as pv  # noqa: PLC0415
 
     if not _plain(header) or b'"' in header or b'"' in data or not header.endswith(b"\n"):
@@ -233,8 +235,8 @@ def _parse_csv(header: bytes, data: bytes, count: int) -> Any:
         if name not in _FIELDS:
             column = table.column(name).combine_chunks()
             # An empty cell is an absent property.
-            values[name.removeprefix("properties.")] = pa.compute.if_else(
-                pa.compute.equal(column, ""), None, column
+            values[name.removeprefix("properties.")] = pc.if_else(
+                pc.equal(column, ""), None, column
             )
     return table.select(list(_FIELDS)), values
 
@@ -265,14 +267,16 @@ def _rows(parsed: tuple[Any, dict[str, Any]]) -> Any:
         pc.cast(sign, pa.int64()),
         pc.multiply(pc.add(pc.multiply(hours, 60), minutes), 60_000_000),
     )
+    # Each present property as '"name":"value",' (no escaping needed in a plain block), the
+    # absent ones empty; joined, the last comma cut. (Joins that skip nulls are not used: one
+    # pyarrow version drops the rows where every value is null.)
     parts = [
-        pc.binary_join_element_wise(f'"{name}":"', value, '"', "")
+        pc.fill_null(pc.binary_join_element_wise(f'"{name}":"', value, '",', ""), "")
         for name, value in values.items()
     ]
     body = pa.array(["{}"] * len(texts), pa.string())
     if parts:
-        # Joined with commas between the present pieces only.
-        inner = pc.binary_join_element_wise(*parts, ",", null_handling="skip")
+        inner = pc.utf8_rtrim(pc.binary_join_element_wise(*parts, ""), characters=",")
         body = pc.binary_join_element_wise("{", inner, "}", "")
     return pa.table(
         {
