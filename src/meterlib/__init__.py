@@ -64,8 +64,11 @@ if TYPE_CHECKING:
         NumberSeries,
     )
     from meterlib.invoicing.notes import Note, NoteLine, credit_lines, with_corrections
+    from meterlib.ledger import Ledger
     from meterlib.ledger.backbilling import billed_periods, issue_statement
+    from meterlib.ledger.backends import open_ledger
     from meterlib.ledger.documents import DocumentStore, DocumentStoreError
+    from meterlib.ledger.duck import DuckLedger
     from meterlib.ledger.recheck import CorrectionPolicy, recheck
     from meterlib.metering.accumulator import Accumulator
     from meterlib.metering.events import EventError, UsageEvent
@@ -133,6 +136,7 @@ _EXPORTS: dict[str, str] = {
     "DocumentStatus": "meterlib.invoicing.lifecycle",
     "DocumentStore": "meterlib.ledger.documents",
     "DocumentStoreError": "meterlib.ledger.documents",
+    "DuckLedger": "meterlib.ledger.duck",
     "EventError": "meterlib.metering.events",
     "FlatPrice": "meterlib.pricing",
     "FloatNotAllowedError": "meterlib.errors",
@@ -145,6 +149,7 @@ _EXPORTS: dict[str, str] = {
     "InvoicePayment": "meterlib.invoicing.lifecycle",
     "IssuedDocument": "meterlib.invoicing.lifecycle",
     "IssuedInvoice": "meterlib.invoicing.lifecycle",
+    "Ledger": "meterlib.ledger",
     "Limit": "meterlib.credits",
     "LimitKind": "meterlib.credits",
     "MatrixCell": "meterlib.pricing",
@@ -200,6 +205,7 @@ _EXPORTS: dict[str, str] = {
     "load_meters": "meterlib.metering.meters",
     "load_price": "meterlib.pricing",
     "minor_units": "meterlib.currency",
+    "open_ledger": "meterlib.ledger.backends",
     "parse_meters": "meterlib.metering.meters",
     "parse_price": "meterlib.pricing",
     "price_from_json": "meterlib.pricing",
@@ -240,6 +246,7 @@ __all__ = [
     "DocumentStatus",
     "DocumentStore",
     "DocumentStoreError",
+    "DuckLedger",
     "EventError",
     "FlatPrice",
     "FloatNotAllowedError",
@@ -252,6 +259,7 @@ __all__ = [
     "InvoicePayment",
     "IssuedDocument",
     "IssuedInvoice",
+    "Ledger",
     "Limit",
     "LimitKind",
     "MatrixCell",
@@ -307,6 +315,7 @@ __all__ = [
     "load_meters",
     "load_price",
     "minor_units",
+    "open_ledger",
     "parse_meters",
     "parse_price",
     "price_from_json",

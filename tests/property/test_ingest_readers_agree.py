@@ -111,7 +111,7 @@ def test_the_columnar_reader_stores_and_reports_as_the_line_reader(  # noqa: PLR
 
 
 def test_plain_blocks_are_read_in_columns_and_unusual_ones_line_by_line(tmp_path: Path) -> None:
-    from meterlib.ledger.blocks import Columns, read_blocks  # noqa: PLC0415
+    from meterlib.ledger.blocks import ColumnBlock, read_blocks  # noqa: PLC0415
 
     plain = (
         '{"id":"a","customer":"c","type":"t","time":"2024-01-05T00:00:00Z",'
@@ -125,8 +125,8 @@ def test_plain_blocks_are_read_in_columns_and_unusual_ones_line_by_line(tmp_path
     path.write_text(plain * 2 + odd + "{broken\n" + plain)
     with path.open("rb") as stream:
         blocks = list(read_blocks(stream, "jsonl", lines=2))
-    assert [type(b) is Columns for b in blocks] == [True, False, True]
-    assert isinstance(blocks[0], Columns)
+    assert [type(b) is ColumnBlock for b in blocks] == [True, False, True]
+    assert isinstance(blocks[0], ColumnBlock)
     assert blocks[0].lines == [1, 2]
     odd_block = blocks[1]
     assert isinstance(odd_block, list)
@@ -136,7 +136,7 @@ def test_plain_blocks_are_read_in_columns_and_unusual_ones_line_by_line(tmp_path
 
 
 def test_csv_blocks_are_numbered_after_the_header(tmp_path: Path) -> None:
-    from meterlib.ledger.blocks import Columns, read_blocks  # noqa: PLC0415
+    from meterlib.ledger.blocks import ColumnBlock, read_blocks  # noqa: PLC0415
 
     path = tmp_path / "e.csv"
     path.write_text(
@@ -146,7 +146,7 @@ def test_csv_blocks_are_numbered_after_the_header(tmp_path: Path) -> None:
     )
     with path.open("rb") as stream:
         blocks = list(read_blocks(stream, "csv", lines=2))
-    assert isinstance(blocks[0], Columns)
+    assert isinstance(blocks[0], ColumnBlock)
     assert blocks[0].lines == [2, 3]
     assert blocks[0].table.column("props").to_pylist() == ['{"qty":"1"}', "{}"]
     assert blocks[0].table.column("offset_us").to_pylist() == [0, 3_600_000_000]

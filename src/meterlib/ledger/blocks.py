@@ -2,8 +2,8 @@ r"""Ingest files read in blocks of lines: in columns when pyarrow is installed, 
 
 :func:`read_blocks` cuts a JSON Lines or CSV stream into blocks of consecutive lines. A block
 whose lines are all plain (see below) is parsed in columns by ``pyarrow.json`` or
-``pyarrow.csv`` and checked with vectorised rules, giving a :class:`Columns`: the stored rows of
-its events (:data:`meterlib.ledger.rows.Row` layout) with their line numbers. Any other block
+``pyarrow.csv`` and checked with vectorised rules, giving a :class:`ColumnBlock`: the stored rows
+of its events (:data:`meterlib.ledger.rows.Row` layout) with their line numbers. Any other block
 goes through the line-by-line reader (:func:`meterlib.metering.readers.read_lines`, the
 zero-dependency default) and comes back as its :data:`~meterlib.metering.readers.RawLine`
 tuples, so every rejection keeps the reader's reason and true line number.
@@ -32,7 +32,7 @@ from typing import IO, Any
 
 from meterlib.metering.readers import Format, RawLine, read_csv, read_jsonl
 
-__all__ = ["BLOCK_LINES", "Columns", "columns_available", "read_blocks"]
+__all__ = ["BLOCK_LINES", "ColumnBlock", "columns_available", "read_blocks"]
 
 #: Lines per block unless the caller says otherwise.
 BLOCK_LINES = 50_000
@@ -59,7 +59,7 @@ def columns_available() -> bool:
 
 
 @dataclass(frozen=True, slots=True)
-class Columns:
+class ColumnBlock:
     """A plain block read in columns: its events as stored rows, and their line numbers.
 
     ``table`` has the columns ``id, customer, type, time_us, offset_us, props, numbers`` (the
@@ -76,8 +76,8 @@ class Columns:
 
 def read_blocks(
     stream: IO[bytes], fmt: Format, *, lines: int = BLOCK_LINES
-) -> Iterator[Columns | list[RawLine]]:
-    """The blocks of a stream in order: :class:`Columns` for plain ones, else their raw lines."""
+) -> Iterator[ColumnBlock | list[RawLine]]:
+    """The blocks of a stream in order: a :class:`ColumnBlock` for a plain one, else raw lines."""
     if fmt not in {"jsonl", "csv"}:
         raise ValueError(f"unknown format {fmt!r}; expected 'jsonl' or 'csv'")
     header: bytes | None = None
@@ -149,7 +149,9 @@ def _plain(data: bytes) -> bool:
     )
 
 
-def _columns(block: list[bytes], start: int, fmt: Format, header: bytes | None) -> Columns | None:
+def _columns(
+    block: list[bytes], start: int, fmt: Format, header: bytes | None
+) -> ColumnBlock | None:
     """The block in columns when it is plain (module docstring), else None."""
     if not block[-1].endswith(b"\n"):
         block = [*block[:-1], block[-1] + b"\n"]
@@ -169,7 +171,7 @@ def _columns(block: list[bytes], start: int, fmt: Format, header: bytes | None) 
     rows = _rows(table)
     if rows is None:
         return None
-    return Columns(rows, list(range(start, start + len(block))))
+    return ColumnBlock(rows, list(range(start, start + len(block))))
 
 
 def _parse_json(data: bytes, count: int) -> Any:

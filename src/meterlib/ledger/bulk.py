@@ -1,6 +1,6 @@
 """Where the rows of a columnar batch go: the few that need a decision, found in columns.
 
-A batch read in columns (:class:`meterlib.ledger.blocks.Columns`) holds only valid events as
+A batch read in columns (:class:`meterlib.ledger.blocks.ColumnBlock`) holds only valid events as
 stored rows. Most of them are new ids seen once: they are stored, nothing to decide. The rows
 whose id is repeated within the batch or was stored by an earlier batch are found with
 vectorised look-ups, turned back into checked events and sorted by

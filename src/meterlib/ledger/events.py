@@ -211,7 +211,7 @@ class EventStore:
     ) -> BatchReport:
         """Store a batch of valid events given as stored rows in columns, in one transaction.
 
-        ``table`` is the ``table`` of a :class:`~meterlib.ledger.blocks.Columns` (what the
+        ``table`` is the ``table`` of a :class:`~meterlib.ledger.blocks.ColumnBlock` (what the
         columnar reader makes of a plain block; it needs pyarrow). The same decisions and
         report as :meth:`append` of the same events, without meters or periods.
         """

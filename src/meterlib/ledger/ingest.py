@@ -28,7 +28,7 @@ from meterlib._fast import gc_paused
 from meterlib.errors import InvalidValueError
 from meterlib.frames import MissingDependencyError
 from meterlib.ledger import Ledger
-from meterlib.ledger.blocks import Columns, columns_available, read_blocks
+from meterlib.ledger.blocks import ColumnBlock, columns_available, read_blocks
 from meterlib.metering.events import UsageEvent
 from meterlib.metering.meters import Meter
 from meterlib.metering.readers import Format, RawLine, detect_format, line_text, read_lines
@@ -272,7 +272,7 @@ class Ingest:
     def _read_blocks(self, name: str, stream: IO[bytes], fmt: Format) -> None:
         size = _size(stream)
         for block in read_blocks(stream, fmt, lines=self.batch_size):
-            if isinstance(block, Columns):
+            if isinstance(block, ColumnBlock):
                 self.totals.lines += len(block)
                 self._flush_columns(name, block)
             else:
@@ -294,7 +294,7 @@ class Ingest:
             origins.append((number, data))
         self._flush(name, events, origins)
 
-    def _flush_columns(self, name: str, block: Columns) -> None:
+    def _flush_columns(self, name: str, block: ColumnBlock) -> None:
         if not len(block):
             return
         first, last = block.lines[0], block.lines[-1]
