@@ -324,6 +324,12 @@ _PLAIN = (
     " AND length(replace(replace(v, '.', ''), '-', '')) <= 12"
     " AND (instr(v, '.') = 0 OR length(v) - instr(v, '.') <= 6))"
 )
+# A whole number written as SQLite writes it (no sign but '-', no leading zero, 12 digits at
+# most): the common case, checked by one round trip.
+_WHOLE = (
+    "(CAST(CAST(v AS INTEGER) AS TEXT) = v AND CAST(v AS INTEGER) BETWEEN -999999999999 "
+    "AND 999999999999)"
+)
 _FRACTION = "(CASE WHEN instr(v, '.') = 0 THEN 0 ELSE length(v) - instr(v, '.') END)"
 _SCALED = (
     f"CAST(replace(v, '.', '') AS INTEGER) * (CASE {_FRACTION} WHEN 0 THEN 1000000 "
@@ -342,11 +348,15 @@ def _scaled_sums(
     many fraction digits as the longest fraction added (as ``Decimal`` addition keeps them).
     """
     names = "".join(f"g{i}, " for i in range(groups))
+    # "LIMIT -1" keeps each subquery a co-routine that SQLite does not flatten into the outer
+    # query, so the property is extracted, and its shape checked, once per row.
     query = (
-        f"SELECT k, customer, {names}sum(CASE WHEN {_PLAIN} THEN {_SCALED} END), "  # noqa: S608
-        f"max(CASE WHEN {_PLAIN} THEN {_FRACTION} END), "
-        f"count(*) - count(CASE WHEN {_PLAIN} THEN 1 END) "
-        f"FROM ({source}) GROUP BY k, customer{''.join(f', g{i}' for i in range(groups))}"
+        f"SELECT k, customer, {names}"  # noqa: S608
+        f"sum(CASE ok WHEN 1 THEN CAST(v AS INTEGER) * 1000000 WHEN 2 THEN {_SCALED} END), "
+        f"max(CASE ok WHEN 1 THEN 0 WHEN 2 THEN {_FRACTION} END), sum(ok = 0) "
+        f"FROM (SELECT k, customer, {names}v, CASE WHEN {_WHOLE} THEN 1 WHEN {_PLAIN} THEN 2 "
+        f"ELSE 0 END AS ok FROM ({source} LIMIT -1) LIMIT -1) "
+        f"GROUP BY k, customer{''.join(f', g{i}' for i in range(groups))}"
     )
     try:
         rows = db.execute(query, params).fetchall()
