@@ -238,9 +238,10 @@ def main() -> None:  # noqa: PLR0912, PLR0915  (one report per size, kind and ba
                   f" (target <= 2x)")
     largest = max(args.sizes)
     for kind in args.ids:
-        rate = rates.get((kind, "duckdb", largest))
-        if rate is None:
+        found = rates.get((kind, "duckdb", largest))
+        if found is None:
             continue
+        rate = found
         ratio = ratios.get((kind, "duckdb"))
         sqlite_sizes = [n for (k, b, n) in rates if k == kind and b == "sqlite"]
         peers = []
