@@ -64,8 +64,11 @@ if TYPE_CHECKING:
         NumberSeries,
     )
     from meterlib.invoicing.notes import Note, NoteLine, PeriodRef, credit_lines, with_corrections
+    from meterlib.ledger import Ledger
     from meterlib.ledger.backbilling import IssuedStatement, billed_periods, issue_statement
+    from meterlib.ledger.backends import open_ledger
     from meterlib.ledger.documents import DocumentStore, DocumentStoreError
+    from meterlib.ledger.duck import DuckLedger
     from meterlib.ledger.recheck import CorrectionPolicy, recheck
     from meterlib.metering.accumulator import Accumulator
     from meterlib.metering.events import EventError, UsageEvent
@@ -135,6 +138,7 @@ _EXPORTS: dict[str, str] = {
     "DocumentStatus": "meterlib.invoicing.lifecycle",
     "DocumentStore": "meterlib.ledger.documents",
     "DocumentStoreError": "meterlib.ledger.documents",
+    "DuckLedger": "meterlib.ledger.duck",
     "EventError": "meterlib.metering.events",
     "FlatPrice": "meterlib.pricing",
     "FloatNotAllowedError": "meterlib.errors",
@@ -147,6 +151,8 @@ _EXPORTS: dict[str, str] = {
     "InvoicePayment": "meterlib.invoicing.lifecycle",
     "IssuedDocument": "meterlib.invoicing.lifecycle",
     "IssuedInvoice": "meterlib.invoicing.lifecycle",
+    "IssuedStatement": "meterlib.ledger.backbilling",
+    "Ledger": "meterlib.ledger",
     "Limit": "meterlib.credits",
     "LimitKind": "meterlib.credits",
     "MatrixCell": "meterlib.pricing",
@@ -159,8 +165,6 @@ _EXPORTS: dict[str, str] = {
     "NotInForceError": "meterlib.schedule",
     "Note": "meterlib.invoicing.notes",
     "NoteLine": "meterlib.invoicing.notes",
-    "PeriodRef": "meterlib.invoicing.notes",
-    "IssuedStatement": "meterlib.ledger.backbilling",
     "NumberSeries": "meterlib.invoicing.lifecycle",
     "Numbering": "meterlib.invoicing.lifecycle",
     "PackagePrice": "meterlib.pricing",
@@ -169,6 +173,7 @@ _EXPORTS: dict[str, str] = {
     "PercentagePrice": "meterlib.pricing",
     "Period": "meterlib.periods",
     "PeriodPart": "meterlib.pricing",
+    "PeriodRef": "meterlib.invoicing.notes",
     "Plan": "meterlib.invoicing",
     "Price": "meterlib.pricing",
     "PriceSchedule": "meterlib.backbill",
@@ -204,6 +209,7 @@ _EXPORTS: dict[str, str] = {
     "load_meters": "meterlib.metering.meters",
     "load_price": "meterlib.pricing",
     "minor_units": "meterlib.currency",
+    "open_ledger": "meterlib.ledger.backends",
     "parse_meters": "meterlib.metering.meters",
     "parse_price": "meterlib.pricing",
     "price_from_dict": "meterlib.pricing",
@@ -246,6 +252,7 @@ __all__ = [
     "DocumentStatus",
     "DocumentStore",
     "DocumentStoreError",
+    "DuckLedger",
     "EventError",
     "FlatPrice",
     "FloatNotAllowedError",
@@ -259,6 +266,7 @@ __all__ = [
     "IssuedDocument",
     "IssuedInvoice",
     "IssuedStatement",
+    "Ledger",
     "Limit",
     "LimitKind",
     "MatrixCell",
@@ -315,6 +323,7 @@ __all__ = [
     "load_meters",
     "load_price",
     "minor_units",
+    "open_ledger",
     "parse_meters",
     "parse_price",
     "price_from_dict",
