@@ -44,14 +44,15 @@ if TYPE_CHECKING:
 __all__ = ["ColumnUsage", "SourceInvoices", "invoices_from_source"]
 
 _ZERO = Decimal(0)
-_Cell = tuple[str, str, int, int]
+_Cell = tuple[str, str, datetime, datetime]
 
 
 class ColumnUsage:
     """A usage source (``quantity`` and ``groups``) over the cells of usage query results.
 
-    Keys are customer, meter and the span's bounds in POSIX microseconds; a cell that saw no
-    events is zero, as in :class:`~meterlib.invoicing.usage.TableUsage`.
+    Keys are customer, meter and the span's bounds (aware datetimes compare and hash as
+    instants, whatever their zones); a cell that saw no events is zero, as in
+    :class:`~meterlib.invoicing.usage.TableUsage`.
     """
 
     __slots__ = ("_groups", "_totals")
@@ -65,7 +66,7 @@ class ColumnUsage:
         """Add the cells of one usage query result (Arrow, ``value`` as plain decimal text)."""
         import pyarrow.compute as pc  # noqa: PLC0415  (optional dependency)
 
-        bounds = [(micros(p.start), micros(p.end)) for p in periods]
+        bounds = [(p.start, p.end) for p in periods]
         names = {m.name: tuple(sorted(set(m.group_by))) for m in meters}
         width = max(len(keys) for keys in names.values())
         columns = result.column_names
@@ -99,13 +100,13 @@ class ColumnUsage:
 
     def quantity(self, customer: str, meter: str, start: datetime, end: datetime) -> Decimal:
         """The usage of the cell ``[start, end)``, summed over groups; zero when absent."""
-        return self._totals.get((customer, meter, micros(start), micros(end)), _ZERO)
+        return self._totals.get((customer, meter, start, end), _ZERO)
 
     def groups(
         self, customer: str, meter: str, start: datetime, end: datetime
     ) -> Mapping[GroupKey, Decimal]:
         """The usage of the cell ``[start, end)`` per group; empty when absent."""
-        cell = (customer, meter, micros(start), micros(end))
+        cell = (customer, meter, start, end)
         found = self._groups.get(cell)
         if found is not None:
             return dict(found)
@@ -177,9 +178,16 @@ def invoices_from_source(
     chosen = _meters(contracts, meters)
     work: list[tuple[Contract, Period]] = []
     spans: set[tuple[int, int]] = set()
+    known: dict[tuple[Any, int], Period] = {}  # a cycle's n-th period, once per cycle
     for contract in contracts:
         for given in periods:
-            period = contract.period(given) if isinstance(given, int) else given
+            if isinstance(given, int):
+                key = (contract.billing, given)
+                if key not in known:
+                    known[key] = contract.period(given)
+                period = known[key]
+            else:
+                period = given
             whole = resolve_period(contract, period)
             segments = contract.segments(whole)
             if not segments:
