@@ -175,3 +175,30 @@ def test_a_unit_credit_never_raises_the_bill_of_a_volume_price() -> None:
     ]
     assert values[:2] == [Decimal(0), Decimal("-0.40")]
     assert credited.invoice.total <= bill.total
+
+
+def test_issue_credited_issues_the_lines_and_stores_draws_under_the_issued_number(
+    tmp_path: Path,
+) -> None:
+    from meterlib.ledger.credits import CreditStore, issue_credited  # noqa: PLC0415
+    from meterlib.ledger.documents import DocumentStore  # noqa: PLC0415
+
+    path = tmp_path / "ledger.sqlite"
+    with CreditStore(path) as credits_store:
+        credits_store.save(
+            _book(
+                Grant("tok", Decimal(500), "tokens", START, description="Launch tokens"),
+                Grant("wallet", Decimal(20), "EUR", START),
+            )
+        )
+    with DocumentStore(path) as store, CreditStore(path) as credits_store:
+        document, credited = issue_credited(store, credits_store, _bill(), AT, contract=CONTRACT)
+        issued = store.invoice(document.number)
+        assert issued.lines == credited.invoice.lines
+        assert document.total == credited.invoice.total
+        kept = credits_store.load(CONTRACT.customer)
+        draws = [e for e in kept.recorded if e.reference]
+        assert {e.reference for e in draws} == {document.number}
+        assert sorted(e.grant for e in draws) == ["tok", "wallet"]
+        assert kept.balance(AT, "EUR") == 0
+        assert kept.balance(AT, "tokens") == 0

@@ -104,3 +104,17 @@ def test_spans_refuse_parts_outside_the_period() -> None:
     parts = threshold_invoices(price, late, Thresholds(usages=["1"]))
     with pytest.raises(InvalidValueError, match="an instant in"):
         part_spans(parts, JAN)
+
+
+def test_a_crossing_at_the_last_microsecond_leaves_the_final_part_a_span() -> None:
+    price = parse_price(
+        {"model": "per_unit", "currency": "EUR", "unit_amount": "1", "minimum": "50"}
+    )
+    usage = [(JAN.end - timedelta(microseconds=1), 5)]
+    parts = threshold_invoices(price, usage, Thresholds(usages=["5"]))
+    spans = part_spans(parts, JAN)
+    assert spans[0] == Period(JAN.start, JAN.end)
+    assert spans[1] == Period(JAN.end - timedelta(microseconds=1), JAN.end)
+    store = DocumentStore(sqlite3.connect(":memory:", isolation_level=None))
+    issued = issue_threshold_invoices(store, TERMS, parts)
+    assert [d.total for d in issued] == [Decimal("5.00"), Decimal("45.00")]

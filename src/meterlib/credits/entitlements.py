@@ -66,6 +66,7 @@ class Limit:
         default_factory=dict, init=False, repr=False, compare=False
     )
     _starts: list[int] = field(default_factory=list, init=False, repr=False, compare=False)
+    _refusal: str = field(default="", init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         """Pass the amount through the funnel (>= 0) and the kind through its enum."""
@@ -74,6 +75,7 @@ class Limit:
             raise InvalidValueError("limit.amount", self.amount, ">= 0")
         object.__setattr__(self, "amount", value)
         object.__setattr__(self, "kind", LimitKind(self.kind))
+        object.__setattr__(self, "_refusal", f"hard limit {value} of {self.meter} reached")
 
     def period_at(self, moment_us: int, moment: datetime) -> tuple[int, Period]:
         """The start (µs) and the usage period holding ``moment`` (remembered once located)."""
@@ -98,13 +100,17 @@ class RateWindow:
     meter: str
     max_events: int
     window: timedelta
+    _span: int = field(default=0, init=False, repr=False, compare=False)
+    _refusal: str = field(default="", init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        """Check the count and the window length."""
+        """Check the count and the window length; keep the length in microseconds."""
         if type(self.max_events) is not int or self.max_events < 0:
             raise InvalidValueError("rate_window.max_events", self.max_events, "an int >= 0")
         if not isinstance(self.window, timedelta) or self.window <= timedelta(0):
             raise InvalidValueError("rate_window.window", self.window, "a positive timedelta")
+        object.__setattr__(self, "_span", self.window // timedelta(microseconds=1))
+        object.__setattr__(self, "_refusal", f" {self.meter} events in the last {self.window}")
 
 
 @dataclass(slots=True)
@@ -276,15 +282,14 @@ def check(
     remaining = max(_ZERO, EXACT.subtract(limit.amount, used))
     allowed, reason = True, ""
     if limit.kind is LimitKind.HARD and used >= limit.amount:
-        allowed, reason = False, f"hard limit {limit.amount} of {limit.meter} reached"
+        allowed, reason = False, limit._refusal
     counted: int | None = None
     if window is not None and isinstance(source, UsageIndex):
-        rated = source.series(customer, window.meter)
-        span = window.window // timedelta(microseconds=1)
-        counted = bisect_right(rated.times, now) - bisect_right(rated.times, now - span)
+        times = source.series(customer, window.meter).times
+        counted = bisect_right(times, now) - bisect_right(times, now - window._span)
         if counted >= window.max_events and allowed:
             allowed = False
-            reason = f"{counted} {window.meter} events in the last {window.window}"
+            reason = str(counted) + window._refusal
     return Check(
         customer,
         limit.meter,

@@ -8,7 +8,9 @@ found into :class:`~meterlib.invoicing.Invoice` drafts that the document store i
 span of the period: the first from the period's start, each next one from the instant after the
 previous crossing, and each crossing part up to and including the instant of the crossing
 (the span ends one microsecond later: spans are half-open); the final part ends with the period.
-The spans tile the period, so the parts' invoices cover it exactly once.
+The spans tile the period, so the parts' invoices cover it exactly once (one exception: when
+the last crossing is at the period's last microsecond, the final part, which then has no usage
+of its own, bills that microsecond again).
 
 **Lines.** A part's line bills the charge on the period's usage so far minus what earlier parts
 billed (:func:`meterlib.pricing.rate_part`); its quantity is the usage in its span and its
@@ -70,6 +72,10 @@ def part_spans(parts: Sequence[ThresholdInvoice], period: Period) -> list[Period
                 f"parts[{index}].at", part.at, "an instant (only the last part is final)"
             )
         end = period.end if part.at is None else part.at + _TICK
+        if part.at is None and start == end and spans:
+            # The last crossing took the last microsecond: the final part (usage 0, perhaps a
+            # minimum) bills from that crossing's instant, the one span that overlaps another.
+            start = spans[-1].end - _TICK
         if not period.start <= start < end <= period.end:
             raise InvalidValueError(
                 f"parts[{index}].at", part.at, f"an instant in {period.label()}, after the last"

@@ -19,6 +19,8 @@ entries (grants, top-ups, draws) are stored: recurrences and expiries are derive
 reading, so the stored rows reproduce every balance. :meth:`CreditStore.save` is append-only:
 it refuses a ledger whose entries do not begin with the stored ones.
 
+:func:`issue_credited` draws a customer's stored credit for an invoice, issues the credited
+invoice through the document store and stores the draws under its issued number.
 :func:`issue_threshold_invoices` issues a period's threshold invoices through the document
 store (:meth:`~meterlib.ledger.documents.DocumentStore.issue`), one at a time and in order, each
 at its crossing instant and the final part at the period's end.
@@ -28,6 +30,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import replace
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from types import TracebackType
@@ -35,9 +39,12 @@ from typing import Any, Self
 
 from meterlib.credits.entitlements import UsageIndex
 from meterlib.credits.grants import CreditEntry, CreditLedger, EntryKind, Grant, Recurrence
+from meterlib.credits.invoices import CreditedInvoice, apply_credits
 from meterlib.credits.part_invoices import PartTerms, issue_instant, part_draft, part_spans
 from meterlib.credits.thresholds import ThresholdInvoice
 from meterlib.errors import InvalidValueError
+from meterlib.invoicing.contracts import Contract
+from meterlib.invoicing.invoice import Invoice
 from meterlib.invoicing.lifecycle import IssuedDocument
 from meterlib.ledger import Ledger
 from meterlib.ledger.documents import DocumentStore
@@ -46,7 +53,7 @@ from meterlib.metering._buckets import instant, micros
 from meterlib.metering.meters import Meter
 from meterlib.periods import zone
 
-__all__ = ["CreditStore", "issue_threshold_invoices", "usage_index"]
+__all__ = ["CreditStore", "issue_credited", "issue_threshold_invoices", "usage_index"]
 
 _TABLES = """
 CREATE TABLE IF NOT EXISTS credit_grants(
@@ -231,3 +238,30 @@ class CreditStore:
             db.execute("ROLLBACK")
             raise
         return len(entries)
+
+
+def issue_credited(
+    store: DocumentStore,
+    credits_store: CreditStore,
+    draft: Invoice,
+    at: datetime,
+    *,
+    contract: Contract | None = None,
+) -> tuple[IssuedDocument, CreditedInvoice]:
+    """Draw the customer's stored credit for ``draft``, issue it, store the draws; return both.
+
+    The credit lines are added by :func:`~meterlib.credits.invoices.apply_credits` (at ``at``,
+    unit credits when ``contract`` is given), the credited invoice is issued through ``store``
+    and the draws are saved under the issued invoice's number. The invoice is issued first:
+    should saving the draws fail, the issued invoice names each grant and amount, and calling
+    :meth:`CreditStore.save` with the same ledger again stores what is missing.
+    """
+    book = credits_store.load(draft.customer)
+    credited, after = apply_credits(draft, book, at, contract=contract)
+    document = store.issue(credited.invoice, at=at)
+    known = len(book.recorded)
+    entries = after.recorded[:known] + tuple(
+        replace(entry, reference=document.number) for entry in after.recorded[known:]
+    )
+    credits_store.save(CreditLedger(after.customer, after.grants, entries))
+    return document, credited
