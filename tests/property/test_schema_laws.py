@@ -255,15 +255,36 @@ def test_contract_schema_agrees_with_the_library(data: st.DataObject) -> None:
     _agree("contract", data.draw(_mutated(document)))
 
 
+@pytest.mark.parametrize(
+    "condition",
+    [
+        {},
+        {"equals": "pro"},
+        {"one_of": ["basic", "pro"]},
+        {"one_of": []},
+        {"equals": "pro", "one_of": ["pro"]},
+        {"equals": None, "one_of": ["pro"]},
+        {"equals": "pro", "one_of": None},
+        {"equals": None},
+    ],
+)
+def test_meters_schema_agrees_on_filters(condition: dict[str, Any]) -> None:
+    meter = {
+        "name": "calls",
+        "type": "call",
+        "aggregation": "count",
+        "filters": {"plan": condition},
+    }
+    _agree("meters", {"meters": [meter]})
+
+
 @settings(max_examples=60)
 @given(st.data())
 def test_meters_schema_agrees_with_the_library(data: st.DataObject) -> None:
     chosen = data.draw(
         st.lists(st.sampled_from(range(len(METERS))), min_size=1, max_size=4, unique=True)
     )
-    document = {
-        "meters": [_json(METERS[i].model_dump(mode="json", by_alias=True)) for i in chosen]
-    }
+    document = {"meters": [_json(METERS[i].model_dump(mode="json", by_alias=True)) for i in chosen]}
     _agree("meters", document)
     _agree("meters", data.draw(_mutated(document)))
 
