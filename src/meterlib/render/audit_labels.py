@@ -84,7 +84,7 @@ def audit_facts(result: Audit, fmt: Formatter) -> list[tuple[str, str]]:
     if result.group_by:
         facts.insert(2, (_("Grouped by"), result.group_by))
     if result.value is not None:
-        facts.append((_("Value of the breaches"), fmt.money(result.value)))
+        facts.append((_("Value of the breaches"), fmt.unit_price(result.value)))
     facts.append((_("Times"), result.limit.cycle.timezone))
     return facts
 
@@ -94,8 +94,8 @@ def audit_rows(result: Audit, fmt: Formatter) -> list[AuditRow]:
     _ = fmt.gettext
     number = fmt.number
 
-    def money(value: Decimal | None) -> str:
-        return "" if value is None else fmt.money(value)
+    def money(value: Decimal | None) -> str:  # every digit of a sub-cent value kept
+        return "" if value is None else fmt.unit_price(value)
 
     rows: list[AuditRow] = []
     for p in result.periods:
