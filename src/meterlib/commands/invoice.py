@@ -8,7 +8,12 @@ Usage comes from one of:
   each plan covered; where every event went (accepted, duplicate, conflict, outside the
   period, unmetered, rejected with its reason) is reported on standard error;
 - ``--usage FILE``: aggregated usage records (JSON or CSV, as ``UsageTable.render`` writes
-  them).
+  them);
+- ``--source FILE``: event files (Parquet, CSV, JSON Lines, a glob, or the SQLite ledger)
+  read by DuckDB; several CONTRACT documents may be given, and every one is billed from one
+  usage query (:func:`meterlib.sql.invoices.invoices_from_source`, the ``duckdb`` extra).
+  The invoices are written one after another; where every event went is reported on
+  standard error.
 
 ``--ledger`` and ``--events`` need the meters: the contract document names them, inline
 (``[[meters]]``) or through ``meters_file`` (see :mod:`meterlib.invoicing.documents`).
@@ -58,16 +63,22 @@ def register(subparsers: Any) -> None:
             "from an event ledger or a usage records file, and print the invoice."
         ),
     )
-    parser.add_argument("contract", metavar="CONTRACT", help="contract document (TOML or JSON)")
+    parser.add_argument(
+        "contract",
+        metavar="CONTRACT",
+        nargs="+",
+        help="contract document (TOML or JSON); several with --source",
+    )
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument(
         "--ledger", metavar="PATH", help="event ledger (read with the contract's meters)"
     )
+    source.add_argument("--events", metavar="FILE", help="usage events, one JSON object a line")
+    source.add_argument("--usage", metavar="FILE", help="aggregated usage records (JSON or CSV)")
     source.add_argument(
-        "--events", metavar="FILE", help="usage events, one JSON object a line"
-    )
-    source.add_argument(
-        "--usage", metavar="FILE", help="aggregated usage records (JSON or CSV)"
+        "--source",
+        metavar="FILE",
+        help="event files read by DuckDB (Parquet, CSV, JSON Lines, glob); many contracts",
     )
     parser.add_argument(
         "--period",
@@ -117,9 +128,7 @@ def parse_period(contract: Contract, text: str) -> Period:
             day = date.fromisoformat(text)
         except ValueError:
             raise InvalidValueError("--period", text, "a real date") from None
-        return contract.billing.locate(
-            datetime.combine(day, time(0), tzinfo=contract.billing_zone)
-        )
+        return contract.billing.locate(datetime.combine(day, time(0), tzinfo=contract.billing_zone))
     match = _MONTH.fullmatch(text)
     if match is None:
         raise InvalidValueError("--period", text, "YYYY-MM or YYYY-MM-DD")
@@ -202,8 +211,10 @@ def _with_corrections(path: str, store: Any, contract: Contract, bill: Invoice) 
         result = recheck_module.recheck(store, ledger, [contract], policy=policy)
     lines = [line for found in result.corrections for line in found.lines]
     if lines:
-        print(f"correction lines for {len(result.corrections)} earlier invoices added",
-              file=sys.stderr)
+        print(
+            f"correction lines for {len(result.corrections)} earlier invoices added",
+            file=sys.stderr,
+        )
     corrected: Invoice = notes_module.with_corrections(bill, lines)
     return corrected
 
@@ -238,9 +249,66 @@ def _issue(args: argparse.Namespace, contract: Contract, bill: Invoice) -> str:
     return text
 
 
+def _run_source(args: argparse.Namespace) -> int:
+    """Bill every contract from one DuckDB usage query over ``--source``; 1 for unclean events."""
+    if args.issue:
+        raise InvalidValueError("--issue", "--issue", "given with --ledger, not --source")
+    contracts = [load_contract(p, allow_outside=args.allow_outside_files) for p in args.contract]
+    module = importlib.import_module("meterlib.sql.invoices")
+    by_cycle: dict[Any, list[Contract]] = {}
+    for contract in contracts:
+        by_cycle.setdefault(contract.billing, []).append(contract)
+    bills: dict[int, Invoice] = {}
+    clean = True
+    for group in by_cycle.values():
+        period = parse_period(group[0], args.period)
+        result = module.invoices_from_source(args.source, group, [period])
+        report = result.report
+        print(
+            f"events: {report.received} received, {report.accepted} accepted, "
+            f"{report.duplicates} duplicates, {report.conflict_count} conflicts, "
+            f"{report.outside} outside the billed periods, {report.rejected_count} rejected",
+            file=sys.stderr,
+        )
+        for rejection in report.rejected:
+            print(f"  rejected: {rejection.reason}", file=sys.stderr)
+        for conflict in report.conflicts:
+            print(f"  conflicting copies of event {conflict.event_id!r}", file=sys.stderr)
+        clean = clean and not report.rejected and not report.conflicts
+        billed = {bill.customer: bill for bill in result.invoices}
+        for contract in group:
+            if contract.customer in billed:
+                bills[id(contract)] = billed[contract.customer]
+            else:
+                print(
+                    f"  {contract.customer}: not billed, the contract does not cover {args.period}",
+                    file=sys.stderr,
+                )
+    from meterlib.render.documents import render_invoice  # noqa: PLC0415  (on use: fast --help)
+
+    text = "".join(
+        render_invoice(
+            bills[id(c)], args.format, args.locale, neutralize_formulas=args.neutralize_formulas
+        )
+        for c in contracts
+        if id(c) in bills
+    )
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+    else:
+        print(text, end="")
+    return 0 if clean else 1
+
+
 def run(args: argparse.Namespace) -> int:
     """Load, bill, render, write; 1 when ``--events`` held rejected or conflicting events."""
-    contract = load_contract(args.contract, allow_outside=args.allow_outside_files)
+    if args.source is not None:
+        return _run_source(args)
+    if len(args.contract) != 1:
+        raise InvalidValueError(
+            "CONTRACT", args.contract, "one contract document (several only with --source)"
+        )
+    contract = load_contract(args.contract[0], allow_outside=args.allow_outside_files)
     period = parse_period(contract, args.period)
     opened: Any = None
     clean = True

@@ -35,7 +35,12 @@ from meterlib.sql.compile import (
 from meterlib.sql.compile import ranked_events as _ranked
 from meterlib.sql.dialects import to_sql
 
-__all__ = ["build_conflicts_query", "build_receipt_query", "compile_conflicts"]
+__all__ = [
+    "build_conflicts_query",
+    "build_receipt_query",
+    "compile_conflicts",
+    "receipt_sql_arg_min",
+]
 
 _KEYS = ("customer", "type", TIME_US)
 
@@ -203,3 +208,74 @@ def build_receipt_query(
             exp.EQ(this=sql_column("customer", "f"), expression=exp.Literal.string(customer))
         )
     return query
+
+
+def receipt_sql_arg_min(
+    meters: Sequence[Meter],
+    periods: Sequence[Period],
+    content: Sequence[str],
+    *,
+    table: str,
+    order: str,
+    customer: str | None = None,
+) -> str:
+    """:func:`build_receipt_query`'s row in DuckDB SQL, without numbering every copy.
+
+    The first copy of each id is taken by ``arg_min`` over the one receipt column ``order``
+    (as :func:`~meterlib.sql.compile.first_copies` does), with the id's copy count; only the
+    later copies of ids sent more than once are compared with their first copy. Same columns,
+    same counts as :func:`build_receipt_query`.
+    """
+    if not meters:
+        raise InvalidValueError("meters", meters, "a non-empty sequence of Meter definitions")
+    names = ["customer", "type", TIME_US, *content, "meterlib_order"]
+    values = [
+        sql_column("customer"),
+        sql_column("type"),
+        exp.UnixMicros(this=sql_column("time")),
+        *(sql_column(c) for c in content),
+        sql_column(order),
+    ]
+    struct = exp.Struct(
+        expressions=[
+            exp.PropertyEQ(this=exp.to_identifier(n, quoted=True), expression=v)
+            for n, v in zip(names, values, strict=True)
+        ]
+    ).sql("duckdb")
+    quoted = {n: exp.to_identifier(n, quoted=True).sql("duckdb") for n in names}
+    unpacked = ", ".join(f"f.{quoted[n]} AS {quoted[n]}" for n in names)
+    index, _, _ = locate_periods(list(periods))
+    matched: exp.Expr = _matches(meters[0], None)  # type: ignore[arg-type]
+    for meter in meters[1:]:
+        matched = exp.Or(this=matched, expression=_matches(meter, None))  # type: ignore[arg-type]
+    where = (
+        ""
+        if customer is None
+        else " WHERE "
+        + exp.EQ(this=sql_column("customer"), expression=exp.Literal.string(customer)).sql("duckdb")
+    )
+    same = " AND ".join(
+        f"c.{quoted[n]} IS NOT DISTINCT FROM f.{quoted[n]}" for n in ("customer", "type", *content)
+    )
+    same += f' AND epoch_us(c."time") = f.{quoted[TIME_US]}'
+    order_q = exp.to_identifier(order, quoted=True).sql("duckdb")
+    source = exp.to_table(table).sql("duckdb")
+    return (
+        f'WITH firsts AS (SELECT "id", arg_min({struct}, {order_q}) AS f, count(*) AS copies '  # noqa: S608  (quoted names)
+        f'FROM {source} GROUP BY "id"), '
+        f'placed AS (SELECT "id", copies, {unpacked} FROM firsts), '
+        f"chosen AS (SELECT *, {index.sql('duckdb')} AS meterlib_period, "
+        f"COALESCE(({matched.sql('duckdb')}), false) AS meterlib_matched FROM placed{where}), "
+        "later AS (SELECT "
+        f"count(*) FILTER (WHERE {same}) AS duplicates, "
+        f"count(*) FILTER (WHERE NOT ({same})) AS conflicts "
+        f'FROM {source} AS c JOIN chosen AS f ON c."id" = f."id" AND f.copies > 1 '
+        f'WHERE c.{order_q} <> f."meterlib_order") '
+        "SELECT CAST(sum(copies) AS BIGINT) AS received, "
+        "count(*) FILTER (WHERE meterlib_period IS NOT NULL) AS accepted, "
+        "(SELECT duplicates FROM later) AS duplicates, "
+        "(SELECT conflicts FROM later) AS conflicts, "
+        "count(*) FILTER (WHERE meterlib_period IS NULL) AS outside, "
+        "count(*) FILTER (WHERE meterlib_period IS NOT NULL AND NOT meterlib_matched) "
+        "AS unmetered FROM chosen"
+    )

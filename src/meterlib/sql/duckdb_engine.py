@@ -34,7 +34,7 @@ from meterlib.metering.meters import Meter
 from meterlib.metering.report import BatchReport, Conflict, RejectedEventsError, Rejection
 from meterlib.metering.table import UsageTable
 from meterlib.periods import BillingCycle, Period
-from meterlib.sql.checks import build_conflicts_query, build_receipt_query
+from meterlib.sql.checks import build_conflicts_query, build_receipt_query, receipt_sql_arg_min
 from meterlib.sql.compile import (
     DEFAULT_SCALE,
     build_usage_query,
@@ -247,17 +247,32 @@ def receipt_report(
     customer: str | None = None,
 ) -> BatchReport:
     """Where every row of the registered source went, for ``periods`` (see :func:`scan_source`)."""
-    receipt = build_receipt_query(
-        meters, list(periods), view.content, table=VIEW, order_by=view.order_by, customer=customer
-    )
-    counts = _run(db, receipt.sql("duckdb"))[0]
+    if len(view.order_by) == 1:
+        sql = receipt_sql_arg_min(
+            meters,
+            list(periods),
+            view.content,
+            table=VIEW,
+            order=view.order_by[0],
+            customer=customer,
+        )
+    else:
+        sql = build_receipt_query(
+            meters,
+            list(periods),
+            view.content,
+            table=VIEW,
+            order_by=view.order_by,
+            customer=customer,
+        ).sql("duckdb")
+    counts = _run(db, sql)[0]
     received, accepted, duplicates, conflict_count, outside, unmetered = (
         int(c or 0) for c in counts
     )
-    listing = build_conflicts_query(view.content, table=VIEW, order_by=view.order_by)
-    cursor = db.execute(listing.sql("duckdb"))
-    names = [d[0] for d in cursor.description or ()]
     conflicts = []
+    listing = build_conflicts_query(view.content, table=VIEW, order_by=view.order_by)
+    cursor = db.execute(listing.sql("duckdb") if conflict_count else "SELECT NULL AS id LIMIT 0")
+    names = [d[0] for d in cursor.description or ()]
     for values in cursor.fetchall():
         row = dict(zip(names, values, strict=True))
         if customer is not None and row["first_customer"] != customer:
