@@ -188,8 +188,18 @@ def test_an_unknown_or_missing_model_is_a_problem_of_the_model_field(document, f
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ('{"model": "per_unit", "unit_amount": NaN}', "NaN is not a number a price can hold"),
-        ('{"model": "flat", "amount": -Infinity}', "-Infinity is not a number a price can hold"),
+        (
+            '{"model": "per_unit", "unit_amount": NaN}',
+            "not valid JSON: NaN is not a number meterlib accepts",
+        ),
+        (
+            '{"model": "flat", "amount": -Infinity}',
+            "not valid JSON: -Infinity is not a number meterlib accepts",
+        ),
+        (
+            '{"model": "flat", "amount": 1, "amount": 2}',
+            "not valid JSON: the key 'amount' appears twice",
+        ),
         ('{"model": "flat", ', "not valid JSON: Expecting property name enclosed in double quotes"),
         (b"\xff\xfe{", "not valid JSON:"),
         ("[1, 2]", "must be an object (got [1, 2] that is a list)"),

@@ -38,9 +38,9 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from meterlib._fast import json_scanner
-from meterlib.errors import MeterlibError
+from meterlib.errors import DocumentError, MeterlibError
 
-__all__ = ["MAX_DEPTH", "JsonError", "line_parser", "loads", "loads_line"]
+__all__ = ["MAX_DEPTH", "JsonError", "document", "line_parser", "loads", "loads_line"]
 
 #: The deepest nesting of objects and arrays meterlib reads (an event needs 2).
 MAX_DEPTH = 64
@@ -145,6 +145,20 @@ def loads(text: str | bytes) -> Any:
     if type(text) is not str:
         raise JsonError(f"expected text, got a {type(text).__name__}")
     return _exact(text.removeprefix("\ufeff"))
+
+
+def document(data: Any, what: str) -> Any:
+    """``data`` itself, or, when it is JSON text (``str`` or ``bytes``), the value it holds.
+
+    The one way a ``parse_X`` function takes text: read by :func:`loads`, a refusal becomes a
+    :class:`~meterlib.errors.DocumentError` about ``what`` (``"price"``, ``"contract"``, ...).
+    """
+    if not isinstance(data, str | bytes):
+        return data
+    try:
+        return loads(data)
+    except JsonError as error:
+        raise DocumentError(what, [("", str(error))]) from None
 
 
 def loads_line(text: str) -> Any:

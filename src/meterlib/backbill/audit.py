@@ -313,8 +313,13 @@ def load_audit_terms(path: str | Path) -> AuditTerms:
         raise
 
 
-def parse_audit_terms(data: Mapping[str, Any], base: Path | None = None) -> AuditTerms:
-    """Audit terms from a parsed document; ``meters`` may name a file relative to ``base``."""
+def parse_audit_terms(data: str | Mapping[str, Any], base: Path | None = None) -> AuditTerms:
+    """Audit terms from TOML text or a parsed document; ``meters`` may name a file in ``base``."""
+    if isinstance(data, str):
+        try:
+            data = tomllib.loads(data, parse_float=Decimal)
+        except tomllib.TOMLDecodeError as error:
+            raise DocumentError("audit terms", [("", f"not valid TOML: {error}")]) from error
     customer = data.get("customer")
     if type(customer) is not str or not customer:
         raise InvalidValueError("customer", customer, "a non-empty string")

@@ -53,7 +53,6 @@ names the place in it, never its content.
 from __future__ import annotations
 
 import csv
-import json
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -65,6 +64,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from meterlib._files import referenced_file, without_values
+from meterlib._json import JsonError, loads
 from meterlib._numbers import to_decimal
 from meterlib.backbill.engine import BilledPeriod, Payment, rebill
 from meterlib.backbill.interest import (
@@ -89,8 +89,21 @@ __all__ = ["BackbillCase", "Scenario", "load_case", "parse_case"]
 _WHAT = "back-billing case"
 _T = TypeVar("_T")
 _TOP = {
-    "title", "customer", "currency", "as_of", "due_days", "lookback_years", "unit", "basis",
-    "allowance", "default_scenario", "rates", "interest", "bases", "billed", "scenarios",
+    "title",
+    "customer",
+    "currency",
+    "as_of",
+    "due_days",
+    "lookback_years",
+    "unit",
+    "basis",
+    "allowance",
+    "default_scenario",
+    "rates",
+    "interest",
+    "bases",
+    "billed",
+    "scenarios",
 }
 _INTEREST = {"method", "annual_rate", "rates", "margin", "day_count", "compounding"}
 _BASIS = {"description", "versions"}
@@ -305,8 +318,10 @@ def _interest(data: Any) -> InterestPolicy:
     if "rates" in table:
         versions = [
             RateVersion(
-                _date(_need(_keys(item, {"from", "rate"}, f"interest.rates.{i}"), "from", ""),
-                      f"interest.rates.{i}.from"),
+                _date(
+                    _need(_keys(item, {"from", "rate"}, f"interest.rates.{i}"), "from", ""),
+                    f"interest.rates.{i}.from",
+                ),
                 _number(_need(item, "rate", f"interest.rates.{i}"), f"interest.rates.{i}.rate"),
             )
             for i, item in enumerate(table["rates"])
@@ -325,9 +340,7 @@ def _interest(data: Any) -> InterestPolicy:
     )
 
 
-def _price(
-    item: dict[str, Any], where: str, currency: str, folder: Path, *, allow: bool
-) -> Any:
+def _price(item: dict[str, Any], where: str, currency: str, folder: Path, *, allow: bool) -> Any:
     if ("price" in item) == ("price_file" in item):
         raise _fail(where, "needs exactly one of 'price' and 'price_file'")
     if "price_file" in item:
@@ -376,10 +389,13 @@ def _billed(data: Any) -> tuple[BilledPeriod, ...]:
         if "payments" in table:
             payments = tuple(
                 Payment(
-                    _date(_need(_keys(p, _PAYMENT, f"{where}.payments.{j}"), "date", ""),
-                          f"{where}.payments.{j}.date"),
-                    _number(_need(p, "amount", f"{where}.payments.{j}"),
-                            f"{where}.payments.{j}.amount"),
+                    _date(
+                        _need(_keys(p, _PAYMENT, f"{where}.payments.{j}"), "date", ""),
+                        f"{where}.payments.{j}.date",
+                    ),
+                    _number(
+                        _need(p, "amount", f"{where}.payments.{j}"), f"{where}.payments.{j}.amount"
+                    ),
                 )
                 for j, p in enumerate(table["payments"])
             )
@@ -424,9 +440,9 @@ def read_usage_table(path: Path) -> UsageTable:
     """A :class:`UsageTable` from its JSON or CSV records (``UsageTable.render`` output)."""
     if path.suffix == ".json":
         try:
-            records = json.loads(path.read_text(encoding="utf-8"), parse_float=Decimal)
-        except json.JSONDecodeError as error:
-            raise _fail(path.name, f"not valid JSON: {error}") from None
+            records = loads(path.read_text(encoding="utf-8"))
+        except JsonError as error:
+            raise _fail(path.name, str(error)) from None
     else:
         records = _csv_columns(path)
     if not isinstance(records, list):
@@ -473,8 +489,10 @@ def _scenarios(
             raise _fail(where, "needs exactly one of 'usage', 'usage_file' and 'usage_table'")
         if "usage" in table:
             inline = _keys(table["usage"], set(table["usage"]), f"{where}.usage")
-            totals = {_date(k, f"{where}.usage"): _number(v, f"{where}.usage.{k}")
-                      for k, v in inline.items()}
+            totals = {
+                _date(k, f"{where}.usage"): _number(v, f"{where}.usage.{k}")
+                for k, v in inline.items()
+            }
             records = usage_by_start(totals, billed)
         elif "usage_file" in table:
             field = f"{where}.usage_file"
@@ -501,14 +519,19 @@ def _scenarios(
 
 
 def parse_case(
-    data: Mapping[str, Any], folder: Path | None = None, *, allow_outside: bool = False
+    data: str | Mapping[str, Any], folder: Path | None = None, *, allow_outside: bool = False
 ) -> BackbillCase:
-    """Build a case from parsed TOML; relative file names are read from ``folder``.
+    """Build a case from TOML text or parsed TOML; relative file names are read from ``folder``.
 
     The files a case names must lie inside ``folder`` (the current folder when ``None``)
     unless ``allow_outside`` is true; errors in them name their locations, not their content.
     """
     base = Path() if folder is None else folder
+    if isinstance(data, str):
+        try:
+            data = tomllib.loads(data, parse_float=Decimal)
+        except tomllib.TOMLDecodeError as error:
+            raise DocumentError(_WHAT, [("", f"not valid TOML: {error}")]) from error
     if not isinstance(data, Mapping):
         raise _fail("case", f"must be a table (got {data!r})")
     _no_nulls(dict(data), "")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
-from decimal import Decimal
 from typing import Any
 
+from meterlib._json import JsonError, loads
 from meterlib._numbers import to_decimal
 from meterlib.errors import InvalidValueError
 from meterlib.pricing import Charge, PercentagePrice, load_price, rate_input
@@ -67,9 +67,9 @@ def run(args: argparse.Namespace) -> int:
 def _json_input(text: str) -> Any:
     """Read a JSON input argument; numbers as Decimal, never float."""
     try:
-        return json.loads(text, parse_float=Decimal)
-    except ValueError as error:
-        raise InvalidValueError("QUANTITY", text, f"valid JSON ({error})") from None
+        return loads(text)
+    except JsonError as error:
+        raise InvalidValueError("QUANTITY", text, f"valid JSON ({error.reason})") from None
 
 
 def _rate_numbers(price: Any, quantity: list[str]) -> Charge:

@@ -35,7 +35,6 @@ Every problem is reported as one :class:`~meterlib.errors.DocumentError` listing
 
 from __future__ import annotations
 
-import json
 import os
 import tomllib
 from collections.abc import Mapping
@@ -44,6 +43,8 @@ from pathlib import Path
 from typing import Any
 
 from meterlib._files import referenced_file, without_values
+from meterlib._json import JsonError, loads
+from meterlib._json import document as document_data
 from meterlib.errors import DocumentError, describe
 from meterlib.invoicing.contracts import Contract
 from meterlib.metering.meters import load_meters
@@ -54,17 +55,18 @@ _WHAT = "contract"
 
 
 def parse_contract(
-    data: Mapping[str, Any],
+    data: str | bytes | Mapping[str, Any],
     base: str | os.PathLike[str] | None = None,
     *,
     allow_outside: bool = False,
 ) -> Contract:
-    """Build a contract from a parsed document; ``meters_file`` is read relative to ``base``.
+    """Build a contract from JSON text or a parsed document (``meters_file`` read from ``base``).
 
     ``meters_file`` must lie inside ``base`` (the current folder when ``None``) unless
     ``allow_outside`` is true; errors in it name its locations, never its content. Raises
     :class:`~meterlib.errors.DocumentError` listing every problem found.
     """
+    data = document_data(data, _WHAT)
     if not isinstance(data, Mapping):
         raise DocumentError(_WHAT, [("", f"must be an object (got {describe(data)})")])
     document = dict(data)
@@ -119,8 +121,8 @@ def load_contract(path: str | os.PathLike[str], *, allow_outside: bool = False) 
             if file.suffix.lower() == ".toml":
                 data: Any = tomllib.loads(text, parse_float=Decimal)
             else:
-                data = json.loads(text, parse_float=Decimal)
-        except (tomllib.TOMLDecodeError, json.JSONDecodeError) as error:
+                data = loads(text)
+        except (tomllib.TOMLDecodeError, JsonError) as error:
             problem = f"not valid {file.suffix[1:].upper()}: {error}"
             raise DocumentError(_WHAT, [("", problem)]) from error
         return parse_contract(data, file.parent, allow_outside=allow_outside)

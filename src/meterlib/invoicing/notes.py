@@ -26,6 +26,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from meterlib._json import loads
 from meterlib._numbers import EXACT, ROUNDED, to_decimal
 from meterlib.errors import DocumentError, InvalidValueError, MeterlibError, describe
 from meterlib.invoicing.invoice import Invoice, InvoiceLine, LineKind
@@ -266,8 +267,9 @@ def credit_lines(
             raise InvalidValueError("amount", amount, "not given together with lines")
         figure = checked("amount", amount, whole)
         return (
-            NoteLine(issued.number, None, "amount", "credit", None, None, None,
-                     "Credit", None, -figure),
+            NoteLine(
+                issued.number, None, "amount", "credit", None, None, None, "Credit", None, -figure
+            ),
         )
     keyed = _keyed(issued)
     if lines is None:
@@ -280,18 +282,27 @@ def credit_lines(
         chosen = []
         for index, value in sorted(lines.items()):
             if index not in by_index:
-                raise InvalidValueError("line", index, f"a line of {issued.number} (0 to "
-                                        f"{len(issued.lines) - 1})")
+                raise InvalidValueError(
+                    "line", index, f"a line of {issued.number} (0 to {len(issued.lines) - 1})"
+                )
             key = by_index[index]
             chosen.append((key, checked(f"lines[{index}]", value, left[key])))
     result = []
     for key, figure in chosen:
         position, _, description, item = keyed[key]
         result.append(
-            NoteLine(issued.number, position, key[0], key[1], key[2],
-                     None if key[3] is None else item.start,
-                     None if key[3] is None else item.end,
-                     description, None, -figure)
+            NoteLine(
+                issued.number,
+                position,
+                key[0],
+                key[1],
+                key[2],
+                None if key[3] is None else item.start,
+                None if key[3] is None else item.end,
+                description,
+                None,
+                -figure,
+            )
         )
     return tuple(result)
 
@@ -398,16 +409,23 @@ def note_to_dict(note: Note) -> dict[str, Any]:
                 "quantity": None if line.quantity is None else str(line.quantity),
                 "amount": str(line.amount),
                 "late_events": [
-                    {"id": e.event_id, "type": e.type, "time": e.time.isoformat(),
-                     "received": e.received.isoformat()}
+                    {
+                        "id": e.event_id,
+                        "type": e.type,
+                        "time": e.time.isoformat(),
+                        "received": e.received.isoformat(),
+                    }
                     for e in line.late_events
                 ],
             }
             for line in note.lines
         ],
         "total": str(note.total),
-        **({} if note.invoice is not None else
-           {"period": {"start": _time(note.period_start), "end": _time(note.period_end)}}),
+        **(
+            {}
+            if note.invoice is not None
+            else {"period": {"start": _time(note.period_start), "end": _time(note.period_end)}}
+        ),
     }
 
 
@@ -423,7 +441,7 @@ def _moment(value: Any) -> datetime | None:
 def note_from_json(text: str | bytes) -> Note:
     """Rebuild a note from :func:`note_to_json` text; refuse one that does not add up."""
     try:
-        data = json.loads(text, parse_float=Decimal)
+        data = loads(text)
         if not isinstance(data, dict):
             raise InvalidValueError("note", data, "a JSON object")
         note = Note(
@@ -444,12 +462,17 @@ def note_from_json(text: str | bytes) -> Note:
                     start=_moment(line["start"]),
                     end=_moment(line["end"]),
                     description=line["description"],
-                    quantity=None if line["quantity"] is None
+                    quantity=None
+                    if line["quantity"] is None
                     else to_decimal(line["quantity"], "quantity"),
                     amount=to_decimal(line["amount"], "amount"),
                     late_events=tuple(
-                        LateEvent(e["id"], e["type"], datetime.fromisoformat(e["time"]),
-                                  datetime.fromisoformat(e["received"]))
+                        LateEvent(
+                            e["id"],
+                            e["type"],
+                            datetime.fromisoformat(e["time"]),
+                            datetime.fromisoformat(e["received"]),
+                        )
                         for e in line["late_events"]
                     ),
                 )

@@ -16,6 +16,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from meterlib._json import document
 from meterlib._numbers import to_decimal
 from meterlib.errors import DocumentError, InvalidValueError, MeterlibError, describe
 from meterlib.invoicing.contracts import Party
@@ -102,8 +103,12 @@ def correction_to_dict(ref: CorrectionRef) -> dict[str, Any]:
         "line": ref.line,
         "kind": ref.kind,
         "late_events": [
-            {"id": e.event_id, "type": e.type, "time": e.time.isoformat(),
-             "received": e.received.isoformat()}
+            {
+                "id": e.event_id,
+                "type": e.type,
+                "time": e.time.isoformat(),
+                "received": e.received.isoformat(),
+            }
             for e in ref.late_events
         ],
     }
@@ -120,8 +125,12 @@ def correction_from_dict(data: Any, where: str) -> CorrectionRef:
             line=line,
             kind=str(data["kind"]),
             late_events=tuple(
-                LateEvent(str(e["id"]), str(e["type"]), datetime.fromisoformat(e["time"]),
-                          datetime.fromisoformat(e["received"]))
+                LateEvent(
+                    str(e["id"]),
+                    str(e["type"]),
+                    datetime.fromisoformat(e["time"]),
+                    datetime.fromisoformat(e["received"]),
+                )
                 for e in data["late_events"]
             ),
         )
@@ -299,7 +308,8 @@ class _Reader:
             amount=self.number(data, "amount", where),
             rounded=self.number(data, "rounded", where),
             discount=self.number(data, "discount", where),
-            corrects=None if data.get("corrects") is None
+            corrects=None
+            if data.get("corrects") is None
             else correction_from_dict(data["corrects"], f"{where}.corrects"),
         )
 
@@ -333,8 +343,9 @@ def invoice_from_dict(data: Mapping[str, Any]) -> Invoice:
             customer=reader.text(data, "customer", ""),
             currency=reader.text(data, "currency", ""),
             timezone=reader.text(data, "timezone", ""),
-            period=Period(reader.moment(period, "start", "period"),
-                          reader.moment(period, "end", "period")),
+            period=Period(
+                reader.moment(period, "start", "period"), reader.moment(period, "end", "period")
+            ),
             issued_on=reader.day(data, "issued_on", ""),
             due_on=reader.day(data, "due_on", ""),
             bill_to=reader.party(data, "bill_to"),
@@ -397,18 +408,11 @@ def _tax(reader: _Reader, data: Any, where: str) -> TaxLine:
     )
 
 
-def _refuse_constant(name: str) -> Any:
-    raise DocumentError(_WHAT, [("", f"{name} is not a number an invoice can hold")])
-
-
 def invoice_from_json(text: str | bytes) -> Invoice:
     """Rebuild an invoice from :func:`invoice_to_json` text (numbers read as ``Decimal``)."""
-    try:
-        data = json.loads(text, parse_float=Decimal, parse_constant=_refuse_constant)
-    except DocumentError:
-        raise
-    except ValueError as error:
-        raise DocumentError(_WHAT, [("", f"not valid JSON: {error}")]) from error
+    if not isinstance(text, str | bytes):
+        raise DocumentError(_WHAT, [("", f"must be JSON text (got {describe(text)})")])
+    data = document(text, _WHAT)
     if not isinstance(data, Mapping):
         raise DocumentError(_WHAT, [("", f"must be an object (got {describe(data)})")])
     return invoice_from_dict(data)

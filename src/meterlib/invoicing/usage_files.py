@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import os
 from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from meterlib._json import document
 from meterlib._numbers import to_decimal
 from meterlib.errors import DocumentError, InvalidValueError, describe
 from meterlib.metering.events import parse_time
@@ -47,7 +47,8 @@ def _group(text: Any, where: str) -> GroupKey:
 
 
 def parse_usage_records(records: Any) -> UsageTable:
-    """A usage table from a list of records (see the module docstring)."""
+    """A usage table from JSON text or a list of records (see the module docstring)."""
+    records = document(records, _WHAT)
     if not isinstance(records, list):
         raise DocumentError(_WHAT, [("", f"must be a list of records (got {describe(records)})")])
     cells: dict[UsageKey, Decimal] = {}
@@ -86,10 +87,7 @@ def load_usage_records(path: str | os.PathLike[str]) -> UsageTable:
         if file.suffix.lower() == ".csv":
             records: Any = list(csv.DictReader(io.StringIO(text)))
         else:
-            try:
-                records = json.loads(text, parse_float=Decimal)
-            except json.JSONDecodeError as error:
-                raise DocumentError(_WHAT, [("", f"not valid JSON: {error}")]) from error
+            records = document(text, _WHAT)
         return parse_usage_records(records)
     except DocumentError as error:
         error.add_note(f"while reading {os.fspath(path)}")

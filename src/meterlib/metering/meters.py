@@ -16,7 +16,6 @@ conformance README (``count``, ``sum``, ``min``, ``max``, ``unique_count``, ``la
 
 from __future__ import annotations
 
-import json
 import tomllib
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
@@ -26,6 +25,7 @@ from typing import Any, Self
 
 from pydantic import ConfigDict, Field, model_validator
 
+from meterlib._json import JsonError, document, loads
 from meterlib._model import MeterlibModel
 from meterlib.errors import DocumentError
 from meterlib.metering.events import PropertyValue, value_text
@@ -111,8 +111,11 @@ class Meter(MeterlibModel):
         return all(f.accepts(properties.get(key)) for key, f in self.filters.items())
 
 
-def parse_meters(data: Mapping[str, Any] | Sequence[Mapping[str, Any]]) -> list[Meter]:
-    """Meters from a parsed document: ``{"meters": [...]}`` or a list of meter mappings."""
+def parse_meters(
+    data: str | bytes | Mapping[str, Any] | Sequence[Mapping[str, Any]],
+) -> list[Meter]:
+    """Meters from JSON text or a parsed document: ``{"meters": [...]}`` or a list of meters."""
+    data = document(data, "meters")
     items = data.get("meters") if isinstance(data, Mapping) else data
     if not isinstance(items, Sequence) or isinstance(items, str):
         raise DocumentError("meters", [("meters", "expected a list of meters")])
@@ -144,7 +147,7 @@ def load_meters(path: str | Path) -> list[Meter]:
         if file.suffix.lower() == ".toml":
             data: Any = tomllib.loads(text, parse_float=Decimal)
         else:
-            data = json.loads(text, parse_float=Decimal)
-    except (tomllib.TOMLDecodeError, json.JSONDecodeError) as error:
+            data = loads(text)
+    except (tomllib.TOMLDecodeError, JsonError) as error:
         raise DocumentError("meters", [(str(file), str(error))]) from None
     return parse_meters(data)

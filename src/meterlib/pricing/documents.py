@@ -16,12 +16,12 @@ import json
 import os
 import warnings
 from collections.abc import Mapping
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
+from meterlib._json import document
 from meterlib._model import document_error
 from meterlib.errors import DocumentError, describe
 from meterlib.pricing.models import Price
@@ -51,15 +51,7 @@ def parse_price(data: str | bytes | Mapping[str, Any]) -> Price:
     :class:`~meterlib.errors.DocumentError` for text that is not JSON (or holds ``NaN`` or
     ``Infinity``) and for a document that does not describe a valid price, listing every problem.
     """
-    if not isinstance(data, str | bytes):
-        return price_from_dict(data)
-    try:
-        document = json.loads(data, parse_float=Decimal, parse_constant=_refuse_constant)
-    except DocumentError:
-        raise
-    except ValueError as error:  # JSONDecodeError, and UnicodeDecodeError for bad bytes
-        raise DocumentError(_WHAT, [("", f"not valid JSON: {error}")]) from error
-    return price_from_dict(document)
+    return price_from_dict(document(data, _WHAT))
 
 
 def price_from_dict(data: Mapping[str, Any]) -> Price:
@@ -73,10 +65,6 @@ def price_from_dict(data: Mapping[str, Any]) -> Price:
         return _ADAPTER.validate_python(dict(data))
     except ValidationError as error:
         raise document_error(_WHAT, error, data.get("model")) from error
-
-
-def _refuse_constant(name: str) -> Any:
-    raise DocumentError(_WHAT, [("", f"{name} is not a number a price can hold")])
 
 
 def load_price(path: str | os.PathLike[str]) -> Price:
