@@ -82,32 +82,39 @@ from meterlib.periods import BillingCycle, Period
 __all__ = ["ColumnarAccumulator"]
 
 _ZERO = Decimal(0)
+#: Period keys this close together are numbered by subtraction (else by sorting them).
+_DENSE_PERIODS = 1 << 16
 
 
-def _first_copies(ids: pa.ChunkedArray, hashes: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
-    """Whether each row is the first of its id in ``ids`` (``hashes``: of each id, see below).
+def _first_copies(
+    ids: pa.ChunkedArray, hashes: np.ndarray[Any, Any]
+) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+    """Whether each row is the first of its id in ``ids``, and the row of that first copy.
 
-    Rows are numbered by hash in order of first appearance (dictionary codes), so a row is the
-    first of its hash exactly when its code is above every code before it. Each later row's id
-    is then compared with the first row of its hash: equal hashes of different ids (rare) send
-    the batch to the same numbering on the id texts themselves.
+    ``hashes``: a hash of each id. Rows are numbered by hash in order of first appearance
+    (dictionary codes), so a row is the first of its hash exactly when its code is above every
+    code before it, and the ``k``-th such row is the first of code ``k``. Each later row's id is
+    then compared as text with the first row of its hash: equal hashes of different ids (rare)
+    send the batch to the same numbering on the id texts themselves.
     """
     if not len(ids):
-        return np.zeros(0, dtype=bool)
+        return np.zeros(0, dtype=bool), np.zeros(0, dtype=np.int64)
     if len(hashes) == len(ids):
         codes = pc.dictionary_encode(pa.array(hashes)).indices.to_numpy(zero_copy_only=False)
         first = _new_codes(codes)
+        first_row = np.flatnonzero(first)[codes]
         later = np.flatnonzero(~first)
         if not len(later):
-            return first
-        firsts = np.flatnonzero(first)[codes[later]]
+            return first, first_row
         same = pc.equal(
-            ids.take(pa.array(later, pa.int64())), ids.take(pa.array(firsts, pa.int64()))
+            ids.take(pa.array(later, pa.int64())),
+            ids.take(pa.array(first_row[later], pa.int64())),
         )
         if pc.all(same).as_py():
-            return first
+            return first, first_row
     codes = pc.dictionary_encode(ids.combine_chunks()).indices.to_numpy(zero_copy_only=False)
-    return _new_codes(codes)
+    first = _new_codes(codes)
+    return first, np.flatnonzero(first)[codes]
 
 
 def _new_codes(codes: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
@@ -294,7 +301,7 @@ class ColumnarAccumulator:
         sizes = np.array([len(p) for p in pieces], dtype=np.int64)
         offsets = np.concatenate(([0], np.cumsum(sizes)))
         ids = pa.chunked_array([p.table.column("id").combine_chunks() for p in pieces])
-        new = _first_copies(
+        new, first_row = _first_copies(
             ids, np.concatenate([v.id_hashes for v in values if v.id_hashes is not None])
         )
         seen = self._seen_ids()
@@ -314,6 +321,7 @@ class ColumnarAccumulator:
                 offsets,
                 ids=ids,
                 new=new,
+                first_row=first_row,
                 before=before,
                 counts=counts,
                 conflicts=conflicts,
@@ -364,27 +372,20 @@ class ColumnarAccumulator:
         *,
         ids: pa.ChunkedArray,
         new: np.ndarray[Any, Any],
+        first_row: np.ndarray[Any, Any],
         before: np.ndarray[Any, Any],
         counts: dict[str, int],
         conflicts: list[Conflict],
     ) -> None:
-        """Events of ids seen before (earlier batches or earlier here): duplicates, conflicts."""
+        """Events of ids seen before (earlier batches or earlier here): duplicates, conflicts.
+
+        ``first_row``: the row of the first copy in the batch of each row's id.
+        """
         rows = np.flatnonzero(~new)
         earlier = rows[before[rows] < 0]
         firsts: dict[int, int] = {}
         if len(earlier):
-            # The first row of each id repeated within the batch: a scan of the few rows whose
-            # id is one of them.
-            wanted = pc.unique(ids.take(pa.array(earlier, pa.int64())))
-            candidates = np.flatnonzero(
-                pc.is_in(ids, value_set=wanted).to_numpy(zero_copy_only=False)
-            )
-            first_of: dict[str, int] = {}
-            texts = ids.take(pa.array(candidates, pa.int64())).to_pylist()
-            for row, event_id in zip(candidates.tolist(), texts, strict=True):
-                first_of.setdefault(event_id, row)
-            where = dict(zip(candidates.tolist(), texts, strict=True))
-            firsts = {row: first_of[where[row]] for row in earlier.tolist()}
+            firsts = dict(zip(earlier.tolist(), first_row[earlier].tolist(), strict=True))
             equal = same_rows(
                 pieces, np.array(list(firsts), np.int64), np.array(list(firsts.values()), np.int64)
             )
@@ -516,7 +517,13 @@ class ColumnarAccumulator:
         # customer's code (dictionary encoding keeps first appearance) and the period's.
         codes, customer_names = _customer_codes(values, customers)
         codes = codes[rows]
-        period_keys, period_codes = np.unique(keys[rows], return_inverse=True)
+        chosen_keys = keys[rows]
+        low = int(chosen_keys.min()) if len(rows) else 0
+        if len(rows) and int(chosen_keys.max()) - low < _DENSE_PERIODS:
+            period_codes = chosen_keys - low
+            period_keys = np.arange(low, int(chosen_keys.max()) + 1, dtype=np.int64)
+        else:
+            period_keys, period_codes = np.unique(chosen_keys, return_inverse=True)
         width = max(len(customer_names), 1)
         pairs = period_codes.astype(np.int64) * width + codes
         cell_codes = pc.dictionary_encode(pa.array(pairs, pa.int64()))
