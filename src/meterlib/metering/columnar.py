@@ -10,19 +10,18 @@ same indexes), the same :meth:`~ColumnarAccumulator.to_json` document (so
 pandas frames, Parquet and JSON Lines files and lists (or iterables) of event dicts; see
 :mod:`meterlib.metering.frames` for how the input is checked column by column.
 
-**How.** Each batch is checked and parsed in columns (pyarrow); a list of dicts is read in two
-overlapping stages (see :func:`~meterlib.metering.frames.read_prepared`). Duplicates are found from
-64-bit hashes of the ids (polars, in the worker stage) numbered by Arrow dictionary codes (a row is
-its id's first copy when its code is new), each later row's id compared as text with the first row
-of its hash (equal hashes of different ids: the ids' texts are numbered instead), and with one pass
-against the ids seen before (so give it large batches: each call hashes the ids seen so far once),
-periods are found by a binary search over the period boundaries (numpy), and plain ``sum`` and
-``count`` meters (no filter, no ``group_by``) add up each cell's whole-number values as 64-bit
-integers (numpy; customers numbered per piece in the worker stage; cells numbered in the order of
-their first event), turned into one exact ``Decimal`` per cell at the end; any other value (a
-fraction, an exponent, a sign ``+``, a leading zero, more than 9 digits) is added to its cell as a
-``Decimal``, never a float. Other meters read their events in Python through
-:mod:`meterlib.metering.reading` (the rules every engine shares) and the same
+**How.** Each batch is checked and parsed in columns (pyarrow), a chunk of dicts at a time for
+lists, each piece's ids hashed and customers numbered as it is read. Duplicates are found from
+64-bit hashes of the ids (polars) numbered by Arrow dictionary codes (a row is its id's first copy
+when its code is new), each later row's id compared as text with the first row of its hash (equal
+hashes of different ids: the ids' texts are numbered instead), and with one pass against the ids
+seen before (so give it large batches: each call hashes the ids seen so far once), periods are
+found by a binary search over the period boundaries (numpy), and plain ``sum`` and ``count`` meters
+(no filter, no ``group_by``) add up each cell's whole-number values as 64-bit integers (numpy;
+cells numbered in the order of their first event), turned into one exact ``Decimal`` per cell at
+the end; any other value (a fraction, an exponent, a sign ``+``, a leading zero, more than 9
+digits) is added to its cell as a ``Decimal``, never a float. Other meters read their events in
+Python through :mod:`meterlib.metering.reading` (the rules every engine shares) and the same
 :class:`~meterlib.metering.aggregations.PartialKind` as the accumulator. Only the events of an id
 seen before are compared in Python (duplicate or conflict, by the accumulator's own rule).
 
@@ -268,7 +267,7 @@ class ColumnarAccumulator:
     def _check_meters(self, piece: Piece) -> tuple[Piece, MeterValues, list[Rejection]]:
         """The piece without the events a meter cannot read, what they read, and those rejected.
 
-        Runs in :func:`read_prepared`'s worker thread: it only reads the accumulator.
+        Called by :func:`read_prepared` for each piece, before anything is applied.
         """
         errors: dict[int, EventError] = {}
         values = meter_values(piece, self._by_type, errors)

@@ -141,7 +141,7 @@ class MeterValues:
         self.customer_names: list[str] = []
 
     def encode(self, piece: Piece) -> None:
-        """Hash the piece's ids and number its customers (no GIL needed for either)."""
+        """Hash the piece's ids and number its customers."""
         self.id_hashes = pl.Series(piece.table.column("id")).hash(seed=_SEED).to_numpy()
         encoded = pc.dictionary_encode(piece.table.column("customer").combine_chunks())
         self.customer_codes = encoded.indices.to_numpy(zero_copy_only=False)
