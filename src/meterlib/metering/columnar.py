@@ -36,7 +36,6 @@ extra.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import datetime
 from decimal import Decimal, localcontext
 from typing import Any
@@ -64,6 +63,10 @@ from meterlib.metering.columnar_rules import (
     MeterValues,
     StoredSegment,
     canonical,
+    cell_totals,
+    customer_codes,
+    events_json,
+    first_copies,
     gather,
     meter_values,
     props_json,
@@ -81,67 +84,6 @@ from meterlib.periods import BillingCycle, Period
 __all__ = ["ColumnarAccumulator"]
 
 _ZERO = Decimal(0)
-#: Period keys this close together are numbered by subtraction (else by sorting them).
-_DENSE_PERIODS = 1 << 16
-
-
-def _first_copies(
-    ids: pa.ChunkedArray, hashes: np.ndarray[Any, Any]
-) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
-    """Whether each row is the first of its id in ``ids``, and the row of that first copy.
-
-    ``hashes``: a hash of each id. Rows are numbered by hash in order of first appearance
-    (dictionary codes), so a row is the first of its hash exactly when its code is above every
-    code before it, and the ``k``-th such row is the first of code ``k``. Each later row's id is
-    then compared as text with the first row of its hash: equal hashes of different ids (rare)
-    send the batch to the same numbering on the id texts themselves.
-    """
-    if not len(ids):
-        return np.zeros(0, dtype=bool), np.zeros(0, dtype=np.int64)
-    if len(hashes) == len(ids):
-        codes = pc.dictionary_encode(pa.array(hashes)).indices.to_numpy(zero_copy_only=False)
-        first = _new_codes(codes)
-        first_row = np.flatnonzero(first)[codes]
-        later = np.flatnonzero(~first)
-        if not len(later):
-            return first, first_row
-        same = pc.equal(
-            ids.take(pa.array(later, pa.int64())),
-            ids.take(pa.array(first_row[later], pa.int64())),
-        )
-        if pc.all(same).as_py():
-            return first, first_row
-    codes = pc.dictionary_encode(ids.combine_chunks()).indices.to_numpy(zero_copy_only=False)
-    first = _new_codes(codes)
-    return first, np.flatnonzero(first)[codes]
-
-
-def _new_codes(codes: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
-    """Rows whose dictionary code is above every code before them (first appearances)."""
-    highest = np.maximum.accumulate(codes)
-    first = np.empty(len(codes), dtype=bool)
-    first[0] = True
-    np.greater(highest[1:], highest[:-1], out=first[1:])
-    return first
-
-
-def _customer_codes(
-    values: list[MeterValues], customers: pa.ChunkedArray
-) -> tuple[np.ndarray[Any, Any], list[str]]:
-    """Each row's customer as a code into the returned names (the pieces' codes, unified)."""
-    if any(v.customer_codes is None for v in values):
-        encoded = pc.dictionary_encode(customers.combine_chunks())
-        codes = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
-        return codes, encoded.dictionary.to_pylist()
-    where: dict[str, int] = {}
-    parts: list[np.ndarray[Any, Any]] = []
-    for found in values:
-        remap = np.array(
-            [where.setdefault(name, len(where)) for name in found.customer_names] or [0],
-            dtype=np.int64,
-        )
-        parts.append(remap[found.customer_codes])
-    return np.concatenate(parts), list(where)
 
 
 class ColumnarAccumulator:
@@ -300,7 +242,7 @@ class ColumnarAccumulator:
         sizes = np.array([len(p) for p in pieces], dtype=np.int64)
         offsets = np.concatenate(([0], np.cumsum(sizes)))
         ids = pa.chunked_array([p.table.column("id").combine_chunks() for p in pieces])
-        new, first_row = _first_copies(
+        new, first_row = first_copies(
             ids, np.concatenate([v.id_hashes for v in values if v.id_hashes is not None])
         )
         seen = self._seen_ids()
@@ -512,31 +454,13 @@ class ColumnarAccumulator:
         """A plain sum or count meter: integer sums grouped by cell, then exact per cell."""
         cells = self._states[plan.position]
         rows = np.flatnonzero(mask)
-        # Cells numbered in the order of their first row (the accumulator's cell order): the
-        # customer's code (dictionary encoding keeps first appearance) and the period's.
-        codes, customer_names = _customer_codes(values, customers)
-        codes = codes[rows]
-        chosen_keys = keys[rows]
-        low = int(chosen_keys.min()) if len(rows) else 0
-        if len(rows) and int(chosen_keys.max()) - low < _DENSE_PERIODS:
-            period_codes = chosen_keys - low
-            period_keys = np.arange(low, int(chosen_keys.max()) + 1, dtype=np.int64)
-        else:
-            period_keys, period_codes = np.unique(chosen_keys, return_inverse=True)
-        width = max(len(customer_names), 1)
-        pairs = period_codes.astype(np.int64) * width + codes
-        cell_codes = pc.dictionary_encode(pa.array(pairs, pa.int64()))
-        order = cell_codes.indices.to_numpy(zero_copy_only=False).astype(np.int64)
-        pair_of = cell_codes.dictionary.to_numpy(zero_copy_only=False)
+        codes, customer_names = customer_codes(values, customers)
         summing = plan.meter.aggregation is Aggregation.SUM
+        whole = None
         if summing:
-            whole = np.concatenate([v.whole[plan.position] for v in values])
-            totals = np.zeros(len(pair_of), dtype=np.int64)
-            np.add.at(totals, order, whole[rows])  # int64: exact (values of <= 9 digits)
-        else:
-            totals = np.bincount(order, minlength=len(pair_of))
-        for pair, total in zip(pair_of.tolist(), totals.tolist(), strict=True):
-            cell = (int(period_keys[pair // width]), customer_names[pair % width], ())
+            whole = np.concatenate([v.whole[plan.position] for v in values])[rows]
+        for key, customer, total in cell_totals(keys[rows], codes[rows], customer_names, whole):
+            cell = (key, customer, ())
             if summing:
                 cells[cell] = EXACT.add(cells.get(cell, _ZERO), Decimal(total))
             else:
@@ -595,30 +519,6 @@ class ColumnarAccumulator:
             f"{cells} cells, part {self._part})"
         )
 
-    def _events_json(self) -> Iterator[list[Any]]:
-        for segment in self._segments:
-            piece, parts, sequences = segment.selected(), segment.parts, segment.sequences
-            columns = piece.table.select(["id", "customer", "type", "text"]).to_pydict()
-            props = piece.all_props()
-            for i, (event_id, customer, kind, text) in enumerate(
-                zip(
-                    columns["id"],
-                    columns["customer"],
-                    columns["type"],
-                    columns["text"],
-                    strict=True,
-                )
-            ):
-                yield [
-                    event_id,
-                    customer,
-                    kind,
-                    datetime.fromisoformat(text).isoformat(),
-                    props_json(props[i]),
-                    int(parts[i]),
-                    int(sequences[i]),
-                ]
-
     def to_json(self) -> str:
         """The document :meth:`Accumulator.to_json` writes for the same events."""
         states: dict[str, list[Any]] = {}
@@ -638,7 +538,7 @@ class ColumnarAccumulator:
             "periods": self._index.spec(),
             "part": self._part,
             "received": self._received,
-            "events": list(self._events_json()),
+            "events": list(events_json(self._segments)),
             "refused": refused,
             "states": states,
         }
