@@ -129,7 +129,6 @@ class BatchReport:
         from meterlib.render.html import batch_report_fragment  # noqa: PLC0415
 
         return batch_report_fragment(self)
-
     def to_records(self) -> list[dict[str, Any]]:
         """One record per outcome with its count of ``events``; the counts sum to ``received``.
 
