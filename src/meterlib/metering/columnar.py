@@ -10,19 +10,18 @@ same indexes), the same :meth:`~ColumnarAccumulator.to_json` document (so
 pandas frames, Parquet and JSON Lines files and lists (or iterables) of event dicts; see
 :mod:`meterlib.metering.frames` for how the input is checked column by column.
 
-**How.** Each batch is checked and parsed in columns (pyarrow); a list of dicts is read in two
-overlapping stages (see :func:`~meterlib.metering.frames.read_prepared`). Duplicates are found from
-64-bit hashes of the ids (polars, in the worker stage) numbered by Arrow dictionary codes (a row is
-its id's first copy when its code is new), each later row's id compared as text with the first row
-of its hash (equal hashes of different ids: the ids' texts are numbered instead), and with one pass
-against the ids seen before (so give it large batches: each call hashes the ids seen so far once),
-periods are found by a binary search over the period boundaries (numpy), and plain ``sum`` and
-``count`` meters (no filter, no ``group_by``) add up each cell's whole-number values as 64-bit
-integers (numpy; customers numbered per piece in the worker stage; cells numbered in the order of
-their first event), turned into one exact ``Decimal`` per cell at the end; any other value (a
-fraction, an exponent, a sign ``+``, a leading zero, more than 9 digits) is added to its cell as a
-``Decimal``, never a float. Other meters read their events in Python through
-:mod:`meterlib.metering.reading` (the rules every engine shares) and the same
+**How.** Each batch is checked and parsed in columns (pyarrow), a chunk of dicts at a time for
+lists, each piece's ids hashed and customers numbered as it is read. Duplicates are found from
+64-bit hashes of the ids (polars) numbered by Arrow dictionary codes (a row is its id's first copy
+when its code is new), each later row's id compared as text with the first row of its hash (equal
+hashes of different ids: the ids' texts are numbered instead), and with one pass against the ids
+seen before (so give it large batches: each call hashes the ids seen so far once), periods are
+found by a binary search over the period boundaries (numpy), and plain ``sum`` and ``count`` meters
+(no filter, no ``group_by``) add up each cell's whole-number values as 64-bit integers (numpy;
+cells numbered in the order of their first event), turned into one exact ``Decimal`` per cell at
+the end; any other value (a fraction, an exponent, a sign ``+``, a leading zero, more than 9
+digits) is added to its cell as a ``Decimal``, never a float. Other meters read their events in
+Python through :mod:`meterlib.metering.reading` (the rules every engine shares) and the same
 :class:`~meterlib.metering.aggregations.PartialKind` as the accumulator. Only the events of an id
 seen before are compared in Python (duplicate or conflict, by the accumulator's own rule).
 
@@ -37,7 +36,6 @@ extra.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import datetime
 from decimal import Decimal, localcontext
 from typing import Any
@@ -65,6 +63,10 @@ from meterlib.metering.columnar_rules import (
     MeterValues,
     StoredSegment,
     canonical,
+    cell_totals,
+    customer_codes,
+    events_json,
+    first_copies,
     gather,
     meter_values,
     props_json,
@@ -82,60 +84,6 @@ from meterlib.periods import BillingCycle, Period
 __all__ = ["ColumnarAccumulator"]
 
 _ZERO = Decimal(0)
-
-
-def _first_copies(ids: pa.ChunkedArray, hashes: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
-    """Whether each row is the first of its id in ``ids`` (``hashes``: of each id, see below).
-
-    Rows are numbered by hash in order of first appearance (dictionary codes), so a row is the
-    first of its hash exactly when its code is above every code before it. Each later row's id
-    is then compared with the first row of its hash: equal hashes of different ids (rare) send
-    the batch to the same numbering on the id texts themselves.
-    """
-    if not len(ids):
-        return np.zeros(0, dtype=bool)
-    if len(hashes) == len(ids):
-        codes = pc.dictionary_encode(pa.array(hashes)).indices.to_numpy(zero_copy_only=False)
-        first = _new_codes(codes)
-        later = np.flatnonzero(~first)
-        if not len(later):
-            return first
-        firsts = np.flatnonzero(first)[codes[later]]
-        same = pc.equal(
-            ids.take(pa.array(later, pa.int64())), ids.take(pa.array(firsts, pa.int64()))
-        )
-        if pc.all(same).as_py():
-            return first
-    codes = pc.dictionary_encode(ids.combine_chunks()).indices.to_numpy(zero_copy_only=False)
-    return _new_codes(codes)
-
-
-def _new_codes(codes: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
-    """Rows whose dictionary code is above every code before them (first appearances)."""
-    highest = np.maximum.accumulate(codes)
-    first = np.empty(len(codes), dtype=bool)
-    first[0] = True
-    np.greater(highest[1:], highest[:-1], out=first[1:])
-    return first
-
-
-def _customer_codes(
-    values: list[MeterValues], customers: pa.ChunkedArray
-) -> tuple[np.ndarray[Any, Any], list[str]]:
-    """Each row's customer as a code into the returned names (the pieces' codes, unified)."""
-    if any(v.customer_codes is None for v in values):
-        encoded = pc.dictionary_encode(customers.combine_chunks())
-        codes = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
-        return codes, encoded.dictionary.to_pylist()
-    where: dict[str, int] = {}
-    parts: list[np.ndarray[Any, Any]] = []
-    for found in values:
-        remap = np.array(
-            [where.setdefault(name, len(where)) for name in found.customer_names] or [0],
-            dtype=np.int64,
-        )
-        parts.append(remap[found.customer_codes])
-    return np.concatenate(parts), list(where)
 
 
 class ColumnarAccumulator:
@@ -261,7 +209,7 @@ class ColumnarAccumulator:
     def _check_meters(self, piece: Piece) -> tuple[Piece, MeterValues, list[Rejection]]:
         """The piece without the events a meter cannot read, what they read, and those rejected.
 
-        Runs in :func:`read_prepared`'s worker thread: it only reads the accumulator.
+        Called by :func:`read_prepared` for each piece, before anything is applied.
         """
         errors: dict[int, EventError] = {}
         values = meter_values(piece, self._by_type, errors)
@@ -294,7 +242,7 @@ class ColumnarAccumulator:
         sizes = np.array([len(p) for p in pieces], dtype=np.int64)
         offsets = np.concatenate(([0], np.cumsum(sizes)))
         ids = pa.chunked_array([p.table.column("id").combine_chunks() for p in pieces])
-        new = _first_copies(
+        new, first_row = first_copies(
             ids, np.concatenate([v.id_hashes for v in values if v.id_hashes is not None])
         )
         seen = self._seen_ids()
@@ -314,6 +262,7 @@ class ColumnarAccumulator:
                 offsets,
                 ids=ids,
                 new=new,
+                first_row=first_row,
                 before=before,
                 counts=counts,
                 conflicts=conflicts,
@@ -364,27 +313,20 @@ class ColumnarAccumulator:
         *,
         ids: pa.ChunkedArray,
         new: np.ndarray[Any, Any],
+        first_row: np.ndarray[Any, Any],
         before: np.ndarray[Any, Any],
         counts: dict[str, int],
         conflicts: list[Conflict],
     ) -> None:
-        """Events of ids seen before (earlier batches or earlier here): duplicates, conflicts."""
+        """Events of ids seen before (earlier batches or earlier here): duplicates, conflicts.
+
+        ``first_row``: the row of the first copy in the batch of each row's id.
+        """
         rows = np.flatnonzero(~new)
         earlier = rows[before[rows] < 0]
         firsts: dict[int, int] = {}
         if len(earlier):
-            # The first row of each id repeated within the batch: a scan of the few rows whose
-            # id is one of them.
-            wanted = pc.unique(ids.take(pa.array(earlier, pa.int64())))
-            candidates = np.flatnonzero(
-                pc.is_in(ids, value_set=wanted).to_numpy(zero_copy_only=False)
-            )
-            first_of: dict[str, int] = {}
-            texts = ids.take(pa.array(candidates, pa.int64())).to_pylist()
-            for row, event_id in zip(candidates.tolist(), texts, strict=True):
-                first_of.setdefault(event_id, row)
-            where = dict(zip(candidates.tolist(), texts, strict=True))
-            firsts = {row: first_of[where[row]] for row in earlier.tolist()}
+            firsts = dict(zip(earlier.tolist(), first_row[earlier].tolist(), strict=True))
             equal = same_rows(
                 pieces, np.array(list(firsts), np.int64), np.array(list(firsts.values()), np.int64)
             )
@@ -512,25 +454,13 @@ class ColumnarAccumulator:
         """A plain sum or count meter: integer sums grouped by cell, then exact per cell."""
         cells = self._states[plan.position]
         rows = np.flatnonzero(mask)
-        # Cells numbered in the order of their first row (the accumulator's cell order): the
-        # customer's code (dictionary encoding keeps first appearance) and the period's.
-        codes, customer_names = _customer_codes(values, customers)
-        codes = codes[rows]
-        period_keys, period_codes = np.unique(keys[rows], return_inverse=True)
-        width = max(len(customer_names), 1)
-        pairs = period_codes.astype(np.int64) * width + codes
-        cell_codes = pc.dictionary_encode(pa.array(pairs, pa.int64()))
-        order = cell_codes.indices.to_numpy(zero_copy_only=False).astype(np.int64)
-        pair_of = cell_codes.dictionary.to_numpy(zero_copy_only=False)
+        codes, customer_names = customer_codes(values, customers)
         summing = plan.meter.aggregation is Aggregation.SUM
+        whole = None
         if summing:
-            whole = np.concatenate([v.whole[plan.position] for v in values])
-            totals = np.zeros(len(pair_of), dtype=np.int64)
-            np.add.at(totals, order, whole[rows])  # int64: exact (values of <= 9 digits)
-        else:
-            totals = np.bincount(order, minlength=len(pair_of))
-        for pair, total in zip(pair_of.tolist(), totals.tolist(), strict=True):
-            cell = (int(period_keys[pair // width]), customer_names[pair % width], ())
+            whole = np.concatenate([v.whole[plan.position] for v in values])[rows]
+        for key, customer, total in cell_totals(keys[rows], codes[rows], customer_names, whole):
+            cell = (key, customer, ())
             if summing:
                 cells[cell] = EXACT.add(cells.get(cell, _ZERO), Decimal(total))
             else:
@@ -589,30 +519,6 @@ class ColumnarAccumulator:
             f"{cells} cells, part {self._part})"
         )
 
-    def _events_json(self) -> Iterator[list[Any]]:
-        for segment in self._segments:
-            piece, parts, sequences = segment.selected(), segment.parts, segment.sequences
-            columns = piece.table.select(["id", "customer", "type", "text"]).to_pydict()
-            props = piece.all_props()
-            for i, (event_id, customer, kind, text) in enumerate(
-                zip(
-                    columns["id"],
-                    columns["customer"],
-                    columns["type"],
-                    columns["text"],
-                    strict=True,
-                )
-            ):
-                yield [
-                    event_id,
-                    customer,
-                    kind,
-                    datetime.fromisoformat(text).isoformat(),
-                    props_json(props[i]),
-                    int(parts[i]),
-                    int(sequences[i]),
-                ]
-
     def to_json(self) -> str:
         """The document :meth:`Accumulator.to_json` writes for the same events."""
         states: dict[str, list[Any]] = {}
@@ -632,7 +538,7 @@ class ColumnarAccumulator:
             "periods": self._index.spec(),
             "part": self._part,
             "received": self._received,
-            "events": list(self._events_json()),
+            "events": list(events_json(self._segments)),
             "refused": refused,
             "states": states,
         }

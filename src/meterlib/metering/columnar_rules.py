@@ -9,6 +9,7 @@ and the JSON forms of properties, for :mod:`meterlib.metering.columnar`.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import datetime
 from decimal import Decimal
 from types import MappingProxyType
@@ -42,8 +43,13 @@ __all__ = [
     "Reading",
     "StoredSegment",
     "canonical",
+    "cell_totals",
+    "customer_codes",
+    "events_json",
+    "first_copies",
     "gather",
     "meter_values",
+    "new_codes",
     "props_json",
     "props_load",
     "read_meters",
@@ -55,6 +61,8 @@ __all__ = [
 ]
 
 _ZERO = Decimal(0)
+#: Period keys this close together are numbered by subtraction (else by sorting them).
+_DENSE_PERIODS = 1 << 16
 #: A fixed seed: the same id hashes alike in every piece and call.
 _SEED = 0x6D657465726C6962
 # Whole numbers of at most 9 digits add up in int64 without overflow for 10**9 events per cell;
@@ -141,7 +149,7 @@ class MeterValues:
         self.customer_names: list[str] = []
 
     def encode(self, piece: Piece) -> None:
-        """Hash the piece's ids and number its customers (no GIL needed for either)."""
+        """Hash the piece's ids and number its customers."""
         self.id_hashes = pl.Series(piece.table.column("id")).hash(seed=_SEED).to_numpy()
         encoded = pc.dictionary_encode(piece.table.column("customer").combine_chunks())
         self.customer_codes = encoded.indices.to_numpy(zero_copy_only=False)
@@ -338,3 +346,120 @@ def props_load(props: dict[str, Any]) -> dict[str, Any]:
         k: to_decimal(v["decimal"], f"properties.{k}") if isinstance(v, dict) else v
         for k, v in props.items()
     }
+
+
+def first_copies(
+    ids: pa.ChunkedArray, hashes: np.ndarray[Any, Any]
+) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+    """Whether each row is the first of its id in ``ids``, and the row of that first copy.
+
+    ``hashes``: a hash of each id. Rows are numbered by hash in order of first appearance
+    (dictionary codes), so a row is the first of its hash exactly when its code is above every
+    code before it, and the ``k``-th such row is the first of code ``k``. Each later row's id is
+    then compared as text with the first row of its hash: equal hashes of different ids (rare)
+    send the batch to the same numbering on the id texts themselves.
+    """
+    if not len(ids):
+        return np.zeros(0, dtype=bool), np.zeros(0, dtype=np.int64)
+    if len(hashes) == len(ids):
+        codes = pc.dictionary_encode(pa.array(hashes)).indices.to_numpy(zero_copy_only=False)
+        first = new_codes(codes)
+        first_row = np.flatnonzero(first)[codes]
+        later = np.flatnonzero(~first)
+        if not len(later):
+            return first, first_row
+        same = pc.equal(
+            ids.take(pa.array(later, pa.int64())),
+            ids.take(pa.array(first_row[later], pa.int64())),
+        )
+        if pc.all(same).as_py():
+            return first, first_row
+    codes = pc.dictionary_encode(ids.combine_chunks()).indices.to_numpy(zero_copy_only=False)
+    first = new_codes(codes)
+    return first, np.flatnonzero(first)[codes]
+
+
+def new_codes(codes: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    """Rows whose dictionary code is above every code before them (first appearances)."""
+    highest = np.maximum.accumulate(codes)
+    first = np.empty(len(codes), dtype=bool)
+    first[0] = True
+    np.greater(highest[1:], highest[:-1], out=first[1:])
+    return first
+
+
+def customer_codes(
+    values: list[MeterValues], customers: pa.ChunkedArray
+) -> tuple[np.ndarray[Any, Any], list[str]]:
+    """Each row's customer as a code into the returned names (the pieces' codes, unified)."""
+    if any(v.customer_codes is None for v in values):
+        encoded = pc.dictionary_encode(customers.combine_chunks())
+        codes = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+        return codes, encoded.dictionary.to_pylist()
+    where: dict[str, int] = {}
+    parts: list[np.ndarray[Any, Any]] = []
+    for found in values:
+        remap = np.array(
+            [where.setdefault(name, len(where)) for name in found.customer_names] or [0],
+            dtype=np.int64,
+        )
+        parts.append(remap[found.customer_codes])
+    return np.concatenate(parts), list(where)
+
+
+def cell_totals(
+    keys: np.ndarray[Any, Any],
+    codes: np.ndarray[Any, Any],
+    names: list[str],
+    whole: np.ndarray[Any, Any] | None,
+) -> list[tuple[int, str, int]]:
+    """``(period key, customer, total)`` of each cell, in the order of its first row.
+
+    ``keys``: each row's period key; ``codes``: its customer's code in ``names``; ``whole``:
+    its int64 value (summed exactly: values of at most 9 digits), or ``None`` to count rows.
+    Cells are numbered by dictionary codes of (period, customer), which keep first appearance:
+    the accumulator's cell order.
+    """
+    if not len(keys):
+        return []
+    low, high = int(keys.min()), int(keys.max())
+    if high - low < _DENSE_PERIODS:
+        period_codes = keys - low
+        period_keys = np.arange(low, high + 1, dtype=np.int64)
+    else:
+        period_keys, period_codes = np.unique(keys, return_inverse=True)
+    width = max(len(names), 1)
+    pairs = period_codes.astype(np.int64) * width + codes
+    cell_codes = pc.dictionary_encode(pa.array(pairs, pa.int64()))
+    order = cell_codes.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    pair_of = cell_codes.dictionary.to_numpy(zero_copy_only=False)
+    if whole is not None:
+        totals = np.zeros(len(pair_of), dtype=np.int64)
+        np.add.at(totals, order, whole)
+    else:
+        totals = np.bincount(order, minlength=len(pair_of))
+    return [
+        (int(period_keys[pair // width]), names[pair % width], total)
+        for pair, total in zip(pair_of.tolist(), totals.tolist(), strict=True)
+    ]
+
+
+def events_json(segments: list[StoredSegment]) -> Iterator[list[Any]]:
+    """The stored first copies in the accumulator's JSON form, in order."""
+    for segment in segments:
+        piece, parts, sequences = segment.selected(), segment.parts, segment.sequences
+        columns = piece.table.select(["id", "customer", "type", "text"]).to_pydict()
+        props = piece.all_props()
+        rows = zip(
+            columns["id"], columns["customer"], columns["type"], columns["text"], strict=True
+        )
+        for i, (event_id, customer, kind, text) in enumerate(rows):
+            yield [
+                event_id,
+                customer,
+                kind,
+                datetime.fromisoformat(text).isoformat(),
+                props_json(props[i]),
+                int(parts[i]),
+                int(sequences[i]),
+            ]

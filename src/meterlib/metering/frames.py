@@ -21,10 +21,6 @@ Tables: a ``properties`` struct column of text fields is read as the events' pro
 field meaning the event lacks that property. Other column types (timestamps, numbers) and extra
 columns take the event-by-event path on the rows as Python values.
 
-**Lists of dicts** are read in two overlapping stages (:func:`read_prepared`): the caller's
-thread reads a chunk's values out of the dicts (the only per-event Python work), a worker
-thread parses its times with Arrow (which runs without the GIL) and prepares its pieces.
-
 pyarrow and numpy are imported when this module is; they belong to the ``columnar`` extra.
 """
 
@@ -32,8 +28,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -300,28 +295,19 @@ def _each(start: int, rows: list[Any]) -> tuple[list[Piece], list[Rejection]]:
 Read = tuple[list[Piece], list[Rejection]]
 
 
-def _dict_job(start: int, chunk: list[Any]) -> Callable[[], Read]:
-    """What is left to do for a chunk of raw events once its Python values are read.
-
-    The column path when the chunk is plain text dicts (the rest of the work is Arrow's, which
-    runs without the GIL), else event by event (all of it).
-    """
-    try:
-        found = _dict_columns(start, chunk)
-    except UnicodeEncodeError:  # a lone surrogate: check_event names it
-        found = None
-    return partial(_each, start, chunk) if found is None else found
-
-
 def _dicts(start: int, chunk: list[Any]) -> Read:
     """A chunk of raw events: the column path when it is plain text dicts, else event by event."""
-    return _dict_job(start, chunk)()
+    try:
+        finish = _dict_columns(start, chunk)
+    except UnicodeEncodeError:  # a lone surrogate: check_event names it
+        finish = None
+    return _each(start, chunk) if finish is None else finish()
 
 
 def _dict_columns(  # noqa: PLR0911  (each return hands an unusual chunk to check_event)
     start: int, chunk: list[Any]
 ) -> Callable[[], Read] | None:
-    """A chunk of plain text dicts read into Arrow columns (what is left: parse the times).
+    """A chunk of plain text dicts read into Arrow columns; what is left: parse the times.
 
     ``None`` when the chunk is anything else.
     """
@@ -520,34 +506,12 @@ def read_prepared(
 ) -> Iterator[tuple[list[Piece], list[Rejection], int, list[Prepared]]]:
     """As :func:`read_pieces`, with ``prepare(piece)`` of each piece, in order.
 
-    A list or tuple of dicts is read in two stages that overlap: the main thread reads the
-    next chunk's Python values while a worker thread finishes the chunk before (times parsed
-    by Arrow, then ``prepare`` on its pieces), so ``prepare`` must only read shared state.
-    Arrow releases the GIL, so on several cores the stages run at once.
+    (A worker thread finishing each chunk while the next one is read was tried: with other
+    processes busy on the cores it was slower, the two threads waiting on each other for the
+    GIL; so each chunk is read and prepared in the caller's thread.)
     """
-    if type(events) is list or type(events) is tuple:
-        source: Sequence[Any] = events
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="meterlib-columns") as pool:
-            pending: Future[tuple[list[Piece], list[Rejection], int, list[Prepared]]] | None
-            pending = None
-            for start in range(0, len(source), CHUNK):
-                part = list(source[start : start + CHUNK])
-                job = pool.submit(_run, _dict_job(start, part), len(part), prepare)
-                if pending is not None:
-                    yield pending.result()
-                pending = job
-            if pending is not None:
-                yield pending.result()
-        return
     for found, refused, size in _read_pieces(events):
         yield found, refused, size, [prepare(piece) for piece in found]
-
-
-def _run(
-    job: Callable[[], Read], size: int, prepare: Callable[[Piece], Prepared]
-) -> tuple[list[Piece], list[Rejection], int, list[Prepared]]:
-    found, refused = job()
-    return found, refused, size, [prepare(piece) for piece in found]
 
 
 def _read_pieces(events: Any) -> Iterator[tuple[list[Piece], list[Rejection], int]]:
