@@ -190,6 +190,28 @@ def test_json_lines_numbers_stay_exact(tmp_path):
     assert list(columnar.usage().values()) == [Decimal("0.3")]
 
 
+@pytest.mark.parametrize("number", ["0.5", "5"])  # with a fraction: the exact line reader
+def test_a_bad_json_line_is_rejected_alone_with_its_line_number(tmp_path, number):
+    good = (
+        '{{"id": "{}", "customer": "c", "type": "api.call", "time": "2024-02-01T00:00:00Z",'
+        ' "properties": {{"qty": ' + number + "}}}}"
+    )
+    lines = [
+        good.format("a"),
+        "{not json",
+        "",
+        good.format("b").replace('"qty"', '"qty": 1, "qty"'),
+        good.format("c"),
+    ]
+    path = tmp_path / "events.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    columnar = ColumnarAccumulator(PLAIN, CYCLE, window=WINDOW)
+    report = columnar.add(path)
+    assert [r.reason.split(":")[0] for r in report.rejected] == ["line 2", "line 4"]
+    assert "appears twice" in report.rejected[1].reason
+    assert list(columnar.usage().values()) == [2 * Decimal(number)]
+
+
 def test_an_unbounded_cycle_locates_far_apart_events():
     cycle = BillingCycle(anchor=date(2024, 1, 1), timezone="Europe/Berlin")
     events = [

@@ -26,19 +26,17 @@ pyarrow and numpy are imported when this module is; they belong to the ``columna
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal
 from functools import partial
 from itertools import islice
 from operator import itemgetter
 from pathlib import Path
 from typing import Any, TypeVar
 
-from meterlib.errors import DocumentError, InvalidValueError
+from meterlib.errors import InvalidValueError
 from meterlib.frames import MissingDependencyError
 
 try:
@@ -52,6 +50,7 @@ except ImportError as missing:  # pragma: no cover - its own CI step installs th
 
 from meterlib.metering._buckets import micros
 from meterlib.metering.events import PropertyValue, check_event
+from meterlib.metering.readers import read_jsonl
 from meterlib.metering.report import Rejection
 
 __all__ = ["Content", "Piece", "Props", "read_pieces", "read_prepared"]
@@ -254,6 +253,13 @@ def _finish(
     return ([piece] if len(piece) else []), rejected
 
 
+@dataclass(frozen=True, slots=True)
+class UnreadableLine:
+    """A line of a JSON Lines file that holds no event; ``reason`` names its line number."""
+
+    reason: str
+
+
 def _each(start: int, rows: list[Any]) -> tuple[list[Piece], list[Rejection]]:
     """The event-by-event path: ``check_event`` on every row of a chunk."""
     ids: list[str] = []
@@ -265,6 +271,9 @@ def _each(start: int, rows: list[Any]) -> tuple[list[Piece], list[Rejection]]:
     props: dict[int, Props] = {}
     rejected: list[Rejection] = []
     for position, raw in enumerate(rows, start):
+        if type(raw) is UnreadableLine:
+            rejected.append(Rejection(position, None, None, raw.reason))
+            continue
         try:
             event_id, customer, kind, moment, found = check_event(raw)
         except InvalidValueError as error:
@@ -454,15 +463,12 @@ def _read_file(path: Path) -> pa.Table | list[Any]:
             return table
         # Numbers with fractions (Arrow would read them as floats) or lines Arrow refuses:
         # parsed exactly, line by line, numbers as Decimal.
+        # A line that cannot be read is rejected on its own, with its line number and the
+        # reason the line reader of every other engine gives; the lines after it still count.
         rows: list[Any] = []
-        with path.open(encoding="utf-8") as lines:
-            for number, line in enumerate(lines, 1):
-                if not line.strip():
-                    continue
-                try:
-                    rows.append(json.loads(line, parse_float=Decimal))
-                except json.JSONDecodeError as error:
-                    raise DocumentError(str(path), [(f"line {number}", str(error))]) from None
+        with path.open("rb") as lines:
+            for _, _, data, problem in read_jsonl(lines):
+                rows.append(UnreadableLine(problem) if problem is not None else data)
         return rows
     raise InvalidValueError("events", str(path), "a .parquet, .jsonl or .ndjson file")
 
