@@ -52,17 +52,7 @@ class Filter(MeterlibModel):
     so ``Decimal("1E+2")`` equals ``"100"``.
     """
 
-    # The schema says what the validator below enforces: exactly one of the two, not null.
-    model_config = ConfigDict(
-        frozen=True,
-        extra="forbid",
-        json_schema_extra={
-            "oneOf": [
-                {"required": ["equals"], "properties": {"equals": {"type": "string"}}},
-                {"required": ["one_of"], "properties": {"one_of": {"type": "array"}}},
-            ]
-        },
-    )
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     equals: str | None = None
     one_of: tuple[str, ...] | None = None
