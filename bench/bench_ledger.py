@@ -35,6 +35,8 @@ from decimal import Decimal
 from itertools import islice
 from pathlib import Path
 
+from results import emit
+
 from meterlib.ledger import Ledger
 from meterlib.ledger.ingest import BATCH_SIZE, Ingest
 from meterlib.ledger.rows import to_row
@@ -170,6 +172,7 @@ def measure(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[500_000, 5_000_000])
+    parser.add_argument("--quick", action="store_true", help="sizes 100,000 and 500,000")
     parser.add_argument("--batch-size", type=int, default=BATCH_SIZE)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--dir", help="folder for the temporary files (default: system temp)")
@@ -189,7 +192,10 @@ def main() -> None:
             Path(args.child_sqlite[0]), Path(args.child_sqlite[1]), int(args.child_sqlite[2])
         )
         return
+    if args.quick:
+        args.sizes = [100_000, 500_000]
     results = []
+    bounds: dict[int, float] = {}
     with tempfile.TemporaryDirectory(dir=args.dir) as folder:
         for size in sorted(args.sizes):
             figures = measure(
@@ -206,6 +212,7 @@ def main() -> None:
                 flush=True,
             )
             if "sqlite_rate" in figures:
+                bounds[size] = figures["sqlite_rate"]
                 print(
                     f"{'':>10}  bound: SQLite alone stores the same rows at "
                     f"{figures['sqlite_rate']:>9,.0f} events/s",
@@ -214,12 +221,25 @@ def main() -> None:
     slowest = min(rate for _, rate, _ in results)
     print(f"slowest ingest: {slowest:,.0f} events/s (target >= {TARGET:,}): "
           f"{'met' if slowest >= TARGET else 'NOT met'}")
+    ratio = results[-1][2] / results[0][2]
     if len(results) > 1:
-        ratio = results[-1][2] / results[0][2]
         print(
             f"peak RSS {results[-1][0]:,} vs {results[0][0]:,} events: {ratio:.2f}x "
             f"(target <= 2x): {'met' if ratio <= 2 else 'NOT met'}"
         )
+    size, rate, _ = results[-1]
+    bound = bounds.get(size)
+    emit(
+        "ledger-ingest-sqlite",
+        what=f"SQLite ledger (the default) ingest of {size:,} JSON Lines events, random ids",
+        target="none for SQLite (the firehose target is the DuckDB ledger's, "
+        "bench_ledger_backends.py); memory flat",
+        measured=f"{rate:,.0f} events/s, peak RSS {ratio:.2f}x from {results[0][0]:,} "
+        "(1 round)",
+        met=None,
+        bound="" if bound is None else f"SQLite alone storing the same rows: {bound:,.0f} events/s",
+        command="python bench/bench_ledger.py" + (" --quick" if args.quick else ""),
+    )
 
 
 if __name__ == "__main__":

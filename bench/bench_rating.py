@@ -3,7 +3,8 @@
 Quantities are seeded and spread over every tier (from a handful of calls to tens of millions).
 Each rating returns the full :class:`~meterlib.pricing.Charge`: one exact line per tier touched,
 the subtotal and the final amount. Run it as ``python bench/bench_rating.py``; it prints the best
-and median ratings per second over several rounds.
+and median ratings per second over several rounds, then its README row (``RESULT``, see
+``bench/results.py``).
 """
 
 from __future__ import annotations
@@ -15,8 +16,11 @@ import time
 from decimal import Decimal
 from pathlib import Path
 
+from results import emit
+
 from meterlib.pricing import Charge, load_price
 
+TARGET = 100_000
 PRICE_FILE = Path(__file__).resolve().parent.parent / "examples" / "prices" / "api_graduated.json"
 
 
@@ -56,7 +60,19 @@ def main() -> None:
     print(f"price: {PRICE_FILE.name} (4-tier graduated, breakdown of {lines} lines per round)")
     print(f"ratings per round: {options.count}, rounds: {options.rounds}")
     print(f"best:   {max(rates):,.0f} ratings/s")
-    print(f"median: {statistics.median(rates):,.0f} ratings/s")
+    median = statistics.median(rates)
+    print(f"median: {median:,.0f} ratings/s")
+    emit(
+        "rating",
+        what="rating a 4-tier graduated API price with its breakdown (examples/prices/"
+        "api_graduated.json, quantities over every tier)",
+        target=f"≥ {TARGET:,} ratings/s",
+        measured=f"{median:,.0f} ratings/s (median of {options.rounds} rounds;"
+        f" best {max(rates):,.0f})",
+        met=median >= TARGET,
+        bound="",
+        command="python bench/bench_rating.py",
+    )
 
 
 if __name__ == "__main__":

@@ -1,14 +1,16 @@
 """A separate process issuing invoices into a ledger file (for the concurrency and crash tests).
 
-``python -m tests.records_worker PATH COUNT [WORKER] [kill-after N]``: issue COUNT invoices, one
-transaction each; with ``kill-after N`` issue them in one transaction and SIGKILL this process
-while the N+1-th draft is being read (N invoices numbered inside the open transaction).
+``python -m tests.records_worker PATH COUNT [WORKER] [kill-at-commit]``: issue COUNT invoices,
+one transaction each; with ``kill-at-commit`` issue them in one batch and SIGKILL this process
+when SQLite is handed the batch's ``COMMIT``: every invoice numbered and inserted and the series
+moved, inside the open transaction.
 """
 
 from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -25,23 +27,34 @@ def drafts(count: int, worker: str) -> Iterator[Invoice]:
         yield invoice(con, MappingUsage({"calls": index}, period=period), period)
 
 
-def killing(source: Iterator[Invoice], after: int) -> Iterator[Invoice]:
-    for index, bill in enumerate(source):
-        if index == after:
+class KillAtCommit:
+    """SQLite's trace callback: SIGKILL this process at the ``COMMIT`` of a transaction that
+    moved a number series (after its documents were inserted)."""
+
+    def __init__(self) -> None:
+        self.numbered = False
+
+    def __call__(self, statement: str) -> None:
+        if "INTO document_series" in statement:
+            self.numbered = True
+        if self.numbered and statement.strip().upper() == "COMMIT":
             os.kill(os.getpid(), signal.SIGKILL)
-        yield bill
 
 
 def main() -> None:
     path, count = sys.argv[1], int(sys.argv[2])
     worker = sys.argv[3] if len(sys.argv) > 3 else "0"
     moment = datetime(2025, 1, 1, tzinfo=UTC)
+    if len(sys.argv) > 4 and sys.argv[4] == "kill-at-commit":
+        db = sqlite3.connect(path, isolation_level=None)
+        with DocumentStore(db) as store:
+            db.set_trace_callback(KillAtCommit())
+            store.issue_many(list(drafts(count, worker)), at=moment)
+        sys.stdout.write("not killed\n")
+        return
     with DocumentStore(path) as store:
-        if len(sys.argv) > 5:
-            store.issue_many(killing(drafts(count, worker), int(sys.argv[5])), at=moment)
-        else:
-            for bill in drafts(count, worker):
-                store.issue(bill, at=moment)
+        for bill in drafts(count, worker):
+            store.issue(bill, at=moment)
     sys.stdout.write("done\n")
 
 

@@ -9,7 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from meterlib.backbill.audit import audit, audit_to_json, parse_audit_terms, rebill_audit
+from meterlib.backbill.audit import (
+    audit,
+    audit_to_dict,
+    audit_to_json,
+    parse_audit_terms,
+    rebill_audit,
+)
 from meterlib.backbill.terms import PriceSchedule, PriceVersion
 from meterlib.cli import main
 from meterlib.credits import Limit, UsageIndex
@@ -120,8 +126,14 @@ def test_renderers_carry_every_period() -> None:
     assert "8.50" in text
     csv_text = audit_csv(result)
     assert len(csv_text.splitlines()) == 1 + 2 * (3 + 1) + 1
-    assert "<table>" in audit_html(result)
-    data = audit_to_json(result)
+    page = audit_html(result)
+    assert '<table class="grid audit">' in page
+    body = page.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
+    assert body.count("<tr") == 2 * (3 + 1) + 1  # as many rows as the CSV
+    assert "€8.50" in page
+    data = audit_to_dict(result)
+    with pytest.warns(DeprecationWarning, match=r"audit_to_json is deprecated.*audit_to_dict"):
+        assert audit_to_json(result) == data
     assert data["totals"]["breach"] == str(result.breach)
     json.dumps(data)
 

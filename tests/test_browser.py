@@ -1,5 +1,9 @@
 """HTML documents in a real headless Chromium: WCAG AA (axe-core), widths, print, right-to-left.
 
+The documents: a draft invoice and a back-billing statement (English and Arabic), and, from a
+ledger the tests issue into (:mod:`tests.issued_fixtures`), a paid and a void invoice, a debit
+and a credit note, a document list and a twelve-month usage audit, with their Arabic forms.
+
 Needs Chromium and Node.js with the two npm packages of ``tests/browser/package.json``; skips
 with the install commands when they are absent::
 
@@ -26,6 +30,9 @@ from meterlib.backbill import load_case
 from meterlib.invoicing import TableUsage, invoice, load_contract
 from meterlib.invoicing.usage_files import load_usage_records
 from meterlib.render import render_invoice, render_statement
+from meterlib.render.audit import audit_html
+from meterlib.render.issued import ListedDocument, render_document_list, render_issued, render_note
+from tests.issued_fixtures import issued_documents, usage_audit
 
 REPO = Path(__file__).resolve().parent.parent
 BROWSER = REPO / "tests" / "browser"
@@ -70,24 +77,9 @@ def _tools() -> tuple[str, str]:
     return chromium, node
 
 
-@pytest.fixture(scope="module")
-def report(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
+def _check(pages: dict[str, str], folder: Path) -> dict[str, dict[str, Any]]:
+    """Write ``pages`` under ``folder``, run ``check.mjs`` on them, its report by page name."""
     chromium, node = _tools()
-    folder = tmp_path_factory.mktemp("pages")
-    case = load_case(REPO / "examples" / "partner_overuse" / "case.toml")
-    contract = load_contract(REPO / "examples" / "invoicing" / "contract.toml")
-    usage = TableUsage(load_usage_records(REPO / "examples" / "invoicing" / "usage-2023-03.json"))
-    bill = invoice(contract, usage, date(2023, 3, 1))
-    later = case.statement(as_of=date(2029, 6, 30))  # three time-barred rows
-    pages = {
-        "invoice": render_invoice(bill, "html", "en_US"),
-        "invoice_ar": render_invoice(bill, "html", "ar"),
-        "backbill_statement": render_statement(
-            later, "html", comparison=case.compare(as_of=date(2029, 6, 30))
-        ),
-        "backbill_statement_ar": render_statement(case.statement(), "html", locale="ar"),
-        "control": CONTROL,
-    }
     specs = []
     for name, html in pages.items():
         path = folder / f"{name}.html"
@@ -105,6 +97,48 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]
     )
     assert result.returncode == 0, result.stderr[-3000:]
     return {Path(entry["file"]).stem: entry for entry in json.loads(result.stdout)}
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
+    _tools()
+    case = load_case(REPO / "examples" / "partner_overuse" / "case.toml")
+    contract = load_contract(REPO / "examples" / "invoicing" / "contract.toml")
+    usage = TableUsage(load_usage_records(REPO / "examples" / "invoicing" / "usage-2023-03.json"))
+    bill = invoice(contract, usage, date(2023, 3, 1))
+    later = case.statement(as_of=date(2029, 6, 30))  # three time-barred rows
+    pages = {
+        "invoice": render_invoice(bill, "html", "en_US"),
+        "invoice_ar": render_invoice(bill, "html", "ar"),
+        "backbill_statement": render_statement(
+            later, "html", comparison=case.compare(as_of=date(2029, 6, 30))
+        ),
+        "backbill_statement_ar": render_statement(case.statement(), "html", locale="ar"),
+        "control": CONTROL,
+    }
+    return _check(pages, tmp_path_factory.mktemp("pages"))
+
+
+@pytest.fixture(scope="module")
+def issued_report(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
+    """Issued documents and an audit: paid and void invoices, both notes, a long audit."""
+    _tools()
+    docs = issued_documents(tmp_path_factory.mktemp("ledger"))
+    audit = usage_audit(months=12)  # twelve months, three applications: several A4 pages
+    pages = {
+        "issued_paid": render_issued(docs.paid, "html", "en_US", docs.payments),
+        "issued_void": render_issued(docs.void, "html", "en_US"),
+        "debit_note": render_note(docs.debit, docs.debit_body, "html", "en_US"),
+        "credit_note": render_note(docs.credit, docs.credit_body, "html", "en_US"),
+        "usage_audit": audit_html(audit, "en_US"),
+        "document_list": render_document_list(
+            [ListedDocument(d.document, d.account) for d in (docs.paid, docs.void)], "html"
+        ),
+        "issued_paid_ar": render_issued(docs.paid, "html", "ar", docs.payments),
+        "debit_note_ar": render_note(docs.debit, docs.debit_body, "html", "ar"),
+        "usage_audit_ar": audit_html(audit, "ar"),
+    }
+    return _check(pages, tmp_path_factory.mktemp("issued"))
 
 
 DOCUMENTS = ["invoice", "invoice_ar", "backbill_statement", "backbill_statement_ar"]
@@ -149,3 +183,69 @@ def test_arabic_documents_run_right_to_left(report):
     assert report["invoice_ar"]["desktop"]["dir"] == "rtl"
     assert report["backbill_statement_ar"]["desktop"]["dir"] == "rtl"
     assert report["invoice"]["desktop"]["dir"] == "ltr"
+
+
+# Issued documents (issue 12.12) and the usage audit (issue 13.6) under the same checks.
+ISSUED = ["issued_paid", "issued_void", "debit_note", "credit_note", "usage_audit",
+          "document_list", "issued_paid_ar", "debit_note_ar", "usage_audit_ar"]
+ARABIC = ["issued_paid_ar", "debit_note_ar", "usage_audit_ar"]
+
+
+@pytest.mark.parametrize("name", ISSUED)
+def test_issued_documents_pass_axe_on_screen_and_in_print(issued_report, name):
+    assert issued_report[name]["axeScreen"] == []
+    assert issued_report[name]["axePrint"] == []
+
+
+@pytest.mark.parametrize("name", ISSUED)
+def test_issued_documents_fit_a_phone_and_an_a4_page(issued_report, name):
+    phone = issued_report[name]["phone"]
+    assert phone["view"] == PHONE
+    assert phone["page"] <= PHONE, "the page itself must not scroll sideways"
+    for table in phone["tables"]:
+        assert table["boxRight"] <= PHONE, table
+        assert table["width"] <= table["box"] + 1 or table["scrolls"], table
+    printed = issued_report[name]["print"]
+    assert printed["page"] <= A4_TEXT
+    for table in printed["tables"]:
+        assert table["width"] <= table["box"] + 1, table
+
+
+@pytest.mark.parametrize("name", ISSUED)
+def test_issued_documents_repeat_table_headers_in_print(issued_report, name):
+    printed = issued_report[name]["print"]
+    assert printed["theadDisplay"], "every document has a table with a header"
+    assert set(printed["theadDisplay"]) == {"table-header-group"}
+    assert set(printed["boxOverflow"]) == {"visible"}, "no table clips or scrolls on paper"
+    assert issued_report[name]["pdfPages"] >= 1
+
+
+def test_the_long_audit_runs_over_several_a4_pages(issued_report):
+    assert issued_report["usage_audit"]["pdfPages"] >= 2
+    assert issued_report["usage_audit_ar"]["pdfPages"] >= 2
+
+
+@pytest.mark.parametrize("name", ARABIC)
+def test_arabic_issued_documents_render_right_to_left(issued_report, name):
+    desktop = issued_report[name]["desktop"]
+    assert desktop["dir"] == "rtl"
+    assert desktop["direction"] == "rtl"
+    assert desktop["columns"]
+    assert set(desktop["columns"]) == {"rtl"}, "the first column is drawn on the right"
+    english = issued_report[name.removesuffix("_ar")]["desktop"]
+    assert (english["dir"], english["direction"], set(english["columns"])) == (
+        "ltr", "ltr", {"ltr"})
+
+
+def test_printed_pages_repeat_the_table_header(issued_report):
+    """The long audit's table runs over several A4 pages; each page starts with its header."""
+    entry = issued_report["usage_audit"]
+    (header,) = entry["print"]["theadTexts"]
+    assert header.startswith("PeriodappUsageLimit")
+    pages = entry["pdfTexts"]
+    assert len(pages) == entry["pdfPages"] >= 2
+    for number, text in enumerate(pages[1:], start=2):
+        assert header in text, f"page {number} has no table header"
+    # a body row is printed once: the text of the pages is not one text repeated
+    row = "Jan1,2024–Jan31,2024bi"
+    assert [row in text for text in pages].count(True) == 1

@@ -288,3 +288,20 @@ def test_thresholds_issue_invoices_when_crossed_and_bill_the_difference() -> Non
     ]
     with pytest.raises(InvalidValueError, match="rising"):
         Thresholds(amounts=["10", "5"])
+
+
+def test_check_from_an_accumulator_refuses_windows_and_other_cycles() -> None:
+    from meterlib.metering.accumulator import Accumulator  # noqa: PLC0415
+
+    batch = events(20)
+    limit = Limit("reads", Decimal(10), CYCLE, LimitKind.HARD)
+    accumulator = Accumulator(METERS, CYCLE)
+    accumulator.add(batch)
+    answer = check(accumulator, "p", limit, day(2))
+    assert answer == check(UsageIndex.of(batch, METERS), "p", limit, day(2))
+    with pytest.raises(InvalidValueError, match="keeps no event instants"):
+        check(accumulator, "p", limit, day(2), window=RateWindow("reads", 3, timedelta(1)))
+    weekly = Accumulator(METERS, BillingCycle(cadence="weekly", anchor=day(1)))
+    weekly.add(batch)
+    with pytest.raises(InvalidValueError, match="built on the limit's cycle"):
+        check(weekly, "p", limit, day(2))

@@ -240,3 +240,42 @@ def test_an_issued_invoice_shows_its_status_and_balance(path: Path) -> None:
         assert 'data-status="issued"' in page
         assert "INV-000001" in page
         assert "$10.00" in page  # remaining balance
+
+
+def test_a_batch_stores_the_same_json_as_issuing_the_invoice_value(path: Path) -> None:
+    from dataclasses import replace  # noqa: PLC0415
+
+    from meterlib.invoicing.serialize import invoice_to_json  # noqa: PLC0415
+
+    bills = [draft(path, contract(), JAN), draft(path, contract("cus_2"), JAN),
+             draft(path, contract(), FEB)]
+    with DocumentStore(path) as store:
+        issued = store.issue_many(bills, at=at(3, 5))
+        assert [d.number for d in issued] == ["INV-000001", "INV-000002", "INV-000003"]
+        for bill, document in zip(bills, issued, strict=True):
+            frozen = replace(bill, number=document.number, issued_on=date(2024, 3, 5),
+                             due_on=date(2024, 3, 5) + (bill.due_on - bill.issued_on))
+            assert document.body == invoice_to_json(frozen, indent=None)
+            assert store.document(document.number) == document
+
+
+def test_a_batch_naming_a_period_twice_is_refused_whole(path: Path) -> None:
+    with DocumentStore(path) as store:
+        store.issue(draft(path, contract(), JAN), at=at(2, 1))
+        with pytest.raises(DocumentStoreError, match=r"'cus_2' already has invoice "
+                           r"INV-000003 \(earlier in this batch\)"):
+            store.issue_many([draft(path, contract(), FEB), draft(path, contract("cus_2"), JAN),
+                              draft(path, contract("cus_2"), JAN)], at=at(3, 1))
+        assert store.series_last() == {"INV-": 1}  # nothing of the batch was kept
+        assert [d.number for d in store.documents()] == ["INV-000001"]
+
+
+def test_a_batch_draws_a_credit_balance_invoice_by_invoice(path: Path) -> None:
+    with DocumentStore(path) as store:
+        first = store.issue(draft(path, contract(), JAN), at=at(2, 1)).number  # 13.20
+        store.pay(InvoicePayment(first, "30.00", date(2024, 2, 2)))  # 16.80 to the balance
+        jan2, feb = store.issue_many([draft(path, contract("cus_2"), JAN),
+                                      draft(path, contract(), FEB)], at=at(3, 1))
+        assert store.account(jan2.number).paid == 0  # cus_2 has no balance
+        assert store.account(feb.number).paid == D("12.60")
+        assert store.balance("cus_1", "USD") == D("4.20")

@@ -56,8 +56,9 @@ def test_sigkill_inside_issue_leaves_no_document_and_no_used_number(tmp_path: Pa
     first = worker(path, "3", "a")
     first.communicate(timeout=120)
     assert first.returncode == 0
-    killed = worker(path, "10", "b", "kill-after", "4")  # 4 numbered, then killed in the batch
-    killed.communicate(timeout=120)
+    killed = worker(path, "10", "b", "kill-at-commit")  # 10 inserted and numbered, not committed
+    out, _ = killed.communicate(timeout=120)
+    assert out == ""
     assert killed.returncode == -signal.SIGKILL
     assert check_gapless(path) == ["INV-000001", "INV-000002", "INV-000003"]
     after = worker(path, "2", "c")

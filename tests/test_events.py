@@ -60,3 +60,14 @@ def test_value_text_is_plain():
     assert value_text("1E+2") == "1E+2"
     assert value_text(Decimal("1E+2")) == "100"
     assert value_text(Decimal("0.10")) == "0.10"
+
+
+def test_same_properties_is_the_content_rule_of_usage_events():
+    from decimal import Decimal  # noqa: PLC0415
+
+    from meterlib.metering.events import same_properties  # noqa: PLC0415
+
+    assert same_properties({"q": "5"}, {"q": Decimal(5)})
+    assert not same_properties({"q": Decimal("5.0")}, {"q": Decimal(5)})
+    assert not same_properties({"q": "2.0"}, [("q", "2")])
+    assert not same_properties({"q": "1"}, {"q": "1", "r": "2"})

@@ -22,6 +22,7 @@ from meterlib.pricing import (
     ChargeLine,
     FlatPrice,
     GraduatedPrice,
+    MatrixPrice,
     PackagePrice,
     PercentagePrice,
     PerUnitPrice,
@@ -460,6 +461,24 @@ def test_the_fast_builders_match_the_constructors():
     assert new_charge(*charge_values) == Charge(*charge_values)
     assert len(charge_values) == len(fields(Charge))
     assert hash(new_charge(*charge_values)) == hash(Charge(*charge_values))
+    assert type(new_line(*line_values)) is ChargeLine
+    assert type(new_charge(*charge_values)) is Charge
+
+
+def test_charges_built_on_the_hot_paths_are_plain_frozen_charges():
+    graduated = GraduatedPrice(tiers=[{"up_to": "10", "unit_amount": "1"}, {"unit_amount": "2"}])
+    matrix = MatrixPrice.model_validate(
+        {"dimensions": ["region"], "cells": [{"match": {"region": ["eu"]}, "price": graduated}]}
+    )
+    for charge in (graduated.rate(15), matrix.rate_usage([({"region": "eu"}, 15)])):
+        assert type(charge) is Charge
+        assert all(type(line) is ChargeLine for line in charge.lines)
+        assert not hasattr(charge, "__dict__")
+        with pytest.raises(FrozenInstanceError):
+            charge.lines[-1].amount = D(0)  # type: ignore[misc]  # the point: refused
+        assert charge == Charge(*(getattr(charge, field.name) for field in fields(Charge)))
+    part = matrix.rate_usage([({"region": "eu"}, 15)]).parts[0]
+    assert part.charge == graduated.rate(15)
 
 
 def test_rating_does_not_depend_on_the_callers_decimal_context():

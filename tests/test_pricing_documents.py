@@ -21,8 +21,10 @@ from meterlib.pricing import (
     VolumePrice,
     load_price,
     parse_price,
+    price_from_dict,
     price_from_json,
     price_json_schema,
+    price_to_dict,
     price_to_json,
 )
 
@@ -63,15 +65,15 @@ def test_parse_price_builds_each_model_with_defaults():
 
 
 def test_json_numbers_are_read_as_decimals_never_floats():
-    price = price_from_json('{"model": "per_unit", "unit_amount": 0.1, "included": 1000}')
+    price = parse_price('{"model": "per_unit", "unit_amount": 0.1, "included": 1000}')
     assert isinstance(price, PerUnitPrice)
     assert price.unit_amount == D("0.1")
     assert str(price.unit_amount) == "0.1"
     assert price.rate(1003).amount == D("0.3")
 
 
-def test_price_from_json_takes_bytes():
-    assert price_from_json(b'{"model": "flat", "amount": "5"}') == FlatPrice(amount="5")
+def test_parse_price_takes_bytes():
+    assert parse_price(b'{"model": "flat", "amount": "5"}') == FlatPrice(amount="5")
 
 
 @pytest.mark.parametrize(
@@ -195,7 +197,7 @@ def test_an_unknown_or_missing_model_is_a_problem_of_the_model_field(document, f
 )
 def test_text_that_is_not_a_price_object_is_a_document_error(text, message):
     with pytest.raises(DocumentError) as excinfo:
-        price_from_json(text)
+        parse_price(text)
     [(location, found)] = problems(excinfo)
     assert location == ""
     assert found.startswith(message)
@@ -203,9 +205,9 @@ def test_text_that_is_not_a_price_object_is_a_document_error(text, message):
 
 def test_document_errors_belong_to_the_meterlib_hierarchy():
     with pytest.raises(MeterlibError):
-        price_from_json('{"model": "flat"}')
+        parse_price('{"model": "flat"}')
     with pytest.raises(ValueError, match="invalid price: amount: Field required"):
-        price_from_json('{"model": "flat"}')
+        parse_price('{"model": "flat"}')
 
 
 def test_load_price_reads_a_file_and_names_it_in_a_note(tmp_path):
@@ -225,8 +227,8 @@ def test_load_price_reads_a_file_and_names_it_in_a_note(tmp_path):
 # Writing ------------------------------------------------------------------------------------------
 
 
-def test_price_to_json_writes_amounts_as_strings_model_first_modifiers_last():
-    text = price_to_json(PerUnitPrice(unit_amount="0.0005", included="1000"))
+def test_price_to_dict_writes_amounts_as_strings_model_first_modifiers_last():
+    text = json.dumps(price_to_dict(PerUnitPrice(unit_amount="0.0005", included="1000")))
     assert text == (
         '{"model": "per_unit", "currency": "USD", "unit_amount": "0.0005",'
         ' "included": "1000", "minimum": null, "maximum": null}'
@@ -234,28 +236,51 @@ def test_price_to_json_writes_amounts_as_strings_model_first_modifiers_last():
 
 
 def test_percentage_prices_write_their_fraction_as_rate():
-    document = json.loads(price_to_json(PercentagePrice(rate="0.029", fixed_fee="0.30")))
+    document = price_to_dict(PercentagePrice(rate="0.029", fixed_fee="0.30"))
     assert document["rate"] == "0.029"
     assert "fraction" not in document
 
 
-def test_price_to_json_can_indent():
-    text = price_to_json(FlatPrice(amount="1"), indent=2)
+def test_the_written_document_can_be_indented():
+    text = json.dumps(price_to_dict(FlatPrice(amount="1")), indent=2)
     assert text.startswith('{\n  "model": "flat",\n  "currency": "USD",\n  "amount": "1",')
 
 
 @pytest.mark.parametrize("price", PRICES, ids=lambda price: price.model)
 def test_json_round_trip_is_exact(price):
-    text = price_to_json(price)
-    again = price_from_json(text)
+    text = json.dumps(price_to_dict(price))
+    again = parse_price(text)
     assert again == price
     assert type(again) is type(price)
-    assert price_to_json(again) == text
+    assert json.dumps(price_to_dict(again)) == text
+
+
+@pytest.mark.parametrize("price", PRICES, ids=lambda price: price.model)
+def test_dict_round_trip_is_exact(price):
+    document = price_to_dict(price)
+    assert price_from_dict(document) == price
+    assert parse_price(document) == price
+    assert price_to_dict(price_from_dict(document)) == document
+
+
+def test_price_from_dict_refuses_text_it_is_not_a_parser():
+    with pytest.raises(DocumentError, match="must be an object"):
+        price_from_dict('{"model": "flat", "amount": "5"}')  # type: ignore[arg-type]
+
+
+def test_the_old_json_names_warn_and_name_their_replacement():
+    price = PerUnitPrice(unit_amount="0.0005", included="1000")
+    with pytest.warns(DeprecationWarning, match=r"price_to_json is deprecated.*price_to_dict"):
+        text = price_to_json(price, indent=2)
+    assert text == json.dumps(price_to_dict(price), indent=2)
+    with pytest.warns(DeprecationWarning, match=r"price_from_json is deprecated.*parse_price"):
+        again = price_from_json(text)
+    assert again == price
 
 
 def test_round_trip_keeps_every_digit_and_exponent():
     price = PerUnitPrice(unit_amount="1.50E-7", minimum="10.000")
-    again = price_from_json(price_to_json(price))
+    again = parse_price(json.dumps(price_to_dict(price)))
     assert isinstance(again, PerUnitPrice)
     assert str(again.unit_amount) == "1.50E-7"
     assert str(again.minimum) == "10.000"
@@ -288,7 +313,7 @@ def test_every_example_loads_and_round_trips():
     assert len(paths) >= 2
     for path in paths:
         price = load_price(path)
-        assert price_from_json(price_to_json(price)) == price
+        assert parse_price(json.dumps(price_to_dict(price))) == price
 
 
 def test_the_api_example_is_a_four_tier_graduated_price():

@@ -63,9 +63,12 @@ if TYPE_CHECKING:
         Numbering,
         NumberSeries,
     )
-    from meterlib.invoicing.notes import Note, NoteLine, credit_lines, with_corrections
-    from meterlib.ledger.backbilling import billed_periods, issue_statement
+    from meterlib.invoicing.notes import Note, NoteLine, PeriodRef, credit_lines, with_corrections
+    from meterlib.ledger import Ledger
+    from meterlib.ledger.backbilling import IssuedStatement, billed_periods, issue_statement
+    from meterlib.ledger.backends import open_ledger
     from meterlib.ledger.documents import DocumentStore, DocumentStoreError
+    from meterlib.ledger.duck import DuckLedger
     from meterlib.ledger.recheck import CorrectionPolicy, recheck
     from meterlib.metering.accumulator import Accumulator
     from meterlib.metering.events import EventError, UsageEvent
@@ -94,8 +97,10 @@ if TYPE_CHECKING:
         VolumePrice,
         load_price,
         parse_price,
+        price_from_dict,
         price_from_json,
         price_json_schema,
+        price_to_dict,
         price_to_json,
         rate_input,
         rate_part,
@@ -133,6 +138,7 @@ _EXPORTS: dict[str, str] = {
     "DocumentStatus": "meterlib.invoicing.lifecycle",
     "DocumentStore": "meterlib.ledger.documents",
     "DocumentStoreError": "meterlib.ledger.documents",
+    "DuckLedger": "meterlib.ledger.duck",
     "EventError": "meterlib.metering.events",
     "FlatPrice": "meterlib.pricing",
     "FloatNotAllowedError": "meterlib.errors",
@@ -145,6 +151,8 @@ _EXPORTS: dict[str, str] = {
     "InvoicePayment": "meterlib.invoicing.lifecycle",
     "IssuedDocument": "meterlib.invoicing.lifecycle",
     "IssuedInvoice": "meterlib.invoicing.lifecycle",
+    "IssuedStatement": "meterlib.ledger.backbilling",
+    "Ledger": "meterlib.ledger",
     "Limit": "meterlib.credits",
     "LimitKind": "meterlib.credits",
     "MatrixCell": "meterlib.pricing",
@@ -165,6 +173,7 @@ _EXPORTS: dict[str, str] = {
     "PercentagePrice": "meterlib.pricing",
     "Period": "meterlib.periods",
     "PeriodPart": "meterlib.pricing",
+    "PeriodRef": "meterlib.invoicing.notes",
     "Plan": "meterlib.invoicing",
     "Price": "meterlib.pricing",
     "PriceSchedule": "meterlib.backbill",
@@ -200,10 +209,13 @@ _EXPORTS: dict[str, str] = {
     "load_meters": "meterlib.metering.meters",
     "load_price": "meterlib.pricing",
     "minor_units": "meterlib.currency",
+    "open_ledger": "meterlib.ledger.backends",
     "parse_meters": "meterlib.metering.meters",
     "parse_price": "meterlib.pricing",
+    "price_from_dict": "meterlib.pricing",
     "price_from_json": "meterlib.pricing",
     "price_json_schema": "meterlib.pricing",
+    "price_to_dict": "meterlib.pricing",
     "price_to_json": "meterlib.pricing",
     "prorate": "meterlib.proration",
     "rate_input": "meterlib.pricing",
@@ -240,6 +252,7 @@ __all__ = [
     "DocumentStatus",
     "DocumentStore",
     "DocumentStoreError",
+    "DuckLedger",
     "EventError",
     "FlatPrice",
     "FloatNotAllowedError",
@@ -252,6 +265,8 @@ __all__ = [
     "InvoicePayment",
     "IssuedDocument",
     "IssuedInvoice",
+    "IssuedStatement",
+    "Ledger",
     "Limit",
     "LimitKind",
     "MatrixCell",
@@ -272,6 +287,7 @@ __all__ = [
     "PercentagePrice",
     "Period",
     "PeriodPart",
+    "PeriodRef",
     "Plan",
     "Price",
     "PriceSchedule",
@@ -307,10 +323,13 @@ __all__ = [
     "load_meters",
     "load_price",
     "minor_units",
+    "open_ledger",
     "parse_meters",
     "parse_price",
+    "price_from_dict",
     "price_from_json",
     "price_json_schema",
+    "price_to_dict",
     "price_to_json",
     "prorate",
     "rate_input",

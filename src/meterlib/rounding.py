@@ -68,8 +68,13 @@ def round_amount(
     if not value.is_finite():
         raise InvalidValueError("amount", amount, "a finite decimal (not NaN or infinity)")
     how = rounding_mode(mode)
-    with exactly(f"rounding {value} to {currency}"):
+    try:  # as exactly() does, with the message written only when needed (a hot path)
         return value.quantize(quantum(currency), rounding=how.decimal_rounding, context=ROUNDED)
+    except (decimal.Inexact, decimal.Overflow, decimal.Underflow, decimal.InvalidOperation):
+        with exactly(f"rounding {value} to {currency}"):
+            return value.quantize(
+                quantum(currency), rounding=how.decimal_rounding, context=ROUNDED
+            )
 
 
 def round_fraction(

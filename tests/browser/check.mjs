@@ -5,11 +5,14 @@
 // For each page: axe-core with the WCAG 2.0/2.1 A and AA rules (contrast included), on screen
 // at 1280 px and under print media; the widths of every table against its box at 390 px (a
 // phone) and at the A4 text width under print media; whether table headers repeat on printed
-// pages (thead display); a PDF print (A4) and its page count; screenshots when a name is given.
+// pages (thead display, boxes that neither clip nor scroll in print); which way the columns
+// run (right to left for Arabic); a PDF print (A4), its page count and the text of each page
+// (pdftext.mjs); screenshots when a name is given.
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { pathToFileURL } from "node:url";
 import { chromium } from "playwright-core";
+import { pdfPageTexts } from "./pdftext.mjs";
 
 const require = createRequire(import.meta.url);
 const axeSource = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
@@ -56,7 +59,19 @@ async function widths(page) {
       root: Math.ceil(root.getBoundingClientRect().width),
       tables,
       theadDisplay: [...document.querySelectorAll("thead")].map((t) => getComputedStyle(t).display),
+      theadTexts: [...document.querySelectorAll("thead")].map((t) => t.textContent.replace(/\s+/g, "")),
       dir: root.getAttribute("dir") || document.documentElement.getAttribute("dir"),
+      direction: getComputedStyle(root).direction,
+      // Which way the columns of each table with a header run on the screen: "rtl" when its
+      // first header cell is drawn to the right of its last one.
+      columns: [...document.querySelectorAll("thead tr")].filter((tr) => tr.cells.length > 1).map((tr) => {
+        const first = tr.cells[0].getBoundingClientRect();
+        const last = tr.cells[tr.cells.length - 1].getBoundingClientRect();
+        return first.left > last.left ? "rtl" : "ltr";
+      }),
+      // Under print media a table's box must not clip or scroll: headers repeat on every page
+      // only for a table in the normal flow of the page.
+      boxOverflow: [...document.querySelectorAll("table")].map((t) => getComputedStyle(t.closest(".scroll") || t.parentElement).overflowX),
     };
   });
 }
@@ -87,6 +102,8 @@ try {
     entry.axePrint = await axe(page);
     const pdf = await page.pdf({ format: "A4", preferCSSPageSize: true });
     entry.pdfPages = (pdf.toString("latin1").match(/\/Type\s*\/Page[^s]/g) || []).length;
+    // each printed page's text, white space removed (glyph runs carry no spaces)
+    entry.pdfTexts = pdfPageTexts(pdf).map((text) => text.replace(/\s+/g, ""));
     await page.close();
     report.push(entry);
   }

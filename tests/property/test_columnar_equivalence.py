@@ -222,3 +222,82 @@ def test_a_failing_iterator_applies_nothing_as_in_the_accumulator():
     _same(plain, columnar)
     assert len(columnar.usage()) == 0
     assert columnar.distinct_events == 0
+
+
+_NUMBER_TEXTS = [
+    "0", "7", "-5", "+5", "007", "-0", "0x1F", " 7 ", "1E+2", "1.50", "999999999", "1000000000",
+    "-999999999", "-1000000000", "9223372036854775807", "-9223372036854775808", "12abc", "",
+]
+
+
+@settings(deadline=None, max_examples=60, suppress_health_check=[HealthCheck.too_slow])
+@given(texts=st.lists(st.sampled_from(_NUMBER_TEXTS), min_size=1, max_size=40))
+def test_number_texts_read_as_the_accumulator_reads_them(texts):
+    """Whole numbers are cast in int64 only when plain; every other text is read exactly."""
+    events = [
+        {"id": f"n{i}", "customer": f"c{i % 3}", "type": "api.call",
+         "time": "2024-02-01T10:00:00+01:00", "properties": {"qty": text}}
+        for i, text in enumerate(texts)
+    ]
+    plain, columnar = _both(PLAIN)
+    assert columnar.add(events) == plain.add(events)
+    _same(plain, columnar)
+
+
+def test_a_lone_surrogate_is_rejected_with_check_events_reason():
+    events = [
+        {"id": "a", "customer": "c", "type": "api.call", "time": "2024-02-01T00:00:00Z",
+         "properties": {"qty": "1"}},
+        {"id": "b", "customer": "c\ud800", "type": "api.call", "time": "2024-02-01T00:00:00Z",
+         "properties": {"qty": "1"}},
+        {"id": "c", "customer": "c", "type": "api.call", "time": "2024-02-01T00:00:00Z",
+         "properties": {"qty": "x\udfff"}},
+    ]
+    plain, columnar = _both(PLAIN)
+    report = columnar.add(events)
+    assert report == plain.add(events)
+    assert [r.index for r in report.rejected] == [1, 2]
+    _same(plain, columnar)
+
+
+def test_rejections_in_many_chunks_keep_their_positions():
+    """Chunks are finished by a worker thread: positions and order stay the batch's."""
+    start = datetime(2024, 1, 1, tzinfo=UTC)
+    events: list[Any] = [
+        {"id": f"e{n}", "customer": f"c{n % 5}", "type": "api.call",
+         "time": (start + timedelta(minutes=n)).isoformat(),
+         "properties": {"qty": "abc" if n % 9_973 == 0 else str(n % 100)}}
+        for n in range(100_000)
+    ]
+    events[40_000] = "not an event"
+    events[70_001] = dict(events[70_001], time="2024-02-30T00:00:00+00:00")
+    plain, columnar = _both(PLAIN)
+    report = columnar.add(events)
+    assert report == plain.add(events)
+    assert len(report.rejected) > 10
+    _same(plain, columnar)
+
+
+def test_ids_of_equal_hash_are_told_apart_by_their_text(monkeypatch):
+    """Every id hashed alike: the first copies come from the id texts, exactly."""
+    from meterlib.metering import columnar_rules  # noqa: PLC0415
+
+    encode = columnar_rules.MeterValues.encode
+
+    def colliding(self: Any, piece: Any) -> None:
+        encode(self, piece)
+        self.id_hashes = self.id_hashes * 0
+
+    monkeypatch.setattr(columnar_rules.MeterValues, "encode", colliding)
+    events = [
+        {"id": f"e{n % 40}", "customer": f"c{n % 40 % 3}", "type": "api.call",
+         "time": f"2024-02-{1 + n % 40 % 28:02d}T10:00:00+01:00",
+         "properties": {"qty": str(n % 40 if n < 60 else n)}}
+        for n in range(90)
+    ]
+    plain, columnar = _both(PLAIN)
+    report = columnar.add(events)
+    assert report == plain.add(events)
+    assert report.duplicates
+    assert report.conflicts
+    _same(plain, columnar)

@@ -4,12 +4,23 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from itertools import pairwise
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from meterlib.backbill.audit import audit
-from meterlib.credits import CreditLedger, EntryKind, Grant, Limit, UsageIndex, draw_order
+from meterlib.credits import (
+    CreditLedger,
+    EntryKind,
+    Grant,
+    Limit,
+    LimitKind,
+    UsageIndex,
+    check,
+    draw_order,
+)
+from meterlib.metering.accumulator import Accumulator
 from meterlib.metering.events import UsageEvent
 from meterlib.metering.meters import parse_meters
 from meterlib.periods import BillingCycle
@@ -146,6 +157,28 @@ def test_an_audit_over_a_split_range_equals_the_whole(events, limit, split):
     assert first.breach + second.breach == whole.breach
 
 
+@given(
+    usage(),
+    st.integers(0, 200),
+    st.sampled_from(list(LimitKind)),
+    st.integers(0, 150 * 24),
+)
+def test_check_from_an_accumulator_equals_check_from_the_index(events, amount, kind, hours):
+    """Fed the events up to the moment, an accumulator answers as the usage index does."""
+    limit = Limit("reads", Decimal(amount), CYCLE, kind)
+    moment = START + timedelta(hours=hours)
+    so_far = [e for e in events if e.time <= moment]
+    accumulator = Accumulator(METERS, CYCLE)
+    accumulator.add(so_far)
+    index = UsageIndex.of(events, METERS)
+    expected = check(index, "p", limit, moment)
+    assert check(accumulator, "p", limit, moment) == expected
+    assert expected.usage == sum(
+        (Decimal(e.properties["n"]) for e in so_far if e.time >= expected.period.start),
+        Decimal(0),
+    )
+
+
 PRICES = [
     {"model": "per_unit", "currency": "EUR", "unit_amount": "0.001"},
     {
@@ -195,3 +228,102 @@ def test_threshold_invoices_add_up_to_one_invoice(data, usage, amounts, usages, 
     assert len(crossings) >= (1 if reached else 0)
     for mark in reached:
         assert any(i.usage >= mark and f"usage {mark}" in i.reason for i in crossings)
+
+
+@st.composite
+def invoice_grants(draw: st.DrawFn) -> list[Grant]:
+    count = draw(st.integers(0, 5))
+    return [
+        Grant(
+            f"g{i}",
+            draw(amounts),
+            draw(st.sampled_from(["EUR", "tokens", "api_calls"])),
+            START - timedelta(days=draw(st.integers(0, 200))),
+            priority=draw(st.integers(0, 2)),
+        )
+        for i in range(count)
+    ]
+
+
+@given(invoice_grants())
+def test_credit_lines_never_overdraw_and_the_invoice_still_adds_up(given_grants):
+    from pathlib import Path  # noqa: PLC0415
+
+    from meterlib.credits.invoices import apply_credits  # noqa: PLC0415
+    from meterlib.invoicing import LineKind, TableUsage, invoice, load_contract  # noqa: PLC0415
+    from meterlib.invoicing.usage_files import load_usage_records  # noqa: PLC0415
+
+    folder = Path(__file__).resolve().parents[2] / "examples" / "invoicing"
+    contract = load_contract(folder / "contract.toml")
+    bill = invoice(
+        contract, TableUsage(load_usage_records(folder / "usage-2023-03.json")), START.date()
+    )
+    book = CreditLedger(contract.customer)
+    for grant in given_grants:
+        book = book.grant(grant)
+    at = datetime(2023, 4, 1, tzinfo=UTC)
+    credited, after = apply_credits(bill, book, at, contract=contract)
+    result = credited.invoice
+    result.check()
+    drawn_lines = [line for line in result.lines if line.kind is LineKind.CREDIT]
+    assert all(line.rounded <= 0 for line in drawn_lines)
+    assert 0 <= result.total <= bill.total
+    money = sum((-c.rounded for c in drawn_lines if c.unit == "EUR"), Decimal(0))
+    owed = result.total + money
+    assert money == min(book.balance(at, "EUR"), owed)
+    for meter in ("tokens", "api_calls"):
+        used = sum(
+            (c.quantity for c in drawn_lines if c.unit != "EUR" and c.charge in
+             {g.id for g in given_grants if g.unit == meter}),
+            Decimal(0),
+        )
+        assert used == book.balance(at, meter) - after.balance(at, meter)
+        billed = sum(
+            (line.quantity for line in bill.lines if line.kind is LineKind.USAGE
+             and line.charge == meter),
+            Decimal(0),
+        )
+        assert used == min(book.balance(at, meter), billed)
+    assert all(value >= 0 for value in after.balances(at).values())
+
+
+@settings(max_examples=40)
+@given(
+    st.sampled_from(PRICES),
+    st.lists(st.tuples(st.integers(0, 44_639), st.integers(0, 40)), max_size=30),
+    st.lists(st.integers(1, 400), max_size=4, unique=True).map(sorted),
+    st.lists(st.integers(1, 300), max_size=3, unique=True).map(sorted),
+    st.one_of(st.none(), st.integers(1, 100)),
+    st.integers(0, 5),
+)
+def test_issued_threshold_invoices_equal_one_invoice_for_the_period(  # noqa: PLR0917  (one per strategy)
+    data, usage, amounts, usages, every, first
+):
+    import sqlite3  # noqa: PLC0415
+
+    from meterlib.credits.part_invoices import PartTerms  # noqa: PLC0415
+    from meterlib.credits.thresholds import Thresholds, threshold_invoices  # noqa: PLC0415
+    from meterlib.ledger.credits import issue_threshold_invoices  # noqa: PLC0415
+    from meterlib.ledger.documents import DocumentStore  # noqa: PLC0415
+    from meterlib.periods import Period  # noqa: PLC0415
+    from meterlib.pricing import parse_price, rate_input  # noqa: PLC0415
+
+    price = parse_price(data)
+    january = Period(START, CYCLE.start(1))
+    timed = [(START + timedelta(minutes=m), q) for m, q in usage]
+    parts = threshold_invoices(price, timed, Thresholds(amounts, usages, every))
+    terms = PartTerms("p", "EUR", january, "reads", timezone="Europe/Berlin")
+    store = DocumentStore(sqlite3.connect(":memory:", isolation_level=None))
+    crossed = min(first, len(parts) - 1)
+    issued = issue_threshold_invoices(store, terms, parts[:crossed])
+    issued += issue_threshold_invoices(store, terms, parts, first=crossed)
+    assert len(issued) == len(parts)
+    total = sum((Decimal(q) for _m, q in usage), Decimal(0))
+    whole = rate_input(price, total, final=True).rounded()
+    assert sum((d.total for d in issued), Decimal(0)) == whole
+    stored = [store.invoice(d.number) for d in issued]
+    assert sum((i.total for i in stored), Decimal(0)) == whole
+    assert sum((i.lines[0].quantity for i in stored), Decimal(0)) == total
+    assert stored[0].period.start == january.start
+    assert stored[-1].period.end == january.end
+    assert all(a.period.end == b.period.start for a, b in pairwise(stored))

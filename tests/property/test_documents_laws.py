@@ -1,12 +1,14 @@
 """The laws of issued documents, under any interleaving of events (on time and late), issues,
-payments, credit notes, voids and re-checks:
+payments, credit notes, voids, re-checks and back-billing notes (on an invoice or over a
+period no invoice billed):
 
 - no issued document ever changes (its JSON stays byte for byte what it was issued with);
 - numbers stay gapless in every series;
 - after a re-check, each period's issued invoice plus its late-usage notes equals the period's
   value under the usage known now;
 - each customer's credit balance equals its payments minus what was applied to its invoices,
-  and never goes below zero; no invoice is paid beyond what it owes.
+  (and to back-billing debit notes over a period, less credit notes over a period given to the
+  balance), and never goes below zero; nothing is paid beyond what it owes.
 """
 
 from __future__ import annotations
@@ -21,17 +23,21 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
+from meterlib.backbill import BilledPeriod, PriceSchedule, UsageRecord, rebill
 from meterlib.invoicing.lifecycle import DocumentKind, InvoicePayment
 from meterlib.invoicing.notes import NoteLine, credit_lines, with_corrections
 from meterlib.ledger import Ledger
+from meterlib.ledger.backbilling import issue_statement
 from meterlib.ledger.documents import DocumentStore
 from meterlib.ledger.recheck import CorrectionPolicy, recheck
+from meterlib.pricing import parse_price
 from tests.records_fixtures import at, contract, draft, event
 
 CUSTOMERS = ("cus_a", "cus_b")
 CONTRACTS = {name: contract(name) for name in CUSTOMERS}
 PERIODS = [CONTRACTS["cus_a"].period(index) for index in range(3)]
 cents = st.integers(min_value=1, max_value=3000).map(lambda c: Decimal(c).scaleb(-2))
+REBILL = PriceSchedule.single(parse_price({"model": "per_unit", "unit_amount": "0.02"}))
 
 
 class Documents(RuleBasedStateMachine):
@@ -80,14 +86,20 @@ class Documents(RuleBasedStateMachine):
         self.tick()
         assert issued.early is False
 
-    @precondition(lambda self: self.bodies)
+    @precondition(lambda self: self.invoices())
     @rule(data=st.data(), amount=cents)
     def pay(self, data: st.DataObject, amount: Decimal) -> None:
-        number = data.draw(st.sampled_from(self.invoices()))
+        payable = self.invoices() + [  # a back-billing debit note over a period is paid too
+            d.number for d in self.store.documents(kind=DocumentKind.DEBIT_NOTE)
+            if d.corrects is None
+        ]
+        if not payable:
+            return
+        number = data.draw(st.sampled_from(payable))
         self.store.pay(InvoicePayment(number, amount, date(2024, 5, 1)), at=self.clock)
         self.tick()
 
-    @precondition(lambda self: self.bodies)
+    @precondition(lambda self: self.invoices())
     @rule(data=st.data(), amount=cents)
     def credit(self, data: st.DataObject, amount: Decimal) -> None:
         number = data.draw(st.sampled_from(self.invoices()))
@@ -100,7 +112,7 @@ class Documents(RuleBasedStateMachine):
         self.store.issue_note(number, lines, cause="credit", reason="goodwill", at=self.clock)
         self.tick()
 
-    @precondition(lambda self: self.bodies)
+    @precondition(lambda self: self.invoices())
     @rule(data=st.data(), replace=st.booleans())
     def void(self, data: st.DataObject, replace: bool) -> None:
         number = data.draw(st.sampled_from(self.invoices()))
@@ -112,6 +124,28 @@ class Documents(RuleBasedStateMachine):
             replacement = draft(self.path, CONTRACTS[bill.customer], bill.period)
         self.store.void(number, "test", replacement=replacement, at=self.clock)
         self.tick()
+
+    @rule(data=st.data(), billed=cents, used=st.integers(0, 2000), on_invoice=st.booleans())
+    def backbill(self, data: st.DataObject, billed: Decimal, used: int, on_invoice: bool) -> None:
+        live = [n for n in self.invoices() if not self.store.account(n).void]
+        customer = None
+        if on_invoice and live:
+            number: str | None = data.draw(st.sampled_from(live))
+            period = self.store.invoice(str(number)).period
+        else:
+            number = None
+            customer = data.draw(st.sampled_from(CUSTOMERS))
+            period = data.draw(st.sampled_from(PERIODS))
+        start, end = period.start.date(), period.end.date()
+        statement = rebill(REBILL, [BilledPeriod(start, end, billed, invoice=number)],
+                           [UsageRecord(start, end, used)], as_of=date(2024, 12, 31),
+                           due_days=30)
+        result = issue_statement(self.store, statement, customer=customer, at=self.clock)
+        self.tick()
+        assert [d.number for d in result.statement.documents] == list(result.numbers)
+        for issued in result.documents:
+            assert issued.corrects == number
+            assert self.store.note(issued.number).cause == "backbill"
 
     @rule()
     def recheck_all(self) -> None:
@@ -149,8 +183,12 @@ class Documents(RuleBasedStateMachine):
                             if self.store.document(p.invoice).customer == customer),
                            Decimal(0))
             applied = Decimal(0)
-            for document in self.store.documents(customer=customer,
-                                                 kind=DocumentKind.INVOICE):
+            for document in self.store.documents(customer=customer):
+                if document.kind is DocumentKind.CREDIT_NOTE and document.corrects is None:
+                    applied += document.total  # a credit over a period, given to the balance
+                    continue
+                if document.kind is not DocumentKind.INVOICE and document.corrects is not None:
+                    continue  # a note on an invoice: counted in the invoice's account
                 account = self.store.account(document.number)
                 applied += account.paid
                 assert account.paid <= max(account.amount_due, Decimal(0))

@@ -31,7 +31,7 @@ from meterlib.errors import MeterlibError
 from meterlib.invoicing.documents import parse_contract
 from meterlib.metering.events import check_event
 from meterlib.metering.meters import parse_meters
-from meterlib.pricing import parse_price, price_to_json
+from meterlib.pricing import price_from_dict, price_to_dict
 from meterlib.schemas import KINDS, json_schema
 from tests.invoice_strategies import contracts
 from tests.metering_strategies import METERS, event_dicts
@@ -65,7 +65,7 @@ def _json(document: Any) -> Any:
 def _library(kind: str, document: Any) -> str | None:
     """``None`` when the library accepts ``document``, else its error message."""
     readers: dict[str, Callable[[Any], object]] = {
-        "price": parse_price,
+        "price": price_from_dict,
         "contract": parse_contract,
         "meters": parse_meters,
         "event": check_event,
@@ -221,7 +221,7 @@ def _mutated(draw: st.DrawFn, document: Any) -> Any:  # noqa: PLR0911  (a return
 @given(st.data())
 def test_price_schema_agrees_with_the_library(data: st.DataObject) -> None:
     price = data.draw(prices())
-    document = json.loads(price_to_json(price), parse_float=Decimal)
+    document = price_to_dict(price)
     _agree("price", document)
     _agree("price", data.draw(_mutated(document)))
 
@@ -255,15 +255,36 @@ def test_contract_schema_agrees_with_the_library(data: st.DataObject) -> None:
     _agree("contract", data.draw(_mutated(document)))
 
 
+@pytest.mark.parametrize(
+    "condition",
+    [
+        {},
+        {"equals": "pro"},
+        {"one_of": ["basic", "pro"]},
+        {"one_of": []},
+        {"equals": "pro", "one_of": ["pro"]},
+        {"equals": None, "one_of": ["pro"]},
+        {"equals": "pro", "one_of": None},
+        {"equals": None},
+    ],
+)
+def test_meters_schema_agrees_on_filters(condition: dict[str, Any]) -> None:
+    meter = {
+        "name": "calls",
+        "type": "call",
+        "aggregation": "count",
+        "filters": {"plan": condition},
+    }
+    _agree("meters", {"meters": [meter]})
+
+
 @settings(max_examples=60)
 @given(st.data())
 def test_meters_schema_agrees_with_the_library(data: st.DataObject) -> None:
     chosen = data.draw(
         st.lists(st.sampled_from(range(len(METERS))), min_size=1, max_size=4, unique=True)
     )
-    document = {
-        "meters": [_json(METERS[i].model_dump(mode="json", by_alias=True)) for i in chosen]
-    }
+    document = {"meters": [_json(METERS[i].model_dump(mode="json", by_alias=True)) for i in chosen]}
     _agree("meters", document)
     _agree("meters", data.draw(_mutated(document)))
 
@@ -282,3 +303,48 @@ def test_case_schema_agrees_with_the_library(data: st.DataObject) -> None:
     document = _json(tomllib.loads((CASE / "case.toml").read_text("utf-8"), parse_float=Decimal))
     _agree("case", document)
     _agree("case", data.draw(_mutated(document)))
+
+
+_limit_terms = st.fixed_dictionaries(
+    {
+        "meter": st.sampled_from(["reads", "writes"]),
+        "amount": st.integers(0, 10**6).map(str),
+    },
+    optional={
+        "kind": st.sampled_from(["soft", "hard"]),
+        "usage_period": st.fixed_dictionaries(
+            {"anchor": st.sampled_from(["2024-01-01", "2024-03-15"])},
+            optional={
+                "cadence": st.sampled_from(["weekly", "monthly", "yearly"]),
+                "timezone": st.sampled_from(["UTC", "Europe/Berlin"]),
+            },
+        ),
+    },
+)
+_window_terms = st.fixed_dictionaries(
+    {
+        "meter": st.sampled_from(["reads", "writes"]),
+        "max_events": st.integers(0, 1000),
+        "window_seconds": st.integers(1, 86_400),
+    }
+)
+
+
+@settings(max_examples=60)
+@given(st.data())
+def test_contract_schema_agrees_on_limits_and_rate_windows(data: st.DataObject) -> None:
+    contract = data.draw(contracts())
+    document = _json(contract.model_dump(mode="json", by_alias=True, exclude_defaults=True))
+    document["limits"] = data.draw(st.lists(_limit_terms, max_size=2))
+    document["rate_windows"] = data.draw(st.lists(_window_terms, max_size=2))
+    plan = data.draw(st.sampled_from(sorted(document["plans"])))
+    document["plans"][plan]["limits"] = data.draw(st.lists(_limit_terms, min_size=1, max_size=2))
+    document["plans"][plan]["rate_windows"] = data.draw(st.lists(_window_terms, max_size=2))
+    document = _json(document)
+    _agree("contract", document)
+    _agree("contract", data.draw(_mutated(document)))
+    # The integer fields of a rate window: a text, a fraction or a boolean is refused by both.
+    if document["rate_windows"]:
+        for wrong in ("5", Decimal("1.5"), True, 0, -1):
+            changed = _set(document, ("rate_windows", 0, "window_seconds"), wrong)
+            _agree("contract", changed)

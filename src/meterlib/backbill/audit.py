@@ -19,6 +19,7 @@ invoice assuming the limit held would have charged), and re-rated on its full us
 from __future__ import annotations
 
 import tomllib
+import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -44,6 +45,7 @@ __all__ = [
     "AuditPeriod",
     "AuditTerms",
     "audit",
+    "audit_to_dict",
     "audit_to_json",
     "load_audit_terms",
     "rebill_audit",
@@ -126,6 +128,12 @@ class Audit:
     def breached(self) -> tuple[AuditPeriod, ...]:
         """The periods whose usage went above the limit."""
         return tuple(p for p in self.periods if p.breach > 0)
+
+    def _repr_html_(self) -> str:
+        """Show as HTML in Jupyter (``en_US``): periods, groups, breaches and their value."""
+        from meterlib.render.html.audit import audit_fragment  # noqa: PLC0415
+
+        return audit_fragment(self, "en_US")
 
 
 def _whole_periods(cycle: BillingCycle, start: datetime, end: datetime) -> list[Period]:
@@ -232,6 +240,17 @@ def rebill_audit(
 
 
 def audit_to_json(result: Audit) -> dict[str, Any]:
+    """Deprecated: use :func:`audit_to_dict` (the same dict; the name said JSON text)."""
+    warnings.warn(
+        "audit_to_json is deprecated and will be removed in the next release; use"
+        " audit_to_dict(result), which returns the same dict",
+        DeprecationWarning,
+        stacklevel=2,
+    )
+    return audit_to_dict(result)
+
+
+def audit_to_dict(result: Audit) -> dict[str, Any]:
     """The audit as JSON-ready data; every figure a decimal string, every instant ISO 8601."""
 
     def moment(value: datetime | None) -> str | None:

@@ -174,7 +174,12 @@ class DocumentLine:
 
 @dataclass(frozen=True, slots=True)
 class DocumentNumbering:
-    """How adjustment documents are numbered: a prefix per kind and a first sequence number."""
+    """How adjustment documents are numbered: a prefix per kind and a first sequence number.
+
+    These numbers are provisional: :func:`meterlib.ledger.backbilling.issue_statement` issues
+    the documents into a ledger's document store, in its note series (gapless with every other
+    note), and returns the statement with the numbers they were issued with.
+    """
 
     debit_prefix: str = "DN-"
     credit_prefix: str = "CN-"

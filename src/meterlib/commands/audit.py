@@ -38,6 +38,9 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--group-by", metavar="PROPERTY")
     parser.add_argument("--format", choices=["text", "json", "csv", "html"], default="text")
     parser.add_argument(
+        "--locale", default="en_US", help="CLDR locale of text and HTML (default: en_US)"
+    )
+    parser.add_argument(
         "--statement",
         action="store_true",
         help="print the back-billing statement of the breaches instead",
@@ -103,21 +106,24 @@ def run(args: argparse.Namespace) -> int:
             title=args.title,
         )
         text = render_statement(
-            statement, args.format, neutralize_formulas=args.neutralize_formulas
+            statement,
+            args.format,
+            locale=args.locale,
+            neutralize_formulas=args.neutralize_formulas,
         )
         print(text, end="")
         return 0
     if args.format == "json":
-        print(json.dumps(audits.audit_to_json(result), indent=2))
+        print(json.dumps(audits.audit_to_dict(result), indent=2))
     else:
         from meterlib.render import audit as render  # noqa: PLC0415
 
         if args.format == "csv":
             print(render.audit_csv(result, neutralize_formulas=args.neutralize_formulas), end="")
         elif args.format == "html":
-            print(render.audit_html(result), end="")
+            print(render.audit_html(result, args.locale), end="")
         else:
-            print(render.audit_text(result), end="")
+            print(render.audit_text(result, args.locale), end="")
     return 0
 
 

@@ -2,7 +2,9 @@
 
 With ``--ledger PATH`` the billed periods that name an invoice issued into that ledger take
 its recorded payments for the interest; ``--issue`` also issues the statement's debit and credit
-notes into the ledger, in its own note series, each pointing at the invoice it corrects.
+notes into the ledger, in its own note series (gapless with every other note), each pointing at
+the invoice it corrects, or at its period when the billed entry names no invoice (``--customer``
+then says whose); the statement printed shows the issued numbers.
 """
 
 from __future__ import annotations
@@ -79,7 +81,13 @@ def register(subparsers: Any) -> None:
         "--issue",
         action="store_true",
         help="with --ledger: issue the statement's debit and credit notes into the ledger, "
-        "numbered in its credit- and debit-note series",
+        "numbered in its credit- and debit-note series; the statement shows those numbers",
+    )
+    parser.add_argument(
+        "--customer",
+        metavar="ID",
+        help="with --issue: the ledger's customer id the notes over periods that name no "
+        "invoice are issued to (default: the case's customer)",
     )
     parser.add_argument(
         "--allow-outside-files",
@@ -111,8 +119,9 @@ def run(args: argparse.Namespace) -> int:
     statement = case.statement(args.scenario, as_of=as_of, basis=args.basis)
     if args.issue:
         with DocumentStore(args.ledger) as store:
-            issued = issue_statement(store, statement)
-        numbers = ", ".join(document.number for document in issued) or "none"
+            issued = issue_statement(store, statement, customer=args.customer)
+        statement = issued.statement  # with the numbers the notes were issued with
+        numbers = ", ".join(issued.numbers) or "none"
         print(f"issued into {args.ledger}: {numbers}", file=sys.stderr)
     rates = None if args.rates is None else tuple(r for r in args.rates.split(",") if r)
     comparison = case.compare(as_of=as_of, basis=args.basis, rates=rates)

@@ -1,4 +1,4 @@
-"""``meterlib ingest FILE... --ledger PATH``: store usage events in the SQLite ledger.
+"""``meterlib ingest FILE... --ledger PATH``: store usage events in the ledger.
 
 Reads JSON Lines or CSV files (``-`` for standard input; the format follows the file name,
 ``.csv`` or anything else for JSON Lines, unless ``--format`` says), streaming, and commits them
@@ -7,7 +7,9 @@ transaction: an interrupted ingest leaves whole batches, and running it again st
 missing and counts the rest as duplicates.
 
 The ledger is ``--ledger PATH``, else ``$METERLIB_LEDGER``, else ``meterlib-ledger.sqlite`` in
-the current directory (created on first use). With ``--meters`` events those meters cannot read
+the current directory (created on first use). A new file ending in ``.duckdb`` or ``.ddb`` (or
+``--backend duckdb``) is a DuckDB ledger (the ``duckdb`` extra); an existing file keeps the
+backend that wrote it. With ``--meters`` events those meters cannot read
 are rejected at ingest instead of failing a later ``meterlib usage``.
 
 It ends with a summary on standard output (accepted, duplicates, conflicts, outside, rejected).
@@ -34,10 +36,11 @@ import sys
 import time
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from meterlib.errors import InvalidValueError
 from meterlib.ledger import BUSY_TIMEOUT, Ledger, LedgerError, default_ledger_path
+from meterlib.ledger.backends import BACKENDS, open_ledger
 from meterlib.ledger.ingest import (
     BATCH_SIZE,
     Ingest,
@@ -47,6 +50,9 @@ from meterlib.ledger.ingest import (
     rejected_log_path,
 )
 from meterlib.metering.meters import load_meters
+
+if TYPE_CHECKING:
+    from meterlib.ledger.duck import DuckLedger
 
 ORDER = 30
 
@@ -60,7 +66,7 @@ def register(subparsers: Any) -> None:
     """Add the ``ingest`` subcommand."""
     parser: argparse.ArgumentParser = subparsers.add_parser(
         "ingest",
-        help="store usage events (JSON Lines or CSV) in the SQLite ledger",
+        help="store usage events (JSON Lines or CSV) in the ledger",
         description=(
             "Store the usage events of each FILE (JSON Lines or CSV; '-' reads standard input) "
             "in the ledger, in batches of one transaction each, and print what happened to "
@@ -94,8 +100,33 @@ def register(subparsers: Any) -> None:
         default=None,
         help="draw a progress line on stderr (default: only when stderr is a terminal)",
     )
+    parser.add_argument(
+        "--columns",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="read the files in columns (needs pyarrow; default: when installed and no "
+        "--meters); --no-columns reads line by line. Both store and report the same",
+    )
+    add_backend(parser)
     add_busy_timeout(parser)
     parser.set_defaults(handler=run)
+
+
+def add_backend(parser: argparse.ArgumentParser) -> None:
+    """Add ``--backend`` to a command that opens the ledger."""
+    parser.add_argument(
+        "--backend",
+        choices=list(BACKENDS),
+        help="ledger backend (default: an existing file's own; a new file ending in .duckdb "
+        "or .ddb is a DuckDB ledger, needing meterlib[duckdb], else SQLite)",
+    )
+
+
+def open_cli_ledger(args: argparse.Namespace, path: Path) -> Ledger | DuckLedger:
+    """The ledger a command opens: ``--backend`` or the file's own, ``--busy-timeout``."""
+    return open_ledger(
+        path, backend=getattr(args, "backend", None), timeout=busy_timeout(args.busy_timeout)
+    )
 
 
 def ledger_path(given: str | None) -> Path:
@@ -177,7 +208,6 @@ def run(args: argparse.Namespace) -> int:
     path = ledger_path(args.ledger)
     if type(args.batch_size) is not int or args.batch_size < 1:
         raise InvalidValueError("--batch-size", args.batch_size, "a whole number >= 1")
-    timeout = busy_timeout(args.busy_timeout)
     meters = load_meters(args.meters) if args.meters else None
     for name in args.files:
         if name != "-" and not Path(name).is_file():
@@ -186,13 +216,14 @@ def run(args: argparse.Namespace) -> int:
     progress = Progress(sys.stderr, enabled=show)
     log = RejectLog(rejected_log_path(path))
     try:
-        with Ledger(path, timeout=timeout) as ledger:
+        with open_cli_ledger(args, path) as ledger:
             ingest = Ingest(
                 ledger,
                 meters=meters,
                 batch_size=args.batch_size,
                 log=log,
                 progress=progress.report,
+                columns=args.columns,
             )
             try:
                 totals = ingest_files(ledger, args.files, fmt=args.format, run=ingest)
@@ -212,7 +243,7 @@ def run(args: argparse.Namespace) -> int:
     return 0 if totals.clean else 1
 
 
-def _interrupted(ledger: Ledger, ingest: Ingest, path: Path) -> None:
+def _interrupted(ledger: Ledger | DuckLedger, ingest: Ingest, path: Path) -> None:
     """Report what an interrupted ingest committed, read back from the ledger itself."""
     print(f"interrupted: ingest into {path} stopped", file=sys.stderr)
     try:

@@ -5,8 +5,8 @@ Documents live in the ledger file (``--ledger PATH``, else ``$METERLIB_LEDGER``,
 ``meterlib credit-note``:
 
 - ``list [--customer C] [--kind K]``: one row per document, with status and balances;
-- ``show NUMBER``: the document; an invoice with its status, amount due, paid and remaining
-  (``--format json`` prints the exact JSON it was issued with);
+- ``show NUMBER``: the document; an invoice with its status, amount due, paid and remaining,
+  and the payments received (``--format json`` prints the exact JSON it was issued with);
 - ``void NUMBER --reason TEXT [--replace CONTRACT]``: void an invoice, optionally issuing its
   replacement computed from the ledger's usage now;
 - ``pay NUMBER --amount A [--date D] [--reference R] [--method M]``: record a payment;
@@ -95,7 +95,7 @@ def register(subparsers: Any) -> None:
 def _show(store: DocumentStore, number: str, fmt: str, locale: str) -> str:
     document = store.document(number)
     if document.kind is DocumentKind.INVOICE:
-        return render_issued(store.issued_invoice(number), fmt, locale)
+        return render_issued(store.issued_invoice(number), fmt, locale, store.payments(number))
     return render_note(store.note(number), document.body, fmt, locale)
 
 
@@ -104,10 +104,10 @@ def run_list(args: argparse.Namespace) -> int:
     with DocumentStore(ledger_path(args.ledger)) as store:
         kind = None if args.kind is None else DocumentKind(args.kind)
         items = [
-            ListedDocument(d, store.account(d.number) if d.kind is DocumentKind.INVOICE else None)
+            ListedDocument(d, store.account(d.number) if d.payable else None)
             for d in store.documents(customer=args.customer, kind=kind)
         ]
-        print(render_document_list(items, args.format), end="")
+        print(render_document_list(items, args.format, args.locale), end="")
     return 0
 
 

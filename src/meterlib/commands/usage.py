@@ -1,7 +1,8 @@
 """``meterlib usage --ledger PATH --meters METERS.toml``: print usage per customer, meter, period.
 
-Usage is computed by the SQLite ledger (``--ledger PATH``, else ``$METERLIB_LEDGER``, else
-``./meterlib-ledger.sqlite``) or, with ``--source GLOB``, by DuckDB straight from event files
+Usage is computed by the ledger (``--ledger PATH``, else ``$METERLIB_LEDGER``, else
+``./meterlib-ledger.sqlite``; SQLite or DuckDB, as the file was written, see ``--backend``)
+or, with ``--source GLOB``, by DuckDB straight from event files
 (:func:`meterlib.sql.scan_source`; needs ``pip install 'meterlib[duckdb]'``). Events are
 checked at the same edge as ``meterlib ingest``: a line it would reject is left out, named on
 standard error with its line number and reason, and the command ends with status 1.
@@ -22,9 +23,8 @@ import sys
 from datetime import date, datetime
 from typing import Any
 
-from meterlib.commands.ingest import add_busy_timeout, busy_timeout, ledger_path
+from meterlib.commands.ingest import add_backend, add_busy_timeout, ledger_path, open_cli_ledger
 from meterlib.errors import InvalidValueError, MeterlibError
-from meterlib.ledger import Ledger
 from meterlib.metering.meters import load_meters
 from meterlib.metering.table import UsageTable
 from meterlib.periods import BillingCycle, Cadence, Period, zone
@@ -78,6 +78,7 @@ def register(subparsers: Any) -> None:
             "spreadsheet shows them as text (default: on; numbers are never changed)"
         ),
     )
+    add_backend(parser)
     add_busy_timeout(parser)
     parser.set_defaults(handler=run)
 
@@ -142,7 +143,7 @@ def run(args: argparse.Namespace) -> int:
                 "--ledger", str(path), "an existing ledger (create one with 'meterlib ingest')"
             )
         meters = load_meters(args.meters)
-        with Ledger(path, timeout=busy_timeout(args.busy_timeout)) as ledger:
+        with open_cli_ledger(args, path) as ledger:
             table = ledger.usage(meters, cycle, window=window, customer=args.customer)
     if args.format == "csv":
         from meterlib.render.csv import usage_csv  # noqa: PLC0415  (on use: fast --help)

@@ -2,8 +2,12 @@
 
 Modules: :mod:`~meterlib.credits.grants` (grants, draw order, the per-customer credit ledger),
 :mod:`~meterlib.credits.entitlements` (limits per usage period, rate windows, the usage index
-and :func:`check`). The usage audit is :mod:`meterlib.backbill.audit`; the SQLite store of
-credit entries is :mod:`meterlib.ledger.credits`.
+and :func:`check`, from an index or an accumulator), :mod:`~meterlib.credits.terms` (the limits
+a contract declares, in force on a day), :mod:`~meterlib.credits.invoices` (credit draws as
+invoice lines), :mod:`~meterlib.credits.thresholds` and
+:mod:`~meterlib.credits.part_invoices` (billing thresholds and their invoice drafts). The usage
+audit is :mod:`meterlib.backbill.audit`; the SQLite store of credit entries and the issuing of
+threshold invoices are in :mod:`meterlib.ledger.credits`.
 """
 
 from __future__ import annotations

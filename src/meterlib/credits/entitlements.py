@@ -12,6 +12,13 @@ sums of the metered quantity, so the usage in any span is two binary searches: i
 once from events (an accumulator's input, or the ledger through
 :func:`meterlib.ledger.credits.usage_index`) and then answers :func:`check` per request.
 Only ``sum`` and ``count`` meters have running sums; other aggregations are refused.
+
+:func:`check` also answers from an :class:`~meterlib.metering.accumulator.Accumulator` built on
+the limit's cycle: an accumulator keeps one figure per period, not event instants, so its
+"usage so far" is everything it has counted in the period of ``at`` (feed it events as they
+arrive and check at the present moment: then the answer equals the ledger's), and it cannot
+answer a rate window (refused). Each such check reads the accumulator's usage table (a pass
+over its cells); for per-request speed keep a :class:`UsageIndex`.
 """
 
 from __future__ import annotations
@@ -27,6 +34,7 @@ from typing import NamedTuple
 from meterlib._numbers import EXACT, to_decimal
 from meterlib.errors import InvalidValueError
 from meterlib.metering._buckets import micros
+from meterlib.metering.accumulator import Accumulator
 from meterlib.metering.events import UsageEvent
 from meterlib.metering.meters import Aggregation, Meter
 from meterlib.metering.reading import MeterReader, read_event
@@ -58,6 +66,7 @@ class Limit:
         default_factory=dict, init=False, repr=False, compare=False
     )
     _starts: list[int] = field(default_factory=list, init=False, repr=False, compare=False)
+    _refusal: str = field(default="", init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         """Pass the amount through the funnel (>= 0) and the kind through its enum."""
@@ -66,6 +75,7 @@ class Limit:
             raise InvalidValueError("limit.amount", self.amount, ">= 0")
         object.__setattr__(self, "amount", value)
         object.__setattr__(self, "kind", LimitKind(self.kind))
+        object.__setattr__(self, "_refusal", f"hard limit {value} of {self.meter} reached")
 
     def period_at(self, moment_us: int, moment: datetime) -> tuple[int, Period]:
         """The start (µs) and the usage period holding ``moment`` (remembered once located)."""
@@ -90,13 +100,17 @@ class RateWindow:
     meter: str
     max_events: int
     window: timedelta
+    _span: int = field(default=0, init=False, repr=False, compare=False)
+    _refusal: str = field(default="", init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        """Check the count and the window length."""
+        """Check the count and the window length; keep the length in microseconds."""
         if type(self.max_events) is not int or self.max_events < 0:
             raise InvalidValueError("rate_window.max_events", self.max_events, "an int >= 0")
         if not isinstance(self.window, timedelta) or self.window <= timedelta(0):
             raise InvalidValueError("rate_window.window", self.window, "a positive timedelta")
+        object.__setattr__(self, "_span", self.window // timedelta(microseconds=1))
+        object.__setattr__(self, "_refusal", f" {self.meter} events in the last {self.window}")
 
 
 @dataclass(slots=True)
@@ -211,8 +225,30 @@ class Check(NamedTuple):
     """Why access is refused ("" when allowed)."""
 
 
+def _accumulated(source: Accumulator, customer: str, meter: str, period: Period) -> Decimal:
+    """The accumulator's figure of ``meter`` for ``customer`` in ``period`` (summed over groups).
+
+    Refuses an accumulator whose periods cut across the limit's: its cells would not answer.
+    """
+    total = _ZERO
+    for key, value in source.usage().items():
+        if key.meter != meter:
+            continue
+        cell = key.period
+        if cell.start == period.start and cell.end == period.end:
+            if key.customer == customer:
+                total = EXACT.add(total, value)
+        elif cell.start < period.end and period.start < cell.end:
+            raise InvalidValueError(
+                "source",
+                f"an accumulator with the period {cell.label()}",
+                f"an accumulator built on the limit's cycle (period {period.label()})",
+            )
+    return total
+
+
 def check(
-    index: UsageIndex,
+    source: UsageIndex | Accumulator,
     customer: str,
     limit: Limit,
     at: datetime,
@@ -222,27 +258,38 @@ def check(
     """Usage so far in ``at``'s period, the limit, what remains, and whether to allow access.
 
     A hard limit refuses once usage has reached it; a soft limit always allows (usage above is
-    overage). A rate window refuses when it already holds ``max_events`` events.
+    overage). A rate window refuses when it already holds ``max_events`` events. ``source`` is
+    a :class:`UsageIndex` or an accumulator (see the module docstring: no rate window then).
     """
     now = micros(aware(at, "at"))
     start_us, period = limit.period_at(now, at)
-    series = index.series(customer, limit.meter)
-    times, sums = series.times, series.sums
-    upto = bisect_right(times, now)
-    before = bisect_left(times, start_us, 0, upto)
-    used = EXACT.subtract(sums[upto - 1], sums[before - 1] if before else _ZERO) if upto else _ZERO
+    if isinstance(source, Accumulator):
+        if window is not None:
+            raise InvalidValueError(
+                "window", window, "None with an accumulator (it keeps no event instants)"
+            )
+        used = _accumulated(source, customer, limit.meter, period)
+    else:
+        series = source.series(customer, limit.meter)
+        times, sums = series.times, series.sums
+        upto = bisect_right(times, now)
+        before = bisect_left(times, start_us, 0, upto)
+        used = (
+            EXACT.subtract(sums[upto - 1], sums[before - 1] if before else _ZERO)
+            if upto
+            else _ZERO
+        )
     remaining = max(_ZERO, EXACT.subtract(limit.amount, used))
     allowed, reason = True, ""
     if limit.kind is LimitKind.HARD and used >= limit.amount:
-        allowed, reason = False, f"hard limit {limit.amount} of {limit.meter} reached"
+        allowed, reason = False, limit._refusal
     counted: int | None = None
-    if window is not None:
-        rated = index.series(customer, window.meter)
-        span = window.window // timedelta(microseconds=1)
-        counted = bisect_right(rated.times, now) - bisect_right(rated.times, now - span)
+    if window is not None and isinstance(source, UsageIndex):
+        times = source.series(customer, window.meter).times
+        counted = bisect_right(times, now) - bisect_right(times, now - window._span)
         if counted >= window.max_events and allowed:
             allowed = False
-            reason = f"{counted} {window.meter} events in the last {window.window}"
+            reason = str(counted) + window._refusal
     return Check(
         customer,
         limit.meter,

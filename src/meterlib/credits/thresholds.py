@@ -24,6 +24,7 @@ from decimal import Decimal
 
 from meterlib._numbers import EXACT, to_decimal
 from meterlib.errors import InvalidValueError
+from meterlib.periods import aware
 from meterlib.pricing import PeriodPart, Price, rate_input, rate_part
 from meterlib.rounding import RoundingMode
 
@@ -85,6 +86,20 @@ class ThresholdInvoice:
     part: PeriodPart
 
 
+def _by_instant(
+    usage: Iterable[tuple[datetime, Decimal | int | str]],
+) -> list[tuple[datetime, Decimal]]:
+    """The usage summed per instant, in time order (events at one instant arrive together)."""
+    summed: dict[datetime, Decimal] = {}
+    for moment, raw in usage:
+        quantity = to_decimal(raw, "quantity")
+        if quantity < 0:
+            raise InvalidValueError("quantity", raw, ">= 0")
+        aware(moment, "usage instant")
+        summed[moment] = EXACT.add(summed.get(moment, _ZERO), quantity)
+    return sorted(summed.items())
+
+
 def threshold_invoices(
     price: Price,
     usage: Iterable[tuple[datetime, Decimal | int | str]],
@@ -94,8 +109,9 @@ def threshold_invoices(
 ) -> list[ThresholdInvoice]:
     """The invoices of one period: one per threshold crossing, then the final part.
 
-    ``usage`` is the period's usage as ``(instant, quantity)`` in any order (sorted here; ties
-    keep their order). The price must rate a quantity.
+    ``usage`` is the period's usage as ``(instant, quantity)`` in any order: it is summed per
+    instant and walked in time order, so each part's instant is distinct. The price must rate a
+    quantity.
     """
     invoices: list[ThresholdInvoice] = []
     total = _ZERO
@@ -103,10 +119,7 @@ def threshold_invoices(
     next_usage = iter(thresholds.usages)
     usage_mark = next(next_usage, None)
     amount_mark = thresholds.next_amount(_ZERO)
-    for moment, raw in sorted(usage, key=lambda item: item[0]):
-        quantity = to_decimal(raw, "quantity")
-        if quantity < 0:
-            raise InvalidValueError("quantity", raw, ">= 0")
+    for moment, quantity in _by_instant(usage):
         total = EXACT.add(total, quantity)
         reasons: list[str] = []
         while usage_mark is not None and total >= usage_mark:

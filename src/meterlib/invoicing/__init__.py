@@ -28,6 +28,7 @@ from meterlib.invoicing.contracts import Contract, Party, Phase, Segment
 from meterlib.invoicing.documents import load_contract, parse_contract
 from meterlib.invoicing.engine import invoice, invoice_number, resolve_period
 from meterlib.invoicing.invoice import DiscountLine, Invoice, InvoiceLine, LineKind, TaxLine
+from meterlib.invoicing.limits import LimitTerm, RateWindowTerm
 from meterlib.invoicing.plans import (
     Discount,
     FeeVersion,
@@ -64,6 +65,7 @@ __all__ = [
     "Invoice",
     "InvoiceLine",
     "LedgerUsage",
+    "LimitTerm",
     "LineKind",
     "MappingUsage",
     "MeteredCharge",
@@ -72,6 +74,7 @@ __all__ = [
     "PercentageDiscount",
     "Phase",
     "Plan",
+    "RateWindowTerm",
     "RecurringFee",
     "Segment",
     "TableUsage",

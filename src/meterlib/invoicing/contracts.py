@@ -31,6 +31,7 @@ from pydantic import ConfigDict, Field, model_validator
 
 from meterlib._model import MeterlibModel
 from meterlib.errors import InvalidValueError
+from meterlib.invoicing.limits import LimitTerm, RateWindowTerm
 from meterlib.invoicing.plans import Plan
 from meterlib.metering.meters import Meter
 from meterlib.periods import BillingCycle, Period, zone
@@ -96,6 +97,10 @@ class Contract(MeterlibModel):
     (0, as Lago's default: the invoice may be issued as soon as the period ends)."""
     meters: tuple[Meter, ...] = ()
     """How raw events become usage, needed only to read usage from an event ledger."""
+    limits: tuple[LimitTerm, ...] = ()
+    """Limits negotiated for this customer: each replaces the plans' limits of its meter."""
+    rate_windows: tuple[RateWindowTerm, ...] = ()
+    """Rate windows for this customer: each replaces the plans' windows of its meter."""
 
     @model_validator(mode="before")
     @classmethod

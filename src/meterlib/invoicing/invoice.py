@@ -73,6 +73,10 @@ class LineKind(StrEnum):
     CORRECTION = "correction"
     """A correction of an earlier issued invoice's line (late usage billed on the next
     invoice); signed, never discounted nor taxed again (a tax correction is its own line)."""
+    CREDIT = "credit"
+    """A draw on a prepaid credit grant (:mod:`meterlib.credits.invoices`): ``charge`` is the
+    grant's id, ``quantity`` what was drawn (money, or units of a meter) and ``rounded`` the
+    value, zero or negative; never discounted."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,6 +217,12 @@ class Invoice:
                     raise InvalidValueError(
                         f"lines[{index}]", line.charge, "a correction naming what it corrects, "
                         "without discount",
+                    )
+            elif line.kind is LineKind.CREDIT:
+                if line.discount != 0 or line.rounded > 0 or not line.charge:
+                    raise InvalidValueError(
+                        f"lines[{index}]", line.rounded, "a credit draw naming its grant, "
+                        "zero or negative, without discount",
                     )
             elif not _ZERO <= line.discount <= line.rounded:
                 raise InvalidValueError(

@@ -143,6 +143,16 @@ class IssuedDocument:
     """The JSON the document was issued with, byte for byte."""
 
     @property
+    def payable(self) -> bool:
+        """True when payments may name it and it has an account.
+
+        That is an invoice, or a back-billing debit note over a period no invoice billed.
+        """
+        return self.kind is DocumentKind.INVOICE or (
+            self.kind is DocumentKind.DEBIT_NOTE and self.corrects is None
+        )
+
+    @property
     def early(self) -> bool:
         """True when issued before its period's grace period for late usage ended."""
         return self.grace_ends is not None and self.issued_at < self.grace_ends
@@ -242,6 +252,6 @@ class IssuedInvoice:
 
     def _repr_html_(self) -> str:
         """Show as HTML in Jupyter (``en_US``), with its status and balance."""
-        from meterlib.render.issued import render_issued  # noqa: PLC0415
+        from meterlib.render.html.issued import issued_fragment  # noqa: PLC0415
 
-        return render_issued(self, "html", "en_US")
+        return issued_fragment(self, "en_US")

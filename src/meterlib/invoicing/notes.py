@@ -37,6 +37,7 @@ __all__ = [
     "LateEvent",
     "Note",
     "NoteLine",
+    "PeriodRef",
     "correction_lines_in",
     "credit_lines",
     "late_usage_lines",
@@ -56,7 +57,8 @@ _Key = tuple[str, str, str | None, str | None]
 class NoteLine:
     """One correction: which invoice line it corrects, by how much, and why."""
 
-    invoice: str
+    invoice: str | None
+    """The invoice corrected; ``None`` on a note over a period no invoice billed."""
     line: int | None
     """Index of the corrected line in the invoice; ``None`` for a tax or a line it lacked."""
     kind: str
@@ -80,19 +82,39 @@ class NoteLine:
 
 
 @dataclass(frozen=True, slots=True)
+class PeriodRef:
+    """What a note points at when no issued invoice billed its period: customer and period.
+
+    Only back-billing issues such notes (see :mod:`meterlib.ledger.backbilling`): a debit
+    note over a period is paid like an invoice, a credit note over a period goes to the
+    customer's credit balance.
+    """
+
+    customer: str
+    currency: str
+    start: datetime
+    end: datetime
+    timezone: str = "UTC"
+    """The zone the note's issue date is taken in."""
+
+
+@dataclass(frozen=True, slots=True)
 class Note:
-    """A credit or debit note correcting one issued invoice."""
+    """A credit or debit note correcting one issued invoice, or billing one period."""
 
     number: str
     customer: str
     currency: str
-    invoice: str
-    """The number of the invoice it corrects."""
+    invoice: str | None
+    """The number of the invoice it corrects; ``None`` for a note over a period no issued
+    invoice billed (then ``period_start`` and ``period_end`` say which)."""
     cause: str
     reason: str
     issued_on: date
     lines: tuple[NoteLine, ...]
     total: Decimal
+    period_start: datetime | None = None
+    period_end: datetime | None = None
 
     @property
     def kind(self) -> DocumentKind:
@@ -109,10 +131,14 @@ class Note:
                     f"lines[{index}].amount", line.amount, f"whole minor units of {self.currency}"
                 )
             if line.invoice != self.invoice:
-                raise InvalidValueError(f"lines[{index}].invoice", line.invoice, self.invoice)
+                raise InvalidValueError(
+                    f"lines[{index}].invoice", line.invoice, str(self.invoice or "null")
+                )
             total = EXACT.add(total, line.amount)
         if total != self.total:
             raise InvalidValueError("total", self.total, f"the sum of the lines = {total}")
+        if self.invoice is None and (self.period_start is None or self.period_end is None):
+            raise InvalidValueError("invoice", None, "an invoice number, or the period noted")
         if not self.lines:
             raise InvalidValueError("lines", self.lines, "at least one line")
         if self.cause not in CAUSES:
@@ -120,7 +146,18 @@ class Note:
 
     def __str__(self) -> str:
         """Locale-free one-line summary."""
-        return f"{self.kind.value} {self.number} for invoice {self.invoice}: {self.total}"
+        if self.invoice is None:
+            start, end = self.period_start, self.period_end
+            where = f"period {_time(start)} to {_time(end)}"
+        else:
+            where = f"invoice {self.invoice}"
+        return f"{self.kind.value} {self.number} for {where}: {self.total}"
+
+    def _repr_html_(self) -> str:
+        """Show as HTML in Jupyter (``en_US``): the invoice it corrects, line by line."""
+        from meterlib.render.html.issued import note_fragment  # noqa: PLC0415
+
+        return note_fragment(self, "en_US")
 
 
 def _keyed(invoice: Invoice) -> dict[_Key, tuple[int | None, Decimal, str, Any]]:
@@ -272,6 +309,8 @@ def with_corrections(draft: Invoice, lines: Iterable[NoteLine]) -> Invoice:
     for line in lines:
         if line.amount.quantize(unit, context=ROUNDED) != line.amount:
             raise InvalidValueError("amount", line.amount, f"whole minor units of {draft.currency}")
+        if line.invoice is None:
+            raise InvalidValueError("invoice", None, "the invoice a correction line corrects")
         where = line.invoice if line.line is None else f"{line.invoice} line {line.line + 1}"
         added.append(
             InvoiceLine(
@@ -367,6 +406,8 @@ def note_to_dict(note: Note) -> dict[str, Any]:
             for line in note.lines
         ],
         "total": str(note.total),
+        **({} if note.invoice is not None else
+           {"period": {"start": _time(note.period_start), "end": _time(note.period_end)}}),
     }
 
 
@@ -415,6 +456,8 @@ def note_from_json(text: str | bytes) -> Note:
                 for line in data["lines"]
             ),
             total=to_decimal(data["total"], "total"),
+            period_start=_moment((data.get("period") or {}).get("start")),
+            period_end=_moment((data.get("period") or {}).get("end")),
         )
         note.check()
     except MeterlibError as error:

@@ -11,7 +11,9 @@ A :class:`Plan` holds a currency and a billing cycle, and the terms billed every
   discounts) come to less, a true-up line bills the shortfall;
 - **discounts** (:class:`PercentageDiscount`, :class:`FixedDiscount`) on the whole invoice or
   on chosen charges, applied before tax and never below zero;
-- **tax rates** (:class:`TaxRate`), rounded per line or once per invoice (:class:`TaxRounding`).
+- **tax rates** (:class:`TaxRate`), rounded per line or once per invoice (:class:`TaxRounding`);
+- **limits** and **rate windows** (:mod:`meterlib.invoicing.limits`): what the plan allows of a
+  meter per usage period, and how many events per window; they do not change what is billed.
 
 Prices change on dates: a fee or a metered charge holds *versions*, each with an
 ``effective_from`` date. The version in force on the day a (part-)period starts prices it, and
@@ -36,6 +38,7 @@ from meterlib._model import MeterlibModel
 from meterlib._numbers import NonNegativeAmount
 from meterlib.currency import CurrencyCode
 from meterlib.errors import InvalidValueError
+from meterlib.invoicing.limits import LimitTerm, RateWindowTerm
 from meterlib.periods import BillingCycle, Cadence
 from meterlib.pricing import Price
 from meterlib.rounding import RoundingMode
@@ -282,6 +285,10 @@ class Plan(_Model):
     """Round each line's tax, or the invoice's tax once."""
     rounding: RoundingMode = RoundingMode.HALF_UP
     """How ties round to minor units, everywhere in this plan's lines, discounts and taxes."""
+    limits: tuple[LimitTerm, ...] = ()
+    """What the plan allows of a meter per usage period (soft or hard)."""
+    rate_windows: tuple[RateWindowTerm, ...] = ()
+    """How many events of a meter any window may hold."""
 
     @model_validator(mode="before")
     @classmethod

@@ -7,27 +7,43 @@ number, and the money applied to it with the day it arrived (recorded payments o
 payment date, credit balance drawn on the day it was drawn), so interest runs on what was
 really unpaid, from the recorded payments.
 
-:func:`issue_statement` issues a statement's debit and credit notes into the store: numbered in
-the store's own credit- and debit-note series (the numbers the statement shows are
-provisional), each pointing at the invoice it corrects, with cause ``backbill``. One model of
-correction, one set of series, for late usage, credits and back-billing alike.
+:func:`issue_statement` issues a statement's debit and credit notes into the store, with
+cause ``backbill``: numbered in the store's own credit- and debit-note series, gapless with
+the notes of late usage and of credits granted by hand (the numbers a statement shows before
+it is issued are provisional; the issued statement shows the store's). One model of
+correction, one set of series, for late usage, credits and back-billing alike:
+
+- a period whose billed entry names an issued invoice gets notes that **correct that invoice**
+  (what it owes grows or shrinks by them; Kill Bill and Lago attach every adjustment to an
+  invoice the same way);
+- a period whose billed entry names **no invoice** (billed outside the ledger, or never) gets
+  notes over **the period itself** (``corrects`` empty, the period's dates kept; in the JSON
+  ``"invoice": null`` and ``"period"``): a debit note over a period is owed and paid like an
+  invoice and draws on the customer's credit balance (Lago would issue a one-off invoice,
+  Kill Bill an external charge: meterlib keeps it a note, so that every back-billing document
+  is in the note series); a credit note over a period goes to the customer's credit balance,
+  which the next invoice draws on (Kill Bill's credit balance adjustment, Lago's credit);
+- a billed entry naming an invoice the store does not hold, or a void one, is refused, and
+  nothing is issued.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import replace
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, time
 from decimal import Decimal
 from typing import Any
 
 from meterlib._numbers import EXACT
 from meterlib.backbill import BackbillCase, BilledPeriod, Payment, Statement
+from meterlib.backbill.statement import AdjustmentDocument, StatementLine
+from meterlib.errors import InvalidValueError
 from meterlib.invoicing.lifecycle import DocumentKind, IssuedDocument
-from meterlib.invoicing.notes import NoteLine
+from meterlib.invoicing.notes import NoteLine, PeriodRef, note_from_json
 from meterlib.ledger.documents import DocumentStore, DocumentStoreError
 
-__all__ = ["billed_periods", "issue_statement", "with_recorded_payments"]
+__all__ = ["IssuedStatement", "billed_periods", "issue_statement", "with_recorded_payments"]
 
 _ZERO = Decimal(0)
 
@@ -89,32 +105,107 @@ def with_recorded_payments(case: BackbillCase, store: DocumentStore) -> tuple[Ba
     return replace(case, billed=tuple(periods)), changed
 
 
+@dataclass(frozen=True, slots=True)
+class IssuedStatement:
+    """A statement whose adjustment documents were issued into a document store."""
+
+    statement: Statement
+    """The statement, its documents carrying the numbers and issue dates they were issued
+    with (the store's series) instead of the provisional ones."""
+    documents: tuple[IssuedDocument, ...]
+    """The notes as stored, in the statement's document order."""
+
+    @property
+    def numbers(self) -> tuple[str, ...]:
+        """The issued numbers, in order."""
+        return tuple(document.number for document in self.documents)
+
+
+def _period(line: StatementLine) -> tuple[datetime, datetime]:
+    return (datetime.combine(line.start, time(0), UTC), datetime.combine(line.end, time(0), UTC))
+
+
+def _target(
+    store: DocumentStore,
+    document: AdjustmentDocument,
+    line: StatementLine,
+    customer: str | None,
+    named: str | None,
+) -> str | PeriodRef:
+    """The issued invoice a statement document corrects, or the period it bills.
+
+    ``customer`` is whom a period is billed to; ``named`` the customer the caller named (an
+    invoice must be that customer's: a statement's own customer may be a display name).
+    """
+    if document.corrects is None:
+        if customer is None:
+            raise InvalidValueError(
+                "customer", None, f"the customer to bill {document.period} to (its billed "
+                "entry names no invoice and the statement names no customer)"
+            )
+        start, end = _period(line)
+        return PeriodRef(customer, document.currency, start, end)
+    original = store.document(document.corrects)
+    if original.kind is not DocumentKind.INVOICE:
+        raise DocumentStoreError(f"{document.corrects!r} is a {original.kind.value}, not an "
+                                 "invoice")
+    account = store.account(document.corrects)
+    if account.void:
+        raise DocumentStoreError(
+            f"invoice {document.corrects} ({document.period}) is void"
+            + (f"; its replacement is {account.replaced_by}" if account.replaced_by else "")
+            + ": name the invoice that bills the period now"
+        )
+    if original.currency != document.currency:
+        raise InvalidValueError(
+            "currency", document.currency, f"{original.currency}, the currency of invoice "
+            f"{document.corrects}"
+        )
+    if named is not None and original.customer != named:
+        raise InvalidValueError(
+            "customer", named, f"{original.customer!r}, the customer of invoice "
+            f"{document.corrects}"
+        )
+    return document.corrects
+
+
 def issue_statement(
-    store: DocumentStore, statement: Statement, *, at: datetime | None = None
-) -> list[IssuedDocument]:
+    store: DocumentStore,
+    statement: Statement,
+    *,
+    customer: str | None = None,
+    at: datetime | None = None,
+) -> IssuedStatement:
     """Issue the statement's adjustment documents into ``store`` (see the module docstring).
 
-    Every document must correct an invoice the store holds; otherwise nothing is issued and
-    :class:`~meterlib.ledger.documents.DocumentStoreError` names it. All are issued in one
-    transaction.
+    Each becomes a debit or credit note with cause ``backbill``, numbered in the store's note
+    series (gapless with every other note), all in one transaction. A document whose period
+    names an invoice corrects it (the invoice must be in the store, not void, in the same
+    currency, and ``customer``'s when given); one whose period names none is a note over that
+    period (midnight UTC of the statement's dates) for ``customer`` (default: the
+    statement's). Returns the statement with the issued numbers, and the stored notes.
     """
-    for document in statement.documents:
-        if document.corrects is None:
-            raise DocumentStoreError(
-                f"{document.title.lower()} {document.number} for {document.period} names no "
-                "invoice; back-billing can issue only corrections of issued invoices"
-            )
-        store.document(document.corrects)
+    lines = {line.label: line for line in statement.lines}
+    who = customer if customer is not None else statement.customer
     reason = f"{statement.title} ({statement.scenario}), valued {statement.as_of.isoformat()}"
-    notes: list[tuple[str, Iterable[NoteLine]]] = []
+    notes: list[tuple[str | PeriodRef, Iterable[NoteLine]]] = []
     for document in statement.documents:
-        sign = 1 if document.kind == "debit_note" else -1
-        notes.append((str(document.corrects), [
+        line = lines[document.period]
+        target = _target(store, document, line, who, customer)
+        invoice = target if isinstance(target, str) else None
+        start, end = _period(line)
+        debit = document.kind == "debit_note"
+        notes.append((target, [
             NoteLine(
-                invoice=str(document.corrects), line=None, kind="backbill", charge="backbill",
-                plan=None, start=None, end=None, description=line.description, quantity=None,
-                amount=line.amount * sign,
+                invoice=invoice, line=None, kind="backbill", charge="backbill", plan=None,
+                start=start, end=end, description=item.description, quantity=None,
+                amount=item.amount if debit else EXACT.minus(item.amount),
             )
-            for line in document.lines
+            for item in document.lines
         ]))
-    return store.issue_notes(notes, cause="backbill", reason=reason, at=at)
+    issued = store.issue_notes(notes, cause="backbill", reason=reason, at=at)
+    numbered = tuple(
+        replace(document, number=stored.number, issue_date=note_from_json(stored.body).issued_on)
+        for document, stored in zip(statement.documents, issued, strict=True)
+    )
+    return IssuedStatement(replace(statement, documents=numbered), tuple(issued))

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from meterlib.errors import InvalidValueError
-from meterlib.ledger import Ledger
+from meterlib.ledger import BUSY_TIMEOUT, Ledger
 
 if TYPE_CHECKING:
     from meterlib.ledger.duck import DuckLedger
@@ -38,13 +38,27 @@ def backend_of(path: str | Path) -> str:
     return "duckdb"
 
 
-def open_ledger(path: str | Path, *, backend: str | None = None) -> Ledger | DuckLedger:
-    """Open (or create) the ledger at ``path`` with ``backend`` (by default: :func:`backend_of`)."""
+def open_ledger(
+    path: str | Path,
+    *,
+    backend: str | None = None,
+    timeout: float = BUSY_TIMEOUT,
+    durable: bool = True,
+) -> Ledger | DuckLedger:
+    """Open (or create) the ledger at ``path`` with ``backend`` (by default: :func:`backend_of`).
+
+    ``timeout`` and ``durable`` are the SQLite ledger's (a DuckDB ledger syncs every commit
+    and does not wait for a lock another process holds: it refuses at once).
+    """
     chosen = backend_of(path) if backend is None else backend
     if chosen not in BACKENDS:
         raise InvalidValueError("backend", backend, f"one of {list(BACKENDS)} or None")
     if chosen == "duckdb":
         from meterlib.ledger.duck import DuckLedger  # noqa: PLC0415  (optional dependency)
 
+        if backend_of(path) == "sqlite" and Path(path).exists():
+            raise InvalidValueError("backend", backend, f"sqlite: {str(path)!r} is SQLite")
         return DuckLedger(path)
-    return Ledger(path)
+    if backend_of(path) == "duckdb" and Path(path).exists():
+        raise InvalidValueError("backend", backend, f"duckdb: {str(path)!r} is a DuckDB file")
+    return Ledger(path, timeout=timeout, durable=durable)

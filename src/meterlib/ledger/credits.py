@@ -18,12 +18,20 @@ Amounts are decimal text (never REAL), instants POSIX microseconds in UTC. Only 
 entries (grants, top-ups, draws) are stored: recurrences and expiries are derived again on
 reading, so the stored rows reproduce every balance. :meth:`CreditStore.save` is append-only:
 it refuses a ledger whose entries do not begin with the stored ones.
+
+:func:`issue_credited` draws a customer's stored credit for an invoice, issues the credited
+invoice through the document store and stores the draws under its issued number.
+:func:`issue_threshold_invoices` issues a period's threshold invoices through the document
+store (:meth:`~meterlib.ledger.documents.DocumentStore.issue`), one at a time and in order, each
+at its crossing instant and the final part at the period's end.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import replace
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from types import TracebackType
@@ -31,12 +39,21 @@ from typing import Any, Self
 
 from meterlib.credits.entitlements import UsageIndex
 from meterlib.credits.grants import CreditEntry, CreditLedger, EntryKind, Grant, Recurrence
+from meterlib.credits.invoices import CreditedInvoice, apply_credits
+from meterlib.credits.part_invoices import PartTerms, issue_instant, part_draft, part_spans
+from meterlib.credits.thresholds import ThresholdInvoice
+from meterlib.errors import InvalidValueError
+from meterlib.invoicing.contracts import Contract
+from meterlib.invoicing.invoice import Invoice
+from meterlib.invoicing.lifecycle import IssuedDocument
 from meterlib.ledger import Ledger
+from meterlib.ledger.documents import DocumentStore
 from meterlib.ledger.schema import LedgerError, connect
 from meterlib.metering._buckets import instant, micros
 from meterlib.metering.meters import Meter
+from meterlib.periods import zone
 
-__all__ = ["CreditStore", "usage_index"]
+__all__ = ["CreditStore", "issue_credited", "issue_threshold_invoices", "usage_index"]
 
 _TABLES = """
 CREATE TABLE IF NOT EXISTS credit_grants(
@@ -62,6 +79,41 @@ def usage_index(
     index = UsageIndex(meters, group_by=group_by)
     index.add(stored.event for stored in ledger.events(customer=customer))
     return index
+
+
+def issue_threshold_invoices(
+    store: DocumentStore, terms: PartTerms, parts: Sequence[ThresholdInvoice], *, first: int = 0
+) -> list[IssuedDocument]:
+    """Issue parts ``first`` onwards of ``terms.period``, in order; what the store issued.
+
+    ``parts`` are the period's parts so far (the final one once the period ended); those before
+    ``first`` were issued earlier (as soon as each was crossed, in a running system), and the
+    store gives back the last of them. Each part is issued on its own, so a part issued stays
+    issued if a later one is refused.
+    """
+    spans = part_spans(parts, terms.period)
+    if type(first) is not int or not 0 <= first <= len(parts):
+        raise InvalidValueError("first", first, f"a part index from 0 to {len(parts)}")
+    issued: list[IssuedDocument] = []
+    billed = parts[first - 1].usage if first else Decimal(0)
+    previous: str | None = None
+    if first:
+        earlier = store.current_invoice(
+            terms.customer, spans[first - 1].start.astimezone(zone(terms.timezone))
+        )
+        if earlier is None:
+            raise InvalidValueError(
+                "first", first, f"parts issued before it (no invoice of part {first} is stored)"
+            )
+        previous = earlier.number
+    for index in range(first, len(parts)):
+        part, span = parts[index], spans[index]
+        draft = part_draft(terms, part, index, span, billed, previous)
+        document = store.issue(draft, at=issue_instant(part, terms.period))
+        issued.append(document)
+        previous = document.number
+        billed = part.usage
+    return issued
 
 
 def _recurrence_text(recurrence: Recurrence | None) -> str | None:
@@ -186,3 +238,30 @@ class CreditStore:
             db.execute("ROLLBACK")
             raise
         return len(entries)
+
+
+def issue_credited(
+    store: DocumentStore,
+    credits_store: CreditStore,
+    draft: Invoice,
+    at: datetime,
+    *,
+    contract: Contract | None = None,
+) -> tuple[IssuedDocument, CreditedInvoice]:
+    """Draw the customer's stored credit for ``draft``, issue it, store the draws; return both.
+
+    The credit lines are added by :func:`~meterlib.credits.invoices.apply_credits` (at ``at``,
+    unit credits when ``contract`` is given), the credited invoice is issued through ``store``
+    and the draws are saved under the issued invoice's number. The invoice is issued first:
+    should saving the draws fail, the issued invoice names each grant and amount, and calling
+    :meth:`CreditStore.save` with the same ledger again stores what is missing.
+    """
+    book = credits_store.load(draft.customer)
+    credited, after = apply_credits(draft, book, at, contract=contract)
+    document = store.issue(credited.invoice, at=at)
+    known = len(book.recorded)
+    entries = after.recorded[:known] + tuple(
+        replace(entry, reference=document.number) for entry in after.recorded[known:]
+    )
+    credits_store.save(CreditLedger(after.customer, after.grants, entries))
+    return document, credited

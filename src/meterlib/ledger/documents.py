@@ -4,7 +4,8 @@ A :class:`DocumentStore` keeps, beside the events of a ledger (same file, its ow
 
 - every issued invoice, credit note and debit note as the exact JSON it was issued with
   (``documents.body``; read back byte for byte), with its number, kind, customer, total, the
-  invoice it corrects and when it was issued; rows are only ever inserted, never updated;
+  invoice it corrects (none for a back-billing note over a period no invoice billed: its
+  period is kept instead) and when it was issued; rows are only ever inserted, never updated;
 - one counter per number series (``document_series``), incremented in the same transaction
   that inserts the numbered document, so a number is used exactly when its document is stored:
   two processes issuing at once are serialized by SQLite's write lock (``BEGIN IMMEDIATE``),
@@ -30,56 +31,46 @@ Amounts are decimal text, times integer POSIX microseconds (UTC).
 
 from __future__ import annotations
 
+import json
 import sqlite3
-from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import replace
+from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Protocol, Self
 
-from meterlib._numbers import EXACT, to_decimal
-from meterlib.errors import InvalidValueError, MeterlibError
+from meterlib._numbers import EXACT
+from meterlib.errors import InvalidValueError
 from meterlib.invoicing.invoice import Invoice
 from meterlib.invoicing.lifecycle import (
     DocumentKind,
     InvoiceAccount,
     InvoicePayment,
     IssuedDocument,
-    IssuedInvoice,
     Numbering,
 )
-from meterlib.invoicing.notes import (
-    Note,
-    NoteLine,
-    correction_lines_in,
-    note_from_json,
-    note_to_json,
-)
-from meterlib.invoicing.serialize import invoice_from_json, invoice_to_json
+from meterlib.invoicing.notes import Note, NoteLine, PeriodRef, note_to_json
+from meterlib.invoicing.serialize import invoice_to_dict
 from meterlib.ledger import Ledger
+from meterlib.ledger.document_queries import DocumentQueries, DocumentStoreError
 from meterlib.ledger.document_rows import (
-    COLUMNS,
     DOCUMENTS_FORMAT,
-    EPOCH,
     INSERT,
     SCHEMA,
-    decimal_sum,
     document_of,
     iso,
     micros,
     timezone_of,
 )
-from meterlib.periods import zone
+from meterlib.periods import Period, zone
 
 __all__ = ["DOCUMENTS_FORMAT", "DocumentStore", "DocumentStoreError", "HasPath"]
 
 _ZERO = Decimal(0)
-
-
-class DocumentStoreError(MeterlibError, LookupError):
-    """A document operation is not possible: unknown number, already void, wrong kind."""
+_INVOICE = DocumentKind.INVOICE.value
+#: ``json.dumps(data, ensure_ascii=False)`` without building an encoder per document
+_ENCODER = json.JSONEncoder(ensure_ascii=False)
 
 
 class HasPath(Protocol):
@@ -95,7 +86,7 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-class DocumentStore:
+class DocumentStore(DocumentQueries):
     """Issued documents and payments in a ledger file (see the module docstring).
 
     ``DocumentStore(target)`` takes the ledger file's path, a ledger object (its ``path``) or
@@ -193,54 +184,110 @@ class DocumentStore:
         )
         return series.prefix, sequence, number
 
-    def _insert_invoice(
-        self, db: sqlite3.Connection, draft: Invoice, at: datetime, grace: timedelta
-    ) -> IssuedDocument:
-        period = draft.period
-        existing = db.execute(
-            "SELECT number FROM documents WHERE customer = ? AND period_start = ? "
-            "AND kind = 'invoice' AND number NOT IN (SELECT number FROM document_voids)",
-            (draft.customer, period.start.isoformat()),
+    def _insert_invoices(
+        self, db: sqlite3.Connection, drafts: list[Invoice], at: datetime, grace: timedelta
+    ) -> list[IssuedDocument]:
+        """Number and store ``drafts`` in order, in the open transaction ``db``.
+
+        The batch costs a few statements whatever its size: one query finds the periods
+        already invoiced, one the customers with money on account, the series moves once and
+        the rows go in with one ``executemany``; only invoices that carry correction lines or
+        draw on a credit balance take statements of their own.
+        """
+        if not drafts:
+            return []
+        customers = json.dumps(sorted({bill.customer for bill in drafts}))
+        taken = {
+            (row[0], row[1]): row[2]
+            for row in db.execute(
+                "SELECT customer, period_start, number FROM documents WHERE kind = 'invoice' "
+                "AND customer IN (SELECT value FROM json_each(?)) "
+                "AND number NOT IN (SELECT number FROM document_voids)",
+                (customers,),
+            )
+        }
+        funded = {
+            row[0]
+            for row in db.execute(
+                "SELECT customer FROM payments WHERE customer IN (SELECT value FROM json_each(?)) "
+                "UNION SELECT customer FROM applications "
+                "WHERE customer IN (SELECT value FROM json_each(?))",
+                (customers, customers),
+            )
+        }
+        series = self.numbering.series(DocumentKind.INVOICE)
+        row = db.execute(
+            "SELECT last FROM document_series WHERE prefix = ?", (series.prefix,)
         ).fetchone()
-        if existing is not None:
-            raise DocumentStoreError(
-                f"{draft.customer!r} already has invoice {existing[0]} for the period starting "
-                f"{period.start.isoformat()}; an issued invoice is corrected by notes "
-                "(recheck, credit-note) or voided and replaced, never issued twice"
-            )
-        prefix, sequence, number = self._next(db, DocumentKind.INVOICE)
-        local = at.astimezone(zone(draft.timezone)).date()
-        issued = replace(
-            draft, number=number, issued_on=local, due_on=local + (draft.due_on - draft.issued_on)
+        last = 0 if row is None else row[0]
+        stamp = micros(at)
+        rows: list[tuple[Any, ...]] = []
+        issued: list[IssuedDocument] = []
+        # per batch, once per time zone and per period: the issue date, the period's bounds
+        # as text and when its grace period ends (if after ``at``)
+        days: dict[str, date] = {}
+        spans: dict[Period, tuple[str, str, datetime | None]] = {}
+        for draft in drafts:
+            period = draft.period
+            span = spans.get(period)
+            if span is None:
+                grace_ends = period.end + grace
+                span = spans[period] = (period.start.isoformat(), period.end.isoformat(),
+                                        grace_ends if grace_ends > at else None)
+            start, end, grace_ends_or_none = span
+            existing = taken.get((draft.customer, start))
+            if existing is not None:
+                raise DocumentStoreError(
+                    f"{draft.customer!r} already has invoice {existing} for the period "
+                    f"starting {start}; an issued invoice is corrected by notes "
+                    "(recheck, credit-note) or voided and replaced, never issued twice"
+                )
+            last += 1
+            number = series.format(last)
+            taken[draft.customer, start] = f"{number} (earlier in this batch)"
+            local = days.get(draft.timezone)
+            if local is None:
+                local = days[draft.timezone] = at.astimezone(zone(draft.timezone)).date()
+            # the draft's JSON with the three fields issuing sets: the same text as
+            # invoice_to_json of the draft with number, issue and due dates replaced
+            data = invoice_to_dict(draft)
+            data["number"] = number
+            data["issued_on"] = local.isoformat()
+            data["due_on"] = (local + (draft.due_on - draft.issued_on)).isoformat()
+            body = _ENCODER.encode(data)
+            rows.append((
+                _INVOICE, number, series.prefix, last, draft.customer, draft.currency,
+                str(draft.total), None, start, end, stamp,
+                None if grace_ends_or_none is None else micros(grace_ends_or_none), body,
+            ))
+            issued.append(IssuedDocument(
+                kind=DocumentKind.INVOICE, number=number, series=series.prefix, sequence=last,
+                customer=draft.customer, currency=draft.currency, total=draft.total,
+                corrects=None, period_start=period.start, period_end=period.end, issued_at=at,
+                grace_ends=grace_ends_or_none, body=body,
+            ))
+        db.executemany(INSERT, rows)
+        db.execute(
+            "INSERT INTO document_series VALUES (?, ?) "
+            "ON CONFLICT (prefix) DO UPDATE SET last = excluded.last",
+            (series.prefix, last),
         )
-        body = invoice_to_json(issued, indent=None)
-        grace_ends = period.end + grace
-        row = (
-            DocumentKind.INVOICE.value, number, prefix, sequence, draft.customer,
-            draft.currency, str(issued.total), None, period.start.isoformat(),
-            period.end.isoformat(), micros(at), micros(grace_ends) if grace_ends > at else None,
-            body,
-        )
-        db.execute(INSERT, row)
-        corrected = sorted({line.corrects.invoice for line in draft.lines if line.corrects})
-        for target in corrected:
-            self._get(db, target)  # a correction must point at an issued document
-            db.execute("INSERT INTO document_links VALUES (?, ?)", (number, target))
-        balance = self._balance(db, draft.customer, draft.currency)
-        drawn = min(balance, issued.total)
-        if drawn > 0:
-            db.execute(
-                "INSERT INTO applications VALUES (?, ?, ?, ?, 'credit balance', NULL, ?)",
-                (draft.customer, draft.currency, number, str(drawn), micros(at)),
-            )
-        elif issued.total < 0:
-            self._release_excess(db, number, at)
-        return IssuedDocument(
-            kind=DocumentKind.INVOICE, number=number, series=prefix, sequence=sequence,
-            customer=draft.customer, currency=draft.currency, total=issued.total, corrects=None,
-            period_start=period.start, period_end=period.end, issued_at=at,
-            grace_ends=grace_ends if grace_ends > at else None, body=body,
-        )
+        for draft, document in zip(drafts, issued, strict=True):
+            for target in sorted({line.corrects.invoice for line in draft.lines
+                                  if line.corrects}):
+                self._get(db, target)  # a correction must point at an issued document
+                db.execute("INSERT INTO document_links VALUES (?, ?)", (document.number, target))
+            if draft.total < 0:
+                self._release_excess(db, document.number, at)
+                funded.add(draft.customer)
+            elif draft.customer in funded:
+                drawn = min(self._balance(db, draft.customer, draft.currency), draft.total)
+                if drawn > 0:
+                    db.execute(
+                        "INSERT INTO applications VALUES (?, ?, ?, ?, 'credit balance', NULL, ?)",
+                        (draft.customer, draft.currency, document.number, str(drawn), stamp),
+                    )
+        return issued
 
     def issue(
         self, draft: Invoice, *, at: datetime | None = None, grace: timedelta = timedelta(0)
@@ -256,7 +303,8 @@ class DocumentStore:
         """
         moment = _now() if at is None else at
         micros(moment)
-        return self._write(lambda db: self._insert_invoice(db, draft, moment, grace))  # type: ignore[no-any-return]
+        [issued] = self._write(lambda db: self._insert_invoices(db, [draft], moment, grace))
+        return issued  # type: ignore[no-any-return]
 
     def issue_many(
         self, drafts: Iterable[Invoice], *, at: datetime | None = None,
@@ -265,8 +313,9 @@ class DocumentStore:
         """Issue many drafts in one transaction (all or none), numbered in the given order."""
         moment = _now() if at is None else at
         micros(moment)
+        kept = list(drafts)
         return self._write(  # type: ignore[no-any-return]
-            lambda db: [self._insert_invoice(db, draft, moment, grace) for draft in drafts]
+            lambda db: self._insert_invoices(db, kept, moment, grace)
         )
 
     def issue_note(
@@ -288,53 +337,85 @@ class DocumentStore:
 
     def issue_notes(
         self,
-        notes: Iterable[tuple[str, Iterable[NoteLine]]],
+        notes: Iterable[tuple[str | PeriodRef, Iterable[NoteLine]]],
         *,
         cause: str,
         reason: str,
         at: datetime | None = None,
     ) -> list[IssuedDocument]:
-        """Issue one note per ``(invoice, lines)`` in one transaction: all of them or none."""
+        """Issue one note per ``(target, lines)`` in one transaction: all of them or none.
+
+        A target is the number of the issued invoice the note corrects, or (back-billing
+        only) a :class:`~meterlib.invoicing.notes.PeriodRef`: a period no issued invoice
+        billed. A debit note over a period is paid like an invoice (and draws on the
+        customer's credit balance at once); a credit note over a period goes to the
+        customer's credit balance.
+        """
         moment = _now() if at is None else at
         micros(moment)
-        kept = [(invoice, tuple(lines)) for invoice, lines in notes]
+        kept = [(target, tuple(lines)) for target, lines in notes]
         return self._write(  # type: ignore[no-any-return]
-            lambda db: [self._insert_note(db, invoice, lines, cause, reason, moment)
-                        for invoice, lines in kept]
+            lambda db: [self._insert_note(db, target, lines, cause, reason, moment)
+                        for target, lines in kept]
         )
 
     def _insert_note(  # noqa: PLR0917  (the parts of a note)
         self,
         db: sqlite3.Connection,
-        invoice: str,
+        target: str | PeriodRef,
         lines: tuple[NoteLine, ...],
         cause: str,
         reason: str,
         moment: datetime,
     ) -> IssuedDocument:
-        original = self._get(db, invoice)
-        if original.kind is not DocumentKind.INVOICE:
-            raise DocumentStoreError(f"{invoice!r} is a {original.kind.value}, not an invoice")
+        start: datetime | None
+        end: datetime | None
+        if isinstance(target, PeriodRef):
+            invoice = None
+            customer, currency, timezone = target.customer, target.currency, target.timezone
+            start, end = target.start, target.end
+        else:
+            original = self._get(db, target)
+            if original.kind is not DocumentKind.INVOICE:
+                raise DocumentStoreError(f"{target!r} is a {original.kind.value}, not an invoice")
+            invoice, customer, currency = target, original.customer, original.currency
+            timezone = timezone_of(original.body)
+            start, end = original.period_start, original.period_end
         total = _ZERO
         for line in lines:
             total = EXACT.add(total, line.amount)
         kind = DocumentKind.DEBIT_NOTE if total > 0 else DocumentKind.CREDIT_NOTE
         prefix, sequence, number = self._next(db, kind)
         draft = Note(
-            number=number, customer=original.customer, currency=original.currency,
-            invoice=invoice, cause=cause, reason=reason,
-            issued_on=moment.astimezone(zone(timezone_of(original.body))).date(),
-            lines=lines, total=total,
+            number=number, customer=customer, currency=currency, invoice=invoice, cause=cause,
+            reason=reason, issued_on=moment.astimezone(zone(timezone)).date(), lines=lines,
+            total=total, period_start=None if invoice else start,
+            period_end=None if invoice else end,
         )
         draft.check()
         body = note_to_json(draft)
+        stamp = micros(moment)
         row = (
-            kind.value, number, prefix, sequence, original.customer, original.currency,
-            str(total), invoice, iso(original.period_start), iso(original.period_end),
-            micros(moment), None, body,
+            kind.value, number, prefix, sequence, customer, currency, str(total), invoice,
+            iso(start), iso(end), stamp, None, body,
         )
         db.execute(INSERT, row)
-        self._release_excess(db, invoice, moment)
+        if invoice is not None:
+            if total < 0:  # only a credit can leave the invoice overpaid
+                self._release_excess(db, invoice, moment)
+        elif total < 0:  # a credit over a period: the customer's credit balance
+            db.execute(
+                "INSERT INTO applications VALUES (?, ?, ?, ?, 'credit note to credit balance', "
+                "NULL, ?)",
+                (customer, currency, number, str(total), stamp),
+            )
+        else:  # a debit over a period is owed like an invoice: it draws on the balance
+            drawn = min(self._balance(db, customer, currency), total)
+            if drawn > 0:
+                db.execute(
+                    "INSERT INTO applications VALUES (?, ?, ?, ?, 'credit balance', NULL, ?)",
+                    (customer, currency, number, str(drawn), stamp),
+                )
         return document_of(row)
 
     def void(
@@ -370,7 +451,7 @@ class DocumentStore:
             self._release_excess(db, number, moment)
             if replacement is None:
                 return None
-            issued = self._insert_invoice(db, replacement, moment, timedelta(0))
+            [issued] = self._insert_invoices(db, [replacement], moment, timedelta(0))
             db.execute(
                 "UPDATE document_voids SET replaced_by = ? WHERE number = ?",
                 (issued.number, number),
@@ -390,9 +471,7 @@ class DocumentStore:
         moment = _now() if at is None else at
 
         def work(db: sqlite3.Connection) -> InvoiceAccount:
-            original = self._get(db, payment.invoice)
-            if original.kind is not DocumentKind.INVOICE:
-                raise DocumentStoreError(f"{payment.invoice!r} is not an invoice")
+            original = self._payable(db, payment.invoice)
             cursor = db.execute(
                 "INSERT INTO payments (customer, currency, invoice, amount, paid_on, reference, "
                 "method, recorded_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -420,174 +499,3 @@ class DocumentStore:
                 (account.customer, account.currency, invoice, str(account.remaining),
                  micros(moment)),
             )
-
-    # -- reading ---------------------------------------------------------------------------
-
-    def _get(self, db: sqlite3.Connection, number: str) -> IssuedDocument:
-        row = db.execute(
-            f"SELECT {COLUMNS} FROM documents WHERE number = ?", (number,)  # noqa: S608
-        ).fetchone()
-        if row is None:
-            raise DocumentStoreError(f"no issued document numbered {number!r}")
-        return document_of(row)
-
-    def document(self, number: str) -> IssuedDocument:
-        """The issued document ``number``, with the exact JSON it was issued with."""
-        return self._get(self._db, number)
-
-    def invoice(self, number: str) -> Invoice:
-        """Issued invoice ``number`` as a value."""
-        found = self.document(number)
-        if found.kind is not DocumentKind.INVOICE:
-            raise DocumentStoreError(f"{number!r} is a {found.kind.value}, not an invoice")
-        return invoice_from_json(found.body)
-
-    def issued_invoice(self, number: str) -> IssuedInvoice:
-        """Issued invoice ``number`` with its stored form and its account now."""
-        return IssuedInvoice(self.invoice(number), self.document(number), self.account(number))
-
-    def note(self, number: str) -> Note:
-        """Issued credit or debit note ``number`` as a value."""
-        found = self.document(number)
-        if found.kind is DocumentKind.INVOICE:
-            raise DocumentStoreError(f"{number!r} is an invoice, not a note")
-        return note_from_json(found.body)
-
-    def documents(
-        self,
-        *,
-        customer: str | None = None,
-        kind: DocumentKind | None = None,
-        corrects: str | None = None,
-    ) -> Iterator[IssuedDocument]:
-        """Issued documents in the order they were issued, optionally filtered."""
-        query = f"SELECT {COLUMNS} FROM documents WHERE 1 = 1"  # noqa: S608
-        params: list[Any] = []
-        for column, value in (("customer", customer), ("corrects", corrects)):
-            if value is not None:
-                query += f" AND {column} = ?"
-                params.append(value)
-        if kind is not None:
-            query += " AND kind = ?"
-            params.append(DocumentKind(kind).value)
-        for row in self._db.execute(query + " ORDER BY issued_us, rowid", params):
-            yield document_of(row)
-
-    def notes_of(self, invoice: str) -> list[Note]:
-        """The notes correcting ``invoice``, oldest first."""
-        return [note_from_json(d.body) for d in self.documents(corrects=invoice)]
-
-    def corrections_of(self, invoice: str) -> list[NoteLine]:
-        """The corrections of ``invoice`` made because usage changed, as note lines.
-
-        They are the lines of its late-usage notes and the correction lines later invoices
-        carry for it. Credits granted by hand and back-billing notes (a re-valuation at other
-        prices) are not corrections of usage under the contract and are left out.
-        """
-        found: list[NoteLine] = []
-        for document in self.documents(corrects=invoice):
-            note = note_from_json(document.body)
-            if note.cause == "late_usage":
-                found.extend(note.lines)
-        rows = self._db.execute(
-            "SELECT document FROM document_links WHERE invoice = ? ORDER BY rowid", (invoice,)
-        ).fetchall()
-        for (number,) in rows:
-            found.extend(correction_lines_in(self.invoice(number), invoice))
-        return found
-
-    def invoice_index(self) -> list[tuple[str, str, datetime, datetime, datetime]]:
-        """Every invoice that is not void, in the order issued (bodies are not read).
-
-        Each as ``(number, customer, period start, period end, issued at)``.
-        """
-        rows = self._db.execute(
-            "SELECT number, customer, period_start, period_end, issued_us FROM documents "
-            "WHERE kind = 'invoice' AND number NOT IN (SELECT number FROM document_voids) "
-            "ORDER BY issued_us, rowid"
-        ).fetchall()
-        return [
-            (r[0], r[1], datetime.fromisoformat(r[2]), datetime.fromisoformat(r[3]),
-             EPOCH + timedelta(microseconds=r[4]))
-            for r in rows
-        ]
-
-    def current_invoice(self, customer: str, period_start: datetime) -> IssuedDocument | None:
-        """The customer's invoice for the period starting ``period_start`` that is not void."""
-        row = self._db.execute(
-            f"SELECT {COLUMNS} FROM documents WHERE customer = ? AND period_start = ? "  # noqa: S608
-            "AND kind = 'invoice' AND number NOT IN (SELECT number FROM document_voids) "
-            "ORDER BY rowid DESC LIMIT 1",
-            (customer, period_start.isoformat()),
-        ).fetchone()
-        return None if row is None else document_of(row)
-
-    def account(self, number: str) -> InvoiceAccount:
-        """What issued invoice ``number`` owes now, what was paid, and its status."""
-        return self._account(self._db, number)
-
-    def _account(self, db: sqlite3.Connection, number: str) -> InvoiceAccount:
-        found = self._get(db, number)
-        if found.kind is not DocumentKind.INVOICE:
-            raise DocumentStoreError(f"{number!r} is a {found.kind.value}, not an invoice")
-        adjustments = decimal_sum(r[0] for r in db.execute(
-            "SELECT total FROM documents WHERE corrects = ?", (number,)))
-        paid = decimal_sum(r[0] for r in db.execute(
-            "SELECT amount FROM applications WHERE invoice = ?", (number,)))
-        void = db.execute(
-            "SELECT reason, replaced_by FROM document_voids WHERE number = ?", (number,)
-        ).fetchone()
-        return InvoiceAccount(
-            number=number, customer=found.customer, currency=found.currency, total=found.total,
-            adjustments=adjustments, paid=paid, void=void is not None,
-            void_reason=None if void is None else void[0],
-            replaced_by=None if void is None else void[1],
-        )
-
-    def payments(self, invoice: str | None = None) -> list[InvoicePayment]:
-        """Recorded payments, in the order recorded (those against ``invoice`` when given)."""
-        query = "SELECT invoice, amount, paid_on, reference, method FROM payments"
-        params: tuple[Any, ...] = ()
-        if invoice is not None:
-            query += " WHERE invoice = ?"
-            params = (invoice,)
-        return [
-            InvoicePayment(r[0], r[1], date.fromisoformat(r[2]), r[3], r[4])
-            for r in self._db.execute(query + " ORDER BY payment", params)
-        ]
-
-    def applications(self, invoice: str) -> list[tuple[date, Decimal]]:
-        """The money applied to ``invoice`` in order: ``(day, amount)``.
-
-        A payment counts on its payment date, credit balance drawn on the (UTC) day it was
-        drawn; amounts given back to the credit balance are negative.
-        """
-        rows = self._db.execute(
-            "SELECT a.amount, p.paid_on, a.at_us FROM applications AS a LEFT JOIN payments AS p "
-            "ON p.payment = a.payment WHERE a.invoice = ? ORDER BY a.rowid",
-            (invoice,),
-        ).fetchall()
-        return [
-            (
-                date.fromisoformat(r[1]) if r[1] is not None
-                else (EPOCH + timedelta(microseconds=r[2])).date(),
-                to_decimal(r[0], "amount"),
-            )
-            for r in rows
-        ]
-
-    def balance(self, customer: str, currency: str) -> Decimal:
-        """The customer's credit balance: payments less what was applied to its invoices."""
-        return self._balance(self._db, customer, currency)
-
-    def _balance(self, db: sqlite3.Connection, customer: str, currency: str) -> Decimal:
-        key = (customer, currency)
-        received = decimal_sum(r[0] for r in db.execute(
-            "SELECT amount FROM payments WHERE customer = ? AND currency = ?", key))
-        applied = decimal_sum(r[0] for r in db.execute(
-            "SELECT amount FROM applications WHERE customer = ? AND currency = ?", key))
-        return EXACT.subtract(received, applied)
-
-    def series_last(self) -> Mapping[str, int]:
-        """The last sequence used in each series, by prefix."""
-        return dict(self._db.execute("SELECT prefix, last FROM document_series").fetchall())

@@ -48,7 +48,13 @@ from meterlib.ledger.rows import (
     instant,
     to_row,
 )
-from meterlib.ledger.schema import LedgerError
+from meterlib.ledger.schema import (
+    LedgerBusyError,
+    LedgerCorruptError,
+    LedgerError,
+    LedgerFormatError,
+    lock_holders,
+)
 from meterlib.metering._buckets import micros
 from meterlib.metering.events import CheckedEvent, UsageEvent, check_event
 from meterlib.metering.meters import Meter
@@ -56,7 +62,7 @@ from meterlib.metering.report import BatchReport, Conflict, Rejection
 from meterlib.metering.table import UsageTable
 from meterlib.periods import BillingCycle, Period
 
-__all__ = ["DUCK_FORMAT", "DuckLedger"]
+__all__ = ["DUCK_FORMAT", "DuckLedger", "duckdb_module"]
 
 #: The schema version written into every DuckDB ledger's ``meta`` table.
 DUCK_FORMAT = "meterlib.duckledger/1"
@@ -80,6 +86,11 @@ CREATE TABLE IF NOT EXISTS refused (
     numbers VARCHAR);
 """
 _SHIFT = 1 << 32
+
+
+def duckdb_module() -> Any:
+    """The ``duckdb`` module; :class:`MeterlibError` naming the extra when it is missing."""
+    return _duckdb()
 
 
 def _duckdb() -> Any:
@@ -117,7 +128,9 @@ class DuckLedger:
         try:
             self._db: Any = duckdb.connect(str(self.path))
         except duckdb.Error as error:
-            raise LedgerError(
+            if "lock" in str(error).lower():
+                raise LedgerBusyError(self.path, 0.0, lock_holders(self.path)) from None
+            raise LedgerFormatError(
                 f"{str(self.path)!r} is not a meterlib DuckDB ledger: {error}"
             ) from None
         try:
@@ -154,6 +167,24 @@ class DuckLedger:
             db.execute("ROLLBACK")
             raise
 
+    def check(self) -> None:
+        """Raise :class:`~meterlib.ledger.LedgerCorruptError` when the tables cannot be read.
+
+        DuckDB checksums every block it reads, so ``ingest_files`` refuses a damaged file
+        before anything is written to it.
+        """
+        duckdb = _duckdb()
+        try:
+            self._db.execute(
+                "SELECT (SELECT count(*) FROM batches), (SELECT count(*) FROM events), "
+                "(SELECT count(*) FROM refused)"
+            ).fetchall()
+        except duckdb.Error as error:
+            raise LedgerCorruptError(
+                f"ledger {str(self.path)!r} is damaged ({error}); nothing was written: restore "
+                "it from a copy ('meterlib verify --ledger' tells what is wrong)"
+            ) from None
+
     def close(self) -> None:
         """Close the database file; committed batches stay."""
         self._db.close()
@@ -184,7 +215,7 @@ class DuckLedger:
 
     # -- appending -------------------------------------------------------------------------
 
-    def append(  # noqa: PLR0915  (one pass over the batch, as the SQLite ledger's)
+    def append(
         self,
         events: Iterable[UsageEvent | Mapping[str, Any]],
         *,
@@ -228,18 +259,7 @@ class DuckLedger:
             stored: dict[str, Sequence[Any]] = {}
             if rows:
                 table = _arrow(rows, range(len(rows)))
-                db.register("meterlib_batch", table)
-                try:
-                    # The bounds let DuckDB skip row groups by their id statistics (time-ordered
-                    # ids); both sides order text by code point (UTF-8 bytes).
-                    for row in db.execute(
-                        f"SELECT {_COLUMNS} FROM events "  # noqa: S608  (constant columns)
-                        "WHERE id >= ? AND id <= ? AND id IN (SELECT id FROM meterlib_batch)",
-                        [min(first), max(first)],
-                    ).fetchall():
-                        stored[row[0]] = row
-                finally:
-                    db.unregister("meterlib_batch")
+                stored = self._stored(table, min(first), max(first))
                 if stored:
                     keep = [i for i, r in enumerate(rows) if r[0] not in stored]
                     table = _arrow([rows[i] for i in keep], keep)
@@ -271,6 +291,78 @@ class DuckLedger:
             conflicts=tuple(conflict for _, conflict, _ in found),
             rejected=tuple(rejected),
         )
+
+    def _stored(self, table: Any, low: str, high: str) -> dict[str, Sequence[Any]]:
+        """Rows stored before of the ids of ``table`` (an Arrow table with an ``id`` column)."""
+        db = self._db
+        db.register("meterlib_batch", table)
+        try:
+            # The bounds let DuckDB skip row groups by their id statistics (time-ordered ids);
+            # both sides order text by code point (UTF-8 bytes).
+            return {
+                row[0]: row
+                for row in db.execute(
+                    f"SELECT {_COLUMNS} FROM events "  # noqa: S608  (constant columns)
+                    "WHERE id >= ? AND id <= ? AND id IN (SELECT id FROM meterlib_batch)",
+                    [low, high],
+                ).fetchall()
+            }
+        finally:
+            db.unregister("meterlib_batch")
+
+    def append_rows(
+        self, table: Any, *, received_at: datetime | None = None, source: str | None = None
+    ) -> BatchReport:
+        """Store a batch of valid events given as stored rows in columns, in one transaction.
+
+        Exactly :meth:`meterlib.ledger.Ledger.append_rows`: same argument, same report.
+        """
+        import pyarrow as pa  # noqa: PLC0415  (part of the duckdb extra)
+        import pyarrow.compute as pc  # noqa: PLC0415
+
+        from meterlib.ledger.bulk import repeated, sort_rows  # noqa: PLC0415
+
+        moment = datetime.now(UTC) if received_at is None else received_at
+        if not isinstance(moment, datetime) or moment.utcoffset() is None:
+            raise InvalidValueError("received_at", received_at, "an aware datetime or None")
+        count = int(table.num_rows)
+        db = self._db
+        db.execute("BEGIN TRANSACTION")
+        try:
+            batch = int(self._one("SELECT coalesce(max(batch), 0) + 1 FROM batches")[0])
+            stored: dict[str, Sequence[Any]] = {}
+            found = None
+            if count:
+                ids = table.column("id")
+                low, high = pc.min_max(ids).values()
+                stored = self._stored(table.select(["id"]), low.as_py(), high.as_py())
+                again = repeated(table) if pc.count_distinct(ids).as_py() != count else []
+                found = sort_rows(table, stored, again)
+                new = table.append_column("pos", pa.array(range(count), pa.int64()))
+                if found.skip:
+                    keep = pc.invert(pc.is_in(new.column("pos"), pa.array(found.skip, pa.int64())))
+                    new = new.filter(keep)
+                db.register("meterlib_new", new)
+                try:
+                    db.execute(
+                        f"INSERT INTO events SELECT {batch * _SHIFT} + pos, {_COLUMNS}, "  # noqa: S608
+                        f"{batch} FROM meterlib_new"
+                    )
+                finally:
+                    db.unregister("meterlib_new")
+            if found is None:
+                found = sort_rows(table, {}, [])
+            self._refuse(batch, [row for _, _, row in found.found])
+            db.execute(
+                "INSERT INTO batches VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [batch, micros(moment), source, count, found.accepted, found.duplicates,
+                 len(found.found), 0],
+            )
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        return found.report()
 
     def _refuse(self, batch: int, rows: list[Row]) -> None:
         """Keep each refused version once (as the SQLite ledger's ``UNIQUE (id, content)``)."""

@@ -189,16 +189,7 @@ class EventStore:
                     self._not_added(first, last, cursor.rowcount), int(batch or 0)
                 )
             accepted, outside, unmetered, duplicates, found = sort_batch(first, later, stored)
-            db.executemany(  # the batch number is an int from SQLite, not input
-                f"INSERT OR IGNORE INTO refused (content, batch, {EVENT_COLUMNS}) "  # noqa: S608
-                f"VALUES (?, {int(batch or 0)}, ?, ?, ?, ?, ?, ?, ?)",
-                [(canonical(row), *row) for _, _, row in found],
-            )
-            db.execute(
-                "UPDATE batches SET stored = ?, duplicates = ?, conflicts = ?, rejected = ? "
-                "WHERE batch = ?",
-                (accepted + outside, duplicates, len(found), len(rejected), batch),
-            )
+            self._finish(int(batch or 0), found, accepted + outside, duplicates, len(rejected))
             db.execute("COMMIT")
         except BaseException:
             if db.in_transaction:
@@ -212,6 +203,68 @@ class EventStore:
             unmetered=unmetered,
             conflicts=tuple(conflict for _, conflict, _ in found),
             rejected=tuple(rejected),
+        )
+
+    @guarded
+    def append_rows(
+        self, table: Any, *, received_at: datetime | None = None, source: str | None = None
+    ) -> BatchReport:
+        """Store a batch of valid events given as stored rows in columns, in one transaction.
+
+        ``table`` is the ``table`` of a :class:`~meterlib.ledger.blocks.ColumnBlock` (what the
+        columnar reader makes of a plain block; it needs pyarrow). The same decisions and
+        report as :meth:`append` of the same events, without meters or periods.
+        """
+        from meterlib.ledger.bulk import repeated, sort_rows, to_rows  # noqa: PLC0415  (pyarrow)
+
+        moment = datetime.now(UTC) if received_at is None else received_at
+        if not isinstance(moment, datetime) or moment.utcoffset() is None:
+            raise InvalidValueError("received_at", received_at, "an aware datetime or None")
+        rows = to_rows(table)
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            last = db.execute("SELECT coalesce(max(rowid), 0) FROM events").fetchone()[0]
+            batch = int(db.execute(
+                "INSERT INTO batches (received_us, source, received, stored, duplicates, "
+                "conflicts, rejected) VALUES (?, ?, ?, 0, 0, 0, 0)",
+                (micros(moment), source, len(rows)),
+            ).lastrowid or 0)
+            cursor = db.executemany(  # the batch number is an int from SQLite, not input
+                f"INSERT OR IGNORE INTO events ({EVENT_COLUMNS}, batch) "  # noqa: S608
+                f"VALUES (?, ?, ?, ?, ?, ?, ?, {batch})",
+                rows,
+            )
+            stored: dict[str, Sequence[Any]] = {}
+            again: list[str] = []
+            if cursor.rowcount != len(rows):
+                ids = dict.fromkeys(row[0] for row in rows)
+                stored = self._stored(self._not_added(ids, last, cursor.rowcount), batch)
+                if len(ids) != len(rows):
+                    again = repeated(table)
+            found = sort_rows(table, stored, again)
+            self._finish(batch, found.found, found.accepted, found.duplicates, 0)
+            db.execute("COMMIT")
+        except BaseException:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
+        return found.report()
+
+    def _finish(
+        self, batch: int, found: list[tuple[int, Conflict, Row]], stored: int, duplicates: int,
+        rejected: int,
+    ) -> None:
+        """Keep the refused versions and write the batch's counts (inside its transaction)."""
+        self._db.executemany(  # the batch number is an int from SQLite, not input
+            f"INSERT OR IGNORE INTO refused (content, batch, {EVENT_COLUMNS}) "  # noqa: S608
+            f"VALUES (?, {int(batch)}, ?, ?, ?, ?, ?, ?, ?)",
+            [(canonical(row), *row) for _, _, row in found],
+        )
+        self._db.execute(
+            "UPDATE batches SET stored = ?, duplicates = ?, conflicts = ?, rejected = ? "
+            "WHERE batch = ?",
+            (stored, duplicates, len(found), rejected, batch),
         )
 
     def _not_added(self, first: Mapping[str, Any], last: int, added: int) -> list[str]:

@@ -22,15 +22,20 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from meterlib._fast import gc_paused
 from meterlib.errors import InvalidValueError
+from meterlib.frames import MissingDependencyError
 from meterlib.ledger import Ledger
+from meterlib.ledger.blocks import ColumnBlock, columns_available, read_blocks
 from meterlib.metering.events import UsageEvent
 from meterlib.metering.meters import Meter
-from meterlib.metering.readers import Format, detect_format, line_text, read_lines
+from meterlib.metering.readers import Format, RawLine, detect_format, line_text, read_lines
 from meterlib.metering.report import BatchReport
+
+if TYPE_CHECKING:
+    from meterlib.ledger.duck import DuckLedger
 
 __all__ = [
     "BATCH_SIZE",
@@ -196,16 +201,31 @@ class Ingest:
 
     def __init__(
         self,
-        ledger: Ledger,
+        ledger: Ledger | DuckLedger,
         *,
         meters: Sequence[Meter] | None = None,
         batch_size: int = BATCH_SIZE,
         log: RejectLog | None = None,
         progress: ProgressCallback | None = None,
+        columns: bool | None = None,
     ) -> None:
-        """Ingest into ``ledger``, ``batch_size`` events per transaction."""
+        """Ingest into ``ledger``, ``batch_size`` events per transaction.
+
+        ``columns`` chooses the reader: ``True`` the columnar one (needs pyarrow), ``False``
+        the line-by-line one, ``None`` (the default) the columnar one when pyarrow is installed
+        and no meters are given. Both store the same events and report the same lines.
+        """
         if type(batch_size) is not int or batch_size < 1:
             raise InvalidValueError("batch_size", batch_size, "a whole number >= 1")
+        if columns not in {True, False, None}:
+            raise InvalidValueError("columns", columns, "True, False or None")
+        if columns is None:
+            columns = meters is None and columns_available()
+        elif columns and meters is not None:
+            raise InvalidValueError("columns", columns, "False or None when meters are given")
+        elif columns and not columns_available():
+            raise MissingDependencyError("reading in columns", "pyarrow", "columnar")
+        self.columns = columns
         self.ledger = ledger
         self.meters = meters
         self.batch_size = batch_size
@@ -218,7 +238,10 @@ class Ingest:
         """Read and store every event of one stream (named ``name`` in records)."""
         self.totals.files.append(name)
         with gc_paused():
-            self._read(name, stream, fmt)
+            if self.columns:
+                self._read_blocks(name, stream, fmt)
+            else:
+                self._read(name, stream, fmt)
 
     def _report(self, name: str, stream: IO[bytes], size: int | None, *, final: bool) -> None:
         if self.progress is not None:
@@ -245,6 +268,53 @@ class Ingest:
                 self._report(name, stream, size, final=False)
         self._flush(name, events, origins)
         self._report(name, stream, size, final=True)
+
+    def _read_blocks(self, name: str, stream: IO[bytes], fmt: Format) -> None:
+        size = _size(stream)
+        for block in read_blocks(stream, fmt, lines=self.batch_size):
+            if isinstance(block, ColumnBlock):
+                self.totals.lines += len(block)
+                self._flush_columns(name, block)
+            else:
+                self._lines(name, block)
+            self._report(name, stream, size, final=False)
+        self._report(name, stream, size, final=True)
+
+    def _lines(self, name: str, block: list[RawLine]) -> None:
+        """A block of raw lines, stored as the line-by-line path stores them."""
+        events: list[dict[str, Any]] = []
+        origins: list[tuple[int, Any]] = []
+        for number, data, event, problem in block:
+            self.totals.lines += 1
+            if event is None:
+                self.totals.rejected += 1
+                self._record(name, number, data, "rejected", problem)
+                continue
+            events.append(event)
+            origins.append((number, data))
+        self._flush(name, events, origins)
+
+    def _flush_columns(self, name: str, block: ColumnBlock) -> None:
+        if not len(block):
+            return
+        first, last = block.lines[0], block.lines[-1]
+        report = self.ledger.append_rows(
+            block.table, received_at=self.received_at, source=f"{name}:{first}-{last}"
+        )
+        self.totals.add(report)
+        self.totals.batches += 1
+        self.totals.committed[name] = last
+        if report.conflicts:
+            ids = block.table.column("id").to_pylist()
+            lines: dict[str, list[int]] = {}
+            wanted = {conflict.event_id for conflict in report.conflicts}
+            for number, event_id in zip(block.lines, ids, strict=True):
+                if event_id in wanted:
+                    lines.setdefault(event_id, []).append(number)
+            for conflict in report.conflicts:
+                self._conflict(
+                    name, lines.get(conflict.event_id, []), conflict.first, conflict.second
+                )
 
     def _flush(
         self, name: str, events: list[dict[str, Any]], origins: list[tuple[int, Any]]
@@ -309,7 +379,7 @@ class Ingest:
 
 
 def ingest_files(
-    ledger: Ledger,
+    ledger: Ledger | DuckLedger,
     files: Sequence[str | Path],
     *,
     fmt: Format | None = None,

@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Literal, Protocol
 
@@ -35,6 +35,7 @@ from meterlib.invoicing.engine import invoice
 from meterlib.invoicing.lifecycle import IssuedDocument
 from meterlib.invoicing.notes import LateEvent, NoteLine, late_usage_lines
 from meterlib.invoicing.usage import LedgerUsage, UsageBackend
+from meterlib.ledger.document_rows import EPOCH
 from meterlib.ledger.documents import DocumentStore
 from meterlib.metering.events import UsageEvent
 from meterlib.periods import Period
@@ -131,38 +132,39 @@ def recheck(
     """Re-check issued periods for late usage and correct them (see the module docstring)."""
     chosen = policy or CorrectionPolicy()
     by_customer = {contract.customer: contract for contract in contracts}
-    index = store.invoice_index()
-    per_customer: dict[str, list[tuple[str, str, datetime, datetime, datetime]]] = (
-        defaultdict(list)
-    )
-    skipped = []
-    for row in index:
-        if row[1] in by_customer:
+    rows = store.invoice_rows()
+    skipped = [row[0] for row in rows if row[1] not in by_customer]
+    wanted = [row for row in rows if row[1] in by_customer]
+    if chosen.periods is not None:
+        per_customer: dict[str, list[tuple[str, str, str, str, int]]] = defaultdict(list)
+        for row in wanted:
             per_customer[row[1]].append(row)
-        else:
-            skipped.append(row[0])
-    wanted = []
-    for rows in per_customer.values():
-        rows.sort(key=lambda row: row[2])
-        wanted.extend(rows if chosen.periods is None else rows[-chosen.periods:])
-    by_period: dict[tuple[datetime, datetime], list[tuple[str, str, datetime]]] = (
-        defaultdict(list)
-    )
-    for number, customer, start, end, issued_at in wanted:
-        by_period[start, end].append((number, customer, issued_at))
+        starts = {text: datetime.fromisoformat(text) for text in {row[2] for row in wanted}}
+        wanted = []
+        for own in per_customer.values():
+            own.sort(key=lambda row: starts[row[2]])
+            wanted.extend(own[-chosen.periods:])
+    # per period: each customer's invoice (one that is not void) and when it was issued
+    by_period: dict[tuple[str, str], dict[str, tuple[str, int]]] = defaultdict(dict)
+    for number, customer, start, end, issued_us in wanted:
+        by_period[start, end][customer] = (number, issued_us)
     corrections = []
     recomputed = 0
     for (start, end), invoices in by_period.items():
-        period = Period(start, end)
-        earliest = min(issued_at for _, _, issued_at in invoices)
+        period = Period(datetime.fromisoformat(start), datetime.fromisoformat(end))
+        earliest = min(issued_us for _, issued_us in invoices.values())
         late: dict[str, list[LateEvent]] = defaultdict(list)
-        for stored in ledger.late_events(period, earliest):
+        for stored in ledger.late_events(period, EPOCH + timedelta(microseconds=earliest)):
             event = stored.event
-            late[event.customer].append(
-                LateEvent(event.id, event.type, event.time, stored.received)
-            )
-        for number, customer, issued_at in invoices:
-            arrived = [e for e in late.get(customer, ()) if e.received > issued_at]
+            if event.customer in invoices:
+                late[event.customer].append(
+                    LateEvent(event.id, event.type, event.time, stored.received)
+                )
+        for customer, (number, issued_us) in invoices.items():
+            if customer not in late:
+                continue
+            issued_at = EPOCH + timedelta(microseconds=issued_us)
+            arrived = [e for e in late[customer] if e.received > issued_at]
             if not arrived:
                 continue
             recomputed += 1

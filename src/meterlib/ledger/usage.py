@@ -272,6 +272,22 @@ class UsageQueries:
             f"ON e.time_us >= p.lo AND e.time_us < p.hi {join}"
             f"WHERE {' AND '.join(where)} GROUP BY {grouping}"
         )
+        if aggregation is Aggregation.SUM:
+            source = (
+                "SELECT p.k AS k, e.customer AS customer, "  # noqa: S608  (only ? parameters)
+                + "".join(f"{sql} AS g{i}, " for i, sql in enumerate(group_sql))
+                + f"e.id AS id, {value} AS v FROM _periods AS p CROSS JOIN events AS e "
+                f"ON e.time_us >= p.lo AND e.time_us < p.hi {join}"
+                f"WHERE {' AND '.join(where)}"
+            )
+            found = _scaled_sums(
+                self._db, source, len(groups), [*select_params, *value_params, *where_params]
+            )
+            if found is not None:
+                for row in found:
+                    group: GroupKey = tuple(zip(groups, row[2:-1], strict=True))
+                    values[UsageKey(row[1], meter.name, index.period(row[0]), group)] = row[-1]
+                return
         aggregates = self._aggregates
         aggregates.problems.clear()
         rows = self._db.execute(query, [*select_params, *value_params, *where_params]).fetchall()
@@ -295,8 +311,67 @@ class UsageQueries:
             figure = to_decimal(result, meter.name)
             if aggregation is Aggregation.WEIGHTED_SUM:
                 figure = ROUNDED.divide(figure, Decimal(end - start))
-            group: GroupKey = tuple(zip(groups, row[2:width], strict=True))
-            values[UsageKey(who, meter.name, index.period(key), group)] = figure
+            cell: GroupKey = tuple(zip(groups, row[2:width], strict=True))
+            values[UsageKey(who, meter.name, index.period(key), cell)] = figure
+
+
+# Plain decimal text SQLite can add exactly as integers scaled by 10**6: an optional minus sign,
+# at most 12 digits (so no scaled value reaches 2**63), at most one point with at most 6 digits
+# after it. Anything else (and an overflowing sum) leaves the meter to the exact aggregates.
+_PLAIN = (
+    "(v GLOB '*[0-9]*' AND NOT v GLOB '*[^0-9.-]*' AND NOT substr(v, 2) GLOB '*-*'"
+    " AND length(v) - length(replace(v, '.', '')) <= 1 AND length(v) <= 14"
+    " AND length(replace(replace(v, '.', ''), '-', '')) <= 12"
+    " AND (instr(v, '.') = 0 OR length(v) - instr(v, '.') <= 6))"
+)
+# A whole number written as SQLite writes it (no sign but '-', no leading zero, 12 digits at
+# most): the common case, checked by one round trip.
+_WHOLE = (
+    "(CAST(CAST(v AS INTEGER) AS TEXT) = v AND CAST(v AS INTEGER) BETWEEN -999999999999 "
+    "AND 999999999999)"
+)
+_FRACTION = "(CASE WHEN instr(v, '.') = 0 THEN 0 ELSE length(v) - instr(v, '.') END)"
+_SCALED = (
+    f"CAST(replace(v, '.', '') AS INTEGER) * (CASE {_FRACTION} WHEN 0 THEN 1000000 "
+    "WHEN 1 THEN 100000 WHEN 2 THEN 10000 WHEN 3 THEN 1000 WHEN 4 THEN 100 WHEN 5 THEN 10 "
+    "ELSE 1 END)"
+)
+_MILLION = Decimal(1_000_000)
+
+
+def _scaled_sums(
+    db: sqlite3.Connection, source: str, groups: int, params: list[Any]
+) -> list[tuple[Any, ...]] | None:
+    """Sums of plain decimal text as scaled integers in SQL; None when a value is not plain.
+
+    Each row: ``(period key, customer, *group values, sum)``, the sum a ``Decimal`` with as
+    many fraction digits as the longest fraction added (as ``Decimal`` addition keeps them).
+    """
+    names = "".join(f"g{i}, " for i in range(groups))
+    # "LIMIT -1" keeps each subquery a co-routine that SQLite does not flatten into the outer
+    # query, so the property is extracted, and its shape checked, once per row.
+    query = (
+        f"SELECT k, customer, {names}"  # noqa: S608
+        f"sum(CASE ok WHEN 1 THEN CAST(v AS INTEGER) * 1000000 WHEN 2 THEN {_SCALED} END), "
+        f"max(CASE ok WHEN 1 THEN 0 WHEN 2 THEN {_FRACTION} END), sum(ok = 0) "
+        f"FROM (SELECT k, customer, {names}v, CASE WHEN {_WHOLE} THEN 1 WHEN {_PLAIN} THEN 2 "
+        f"ELSE 0 END AS ok FROM ({source} LIMIT -1) LIMIT -1) "
+        f"GROUP BY k, customer{''.join(f', g{i}' for i in range(groups))}"
+    )
+    try:
+        rows = db.execute(query, params).fetchall()
+    except sqlite3.OperationalError as error:
+        if "integer overflow" in str(error):
+            return None
+        raise
+    found: list[tuple[Any, ...]] = []
+    for row in rows:
+        if row[-1] or any(value is None for value in row[2 : 2 + groups]):
+            return None
+        total = EXACT.divide(Decimal(row[-3]), _MILLION)
+        places = Decimal(1).scaleb(-row[-2])
+        found.append((*row[: 2 + groups], total.quantize(places, context=EXACT)))
+    return found
 
 
 def _unreadable(

@@ -20,7 +20,9 @@ import sqlite3
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from meterlib.ledger.backends import backend_of
 from meterlib.ledger.ingest import record_key, rejected_log_path
 from meterlib.ledger.schema import LEDGER_FORMAT
 
@@ -71,7 +73,10 @@ def verify_ledger(path: str | Path, *, log: str | Path | None = None) -> LedgerC
         problems.append(f"{str(file)!r} does not exist")
     else:
         try:
-            events, batches, refused = _check_database(file, problems)
+            if backend_of(file) == "duckdb":
+                events, batches, refused = _check_duck(file, problems)
+            else:
+                events, batches, refused = _check_database(file, problems)
         except sqlite3.Error as error:
             problems.append(f"SQLite cannot read the counts: {error}")
     records, log_problems = _check_log(log_file)
@@ -109,7 +114,34 @@ def _check_database(file: Path, problems: list[str]) -> tuple[int, int, int]:
         db.close()
 
 
-def _check_counts(db: sqlite3.Connection, problems: list[str]) -> tuple[int, int, int]:
+def _check_duck(file: Path, problems: list[str]) -> tuple[int, int, int]:
+    """The checks of a DuckDB ledger (DuckDB checksums every block it reads)."""
+    from meterlib.ledger.duck import DUCK_FORMAT, duckdb_module  # noqa: PLC0415  (optional)
+
+    duckdb = duckdb_module()
+    try:
+        db = duckdb.connect(str(file), read_only=True)
+    except duckdb.Error as error:
+        problems.append(f"DuckDB cannot open the file: {error}")
+        return 0, 0, 0
+    try:
+        names = {row[0] for row in db.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+        missing = {"meta", "batches", "events", "refused"} - names
+        if missing:
+            problems.append(f"not a meterlib ledger: no table {', '.join(sorted(missing))}")
+            return 0, 0, 0
+        fmt = db.execute("SELECT value FROM meta WHERE key = 'format'").fetchone()
+        if fmt is None or fmt[0] != DUCK_FORMAT:
+            problems.append(f"format {fmt[0] if fmt else None!r}, expected {DUCK_FORMAT!r}")
+        return _check_counts(db, problems)
+    except duckdb.Error as error:
+        problems.append(f"DuckDB cannot read the counts: {error}")
+        return 0, 0, 0
+    finally:
+        db.close()
+
+
+def _check_counts(db: Any, problems: list[str]) -> tuple[int, int, int]:
     events = int(db.execute("SELECT count(*) FROM events").fetchone()[0])
     batches = int(db.execute("SELECT count(*) FROM batches").fetchone()[0])
     refused = int(db.execute("SELECT count(*) FROM refused").fetchone()[0])
@@ -117,15 +149,15 @@ def _check_counts(db: sqlite3.Connection, problems: list[str]) -> tuple[int, int
     if stored != events:
         problems.append(f"the batches stored {stored} events, the events table holds {events}")
     for batch, said, held in db.execute(
-        "SELECT b.batch, b.stored, count(e.rowid) FROM batches AS b "
-        "LEFT JOIN events AS e ON e.batch = b.batch GROUP BY b.batch "
-        "HAVING b.stored != count(e.rowid)"
-    ):
+        "SELECT b.batch, b.stored, count(e.batch) FROM batches AS b "
+        "LEFT JOIN events AS e ON e.batch = b.batch GROUP BY b.batch, b.stored "
+        "HAVING b.stored != count(e.batch)"
+    ).fetchall():
         problems.append(f"batch {batch} stored {said} events, {held} name it")
     for batch, count in db.execute(
         "SELECT e.batch, count(*) FROM events AS e LEFT JOIN batches AS b ON b.batch = e.batch "
         "WHERE b.batch IS NULL GROUP BY e.batch"
-    ):
+    ).fetchall():
         problems.append(f"{count} events name batch {batch}, which is not committed")
     orphans = db.execute(
         "SELECT count(*) FROM refused AS r WHERE NOT EXISTS "
@@ -136,8 +168,9 @@ def _check_counts(db: sqlite3.Connection, problems: list[str]) -> tuple[int, int
         problems.append(f"{orphans} refused versions name no stored event or no batch")
     for batch, kept, counted in db.execute(
         "SELECT r.batch, count(*), b.conflicts FROM refused AS r "
-        "JOIN batches AS b ON b.batch = r.batch GROUP BY r.batch HAVING count(*) > b.conflicts"
-    ):
+        "JOIN batches AS b ON b.batch = r.batch GROUP BY r.batch, b.conflicts "
+        "HAVING count(*) > b.conflicts"
+    ).fetchall():
         problems.append(f"batch {batch} refused {kept} versions but counted {counted} conflicts")
     return events, batches, refused
 

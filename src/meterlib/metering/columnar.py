@@ -10,22 +10,28 @@ same indexes), the same :meth:`~ColumnarAccumulator.to_json` document (so
 pandas frames, Parquet and JSON Lines files and lists (or iterables) of event dicts; see
 :mod:`meterlib.metering.frames` for how the input is checked column by column.
 
-**How.** Each batch is checked and parsed in columns (pyarrow), duplicates are found with one
-hash pass over the batch's ids (polars) and one against the ids seen before (so give it large
-batches: each call hashes the ids seen so far once), periods are found by a binary search over
-the period boundaries (numpy), and plain ``sum`` and ``count`` meters (no filter, no
-``group_by``) add up each cell's whole-number values as 64-bit integers grouped by cell
-(polars), turned into one exact ``Decimal`` per cell at the end; any other value (a fraction,
-an exponent, a value of more than 9 digits) is added to its cell as a ``Decimal``, never a
-float. Other meters read their events in Python, through the same
-:class:`~meterlib.metering.aggregations.PartialKind` as the accumulator. Only the events of an
-id seen before are compared in Python (duplicate or conflict).
+**How.** Each batch is checked and parsed in columns (pyarrow); a list of dicts is read in two
+overlapping stages (see :func:`~meterlib.metering.frames.read_prepared`). Duplicates are found from
+64-bit hashes of the ids (polars, in the worker stage) numbered by Arrow dictionary codes (a row is
+its id's first copy when its code is new), each later row's id compared as text with the first row
+of its hash (equal hashes of different ids: the ids' texts are numbered instead), and with one pass
+against the ids seen before (so give it large batches: each call hashes the ids seen so far once),
+periods are found by a binary search over the period boundaries (numpy), and plain ``sum`` and
+``count`` meters (no filter, no ``group_by``) add up each cell's whole-number values as 64-bit
+integers (numpy; customers numbered per piece in the worker stage; cells numbered in the order of
+their first event), turned into one exact ``Decimal`` per cell at the end; any other value (a
+fraction, an exponent, a sign ``+``, a leading zero, more than 9 digits) is added to its cell as a
+``Decimal``, never a float. Other meters read their events in Python through
+:mod:`meterlib.metering.reading` (the rules every engine shares) and the same
+:class:`~meterlib.metering.aggregations.PartialKind` as the accumulator. Only the events of an id
+seen before are compared in Python (duplicate or conflict, by the accumulator's own rule).
 
 **Merging** (``a.merge(b)`` or ``a | b``) goes through the accumulator's own merge on the
 serialized form, so it is the accumulator's merge by construction; it costs a serialization of
 both parts.
 
-pyarrow and polars are imported when this module is; both belong to the ``columnar`` extra.
+pyarrow, numpy and polars are imported when this module is; they belong to the ``columnar``
+extra.
 """
 
 from __future__ import annotations
@@ -42,7 +48,6 @@ from meterlib.frames import MissingDependencyError
 
 try:
     import numpy as np
-    import polars as pl
     import pyarrow as pa
     import pyarrow.compute as pc
 except ImportError as missing:  # pragma: no cover - its own CI step installs the extra
@@ -52,6 +57,7 @@ except ImportError as missing:  # pragma: no cover - its own CI step installs th
 
 from meterlib.metering._buckets import PeriodIndex, micros
 from meterlib.metering.accumulator import Accumulator
+from meterlib.metering.accumulator.store import same
 from meterlib.metering.aggregations import State
 from meterlib.metering.columnar_rules import (
     Cell,
@@ -63,12 +69,11 @@ from meterlib.metering.columnar_rules import (
     meter_values,
     props_json,
     props_load,
-    same_props,
     same_rows,
     usage_event,
 )
 from meterlib.metering.events import EventError
-from meterlib.metering.frames import Content, Piece, read_pieces
+from meterlib.metering.frames import Content, Piece, read_pieces, read_prepared
 from meterlib.metering.meters import Aggregation, Meter, parse_meters
 from meterlib.metering.report import BatchReport, Conflict, Rejection
 from meterlib.metering.table import UsageKey, UsageTable
@@ -77,6 +82,60 @@ from meterlib.periods import BillingCycle, Period
 __all__ = ["ColumnarAccumulator"]
 
 _ZERO = Decimal(0)
+
+
+def _first_copies(ids: pa.ChunkedArray, hashes: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    """Whether each row is the first of its id in ``ids`` (``hashes``: of each id, see below).
+
+    Rows are numbered by hash in order of first appearance (dictionary codes), so a row is the
+    first of its hash exactly when its code is above every code before it. Each later row's id
+    is then compared with the first row of its hash: equal hashes of different ids (rare) send
+    the batch to the same numbering on the id texts themselves.
+    """
+    if not len(ids):
+        return np.zeros(0, dtype=bool)
+    if len(hashes) == len(ids):
+        codes = pc.dictionary_encode(pa.array(hashes)).indices.to_numpy(zero_copy_only=False)
+        first = _new_codes(codes)
+        later = np.flatnonzero(~first)
+        if not len(later):
+            return first
+        firsts = np.flatnonzero(first)[codes[later]]
+        same = pc.equal(
+            ids.take(pa.array(later, pa.int64())), ids.take(pa.array(firsts, pa.int64()))
+        )
+        if pc.all(same).as_py():
+            return first
+    codes = pc.dictionary_encode(ids.combine_chunks()).indices.to_numpy(zero_copy_only=False)
+    return _new_codes(codes)
+
+
+def _new_codes(codes: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    """Rows whose dictionary code is above every code before them (first appearances)."""
+    highest = np.maximum.accumulate(codes)
+    first = np.empty(len(codes), dtype=bool)
+    first[0] = True
+    np.greater(highest[1:], highest[:-1], out=first[1:])
+    return first
+
+
+def _customer_codes(
+    values: list[MeterValues], customers: pa.ChunkedArray
+) -> tuple[np.ndarray[Any, Any], list[str]]:
+    """Each row's customer as a code into the returned names (the pieces' codes, unified)."""
+    if any(v.customer_codes is None for v in values):
+        encoded = pc.dictionary_encode(customers.combine_chunks())
+        codes = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+        return codes, encoded.dictionary.to_pylist()
+    where: dict[str, int] = {}
+    parts: list[np.ndarray[Any, Any]] = []
+    for found in values:
+        remap = np.array(
+            [where.setdefault(name, len(where)) for name in found.customer_names] or [0],
+            dtype=np.int64,
+        )
+        parts.append(remap[found.customer_codes])
+    return np.concatenate(parts), list(where)
 
 
 class ColumnarAccumulator:
@@ -181,11 +240,11 @@ class ColumnarAccumulator:
         received = 0
         # Nothing is applied until every event was read: a failing iterator changes nothing,
         # as in the accumulator (a batch counts whole or not at all).
-        for found, refused, size in read_pieces(events):
+        for _, refused, size, checked in read_prepared(events, self._check_meters):
             received += size
             rejected += refused
-            for piece in found:
-                kept, values = self._check_meters(piece, rejected)
+            for kept, values, refusals in checked:
+                rejected += refusals
                 if len(kept):
                     pieces.append(kept)
                     readings.append(values)
@@ -199,19 +258,26 @@ class ColumnarAccumulator:
             received=received, conflicts=tuple(conflicts), rejected=tuple(rejected), **counts
         )
 
-    def _check_meters(self, piece: Piece, rejected: list[Rejection]) -> tuple[Piece, MeterValues]:
-        """The piece without the events a meter cannot read (rejected), and what they read."""
+    def _check_meters(self, piece: Piece) -> tuple[Piece, MeterValues, list[Rejection]]:
+        """The piece without the events a meter cannot read, what they read, and those rejected.
+
+        Runs in :func:`read_prepared`'s worker thread: it only reads the accumulator.
+        """
         errors: dict[int, EventError] = {}
         values = meter_values(piece, self._by_type, errors)
         if not errors:
-            return piece, values
+            values.encode(piece)
+            return piece, values, []
         ids = piece.table.column("id")
-        for row, error in errors.items():
-            raw = {"id": ids[row].as_py()}
-            rejected.append(Rejection.of(int(piece.positions[row]), raw, error))
+        rejected = [
+            Rejection.of(int(piece.positions[row]), {"id": ids[row].as_py()}, error)
+            for row, error in errors.items()
+        ]
         keep = np.setdiff1d(np.arange(len(piece), dtype=np.int64), np.fromiter(errors, np.int64))
         kept = piece.take(keep)
-        return kept, meter_values(kept, self._by_type)
+        values = meter_values(kept, self._by_type)
+        values.encode(kept)
+        return kept, values, rejected
 
     def _seen_ids(self) -> pa.Array | None:
         if self._ids is None and self._segments:
@@ -228,8 +294,9 @@ class ColumnarAccumulator:
         sizes = np.array([len(p) for p in pieces], dtype=np.int64)
         offsets = np.concatenate(([0], np.cumsum(sizes)))
         ids = pa.chunked_array([p.table.column("id").combine_chunks() for p in pieces])
-        series = pl.Series("id", ids)
-        new = series.is_first_distinct().to_numpy()
+        new = _first_copies(
+            ids, np.concatenate([v.id_hashes for v in values if v.id_hashes is not None])
+        )
         seen = self._seen_ids()
         before = np.full(len(ids), -1, dtype=np.int64)
         if seen is not None:
@@ -318,12 +385,12 @@ class ColumnarAccumulator:
                 first_of.setdefault(event_id, row)
             where = dict(zip(candidates.tolist(), texts, strict=True))
             firsts = {row: first_of[where[row]] for row in earlier.tolist()}
-            same = same_rows(
+            equal = same_rows(
                 pieces, np.array(list(firsts), np.int64), np.array(list(firsts.values()), np.int64)
             )
-            if same is not None and same.any():
-                counts["duplicates"] += int(same.sum())
-                done = set(np.array(list(firsts), np.int64)[same].tolist())
+            if equal is not None and equal.any():
+                counts["duplicates"] += int(equal.sum())
+                done = set(np.array(list(firsts), np.int64)[equal].tolist())
                 rows = np.array([r for r in rows.tolist() if r not in done], np.int64)
                 firsts = {r: f for r, f in firsts.items() if r not in done}
         if not len(rows):
@@ -335,16 +402,11 @@ class ColumnarAccumulator:
         for row, event_id, at in zip(rows.tolist(), id_list, known.tolist(), strict=True):
             version = mine[row]
             winner = stored[at] if at >= 0 else mine[firsts[row]]
-            if (
-                version[0] == winner[0]
-                and version[1] == winner[1]
-                and version[2] == winner[2]
-                and same_props(version[3], winner[3])
-            ):
+            if same(winner, version):
                 counts["duplicates"] += 1
                 continue
             versions = self._refused.setdefault(event_id, [])
-            if not any(v[:3] == version[:3] and same_props(v[3], version[3]) for v in versions):
+            if not any(same(v, version) for v in versions):
                 versions.append(version)
             first, second = usage_event(event_id, winner), usage_event(event_id, version)
             conflicts.append(Conflict(first, second))
@@ -450,21 +512,25 @@ class ColumnarAccumulator:
         """A plain sum or count meter: integer sums grouped by cell, then exact per cell."""
         cells = self._states[plan.position]
         rows = np.flatnonzero(mask)
-        chosen = customers.take(pa.array(rows, pa.int64()))
-        frame = pl.DataFrame({"key": keys[rows], "customer": pl.Series(chosen)})
+        # Cells numbered in the order of their first row (the accumulator's cell order): the
+        # customer's code (dictionary encoding keeps first appearance) and the period's.
+        codes, customer_names = _customer_codes(values, customers)
+        codes = codes[rows]
+        period_keys, period_codes = np.unique(keys[rows], return_inverse=True)
+        width = max(len(customer_names), 1)
+        pairs = period_codes.astype(np.int64) * width + codes
+        cell_codes = pc.dictionary_encode(pa.array(pairs, pa.int64()))
+        order = cell_codes.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+        pair_of = cell_codes.dictionary.to_numpy(zero_copy_only=False)
         summing = plan.meter.aggregation is Aggregation.SUM
         if summing:
             whole = np.concatenate([v.whole[plan.position] for v in values])
-            frame = frame.with_columns(pl.Series("v", whole[rows]))
-            total = pl.col("v").sum()
+            totals = np.zeros(len(pair_of), dtype=np.int64)
+            np.add.at(totals, order, whole[rows])  # int64: exact (values of <= 9 digits)
         else:
-            total = pl.len().alias("v")
-        # maintain_order: groups come out in the order of their first row (the cell order).
-        grouped = frame.group_by(["key", "customer"], maintain_order=True).agg(total)
-        columns = grouped.to_dict(as_series=False)
-        totals = columns["v"]
-        for key, customer, total in zip(columns["key"], columns["customer"], totals, strict=True):
-            cell = (key, customer, ())
+            totals = np.bincount(order, minlength=len(pair_of))
+        for pair, total in zip(pair_of.tolist(), totals.tolist(), strict=True):
+            cell = (int(period_keys[pair // width]), customer_names[pair % width], ())
             if summing:
                 cells[cell] = EXACT.add(cells.get(cell, _ZERO), Decimal(total))
             else:

@@ -15,11 +15,11 @@ from types import MappingProxyType
 from typing import Any
 
 from meterlib._numbers import to_decimal
-from meterlib.errors import InvalidValueError
 from meterlib.frames import MissingDependencyError
 
 try:
     import numpy as np
+    import polars as pl
     import pyarrow as pa
     import pyarrow.compute as pc
 except ImportError as missing:  # pragma: no cover - its own CI step installs the extra
@@ -27,10 +27,12 @@ except ImportError as missing:  # pragma: no cover - its own CI step installs th
         "the columnar path", "numpy, pyarrow and polars", "columnar"
     ) from missing
 
+from meterlib.metering import reading
 from meterlib.metering.aggregations import KINDS, PartialKind
-from meterlib.metering.events import EventError, UsageEvent, value_text
+from meterlib.metering.events import EventError, UsageEvent, same_properties, value_text
 from meterlib.metering.frames import Content, Piece, Props
 from meterlib.metering.meters import Aggregation, Meter
+from meterlib.metering.reading import MeterReader
 from meterlib.metering.table import GroupKey
 
 __all__ = [
@@ -49,31 +51,35 @@ __all__ = [
     "same_props",
     "same_rows",
     "usage_event",
+    "whole_numbers",
 ]
 
 _ZERO = Decimal(0)
-# Whole numbers of at most 9 digits add up in int64 without overflow for 10**9 events per cell.
-_WHOLE = r"^[+-]?\d{1,9}$"
+#: A fixed seed: the same id hashes alike in every piece and call.
+_SEED = 0x6D657465726C6962
+# Whole numbers of at most 9 digits add up in int64 without overflow for 10**9 events per cell;
+# this shape (no sign "+": Arrow reads none) is cast when some other text is among them.
+_WHOLE = r"^-?\d{1,9}$"
+_LIMIT = pa.scalar(10**9, pa.int64())
+_FLOOR = pa.scalar(-(10**9), pa.int64())
 Cell = tuple[int, str, GroupKey]
 Reading = tuple["ColumnarMeter", GroupKey, Any]
+#: Decimal texts already read (bounded by reading.NUMBER_CACHE).
+_NUMBERS: dict[str, Decimal] = {}
 
 
-class ColumnarMeter:
-    """One meter: its position, kind, and whether the column path sums it."""
+class ColumnarMeter(MeterReader):
+    """One meter compiled for reading, its partial kind, and whether the column path sums it.
 
-    __slots__ = ("filters", "group_by", "kind", "meter", "name", "position", "prop", "simple")
+    Filters, group keys and property come from :class:`~meterlib.metering.reading.MeterReader`;
+    ``simple``: a plain ``sum`` or ``count`` (no filter, no ``group_by``).
+    """
+
+    __slots__ = ("kind", "simple")
 
     def __init__(self, position: int, meter: Meter) -> None:
-        self.position = position
-        self.meter = meter
-        self.name = meter.name
+        super().__init__(position, meter)
         self.kind: PartialKind = KINDS[meter.aggregation]
-        self.prop = meter.property or ""
-        self.filters = tuple(
-            (key, frozenset((f.equals,) if f.equals is not None else (f.one_of or ())))
-            for key, f in sorted(meter.filters.items())
-        )
-        self.group_by = tuple(sorted(set(meter.group_by)))
         self.simple = (
             meter.aggregation in (Aggregation.COUNT, Aggregation.SUM)
             and not self.filters
@@ -81,67 +87,30 @@ class ColumnarMeter:
         )
 
 
+# The rules themselves live in meterlib.metering.reading (one place for every engine); the
+# functions below only adapt this module's call shapes to them.
+
+
 def read_number(event_id: str, plan: ColumnarMeter, found: Any) -> Decimal:
-    """The value a meter reads (the accumulator's rule and message)."""
-    if not isinstance(found, str):
-        if found is None:
-            raise EventError(
-                event_id,
-                f"properties.{plan.prop}",
-                None,
-                f"a decimal value (meter {plan.name!r} reads it)",
-            )
-        return found  # type: ignore[no-any-return]
-    try:
-        return to_decimal(found, f"properties.{plan.prop}")
-    except InvalidValueError as error:
-        raise EventError(
-            event_id,
-            f"properties.{plan.prop}",
-            found,
-            f"{error.expected} (meter {plan.name!r} reads it as a number)",
-        ) from None
+    """The value meter ``plan`` reads when its property holds ``found`` (``reading``'s rule)."""
+    props = {} if found is None else {plan.prop: found}
+    return reading.read_number(event_id, plan.name, plan.prop, props, _NUMBERS)
 
 
 def read_text(event_id: str, plan: ColumnarMeter, props: dict[str, Any], name: str) -> str:
-    found = props.get(name)
-    if found is None:
-        raise EventError(
-            event_id, f"properties.{name}", None, f"a value (meter {plan.name!r} reads it)"
-        )
-    return value_text(found)
+    """The text of property ``name`` (``reading``'s rule and message)."""
+    return reading.read_text(event_id, plan.name, props, name)
 
 
 def read_meters(
     plans: tuple[ColumnarMeter, ...], event_id: str, props: dict[str, Any]
 ) -> list[Reading]:
-    """What each meter reads from an event (the accumulator's rules, in meter order)."""
-    readings: list[Reading] = []
-    for plan in plans:
-        if any(
-            props.get(name) is None or value_text(props[name]) not in accepted
-            for name, accepted in plan.filters
-        ):
-            continue
-        group: GroupKey = tuple(
-            (name, read_text(event_id, plan, props, name)) for name in plan.group_by
-        )
-        aggregation = plan.meter.aggregation
-        if aggregation is Aggregation.COUNT:
-            value: Any = None
-        elif aggregation is Aggregation.UNIQUE_COUNT:
-            value = read_text(event_id, plan, props, plan.prop)
-        else:
-            value = read_number(event_id, plan, props.get(plan.prop))
-        readings.append((plan, group, value))
-    return readings
+    """What each meter reads from an event (``reading.read_event``, in meter order)."""
+    return reading.read_event(plans, event_id, props, _NUMBERS)
 
 
-def same_props(a: Props, b: Props) -> bool:
-    first, second = dict(a), dict(b)
-    return first.keys() == second.keys() and all(
-        value_text(v) == value_text(second[k]) for k, v in first.items()
-    )
+#: Property values compared as text: the duplicate rule of every engine (one definition).
+same_props = same_properties
 
 
 def canonical(event_id: str, content: tuple[str, str, int, Props]) -> str:
@@ -155,14 +124,28 @@ def props_json(props: Props) -> dict[str, Any]:
 
 
 class MeterValues:
-    """What the meters read from one piece: integer sums, Decimal extras, Python readings."""
+    """What the meters read from one piece: integer sums, Decimal extras, Python readings.
 
-    __slots__ = ("extra", "readings", "whole")
+    Also, once :meth:`encode` ran: a 64-bit hash of each id (equal ids, equal hashes; the
+    caller checks ids of equal hash are equal) and each customer's code in ``customer_names``.
+    """
+
+    __slots__ = ("customer_codes", "customer_names", "extra", "id_hashes", "readings", "whole")
 
     def __init__(self) -> None:
         self.whole: dict[int, np.ndarray[Any, np.dtype[np.int64]]] = {}
         self.extra: dict[int, dict[int, Decimal]] = {}
         self.readings: dict[int, list[Reading]] = {}
+        self.id_hashes: np.ndarray[Any, Any] | None = None
+        self.customer_codes: np.ndarray[Any, Any] | None = None
+        self.customer_names: list[str] = []
+
+    def encode(self, piece: Piece) -> None:
+        """Hash the piece's ids and number its customers (no GIL needed for either)."""
+        self.id_hashes = pl.Series(piece.table.column("id")).hash(seed=_SEED).to_numpy()
+        encoded = pc.dictionary_encode(piece.table.column("customer").combine_chunks())
+        self.customer_codes = encoded.indices.to_numpy(zero_copy_only=False)
+        self.customer_names = encoded.dictionary.to_pylist()
 
 
 class StoredSegment:
@@ -246,11 +229,15 @@ def _sum_values(
     if column is None:
         left = rows.tolist()
     else:
-        texts = column.take(pa.array(rows, pa.int64()))
-        shaped = pc.fill_null(pc.match_substring_regex(texts, _WHOLE), False)  # noqa: FBT003
-        good = shaped.to_numpy(zero_copy_only=False)
-        whole[rows[good]] = pc.cast(texts.filter(shaped), pa.int64()).to_numpy()
-        left = rows[~good].tolist()
+        every = len(rows) == len(piece)
+        texts = column if every else column.take(pa.array(rows, pa.int64()))
+        numbers, good = whole_numbers(texts)
+        if every and good.all():
+            whole = numbers
+            left = []
+        else:
+            whole[rows[good]] = numbers[good]
+            left = rows[~good].tolist()
     ids = piece.table.column("id").to_pylist() if left else []
     for row in left:
         given = piece.props.get(row)
@@ -265,6 +252,30 @@ def _sum_values(
                 errors.setdefault(row, error)
     values.whole[plan.position] = whole
     values.extra[plan.position] = extra
+
+
+def whole_numbers(
+    texts: pa.Array,
+) -> tuple[np.ndarray[Any, np.dtype[np.int64]], np.ndarray[Any, np.dtype[np.bool_]]]:
+    """Each text's value where it is a plain whole number of at most 9 digits, and which are.
+
+    Plain: the text Arrow writes for the number it reads (so no sign ``+``, no leading zero, no
+    other notation); every other text is read by ``read_number``, exactly. At most 9 digits:
+    sums of up to 10**9 of them fit in int64.
+    """
+    try:
+        numbers = pc.cast(texts, pa.int64())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        # Some text is not a whole number: only the ones of the whole-number shape are cast.
+        shaped = pc.fill_null(pc.match_substring_regex(texts, _WHOLE), False)  # noqa: FBT003
+        numbers = pc.cast(pc.if_else(shaped, texts, None), pa.int64())
+    plain = pc.and_(
+        pc.equal(pc.cast(numbers, texts.type), texts),
+        pc.and_(pc.less(numbers, _LIMIT), pc.greater(numbers, _FLOOR)),
+    )
+    good = pc.fill_null(plain, False).to_numpy(zero_copy_only=False)  # noqa: FBT003
+    found = pc.fill_null(numbers, 0).to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
+    return found, good
 
 
 def same_rows(

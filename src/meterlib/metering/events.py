@@ -28,7 +28,7 @@ objects) it comes through; file readers (:mod:`meterlib.metering.readers`, readi
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -50,6 +50,7 @@ __all__ = [
     "in_range",
     "parse_property",
     "parse_time",
+    "same_properties",
     "value_text",
 ]
 
@@ -138,6 +139,29 @@ def parse_property(event_id: object, key: Any, value: Any) -> PropertyValue:
         return to_decimal(value, f"properties.{key}")
     except InvalidValueError as error:
         raise EventError(event_id, f"properties.{key}", value, error.expected) from None
+
+
+def same_properties(
+    first: Mapping[str, PropertyValue] | Iterable[tuple[str, PropertyValue]],
+    second: Mapping[str, PropertyValue] | Iterable[tuple[str, PropertyValue]],
+) -> bool:
+    """Properties of two copies of one id compared as :meth:`UsageEvent.content` does.
+
+    The same names, and values equal as text (:func:`value_text`): ``2`` and ``"2"`` agree,
+    ``"2.0"`` and ``"2"`` do not, nor ``Decimal("2.0")`` and ``Decimal("2")``. Mappings or
+    ``(name, value)`` pairs. The one rule of every engine that tells duplicates from conflicts.
+    """
+    a, b = dict(first), dict(second)
+    if a.keys() != b.keys():
+        return False
+    for key, value in a.items():
+        other = b[key]
+        if type(value) is str and type(other) is str:
+            if value != other:
+                return False
+        elif value_text(value) != value_text(other):
+            return False
+    return True
 
 
 @dataclass(frozen=True, slots=True, eq=False)

@@ -21,28 +21,33 @@ Tables: a ``properties`` struct column of text fields is read as the events' pro
 field meaning the event lacks that property. Other column types (timestamps, numbers) and extra
 columns take the event-by-event path on the rows as Python values.
 
-pyarrow and polars are imported when this module is; they belong to the ``columnar`` extra.
+**Lists of dicts** are read in two overlapping stages (:func:`read_prepared`): the caller's
+thread reads a chunk's values out of the dicts (the only per-event Python work), a worker
+thread parses its times with Arrow (which runs without the GIL) and prepares its pieces.
+
+pyarrow and numpy are imported when this module is; they belong to the ``columnar`` extra.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from functools import partial
 from itertools import islice
 from operator import itemgetter
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from meterlib.errors import DocumentError, InvalidValueError
 from meterlib.frames import MissingDependencyError
 
 try:
     import numpy as np
-    import polars as pl
     import pyarrow as pa
     import pyarrow.compute as pc
 except ImportError as missing:  # pragma: no cover - its own CI step installs the extra
@@ -54,7 +59,7 @@ from meterlib.metering._buckets import micros
 from meterlib.metering.events import PropertyValue, check_event
 from meterlib.metering.report import Rejection
 
-__all__ = ["Content", "Piece", "Props", "read_pieces"]
+__all__ = ["Content", "Piece", "Props", "read_pieces", "read_prepared"]
 
 #: Events per chunk of a list of dicts: bounds the Python lists held at once.
 CHUNK = 1 << 15
@@ -65,6 +70,7 @@ _MAX_NAMES = 16
 _FIELDS = ("id", "customer", "type", "time", "properties")
 _GET = tuple(itemgetter(name) for name in _FIELDS)
 _STR = frozenset({str})
+_DICT = frozenset({dict})
 _TEXT_OR_NONE = frozenset({str, type(None)})
 # The time shapes Arrow parses exactly as datetime.fromisoformat does (year 0 aside, see below).
 _TIME = (
@@ -72,6 +78,8 @@ _TIME = (
     r"(\.\d{1,6})?(Z|[+-]([01]\d|2[0-3]):[0-5]\d)$"
 )
 _UTC_MICROS = pa.timestamp("us", "UTC")
+
+Prepared = TypeVar("Prepared")
 
 #: Properties of one event as stored: pairs of name and value (text, or Decimal when given so).
 Props = tuple[tuple[str, PropertyValue], ...]
@@ -154,15 +162,15 @@ class Piece:
 
 def _all_text(values: list[Any]) -> bool:
     """True when every value is a ``str`` (not a subclass: check_event refuses those)."""
-    return list(map(type, values)).count(str) == len(values)
+    return set(map(type, values)) == _STR
 
 
 def _text(values: list[Any]) -> pa.Array:
     """A column of texts (``None``: null) from a list already checked to hold only those.
 
-    Built by polars: several times faster than ``pyarrow.array`` on a list of Python strings.
+    ``UnicodeEncodeError`` for a lone surrogate (the caller hands the chunk to check_event).
     """
-    return pl.Series(values, dtype=pl.String).to_arrow()
+    return pa.array(values, pa.large_string())
 
 
 def _piece(
@@ -289,26 +297,50 @@ def _each(start: int, rows: list[Any]) -> tuple[list[Piece], list[Rejection]]:
     return [Piece(np.array(positions, np.int64), table, {}, props)], rejected
 
 
-def _dicts(  # noqa: PLR0911  (each return hands an unusual chunk to the event-by-event path)
-    start: int, chunk: list[Any]
-) -> tuple[list[Piece], list[Rejection]]:
+Read = tuple[list[Piece], list[Rejection]]
+
+
+def _dict_job(start: int, chunk: list[Any]) -> Callable[[], Read]:
+    """What is left to do for a chunk of raw events once its Python values are read.
+
+    The column path when the chunk is plain text dicts (the rest of the work is Arrow's, which
+    runs without the GIL), else event by event (all of it).
+    """
+    try:
+        found = _dict_columns(start, chunk)
+    except UnicodeEncodeError:  # a lone surrogate: check_event names it
+        found = None
+    return partial(_each, start, chunk) if found is None else found
+
+
+def _dicts(start: int, chunk: list[Any]) -> Read:
     """A chunk of raw events: the column path when it is plain text dicts, else event by event."""
+    return _dict_job(start, chunk)()
+
+
+def _dict_columns(  # noqa: PLR0911  (each return hands an unusual chunk to check_event)
+    start: int, chunk: list[Any]
+) -> Callable[[], Read] | None:
+    """A chunk of plain text dicts read into Arrow columns (what is left: parse the times).
+
+    ``None`` when the chunk is anything else.
+    """
     # A mapping of five entries with these five keys (an unknown key would take a known one's
     # place) is what check_event reads as an event; anything else raises here.
     try:
         if set(map(len, chunk)) != {5}:
-            return _each(start, chunk)
+            return None
         ids, customers, kinds, texts, props = (list(map(get, chunk)) for get in _GET)
     except (KeyError, TypeError):
-        return _each(start, chunk)
+        return None
     if not (
         _all_text(ids)
         and _all_text(customers)
         and _all_text(kinds)
         and _all_text(texts)
-        and list(map(type, props)).count(dict) == len(props)
+        and set(map(type, props)) == _DICT
     ):
-        return _each(start, chunk)
+        return None
     distinct = set(kinds)
     kind_column = (
         pa.repeat(pa.scalar(kinds[0], pa.large_string()), len(kinds))
@@ -317,7 +349,7 @@ def _dicts(  # noqa: PLR0911  (each return hands an unusual chunk to the event-b
     )
     columns = {"id": _text(ids), "customer": _text(customers), "type": kind_column}
     if any(pc.min(pc.binary_length(c)).as_py() == 0 for c in columns.values()):
-        return _each(start, chunk)  # an empty id, customer or type
+        return None  # an empty id, customer or type
     values: dict[str, pa.Array] = {}
     lengths = set(map(len, props))
     first = next(iter(props[0]), None)
@@ -329,19 +361,19 @@ def _dicts(  # noqa: PLR0911  (each return hands an unusual chunk to the event-b
             single = None
     if single is not None:
         if not _all_text(single):
-            return _each(start, chunk)
+            return None
         values[str(first)] = _text(single)
     elif lengths != {0}:
         names: set[Any] = set().union(*props)
         if len(names) > _MAX_NAMES or set(map(type, names)) != _STR:
-            return _each(start, chunk)
+            return None
         for name in sorted(names):
             found = [p.get(name) for p in props]
             if not set(map(type, found)) <= _TEXT_OR_NONE:
-                return _each(start, chunk)
+                return None
             values[name] = _text(found)
     columns["time"] = _text(texts)
-    return _finish(start, columns, values, chunk.__getitem__, texts)
+    return partial(_finish, start, columns, values, chunk.__getitem__, texts)
 
 
 def _rows(table: pa.Table) -> list[dict[str, Any]]:
@@ -475,6 +507,51 @@ def as_table(events: Any) -> pa.Table | None:
 
 def read_pieces(events: Any) -> Iterator[tuple[list[Piece], list[Rejection], int]]:
     """Pieces, rejections and size of each slice of a batch, in order (see module docstring)."""
+    for found, refused, size, _ in read_prepared(events, _nothing):
+        yield found, refused, size
+
+
+def _nothing(_: Piece) -> None:
+    return None
+
+
+def read_prepared(
+    events: Any, prepare: Callable[[Piece], Prepared]
+) -> Iterator[tuple[list[Piece], list[Rejection], int, list[Prepared]]]:
+    """As :func:`read_pieces`, with ``prepare(piece)`` of each piece, in order.
+
+    A list or tuple of dicts is read in two stages that overlap: the main thread reads the
+    next chunk's Python values while a worker thread finishes the chunk before (times parsed
+    by Arrow, then ``prepare`` on its pieces), so ``prepare`` must only read shared state.
+    Arrow releases the GIL, so on several cores the stages run at once.
+    """
+    if type(events) is list or type(events) is tuple:
+        source: Sequence[Any] = events
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="meterlib-columns") as pool:
+            pending: Future[tuple[list[Piece], list[Rejection], int, list[Prepared]]] | None
+            pending = None
+            for start in range(0, len(source), CHUNK):
+                part = list(source[start : start + CHUNK])
+                job = pool.submit(_run, _dict_job(start, part), len(part), prepare)
+                if pending is not None:
+                    yield pending.result()
+                pending = job
+            if pending is not None:
+                yield pending.result()
+        return
+    for found, refused, size in _read_pieces(events):
+        yield found, refused, size, [prepare(piece) for piece in found]
+
+
+def _run(
+    job: Callable[[], Read], size: int, prepare: Callable[[Piece], Prepared]
+) -> tuple[list[Piece], list[Rejection], int, list[Prepared]]:
+    found, refused = job()
+    return found, refused, size, [prepare(piece) for piece in found]
+
+
+def _read_pieces(events: Any) -> Iterator[tuple[list[Piece], list[Rejection], int]]:
+    """:func:`read_pieces` in one thread."""
     if isinstance(events, str | os.PathLike):
         events = _read_file(Path(events))
     table = as_table(events)

@@ -52,7 +52,17 @@ class Filter(MeterlibModel):
     so ``Decimal("1E+2")`` equals ``"100"``.
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # The JSON Schema says what the validator below says: exactly one of the two is given.
+    model_config = ConfigDict(
+        frozen=True,
+        extra="forbid",
+        json_schema_extra={
+            "oneOf": [
+                {"required": ["equals"], "properties": {"equals": {"type": "string"}}},
+                {"required": ["one_of"], "properties": {"one_of": {"type": "array"}}},
+            ],
+        },
+    )
 
     equals: str | None = None
     one_of: tuple[str, ...] | None = None

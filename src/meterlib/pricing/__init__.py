@@ -14,8 +14,10 @@ from meterlib.pricing.charge import Charge, ChargeLine, ChargePart
 from meterlib.pricing.documents import (
     load_price,
     parse_price,
+    price_from_dict,
     price_from_json,
     price_json_schema,
+    price_to_dict,
     price_to_json,
 )
 from meterlib.pricing.models import (
@@ -64,8 +66,10 @@ __all__ = [
     "VolumePrice",
     "load_price",
     "parse_price",
+    "price_from_dict",
     "price_from_json",
     "price_json_schema",
+    "price_to_dict",
     "price_to_json",
     "rate_input",
     "rate_part",

@@ -7,11 +7,12 @@ bisection over the bounded ``up_to`` values.
 
 Everything that does not depend on the quantity is computed when the price is built: each tier's
 bounds and description, the line of every bounded tier when it is used in full, and the running
-sum of those full lines. Rating a graduated price then builds a single new line (the tier the
-quantity ends in) and joins it to the full lines below it, and a volume price likewise one
-line. The table keeps each full line once, so its memory grows linearly with the tier count;
-for the first :data:`PREFIXES_KEPT` tiers it also keeps the tuple of full lines below each
-tier, so most ratings join two tuples instead of slicing one (a bounded, constant cost).
+sum of those full lines, gathered per tier in one :data:`TierStep` tuple. Rating a graduated
+price (``GraduatedPrice.rate``) then builds a single new line (the tier the quantity ends in)
+and joins it to the full lines below it, and a volume price likewise one line. The table keeps
+each full line once, so its memory grows linearly with the tier count; for the first
+:data:`PREFIXES_KEPT` tiers it also keeps the tuple of full lines below each tier, so most
+ratings join two tuples instead of slicing one (a bounded, constant cost).
 
 A tier may be sold in blocks (``block_size``, ``block_amount``): the units it prices are rounded
 up to whole blocks, and its line counts blocks at ``block_amount`` each. With
@@ -33,9 +34,9 @@ from meterlib.pricing.charge import ChargeLine, new_line, plain
 
 __all__ = [
     "TierLike",
+    "TierStep",
     "TierTable",
     "describe_tier",
-    "graduated_lines",
     "volume_line",
 ]
 
@@ -127,6 +128,23 @@ class _Row:
         )
 
 
+#: What rating a quantity held by a tier reads of it (``GraduatedPrice.rate`` unpacks it):
+#: description, number, lower, upper, unit amount, flat amount, the full lines below it
+#: (``None`` above :data:`PREFIXES_KEPT`: slice ``full``), their sum, and the tier's row when it
+#: is sold in blocks (else ``None``).
+TierStep = tuple[
+    str,
+    int,
+    Decimal,
+    Decimal | None,
+    Decimal,
+    Decimal,
+    tuple[ChargeLine, ...] | None,
+    Decimal,
+    _Row | None,
+]
+
+
 @dataclass(frozen=True, slots=True)
 class TierTable:
     """A validated tier sequence, resolved for fast rating.
@@ -149,6 +167,8 @@ class TierTable:
     """``prefixes[i] == full[:i]`` for ``i`` below :data:`PREFIXES_KEPT`."""
     before: tuple[Decimal, ...]
     """``before[i]``: the exact sum of ``full[:i]``."""
+    steps: tuple[TierStep, ...]
+    """``steps[i]``: what rating a quantity held by tier ``i + 1`` reads, in one tuple."""
 
     @classmethod
     def build(
@@ -192,6 +212,21 @@ class TierTable:
             line = row.line(EXACT.subtract(row.upper, row.lower))
             full.append(line)
             before.append(EXACT.add(before[-1], line.amount))
+        prefixes = tuple(tuple(full[:index]) for index in range(min(len(rows), PREFIXES_KEPT)))
+        steps = tuple(
+            (
+                row.description,
+                row.number,
+                row.lower,
+                row.upper,
+                row.unit_amount,
+                row.flat_amount,
+                prefixes[index] if index < len(prefixes) else None,
+                before[index],
+                row if row.block_size is not None else None,
+            )
+            for index, row in enumerate(rows)
+        )
         return cls(
             source=tiers,
             overflow=overflow,
@@ -199,8 +234,9 @@ class TierTable:
             rows=tuple(rows),
             uppers=tuple(row.upper for row in rows if row.upper is not None),
             full=tuple(full),
-            prefixes=tuple(tuple(full[:index]) for index in range(min(len(rows), PREFIXES_KEPT))),
+            prefixes=prefixes,
             before=tuple(before),
+            steps=steps,
         )
 
     def locate(self, quantity: Decimal) -> int:
@@ -219,49 +255,14 @@ class TierTable:
         return index
 
 
-def graduated_lines(table: TierTable, quantity: Decimal) -> tuple[tuple[ChargeLine, ...], Decimal]:
-    """Price ``quantity`` tier by tier; return the lines of the tiers touched and their sum.
-
-    Every tier below the one holding ``quantity`` is used in full (its precomputed line); the
-    holding tier prices the units above its lower bound. Tier 1 always appears, so its flat
-    amount is charged even at zero quantity.
-    """
-    index = table.locate(quantity)
-    row = table.rows[index]
-    units = _subtract(quantity, row.lower)
-    if row.block_size is None:
-        amount = _add(_multiply(units, row.unit_amount), row.flat_amount)
-        line = new_line(
-            row.description,
-            row.number,
-            row.lower,
-            row.upper,
-            units,
-            row.unit_amount,
-            row.flat_amount,
-            amount,
-        )
-    else:
-        line = row.line(units)
-        amount = line.amount
-    prefixes = table.prefixes
-    below = prefixes[index] if index < len(prefixes) else table.full[:index]
-    return below + (line,), _add(table.before[index], amount)  # noqa: RUF005  (hot path: one tuple)
-
-
 def volume_line(table: TierTable, quantity: Decimal) -> ChargeLine:
     """Price every unit of ``quantity`` at the tier holding it, plus that tier's flat amount."""
-    row = table.rows[table.locate(quantity)]
-    if row.block_size is None:
-        amount = _add(_multiply(quantity, row.unit_amount), row.flat_amount)
-        return new_line(
-            row.description,
-            row.number,
-            row.lower,
-            row.upper,
-            quantity,
-            row.unit_amount,
-            row.flat_amount,
-            amount,
-        )
-    return row.line(quantity)
+    steps = table.steps
+    index = bisect_left(table.uppers, quantity)
+    if index >= len(steps):
+        table.locate(quantity)  # raises: above a bounded last tier
+    description, number, lower, upper, unit, flat, _, _, blocks = steps[index]
+    if blocks is None:
+        amount = _add(_multiply(quantity, unit), flat)
+        return new_line(description, number, lower, upper, quantity, unit, flat, amount)
+    return blocks.line(quantity)

@@ -17,7 +17,7 @@ Invariants, for every charge a price returns::
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, NamedTuple
 
@@ -159,41 +159,53 @@ class Charge:
 
 
 # Fast construction. A frozen dataclass's generated ``__init__`` sets each field through
-# ``object.__setattr__``, which costs about three times as much as calling the slot descriptors
-# directly; rating builds a line and a charge per call, so the two builders below are the hot
-# path. They skip no check, because the generated ``__init__`` makes none either; unpacking the
-# setters fails at import if a field is added without updating its builder.
+# ``object.__setattr__``, which costs several times a plain store to a slot; rating builds a
+# line and a charge per call (a matrix rating forty-odd objects), so the builders below are the
+# hot path. Each fills an instance of a twin class with the same slots (the same memory layout)
+# and no frozen ``__setattr__``, then makes it an instance of the frozen class by ``__class__``
+# assignment, which Python allows between classes of compatible layout. The result is an
+# ordinary, frozen instance; the builders skip no check, because the generated ``__init__``
+# makes none either. tests/test_pricing.py checks that each builder gives what the
+# constructor gives, field by field.
 
 
-def _setters(cls: type) -> tuple[Any, ...]:
-    """Return the ``__set__`` of each slot of dataclass ``cls``, in field order."""
-    return tuple(vars(cls)[field.name].__set__ for field in fields(cls))
+class LineSlots:
+    """A :class:`ChargeLine` under construction: the same slots, assignable."""
+
+    __slots__ = ChargeLine.__slots__
+
+    description: str
+    tier: int | None
+    lower: Decimal | None
+    upper: Decimal | None
+    quantity: Decimal
+    unit_amount: Decimal
+    flat_amount: Decimal
+    amount: Decimal
+
+
+class ChargeSlots:
+    """A :class:`Charge` under construction: the same slots, assignable."""
+
+    __slots__ = Charge.__slots__
+
+    currency: str
+    model: str
+    quantity: Decimal
+    included: Decimal
+    billable: Decimal
+    lines: tuple[ChargeLine, ...]
+    subtotal: Decimal
+    adjustment: Decimal
+    adjustment_reason: str | None
+    amount: Decimal
+    parts: tuple[ChargePart, ...]
 
 
 _new = object.__new__
-(
-    _set_description,
-    _set_tier,
-    _set_lower,
-    _set_upper,
-    _set_line_quantity,
-    _set_unit_amount,
-    _set_flat_amount,
-    _set_line_amount,
-) = _setters(ChargeLine)
-(
-    _set_currency,
-    _set_model,
-    _set_quantity,
-    _set_included,
-    _set_billable,
-    _set_lines,
-    _set_subtotal,
-    _set_adjustment,
-    _set_adjustment_reason,
-    _set_amount,
-    _set_parts,
-) = _setters(Charge)
+#: The frozen classes, typed for ``__class__`` assignment (a hot path may inline the builders).
+LINE_CLASS: Any = ChargeLine
+CHARGE_CLASS: Any = Charge
 
 
 def new_line(  # noqa: PLR0917  (positional like the dataclass's own __init__; hot path)
@@ -207,16 +219,18 @@ def new_line(  # noqa: PLR0917  (positional like the dataclass's own __init__; h
     amount: Decimal,
 ) -> ChargeLine:
     """Build a :class:`ChargeLine` as its constructor would, faster (the rating hot path)."""
-    line: ChargeLine = _new(ChargeLine)
-    _set_description(line, description)
-    _set_tier(line, tier)
-    _set_lower(line, lower)
-    _set_upper(line, upper)
-    _set_line_quantity(line, quantity)
-    _set_unit_amount(line, unit_amount)
-    _set_flat_amount(line, flat_amount)
-    _set_line_amount(line, amount)
-    return line
+    line: Any = _new(LineSlots)
+    line.description = description
+    line.tier = tier
+    line.lower = lower
+    line.upper = upper
+    line.quantity = quantity
+    line.unit_amount = unit_amount
+    line.flat_amount = flat_amount
+    line.amount = amount
+    line.__class__ = LINE_CLASS
+    built: ChargeLine = line
+    return built
 
 
 def new_charge(  # noqa: PLR0917  (positional like the dataclass's own __init__; hot path)
@@ -233,19 +247,21 @@ def new_charge(  # noqa: PLR0917  (positional like the dataclass's own __init__;
     parts: tuple[ChargePart, ...] = (),
 ) -> Charge:
     """Build a :class:`Charge` as its constructor would, faster (the rating hot path)."""
-    charge: Charge = _new(Charge)
-    _set_currency(charge, currency)
-    _set_model(charge, model)
-    _set_quantity(charge, quantity)
-    _set_included(charge, included)
-    _set_billable(charge, billable)
-    _set_lines(charge, lines)
-    _set_subtotal(charge, subtotal)
-    _set_adjustment(charge, adjustment)
-    _set_adjustment_reason(charge, adjustment_reason)
-    _set_amount(charge, amount)
-    _set_parts(charge, parts)
-    return charge
+    charge: Any = _new(ChargeSlots)
+    charge.currency = currency
+    charge.model = model
+    charge.quantity = quantity
+    charge.included = included
+    charge.billable = billable
+    charge.lines = lines
+    charge.subtotal = subtotal
+    charge.adjustment = adjustment
+    charge.adjustment_reason = adjustment_reason
+    charge.amount = amount
+    charge.parts = parts
+    charge.__class__ = CHARGE_CLASS
+    built: Charge = charge
+    return built
 
 
 def new_part(

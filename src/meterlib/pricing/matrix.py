@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
-from functools import cached_property
+from functools import cached_property, reduce
 from operator import itemgetter
 from typing import Annotated, Any, Literal, Self
 
@@ -36,7 +36,16 @@ from meterlib._model import MeterlibModel
 from meterlib._numbers import EXACT
 from meterlib.errors import InvalidValueError, RatingError
 from meterlib.pricing._base import PriceBase, QuantityLike, quantity_of
-from meterlib.pricing.charge import Charge, ChargeLine, ChargePart, new_line, new_part
+from meterlib.pricing.charge import (
+    LINE_CLASS,
+    Charge,
+    ChargeLine,
+    ChargePart,
+    LineSlots,
+    new_charge,
+    new_line,
+    new_part,
+)
 from meterlib.pricing.simple import FlatPrice, PackagePrice, PerUnitPrice
 from meterlib.pricing.tiered import GraduatedPrice, VolumePrice
 
@@ -46,6 +55,8 @@ _ZERO = Decimal(0)
 _add = EXACT.add
 _DEFAULT = -1  # the route of an entry that goes to the default price
 _ROUTES_KEPT = 4096  # distinct value combinations remembered per price
+_new_tuple = tuple.__new__  # builds a ChargePart in one call (the hot path)
+_new = object.__new__
 
 #: A price a matrix cell (or its default) may use: any quantity price that is not prorated.
 CellPrice = Annotated[
@@ -299,38 +310,33 @@ class MatrixPrice(PriceBase):
         )
 
     @cached_property
-    def _plan(self) -> tuple[list[Any], list[str], list[int | None], Callable[[Any], Any]]:
-        """What rating needs, resolved once: each cell's ``rate``, label and number.
+    def _plan(self) -> tuple[list[_CellPlan], Callable[[Any], Any], bool]:
+        """What rating needs, resolved once.
 
-        The default comes last (index ``-1`` finds it); the fourth item reads the route key of
-        values that name every dimension.
+        Each cell's ``(rate, label, number)``, the default's last (index ``-1`` finds it); a
+        function reading the route key of values that name every dimension; and whether the
+        matrix has no discount, minimum or maximum (its charge is then the sum of its parts).
         """
-        rates: list[Any] = [cell.price.rate for cell in self.cells]
-        labels = [cell.label(number) for number, cell in enumerate(self.cells, 1)]
-        numbers: list[int | None] = list(range(1, len(self.cells) + 1))
-        rates.append(None if self.default is None else self.default.rate)
-        labels.append("default")
-        numbers.append(None)
+        cells: list[_CellPlan] = [
+            (cell.price.rate, cell.label(number), number)
+            for number, cell in enumerate(self.cells, 1)
+        ]
+        default = self.default
+        cells.append((_no_default if default is None else default.rate, "default", None))
         dimensions = self.dimensions
         full_key: Callable[[Any], Any] = (
             itemgetter(*dimensions)
             if len(dimensions) > 1
             else lambda values: (values[dimensions[0]],)
         )
-        return rates, labels, numbers, full_key
+        plain_charge = self.discount is None and self.minimum is None and self.maximum is None
+        return cells, full_key, plain_charge
 
-    def rate_usage(self, usage: Iterable[UsageEntry], *, final: bool = True) -> Charge:
-        """Rate usage entries ``(values, quantity)`` cell by cell (see the module docstring).
-
-        The charge has one line per cell (or combination) rated, and its ``parts`` hold each
-        one's own charge. Raises :class:`~meterlib.errors.RatingError` for usage that no cell
-        and no default takes, or that matches cells none of which outranks the others.
-        """
-        by_values = self.group == "values"
-        dimensions = self.dimensions
-        count = len(dimensions)
+    def _sums(self, usage: Iterable[UsageEntry], by_values: bool) -> dict[Any, Decimal]:  # noqa: FBT001
+        """Route each entry; add up the quantities per cell (or per cell and combination)."""
+        count = len(self.dimensions)
         routes = self._routes
-        rates, labels, numbers, full_key = self._plan
+        full_key = self._plan[1]
         sums: dict[Any, Decimal] = {}
         for number, entry in enumerate(usage):
             if type(entry) is tuple and len(entry) == 2:
@@ -345,38 +351,97 @@ class MatrixPrice(PriceBase):
             if index is None:  # check the names and values, then find the route
                 key = self._key(values, number)
                 index = self._lookup(key)
-            if type(raw) is not Decimal or not raw.is_finite() or raw < 0:
+            if type(raw) is not Decimal or not raw.is_finite() or raw < _ZERO:
                 raw = quantity_of(raw, f"usage[{number}].quantity")
             group: Any = (index, key) if by_values else index
             known = sums.get(group)
             sums[group] = raw if known is None else _add(known, raw)
+        return sums
+
+    def rate_usage(self, usage: Iterable[UsageEntry], *, final: bool = True) -> Charge:
+        """Rate usage entries ``(values, quantity)`` cell by cell (see the module docstring).
+
+        The charge has one line per cell (or combination) rated, and its ``parts`` hold each
+        one's own charge. Raises :class:`~meterlib.errors.RatingError` for usage that no cell
+        and no default takes, or that matches cells none of which outranks the others.
+        """
+        if self.group == "values":
+            return self._rate_values(usage, final)
+        sums = self._sums(usage, by_values=False)
+        cells, _, plain_charge = self._plan
+        order = sorted(sums)
+        if order and order[0] == _DEFAULT:  # the default's part comes last
+            order.append(order.pop(0))
+        lines: list[ChargeLine] = []
+        parts: list[ChargePart] = []
+        add_line = lines.append
+        add_part = parts.append
+        quantities = [sums[index] for index in order]
+        amounts: list[Decimal] = []
+        add_amount = amounts.append
+        for index, quantity in zip(order, quantities, strict=True):
+            rate, label, cell = cells[index]
+            charge = rate(quantity) if final else rate(quantity, final=False)
+            amount = charge.amount
+            add_amount(amount)
+            line: Any = _new(LineSlots)  # new_line(...), inlined (see meterlib.pricing.charge)
+            line.description = label
+            line.tier = line.lower = line.upper = None
+            line.quantity = quantity
+            line.unit_amount = _ZERO
+            line.flat_amount = line.amount = amount
+            line.__class__ = LINE_CLASS
+            add_line(line)
+            add_part(_new_tuple(ChargePart, (label, cell, (), charge)))
+        total = reduce(_add, quantities, _ZERO)  # the exact sums, added in order from zero
+        subtotal = reduce(_add, amounts, _ZERO)
+        if plain_charge:  # what _charge returns without modifiers, one call sooner
+            return new_charge(
+                self.currency,
+                "matrix",
+                total,
+                _ZERO,
+                total,
+                tuple(lines),
+                subtotal,
+                _ZERO,
+                None,
+                subtotal,
+                tuple(parts),
+            )
+        return self._charge(total, _ZERO, total, tuple(lines), subtotal, final, tuple(parts))
+
+    def _rate_values(self, usage: Iterable[UsageEntry], final: bool) -> Charge:  # noqa: FBT001
+        """``group="values"``: rate each combination of values on its own."""
+        sums = self._sums(usage, by_values=True)
+        cells = self._plan[0]
+        dimensions = self.dimensions
         lines: list[ChargeLine] = []
         parts: list[ChargePart] = []
         total = subtotal = _ZERO
-        combination: tuple[tuple[str, str | None], ...] = ()
-        for group in sorted(sums, key=_order) if by_values else _cell_order(sums):
-            if by_values:
-                index, key = group
-                combination = tuple(zip(dimensions, key, strict=True))
-                label = f"{_combination(combination)}: {labels[index]}"
-            else:
-                index, label = group, labels[group]
+        for group in sorted(sums, key=_order):
+            index, key = group
+            rate, label, cell = cells[index]
+            combination = tuple(zip(dimensions, key, strict=True))
+            label = f"{_combination(combination)}: {label}"
             quantity = sums[group]
             total = _add(total, quantity)
-            charge = rates[index](quantity) if final else rates[index](quantity, final=False)
+            charge = rate(quantity) if final else rate(quantity, final=False)
             amount = charge.amount
             subtotal = _add(subtotal, amount)
             lines.append(new_line(label, None, None, None, quantity, _ZERO, amount, amount))
-            parts.append(new_part(label, numbers[index], combination, charge))
+            parts.append(new_part(label, cell, combination, charge))
         return self._charge(total, _ZERO, total, tuple(lines), subtotal, final, tuple(parts))
 
 
-def _cell_order(sums: dict[Any, Decimal]) -> list[int]:
-    """Cell indexes in cell order, the default (``-1``) last."""
-    order = sorted(sums)
-    if order and order[0] == _DEFAULT:
-        order.append(order.pop(0))
-    return order
+def _no_default(quantity: QuantityLike, *, final: bool = True) -> Charge:
+    """Stands for a missing default in the plan; routing never sends usage to it."""
+    del quantity, final
+    raise RatingError("the matrix has no default price")  # pragma: no cover  (never routed)
+
+
+#: A cell in the matrix's rating plan: its price's ``rate``, its label and its 1-based number.
+_CellPlan = tuple[Callable[..., Charge], str, int | None]
 
 
 def _combination(values: tuple[tuple[str, str | None], ...]) -> str:

@@ -15,10 +15,11 @@
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from functools import cached_property
-from typing import Annotated, Any, Literal, Self
+from typing import Annotated, Any, Literal, NoReturn, Self
 
 from pydantic import (
     ConfigDict,
@@ -30,16 +31,40 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from meterlib._model import MeterlibModel
-from meterlib._numbers import NonNegativeAmount
+from meterlib._numbers import EXACT, NonNegativeAmount
 from meterlib.errors import RatingError
 from meterlib.pricing._base import QuantityLike, QuantityPrice, quantity_of
 from meterlib.pricing._prorated import ProratedEventLike, prorated_graduated, prorated_volume
-from meterlib.pricing._tiers import TierTable, graduated_lines, volume_line
-from meterlib.pricing.charge import Charge, plain
+from meterlib.pricing._tiers import TierStep, TierTable, volume_line
+from meterlib.pricing.charge import (
+    CHARGE_CLASS,
+    LINE_CLASS,
+    Charge,
+    ChargeLine,
+    ChargeSlots,
+    LineSlots,
+    plain,
+)
 
 __all__ = ["GraduatedPrice", "Overflow", "Tier", "VolumePrice"]
 
 _ZERO = Decimal(0)
+_add = EXACT.add
+_subtract = EXACT.subtract
+_multiply = EXACT.multiply
+_new = object.__new__
+
+#: A tiered price's rating plan (see :attr:`_TieredPrice._plan`).
+_Plan = tuple[
+    tuple[TierStep, ...],
+    tuple[Decimal, ...],
+    tuple[ChargeLine, ...],
+    TierTable,
+    Decimal | None,
+    bool,
+    str,
+    str,
+]
 
 #: What happens to usage above a bounded last tier: refused, or priced in the last tier.
 Overflow = Literal["error", "last_tier"]
@@ -165,7 +190,7 @@ class _TieredPrice(QuantityPrice):
     def model_post_init(self, context: Any, /) -> None:
         """Resolve the tier table now, so the first rating costs no more than the others."""
         del context  # pydantic's validation context; this step needs none
-        _ = self._table
+        _ = self._plan
 
     @cached_property
     def _table(self) -> TierTable:
@@ -192,19 +217,46 @@ class _TieredPrice(QuantityPrice):
         return table
 
     def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
-        """Copy the price; a copy with another ``overflow`` or ``prorated`` rebuilds its table."""
+        """Copy the price; a copy with another ``overflow`` or ``prorated`` rebuilds its table.
+
+        A copy with any field updated forgets its rating plan and resolves it afresh.
+        """
         copy = super().model_copy(update=update, deep=deep)
-        if update and ("overflow" in update or "prorated" in update):
-            copy.__dict__["_table"] = copy._build_table()
+        if update:
+            copy.__dict__.pop("_plan", None)
+            if "overflow" in update or "prorated" in update:
+                copy.__dict__["_table"] = copy._build_table()
         return copy
 
-    def _refuse_quantity(self) -> None:
+    @cached_property
+    def _plan(self) -> _Plan | None:
+        """What rating a quantity reads, resolved once; ``None`` when the price is prorated.
+
+        The tier table's steps, bounds, full lines and the table itself; the ``included``
+        allowance (``None`` when zero); whether the price has no discount, minimum or maximum
+        (its charge is then the subtotal); the currency and the model.
+        """
+        table = self._tier_table()
+        if table.events_only:
+            return None
+        return (
+            table.steps,
+            table.uppers,
+            table.full,
+            table,
+            self.included or None,
+            self.discount is None and self.minimum is None and self.maximum is None,
+            self.currency,
+            self.model,
+        )
+
+    def _refuse_quantity(self) -> NoReturn:
         raise RatingError(
             f"this {self.model} price is prorated: it rates events of units added or removed"
             " with their prorated share, so use rate_events(events), not rate(quantity)",
         )
 
-    def _refuse_events(self) -> None:
+    def _refuse_events(self) -> NoReturn:
         raise RatingError(
             f"this {self.model} price is not prorated: rate its quantity with rate(quantity)",
         )
@@ -225,13 +277,58 @@ class GraduatedPrice(_TieredPrice):
         Raises :class:`~meterlib.errors.RatingError` when the last tier is bounded, ``overflow``
         is ``error`` and the billable quantity lies above it, or when the price is prorated.
         """
-        table = self._table
-        if table.source is not self.tiers or table.events_only:
-            table = self._quantity_table()
-        units = quantity_of(quantity)
-        included, billable = self._billable(units) if self.included else (_ZERO, units)
-        lines, subtotal = graduated_lines(table, billable)
-        return self._charge(units, included, billable, lines, subtotal, final)
+        plan = self._plan
+        if plan is None:
+            self._refuse_quantity()
+        steps, uppers, full, table, allowance, plain_charge, currency, model = plan
+        units = quantity
+        if type(units) is not Decimal or not units.is_finite() or units < _ZERO:
+            units = quantity_of(quantity)  # the hot path above skips the call
+        included, billable = (_ZERO, units) if allowance is None else self._billable(units)
+        # The tier holding the billable quantity: tiers below it are used in full (their lines
+        # precomputed, see meterlib.pricing._tiers), it prices the units above its lower bound.
+        index = bisect_left(uppers, billable)
+        if index >= len(steps):
+            table.locate(billable)  # raises: above a bounded last tier
+        description, number, lower, upper, unit, flat, below, before, blocks = steps[index]
+        inside = _subtract(billable, lower)
+        if blocks is None:  # new_line(...), inlined (see meterlib.pricing.charge)
+            amount = _add(_multiply(inside, unit), flat)
+            line: Any = _new(LineSlots)
+            line.description = description
+            line.tier = number
+            line.lower = lower
+            line.upper = upper
+            line.quantity = inside
+            line.unit_amount = unit
+            line.flat_amount = flat
+            line.amount = amount
+            line.__class__ = LINE_CLASS
+        else:
+            line = blocks.line(inside)
+            amount = line.amount
+        if below is None:  # above the tiers whose prefix is kept
+            below = full[:index]
+        lines = below + (line,)  # noqa: RUF005  (hot path: one tuple)
+        subtotal = _add(before, amount)
+        if not plain_charge:
+            return self._charge(units, included, billable, lines, subtotal, final)
+        # What _charge returns without modifiers: new_charge(...), inlined.
+        charge: Any = _new(ChargeSlots)
+        charge.currency = currency
+        charge.model = model
+        charge.quantity = units
+        charge.included = included
+        charge.billable = billable
+        charge.lines = lines
+        charge.subtotal = subtotal
+        charge.adjustment = _ZERO
+        charge.adjustment_reason = None
+        charge.amount = subtotal
+        charge.parts = ()
+        charge.__class__ = CHARGE_CLASS
+        rated: Charge = charge
+        return rated
 
     def rate_events(self, events: Iterable[ProratedEventLike], *, final: bool = True) -> Charge:
         """Rate a prorated price's events (``{"units", "prorated"}``), in time order.
@@ -261,7 +358,9 @@ class VolumePrice(_TieredPrice):
         table = self._table
         if table.source is not self.tiers or table.events_only:
             table = self._quantity_table()
-        units = quantity_of(quantity)
+        units = quantity
+        if type(units) is not Decimal or not units.is_finite() or units < _ZERO:
+            units = quantity_of(quantity)  # the hot path above skips the call
         included, billable = self._billable(units) if self.included else (_ZERO, units)
         line = volume_line(table, billable)
         return self._charge(units, included, billable, (line,), line.amount, final)

@@ -1,17 +1,25 @@
 """The usage audit as text, CSV and HTML.
 
-The JSON form is :func:`meterlib.backbill.audit.audit_to_json`.
+Text and HTML are for people, in the locale asked (labels through the gettext catalogs,
+figures and the share of the limit through Babel; :mod:`meterlib.render.audit_labels`). CSV is
+exact and locale-free. The JSON form is :func:`meterlib.backbill.audit.audit_to_dict`; in
+Jupyter an :class:`~meterlib.backbill.audit.Audit` shows itself
+(:func:`meterlib.render.html.audit.audit_fragment`).
 """
 
 from __future__ import annotations
 
 import csv
-import html
 import io
 from collections.abc import Sequence
 
+from babel import Locale
+
 from meterlib.backbill.audit import Audit
+from meterlib.render.audit_labels import audit_facts, audit_rows, audit_title
 from meterlib.render.csv import Cell, csv_cell
+from meterlib.render.format import Formatter
+from meterlib.render.html.audit import audit_document
 
 __all__ = ["AUDIT_FIELDS", "audit_csv", "audit_html", "audit_text"]
 
@@ -89,14 +97,6 @@ def _rows(result: Audit) -> list[Sequence[Cell]]:
     return rows
 
 
-def _text(cell: Cell) -> str:
-    if cell is None:
-        return ""
-    if isinstance(cell, str):
-        return cell
-    return format(cell, "f") if not isinstance(cell, bool) else str(cell)
-
-
 def audit_csv(result: Audit, *, neutralize_formulas: bool = True) -> str:
     """The audit as CSV (:data:`AUDIT_FIELDS`), exact figures, formula cells neutralized."""
     buffer = io.StringIO()
@@ -107,26 +107,32 @@ def audit_csv(result: Audit, *, neutralize_formulas: bool = True) -> str:
     return buffer.getvalue()
 
 
-def audit_text(result: Audit) -> str:
-    """The audit as an aligned plain-text table with totals."""
-    header = ("period", "group", "usage", "limit", "above limit", "first breach", "value")
-    body: list[tuple[str, ...]] = []
-    for row in _rows(result):
-        _c, _m, start, _end, kind, group, usage, limit, above, first, value, _v = row
-        label = "TOTAL" if kind == "total" else str(start)[:10]
-        cells = (label, group or ("" if kind == "group" else "(all)"), usage, limit, above)
-        body.append(tuple(_text(c) for c in (*cells, first, value)))
-    widths = [max(len(r[i]) for r in (header, *body)) for i in range(len(header))]
-    title = (
-        f"Usage audit: {result.customer}, {result.limit.meter}, "
-        f"{result.limit.kind.value} limit {result.limit.amount} per period"
-        + (f", by {result.group_by}" if result.group_by else "")
-        + (f", values in {result.currency}" if result.currency else "")
+def audit_text(result: Audit, locale: str | Locale = "en_US") -> str:
+    """The audit as an aligned plain-text table with totals, for ``locale``."""
+    f = Formatter(result.currency or "XXX", locale)
+    _ = f.gettext
+    header: tuple[str, ...] = (
+        _("Period"), _("Group"), _("Usage"), _("Limit"), _("Share of the limit"),
+        _("Above the limit"), _("First breach"), _("Value"),
     )
-    out = [title, ""]
+    body: list[tuple[str, ...]] = [
+        (
+            row.period.upper() if row.kind == "total" else row.period,
+            row.group, row.usage, row.limit, row.share, row.above, row.first, row.value,
+        )
+        for row in audit_rows(result, f)
+    ]
+    if result.group_by is None:  # no group column
+        header = header[:1] + header[2:]
+        body = [r[:1] + r[2:] for r in body]
+    left = 2 if result.group_by is not None else 1
+    widths = [max(len(r[i]) for r in (header, *body)) for i in range(len(header))]
+    out = [audit_title(result, f), ""]
+    out += [f"{label}: {value}" for label, value in audit_facts(result, f)]
+    out.append("")
     out.extend(
         "  ".join(
-            c.rjust(w) if i >= 2 else c.ljust(w)
+            c.rjust(w) if i >= left else c.ljust(w)
             for i, (c, w) in enumerate(zip(r, widths, strict=True))
         ).rstrip()
         for r in (header, *body)
@@ -134,16 +140,6 @@ def audit_text(result: Audit) -> str:
     return "\n".join(out) + "\n"
 
 
-def audit_html(result: Audit) -> str:
-    """The audit as a standalone HTML document (a table; text escaped)."""
-    cells = []
-    for row in _rows(result):
-        tds = "".join(f"<td>{html.escape(_text(c))}</td>" for c in row)
-        cells.append(f"<tr>{tds}</tr>")
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in AUDIT_FIELDS)
-    title = html.escape(f"Usage audit: {result.customer}, {result.limit.meter}")
-    return (
-        f'<!DOCTYPE html><html><head><meta charset="utf-8"><title>{title}</title></head>'
-        f"<body><h1>{title}</h1><table><thead><tr>{head}</tr></thead>"
-        f"<tbody>{''.join(cells)}</tbody></table></body></html>\n"
-    )
+def audit_html(result: Audit, locale: str | Locale = "en_US") -> str:
+    """The audit as a standalone, printable HTML page (:mod:`meterlib.render.html.audit`)."""
+    return audit_document(result, locale)

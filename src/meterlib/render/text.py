@@ -12,6 +12,14 @@ from babel import Locale
 
 from meterlib.backbill.statement import AdjustmentDocument, ScenarioComparison, Statement
 from meterlib.invoicing.invoice import Invoice
+from meterlib.invoicing.lifecycle import InvoiceAccount, IssuedDocument
+from meterlib.render.accounts import (
+    AccountRow,
+    account_rows,
+    correction_text,
+    status_name,
+    status_notice,
+)
 from meterlib.render.format import Formatter
 from meterlib.render.labels import (
     InvoiceLabels,
@@ -21,11 +29,25 @@ from meterlib.render.labels import (
     document_title,
 )
 
-__all__ = ["comparison_text", "invoice_text", "statement_text"]
+__all__ = ["account_text", "comparison_text", "invoice_text", "statement_text"]
 
 
-def invoice_text(invoice: Invoice, locale: str | Locale = "en_US") -> str:
-    """The invoice as a fixed-width text table for a terminal."""
+def account_text(rows: Sequence[AccountRow]) -> str:
+    """An invoice's account as ``label  value`` lines, the labels padded to one width."""
+    width = max(len(row.label) for row in rows)
+    return "\n".join(f"{row.label.ljust(width)}  {row.value}" for row in rows) + "\n"
+
+
+def invoice_text(
+    invoice: Invoice,
+    locale: str | Locale = "en_US",
+    account: InvoiceAccount | None = None,
+    document: IssuedDocument | None = None,
+) -> str:
+    """The invoice as a fixed-width text table for a terminal, then its account.
+
+    Without ``account`` the invoice is a draft (see :mod:`meterlib.render.accounts`).
+    """
     labels = InvoiceLabels(invoice, locale)
     _ = labels.gettext
     rows: list[tuple[str, str, str, str, str]] = []
@@ -40,6 +62,9 @@ def invoice_text(invoice: Invoice, locale: str | Locale = "en_US") -> str:
             ),
         )
         rows.append((f"  {labels.detail(line)}", "", "", "", ""))
+        corrects = correction_text(line, labels)
+        if corrects:
+            rows.append((f"  {corrects}", "", "", "", ""))
         for tier in line.tiers:
             what, how = labels.tier(tier)
             rows.append((f"    {what}", how, "", "", ""))
@@ -56,8 +81,9 @@ def invoice_text(invoice: Invoice, locale: str | Locale = "en_US") -> str:
     customer = invoice.customer
     if invoice.bill_to is not None:
         customer = f"{invoice.bill_to.name} ({customer})"
+    status = status_name("draft" if account is None else account.status, labels)
     out = [
-        _("Invoice {number}").format(number=invoice.number),
+        _("Invoice {number} ({status})").format(number=invoice.number, status=status),
         _("Customer: {customer}").format(customer=customer),
     ]
     if invoice.seller is not None:
@@ -97,7 +123,11 @@ def invoice_text(invoice: Invoice, locale: str | Locale = "en_US") -> str:
             labels.money(invoice.total),
         )
     )
-    return "\n".join(out) + "\n"
+    notice = status_notice(account, labels)
+    out += ["", *([notice, ""] if notice else [])]
+    return "\n".join(out) + "\n" + account_text(
+        account_rows(invoice, account, labels, document)
+    )
 
 
 def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], left: int = 1) -> list[str]:

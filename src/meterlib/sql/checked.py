@@ -36,9 +36,11 @@ from meterlib.metering.meters import Aggregation, Meter
 from meterlib.metering.readers import RawLine, read_csv, read_jsonl, read_parquet
 from meterlib.metering.reading import MeterReader, check_meters, read_event
 from meterlib.metering.report import Rejection
+from meterlib.sql.lines import Block, blocks, screen_jsonl
 
 if TYPE_CHECKING:
     import duckdb
+    import pyarrow as pa
 
 __all__ = ["CHUNK", "TABLE", "Loaded", "load_checked"]
 
@@ -136,6 +138,140 @@ def _numeric(meters: Sequence[Meter]) -> frozenset[str]:
     return frozenset(name for name in numbers - texts if name)
 
 
+class _Checker:
+    """The exact Python rules for one raw line: check, read the meters, add or reject."""
+
+    def __init__(
+        self,
+        columns: _Columns,
+        meters: Sequence[Meter] | None,
+        word: str,
+    ) -> None:
+        self.columns = columns
+        self.readers: dict[str, list[MeterReader]] | None = None
+        if meters is not None:
+            check_meters(meters)
+            self.readers = {}
+            for index, meter in enumerate(meters):
+                self.readers.setdefault(meter.event_type, []).append(MeterReader(index, meter))
+        self.cache: dict[str, Decimal] = {}
+        self.numeric = _numeric(meters or ())
+        self.rejected: list[Rejection] = []
+        self.stamped = False
+        self.word = word
+
+    def take(self, index: int, where: str, line: RawLine) -> None:
+        """Line ``line``, the ``index``-th read (from 0): a checked row, or a rejection."""
+        number, data, raw, problem = line
+        if raw is None:
+            found = data.get("id") if isinstance(data, dict) else None
+            event_id = found if type(found) is str else None
+            self.rejected.append(Rejection(index, event_id, None, f"{where}{problem}"))
+            return
+        received = raw.pop("received_at", None)
+        try:
+            event_id, customer, kind_, time, props = check_event(raw, copy=False)
+            readers = self.readers
+            readings = (
+                ()
+                if readers is None
+                else read_event(readers.get(kind_, ()), event_id, props, self.cache)
+            )
+            stamp = None if received is None else parse_time(received, event_id, "received_at")
+        except InvalidValueError as error:
+            rejection = Rejection.of(index, raw, error)
+            reason = f"{where}{self.word} {number}: {rejection.reason}"
+            self.rejected.append(replace(rejection, reason=reason))
+            return
+        self.stamped = self.stamped or stamp is not None
+        texts = {k: v if type(v) is str else value_text(v) for k, v in props.items()}
+        # The decimals the meters read, for properties read only as numbers.
+        numeric = self.numeric
+        read = {r.prop: v for r, _, v in readings if r.prop in numeric and v is not None}
+        columns = self.columns
+        columns.add(
+            (
+                index + 1,
+                event_id,
+                customer,
+                kind_,
+                (time - _EPOCH) // _MICRO,
+                None if stamp is None else (stamp - _EPOCH) // _MICRO,
+                encode_json(dict(sorted(texts.items()))),
+                *[
+                    format(read[name], "f") if name in read else texts.get(name)
+                    for name in columns.properties
+                ],
+            )
+        )
+
+
+def _exact_line(number: int, raw: str | bytes) -> RawLine | None:
+    """Line ``number`` of a file read by :func:`read_jsonl` alone; None for a blank line.
+
+    Line 1 is read as the first line of a file (a BOM is skipped), any other line after a
+    blank first line, so it is read exactly as in the middle of the file.
+    """
+    found = list(read_jsonl([raw] if number == 1 else [raw[:0], raw]))
+    if not found:
+        return None
+    read_number, data, event, problem = found[0]
+    if problem is not None and read_number != number:
+        problem = f"line {number}" + problem[len(f"line {read_number}") :]
+    return number, data, event, problem
+
+
+def _load_jsonl(
+    connection: duckdb.DuckDBPyConnection,
+    path: str,
+    checker: _Checker,
+    *,
+    position: int,
+    where: str,
+    meters: Sequence[Meter],
+) -> int:
+    """One JSON Lines file: plainly good lines by DuckDB, the rest by the exact rules."""
+    import pyarrow as pa  # noqa: PLC0415
+
+    for block in blocks(path):
+        counted = [len(block.lines)]
+
+        def numbered(
+            rest: list[int],
+            block: Block = block,
+            start: int = position,
+            counted: list[int] = counted,
+        ) -> pa.Array:
+            blank: list[int] = []
+            for i in rest:  # ascending; a blank line is never plainly good, so all are here
+                line = _exact_line(block.first + i, block.raw(i))
+                if line is None:
+                    blank.append(i)
+                    continue
+                checker.take(start + i - len(blank), where, line)
+            counted[0] -= len(blank)
+            if not blank:
+                return pa.array(range(start + 1, start + 1 + len(block.lines)), pa.int64())
+            skipped = set(blank)
+            rows: list[int] = []
+            row = start
+            for i in range(len(block.lines)):
+                row += i not in skipped
+                rows.append(row)
+            return pa.array(rows, pa.int64())
+
+        screen_jsonl(
+            connection,
+            block,
+            table=TABLE,
+            properties=checker.columns.properties,
+            meters=meters,
+            numbered=numbered,
+        )
+        position += counted[0]
+    return position
+
+
 def load_checked(
     connection: duckdb.DuckDBPyConnection,
     files: Sequence[str],
@@ -147,63 +283,21 @@ def load_checked(
 
     Rejection ``index`` counts every line read (from 0, across the files in order); its reason
     starts with the line (``line 7: ...``, ``row 7: ...`` for Parquet), preceded by the file
-    name when there are several files.
+    name when there are several files. JSON Lines take the fast path of
+    :mod:`meterlib.sql.lines` for their plainly good lines.
     """
-    readers: dict[str, list[MeterReader]] | None = None
-    if meters is not None:
-        check_meters(meters)
-        readers = {}
-        for index, meter in enumerate(meters):
-            readers.setdefault(meter.event_type, []).append(MeterReader(index, meter))
-    cache: dict[str, Decimal] = {}
-    numeric = _numeric(meters or ())
     columns = _Columns(connection, properties)
-    rejected: list[Rejection] = []
-    stamped = False
+    checker = _Checker(columns, meters, "row" if kind == "parquet" else "line")
     position = 0
-    word = "row" if kind == "parquet" else "line"
     for path in files:
         where = f"{path}: " if len(files) > 1 else ""
-        for number, data, raw, problem in _lines(path, kind):
-            index = position
-            position += 1
-            if raw is None:
-                found = data.get("id") if isinstance(data, dict) else None
-                event_id = found if type(found) is str else None
-                rejected.append(Rejection(index, event_id, None, f"{where}{problem}"))
-                continue
-            received = raw.pop("received_at", None)
-            try:
-                event_id, customer, kind_, time, props = check_event(raw, copy=False)
-                readings = (
-                    ()
-                    if readers is None
-                    else read_event(readers.get(kind_, ()), event_id, props, cache)
-                )
-                stamp = None if received is None else parse_time(received, event_id, "received_at")
-            except InvalidValueError as error:
-                rejection = Rejection.of(index, raw, error)
-                reason = f"{where}{word} {number}: {rejection.reason}"
-                rejected.append(replace(rejection, reason=reason))
-                continue
-            stamped = stamped or stamp is not None
-            texts = {k: v if type(v) is str else value_text(v) for k, v in props.items()}
-            # The decimals the meters read, for properties read only as numbers.
-            read = {r.prop: v for r, _, v in readings if r.prop in numeric and v is not None}
-            columns.add(
-                (
-                    position,
-                    event_id,
-                    customer,
-                    kind_,
-                    (time - _EPOCH) // _MICRO,
-                    None if stamp is None else (stamp - _EPOCH) // _MICRO,
-                    encode_json(dict(sorted(texts.items()))),
-                    *[
-                        format(read[name], "f") if name in read else texts.get(name)
-                        for name in columns.properties
-                    ],
-                )
+        if kind == "json":
+            position = _load_jsonl(
+                connection, path, checker, position=position, where=where, meters=meters or ()
             )
+            continue
+        for line in _lines(path, kind):
+            checker.take(position, where, line)
+            position += 1
     columns.flush()
-    return Loaded(tuple(rejected), stamped)
+    return Loaded(tuple(checker.rejected), checker.stamped)

@@ -65,9 +65,11 @@ __all__ = [
     "UsageQuery",
     "build_usage_query",
     "compile_usage",
+    "first_copies",
     "micros",
     "periods_of_interest",
     "properties_read",
+    "trim_decimal_text",
 ]
 
 #: Fraction digits of every quantity in SQL: ``DECIMAL(38, 12)`` unless a caller asks otherwise.
@@ -231,6 +233,63 @@ def ranked_events(
     ).from_(exp.to_table(table))
 
 
+def first_copies(table: str, columns: Sequence[str], order: str) -> exp.Select:
+    """The first copy of every id (least ``order``), as :func:`ranked_events` rows numbered 1.
+
+    One grouping by id with ``arg_min`` of a struct of the columns (a struct is never NULL, so
+    a NULL in the first copy stays NULL; ``arg_min`` of a bare column would skip it). Faster
+    than numbering every copy with a window, in DuckDB and Spark (``MIN_BY``) alike. ``order``
+    must be a single column that orders the copies of an id totally and is never NULL.
+    """
+    fields = [
+        ("customer", sql_column("customer")),
+        ("type", sql_column("type")),
+        (TIME_US, exp.UnixMicros(this=sql_column("time"))),
+        *((name, sql_column(name)) for name in columns),
+    ]
+    struct = exp.Struct(
+        expressions=[
+            exp.PropertyEQ(this=exp.to_identifier(name, quoted=True), expression=value)
+            for name, value in fields
+        ]
+    )
+    first = exp.ArgMin(this=struct, expression=sql_column(order))
+    inner = (
+        exp.select(sql_column("id"), exp.alias_(first, "meterlib_first", quoted=True))
+        .from_(exp.to_table(table))
+        .group_by(sql_column("id"))
+    )
+    unpacked = [
+        exp.alias_(
+            exp.Dot(
+                this=sql_column("meterlib_first"), expression=exp.to_identifier(name, quoted=True)
+            ),
+            name,
+            quoted=True,
+        )
+        for name, _ in fields
+    ]
+    return exp.select(
+        sql_column("id"),
+        *unpacked,
+        exp.alias_(sql_int(1), COPY_NO, quoted=True),
+    ).from_(inner.subquery("meterlib_firsts"))
+
+
+def trim_decimal_text(texts: Any) -> Any:
+    """Arrow decimal texts without the zeros a SQL scale padded them with.
+
+    ``13.500`` is ``13.5``, ``13.000`` is ``13``, ``-0.000`` is ``0``: as ``_trimmed`` trims a
+    ``Decimal``.
+    """
+    import pyarrow.compute as pc  # noqa: PLC0415  (optional dependency)
+
+    dotted = pc.match_substring(texts, ".")
+    trimmed = pc.utf8_rtrim(pc.utf8_rtrim(texts, characters="0"), characters=".")
+    trimmed = pc.if_else(dotted, trimmed, texts)
+    return pc.if_else(pc.equal(trimmed, "-0"), "0", trimmed)
+
+
 @dataclass(frozen=True, slots=True)
 class UsageQuery:
     """A compiled usage query and how to read its rows back into a :class:`UsageTable`."""
@@ -259,6 +318,44 @@ class UsageQuery:
             divisor = to_decimal(row[6 + width], f"divisor of meter {name!r}")
             value = ROUNDED.divide(value, divisor) if divisor != 1 else _trimmed(value)
             values[UsageKey(customer, name, self.periods[index], group)] = value
+        return UsageTable(values)
+
+    def table_of_arrow(self, result: Any) -> UsageTable:
+        """The usage table of the query's result as an Arrow table (the fast way).
+
+        ``value`` must be given as plain decimal text (``CAST(value AS VARCHAR)`` in DuckDB:
+        Arrow's own decimal printing uses exponents). Columns are read whole (``to_pylist``);
+        each value is read once from its text with the scale's padding zeros trimmed in Arrow,
+        so the figures equal :meth:`table`'s.
+        """
+        import pyarrow as pa  # noqa: PLC0415  (optional dependency)
+
+        width = self.group_width
+        names = result.column_names
+        texts = result.column(names[5 + width])
+        if not pa.types.is_string(texts.type):
+            raise InvalidValueError("value", texts.type, "plain decimal text (see the docstring)")
+        trimmed = trim_decimal_text(texts)
+        customers = result.column(0).to_pylist()
+        meters = result.column(1).to_pylist()
+        indexes = result.column(2).to_pylist()
+        groups = [result.column(5 + i).to_pylist() for i in range(width)]
+        divisors = result.column(names[6 + width]).to_pylist()
+        raw = texts.to_pylist()
+        plain = trimmed.to_pylist()
+        periods = self.periods
+        group_names = {m.name: tuple(sorted(set(m.group_by))) for m in self.meters}
+        values: dict[UsageKey, Decimal] = {}
+        for row, (customer, name, index) in enumerate(zip(customers, meters, indexes, strict=True)):
+            keys = group_names[name]
+            group = tuple((key, groups[i][row]) for i, key in enumerate(keys)) if keys else ()
+            divisor = divisors[row]
+            value = (
+                Decimal(plain[row])
+                if divisor == 1
+                else ROUNDED.divide(Decimal(raw[row]), Decimal(divisor))
+            )
+            values[UsageKey(customer, name, periods[index], group)] = value
         return UsageTable(values)
 
 
@@ -373,13 +470,24 @@ def build_usage_query(
     customer: str | None = None,
     scale: int = DEFAULT_SCALE,
     exact_columns: Collection[str] = (),
+    first_copy: str = "window",
 ) -> UsageQuery:
     """The usage query of ``meters`` over the periods of interest (see the module docstring).
 
     ``exact_columns`` names property columns known to hold exact numbers with at most ``scale``
     places (integer or ``DECIMAL(p, s <= scale)`` columns): they skip the text check.
     ``customer`` restricts the result to one customer (after deduplication).
+    ``first_copy`` says how the first copy of an id is found: ``"window"`` numbers every copy
+    with ``ROW_NUMBER()`` (portable SQL), ``"arg_min"`` takes it by ``arg_min`` over one
+    ``order_by`` column (DuckDB ``ARG_MIN``, Spark and Trino ``MIN_BY``, ClickHouse
+    ``argMin``; faster, see :func:`first_copies`). The figures are the same.
     """
+    if first_copy not in {"window", "arg_min"}:
+        raise InvalidValueError("first_copy", first_copy, "'window' or 'arg_min'")
+    if first_copy == "arg_min" and len(order_by) != 1:
+        raise InvalidValueError(
+            "order_by", order_by, "one column ordering receipt (arg_min takes a single key)"
+        )
     meters = tuple(meters)
     if not meters or not all(isinstance(m, Meter) for m in meters):
         raise InvalidValueError("meters", meters, "a non-empty sequence of Meter definitions")
@@ -436,7 +544,12 @@ def build_usage_query(
             sql_column("period_index"),
             *(g.copy() for g in groups),
         )
-        .with_("ranked", as_=ranked_events(table, columns, order_by))
+        .with_(
+            "ranked",
+            as_=first_copies(table, columns, order_by[0])
+            if first_copy == "arg_min"
+            else ranked_events(table, columns, order_by),
+        )
         .with_("placed", as_=placed)
     )
     return UsageQuery(final, meters, chosen, width, scale)

@@ -41,6 +41,7 @@ from meterlib.sql.compile import (
     periods_of_interest,
     properties_read,
 )
+from meterlib.sql.lines import arrow_table
 from meterlib.sql.sources import VIEW, EventsView, register_source
 
 if TYPE_CHECKING:
@@ -51,7 +52,10 @@ __all__ = [
     "SourceUsage",
     "SqlEngineError",
     "connect",
+    "receipt_report",
+    "run_arrow",
     "scan_source",
+    "source_view",
     "usage_from_source",
 ]
 
@@ -116,12 +120,23 @@ def _run(connection: duckdb.DuckDBPyConnection, sql: str) -> list[tuple[Any, ...
         raise SqlEngineError(str(error).splitlines()[0]) from None
 
 
-def _prepare(
+def run_arrow(connection: duckdb.DuckDBPyConnection, sql: str) -> Any:
+    """The result of ``sql`` as an Arrow table; DuckDB's errors as :class:`SqlEngineError`."""
+    import duckdb  # noqa: PLC0415  (optional dependency)
+
+    try:
+        return arrow_table(connection, sql)
+    except duckdb.Error as error:
+        raise SqlEngineError(str(error).splitlines()[0]) from None
+
+
+def source_view(
     source: str | Path | Sequence[str | Path],
     meters: Sequence[Meter],
     scale: int,
     connection: duckdb.DuckDBPyConnection | None,
 ) -> tuple[duckdb.DuckDBPyConnection, EventsView]:
+    """A connection (``connection`` or a new one) with ``source`` registered as :data:`VIEW`."""
     if not meters or not all(isinstance(m, Meter) for m in meters):
         raise InvalidValueError("meters", meters, "a non-empty sequence of Meter definitions")
     db = connection if connection is not None else connect()
@@ -161,8 +176,11 @@ def _usage(
         customer=customer,
         scale=scale,
         exact_columns=view.exact_columns,
+        first_copy="arg_min" if len(view.order_by) == 1 else "window",
     )
-    return query.table(_run(db, query.sql("duckdb", pretty=False))), window
+    # Values as DuckDB's plain decimal text (Arrow would print small ones with an exponent).
+    sql = f'SELECT * REPLACE (CAST("value" AS VARCHAR) AS "value") FROM ({query.sql("duckdb", pretty=False)})'  # noqa: S608, E501  (the compiled query)
+    return query.table_of_arrow(run_arrow(db, sql)), window
 
 
 def usage_from_source(
@@ -187,7 +205,7 @@ def usage_from_source(
     this raises :class:`SourceRejectedError` listing every rejection; :func:`scan_source`
     gives the usage of the other rows and reports the rejected ones instead.
     """
-    db, view = _prepare(source, meters, scale, connection)
+    db, view = source_view(source, meters, scale, connection)
     if view.rejected:
         raise SourceRejectedError(view.rejected)
     result = _usage(db, view, meters, periods, window=window, customer=customer, scale=scale)
@@ -220,6 +238,46 @@ def _event(prefix: str, row: dict[str, Any], view: EventsView) -> UsageEvent:
     )
 
 
+def receipt_report(
+    db: duckdb.DuckDBPyConnection,
+    view: EventsView,
+    meters: Sequence[Meter],
+    periods: Sequence[Period],
+    *,
+    customer: str | None = None,
+) -> BatchReport:
+    """Where every row of the registered source went, for ``periods`` (see :func:`scan_source`)."""
+    receipt = build_receipt_query(
+        meters, list(periods), view.content, table=VIEW, order_by=view.order_by, customer=customer
+    )
+    counts = _run(db, receipt.sql("duckdb"))[0]
+    received, accepted, duplicates, conflict_count, outside, unmetered = (
+        int(c or 0) for c in counts
+    )
+    listing = build_conflicts_query(view.content, table=VIEW, order_by=view.order_by)
+    cursor = db.execute(listing.sql("duckdb"))
+    names = [d[0] for d in cursor.description or ()]
+    conflicts = []
+    for values in cursor.fetchall():
+        row = dict(zip(names, values, strict=True))
+        if customer is not None and row["first_customer"] != customer:
+            continue
+        conflicts.append(Conflict(_event("first", row, view), _event("other", row, view)))
+    if len(conflicts) != conflict_count:  # both queries apply one rule; a mismatch is a bug
+        raise SqlEngineError(
+            f"conflict count {conflict_count} differs from the {len(conflicts)} conflicts listed"
+        )
+    return BatchReport(
+        received=received + len(view.rejected),
+        accepted=accepted,
+        duplicates=duplicates,
+        outside=outside,
+        unmetered=unmetered,
+        conflicts=tuple(conflicts),
+        rejected=view.rejected,
+    )
+
+
 def scan_source(
     source: str | Path | Sequence[str | Path],
     meters: Sequence[Meter],
@@ -239,40 +297,12 @@ def scan_source(
     edge (unreadable lines, invalid events, values a meter cannot read), each with its line
     and the reason the accumulator and ``meterlib ingest`` give; they count nowhere else.
     """
-    db, view = _prepare(source, meters, scale, connection)
+    db, view = source_view(source, meters, scale, connection)
     result = _usage(db, view, meters, periods, window=window, customer=customer, scale=scale)
     if result is None:
         rejected = view.rejected
         return SourceUsage(UsageTable({}), BatchReport(received=len(rejected), rejected=rejected))
     table, chosen_window = result
     chosen = periods_of_interest(periods, chosen_window)
-    receipt = build_receipt_query(
-        meters, list(chosen), view.content, table=VIEW, order_by=view.order_by, customer=customer
-    )
-    counts = _run(db, receipt.sql("duckdb"))[0]
-    received, accepted, duplicates, conflict_count, outside, unmetered = (
-        int(c or 0) for c in counts
-    )
-    listing = build_conflicts_query(view.content, table=VIEW, order_by=view.order_by)
-    cursor = db.execute(listing.sql("duckdb"))
-    names = [d[0] for d in cursor.description or ()]
-    conflicts = []
-    for values in cursor.fetchall():
-        row = dict(zip(names, values, strict=True))
-        if customer is not None and row["first_customer"] != customer:
-            continue
-        conflicts.append(Conflict(_event("first", row, view), _event("other", row, view)))
-    if len(conflicts) != conflict_count:  # both queries apply one rule; a mismatch is a bug
-        raise SqlEngineError(
-            f"conflict count {conflict_count} differs from the {len(conflicts)} conflicts listed"
-        )
-    report = BatchReport(
-        received=received + len(view.rejected),
-        accepted=accepted,
-        duplicates=duplicates,
-        outside=outside,
-        unmetered=unmetered,
-        conflicts=tuple(conflicts),
-        rejected=view.rejected,
-    )
+    report = receipt_report(db, view, meters, chosen, customer=customer)
     return SourceUsage(table, report)

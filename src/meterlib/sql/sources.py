@@ -287,7 +287,7 @@ def _clean_parquet(
     checks = [
         " OR ".join(f"{_ident(c)} IS NULL OR {_ident(c)} = ''" for c in _CORE_TEXT),
         (
-            "\"time\" IS NULL OR \"time\" < TIMESTAMPTZ '1900-01-01 00:00:00+00' "
+            '"time" IS NULL OR "time" < TIMESTAMPTZ \'1900-01-01 00:00:00+00\' '
             "OR \"time\" >= TIMESTAMPTZ '2201-01-01 00:00:00+00'"
         ),
     ]
@@ -313,12 +313,14 @@ def _clean_parquet(
     if found is None or any(found):
         return None
     columns = ['"id"', '"customer"', '"type"', '"time"']
-    columns += ["filename AS meterlib_file", "file_row_number AS meterlib_row"]
+    # Receipt order as one integer: the file's place in the sorted list, then the row.
+    place = f"(CAST(list_position({listing}, filename) AS BIGINT) - 1) * {1 << 40} + "
+    columns.append(f"{place if len(files) > 1 else ''}file_row_number AS meterlib_row")
     columns += [_ident(c) for c in others]
     body = ", ".join(columns)
     connection.execute(f"CREATE OR REPLACE TEMP VIEW {VIEW} AS SELECT {body} FROM {scan}")  # noqa: S608  (names quoted)
     exact = frozenset(p for p in properties if _exact(types[p], scale))
-    return EventsView(tuple(properties), tuple(others), ("meterlib_file", "meterlib_row"), exact)
+    return EventsView(tuple(properties), tuple(others), ("meterlib_row",), exact)
 
 
 def _register_ledger(

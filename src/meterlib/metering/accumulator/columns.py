@@ -24,7 +24,7 @@ from meterlib.metering.accumulator.store import (
     SLOT_BITS,
     Columns,
     Store,
-    same_props,
+    same,
     unpack,
 )
 from meterlib.metering.reading import read_number
@@ -324,12 +324,7 @@ class ColumnPath(Store):
                 tally.duplicates += 1  # the very same content, as received
                 continue
             entry = unpack(flat)
-            if (
-                entry[0] == customer
-                and entry[1] == kind
-                and entry[2] == time
-                and same_props(entry[3], given)
-            ):
+            if same(entry, (customer, kind, time, given)):
                 tally.duplicates += 1
             else:
                 version = (customer, kind, time, tuple(given.items()))

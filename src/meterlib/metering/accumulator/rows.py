@@ -18,7 +18,7 @@ from meterlib.errors import InvalidValueError
 from meterlib.metering._buckets import EPOCH, MISSING, DayTable
 from meterlib.metering.accumulator.columns import Tally
 from meterlib.metering.accumulator.plan import COUNT, LATEST, SUM, Reading
-from meterlib.metering.accumulator.store import ABSENT, MICRO, Store, pack, same_props
+from meterlib.metering.accumulator.store import ABSENT, MICRO, Store, pack, same
 from meterlib.metering.events import check_event
 from meterlib.metering.reading import read_event, read_number
 from meterlib.metering.report import Rejection
@@ -89,12 +89,7 @@ class EventPath(Store):
             stored = seen.get(event_id)
             if stored is not None:
                 entry = self._entry(stored)
-                if (
-                    entry[0] == customer
-                    and entry[1] == kind
-                    and entry[2] == time
-                    and same_props(entry[3], props)
-                ):
+                if same(entry, (customer, kind, time, props)):
                     duplicates += 1
                 else:
                     version = (customer, kind, time, tuple(props.items()))

@@ -21,7 +21,7 @@ from typing import Any
 from meterlib.metering._buckets import EPOCH, PeriodIndex
 from meterlib.metering.accumulator.plan import SUM, Cell, CompiledMeter
 from meterlib.metering.aggregations import State
-from meterlib.metering.events import PropertyValue, UsageEvent, value_text
+from meterlib.metering.events import PropertyValue, UsageEvent, same_properties, value_text
 from meterlib.metering.meters import Meter
 from meterlib.metering.report import Conflict
 
@@ -146,26 +146,19 @@ class Columns:
         return (self.customers[i], self.kind, self.texts[i], self.part, self.sequences[i], *props)
 
 
-def same(a: Content | Entry, b: Content | Entry) -> bool:
-    """True when two copies of an id have the same content (as ``UsageEvent.content``)."""
+def same(a: tuple[Any, ...], b: tuple[Any, ...]) -> bool:
+    """True when two copies of an id have the same content (as ``UsageEvent.content``).
+
+    The same customer, type, instant and properties (:func:`same_props`): the one duplicate rule
+    of both paths of the accumulator and of the columnar accumulator; other copies conflict.
+    ``a`` and ``b``: ``(customer, type, instant, properties, ...)`` (a :data:`Content`, an
+    :data:`Entry`, or the columnar form with the instant in POSIX microseconds; both alike).
+    """
     return a[0] == b[0] and a[1] == b[1] and a[2] == b[2] and same_props(a[3], b[3])
 
 
-def same_props(
-    first: Props | Mapping[str, PropertyValue], second: Props | Mapping[str, PropertyValue]
-) -> bool:
-    """Property values compared as text: ``2`` and ``"2"`` agree, ``"2.0"`` and ``"2"`` do not."""
-    a, b = dict(first), dict(second)
-    if a.keys() != b.keys():
-        return False
-    for key, value in a.items():
-        other = b[key]
-        if type(value) is str and type(other) is str:
-            if value != other:
-                return False
-        elif value_text(value) != value_text(other):
-            return False
-    return True
+#: Property values compared as text (:func:`~meterlib.metering.events.same_properties`).
+same_props = same_properties
 
 
 def _props_json(props: Props) -> dict[str, Any]:

@@ -1,9 +1,11 @@
 """Invoices as HTML: a self-contained page to send, and a fragment for Jupyter.
 
 :func:`invoice_document` writes one page (no external file, font or script): the seller and
-customer blocks, the invoice number and dates, the lines with their tier breakdown, discounts,
-taxes and totals, printable on A4 or Letter. :func:`invoice_fragment` writes the lines and
-totals under a scoped stylesheet (``Invoice._repr_html_``). Every piece of text is escaped.
+customer blocks, the invoice number, status and dates, the lines with their tier breakdown,
+discounts, taxes and totals, then the invoice's account (amount due, amount paid, remaining
+balance), printable on A4 or Letter. :func:`invoice_fragment` writes the status, lines, totals
+and account under a scoped stylesheet (``Invoice._repr_html_``). Without an account the invoice
+is a draft (:mod:`meterlib.render.accounts`). Every piece of text is escaped.
 """
 
 from __future__ import annotations
@@ -11,11 +13,49 @@ from __future__ import annotations
 from babel import Locale
 
 from meterlib.invoicing.contracts import Party
-from meterlib.invoicing.invoice import Invoice
+from meterlib.invoicing.invoice import Invoice, InvoiceLine
+from meterlib.invoicing.lifecycle import InvoiceAccount, IssuedDocument
+from meterlib.render.accounts import account_rows, correction_text, status_name, status_notice
+from meterlib.render.format import Formatter
 from meterlib.render.html.page import bdi, document, e, fragment
 from meterlib.render.labels import InvoiceLabels
 
-__all__ = ["invoice_document", "invoice_fragment"]
+__all__ = ["account_html", "invoice_document", "invoice_fragment", "status_badge"]
+
+
+def status_badge(status: str, fmt: Formatter) -> str:
+    """The status as a coloured badge (``draft``, ``issued``, ``paid``, ``void``)."""
+    return (
+        f'<span class="status st-{e(status)}" data-status="{e(status)}">'
+        f"{e(status_name(status, fmt))}</span>"
+    )
+
+
+def account_html(
+    invoice: Invoice,
+    account: InvoiceAccount | None,
+    fmt: Formatter,
+    issued: IssuedDocument | None = None,
+) -> str:
+    """The account as a table (status, amounts due and paid, remaining), and any notice."""
+    status = "draft" if account is None else account.status.value
+    body = "".join(
+        f'<tr class="{"total" if row.role == "total" else ""}">'
+        f'<th class="s wrap" scope="row">{e(row.label)}</th>'
+        + (
+            f"<td>{status_badge(status, fmt)}</td>"
+            if row.role == "status"
+            else f"<td>{bdi(row.value)}</td>"
+        )
+        + "</tr>"
+        for row in account_rows(invoice, account, fmt, issued)
+    )
+    notice = status_notice(account, fmt)
+    shown = f'<p class="notice st-{status}">{e(notice)}</p>' if notice else ""
+    return (
+        f'{shown}<div class="scroll"><table class="totals account" data-status="{status}">'
+        f"{body}</table></div>"
+    )
 
 
 def _party(party: Party | None, fallback: str, labels: InvoiceLabels) -> str:
@@ -36,6 +76,11 @@ def _party(party: Party | None, fallback: str, labels: InvoiceLabels) -> str:
 def _lines(invoice: Invoice, labels: InvoiceLabels) -> str:
     _ = labels.gettext
     rows = []
+
+    def corrects(line: InvoiceLine) -> str:
+        text = correction_text(line, labels)
+        return f"<br>{e(text)}" if text else ""
+
     for line in invoice.lines:
         tiers = ""
         if line.tiers:
@@ -55,7 +100,7 @@ def _lines(invoice: Invoice, labels: InvoiceLabels) -> str:
             "<tr>"
             f'<td class="wrap"><div class="what">{bdi(line.description)}</div>'
             f'<div class="detail">{e(labels.span(line))} · '
-            f"{e(labels.detail(line))}</div>{tiers}</td>"
+            f"{e(labels.detail(line))}{corrects(line)}</div>{tiers}</td>"
             f"<td>{e(labels.quantity(line))}</td>"
             f"<td>{e(labels.line_unit_price(line))}</td>"
             f"<td>{e(labels.money(line.rounded))}{discount}</td>"
@@ -94,7 +139,7 @@ def _totals(invoice: Invoice, labels: InvoiceLabels) -> str:
     )
     rows.append(
         (
-            _("Total due ({currency})").format(currency=invoice.currency),
+            _("Total ({currency})").format(currency=invoice.currency),
             labels.money(invoice.total),
             "total",
         )
@@ -106,27 +151,56 @@ def _totals(invoice: Invoice, labels: InvoiceLabels) -> str:
     return f'<div class="scroll"><table class="totals">{body}</table></div>'
 
 
-def invoice_fragment(invoice: Invoice, locale: str | Locale = "en_US") -> str:
-    """The lines and totals as an HTML fragment under its own scoped stylesheet."""
+def invoice_fragment(
+    invoice: Invoice,
+    locale: str | Locale = "en_US",
+    account: InvoiceAccount | None = None,
+    issued: IssuedDocument | None = None,
+    extra: str = "",
+) -> str:
+    """Status, lines, totals and account as an HTML fragment under its own scoped stylesheet.
+
+    ``extra`` is HTML added at the end (an issued invoice's payments).
+    """
     labels = InvoiceLabels(invoice, locale)
     _ = labels.gettext
     head = _("Invoice {number}").format(number=invoice.number)
+    status = "draft" if account is None else account.status.value
+    dates = " · ".join(
+        (
+            _("Issued: {date}").format(date=labels.day(invoice.issued_on)),
+            _("Due: {date}").format(date=labels.day(invoice.due_on)),
+        )
+    )
     return fragment(
-        f'<div class="detail"><bdi>{e(head)}</bdi> · {bdi(invoice.customer)} · '
-        f"{e(labels.period(invoice))}</div>"
-        f"{_lines(invoice, labels)}{_totals(invoice, labels)}",
+        f'<div class="what"><bdi>{e(head)}</bdi> {status_badge(status, labels)}</div>'
+        f'<div class="detail">{bdi(invoice.customer)} · {e(labels.period(invoice))} · '
+        f"{e(dates)}</div>"
+        f"{_lines(invoice, labels)}{_totals(invoice, labels)}"
+        f"{account_html(invoice, account, labels, issued)}{extra}",
         labels,
     )
 
 
-def invoice_document(invoice: Invoice, locale: str | Locale = "en_US") -> str:
-    """A complete, self-contained HTML page for the invoice (see the module docstring)."""
+def invoice_document(
+    invoice: Invoice,
+    locale: str | Locale = "en_US",
+    account: InvoiceAccount | None = None,
+    issued: IssuedDocument | None = None,
+    extra: str = "",
+) -> str:
+    """A complete, self-contained HTML page for the invoice (see the module docstring).
+
+    Without ``account`` the invoice is a draft; ``extra`` is HTML added after the account.
+    """
     labels = InvoiceLabels(invoice, locale)
     _ = labels.gettext
+    status = "draft" if account is None else account.status.value
     meta = "".join(
-        f'<tr><td class="s muted">{e(label)}</td><td>{value}</td></tr>'
+        f'<tr><th class="s muted" scope="row">{e(label)}</th><td>{value}</td></tr>'
         for label, value in (
             (_("Invoice no."), bdi(invoice.number)),
+            (_("Status"), status_badge(status, labels)),
             (_("Issued"), e(labels.day(invoice.issued_on))),
             (_("Due"), e(labels.day(invoice.due_on))),
             (_("Period"), e(labels.period(invoice))),
@@ -153,6 +227,7 @@ def invoice_document(invoice: Invoice, locale: str | Locale = "en_US") -> str:
         f"{_party(invoice.bill_to, invoice.customer, labels)}"
         f'<div class="muted">' + e(_("Customer ID")) + f' {bdi(invoice.customer)}</div></div></div>'
         f"{_lines(invoice, labels)}{_totals(invoice, labels)}"
+        f"{account_html(invoice, account, labels, issued)}{extra}"
         f'<div class="foot">{e(foot)}</div>'
     )
     return document(_("Invoice {number}").format(number=invoice.number), body, labels)

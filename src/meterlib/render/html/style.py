@@ -22,6 +22,11 @@ TEXT = "#1d2430"
 MUTED = "#4f596a"  # 7.0:1 on white, 6.4:1 on the header grey
 ACCENT = "#1b3a6b"
 _GREEN = "#17663a"  # 6.6:1 on white
+# (text, background) of the status badges and notices: 6.1:1 to 9.6:1
+_DRAFT = ("#6b4500", "#fff4d6")  # 7.7:1
+_ISSUED = (ACCENT, "#e6eefa")  # 9.6:1
+_PAID = (_GREEN, "#e3f3e8")  # 6.1:1
+_VOID = ("#8a1c1c", "#f9e3e3")  # 7.6:1 (also: usage above a limit, 8.4:1 on white)
 
 # (selectors relative to the root, declarations). "&" is the root itself.
 _RULES: tuple[tuple[str, str], ...] = (
@@ -56,7 +61,8 @@ _RULES: tuple[tuple[str, str], ...] = (
     ("& td", "white-space:nowrap"),
     ("& .s", "text-align:start"),
     ("& td.wrap", "white-space:normal;text-align:start;min-width:12em"),
-    ("& tr.total td", f"font-weight:700;border-top:2px solid {TEXT};border-bottom:none"),
+    ("& tr.total td, & tr.total th", (f"font-weight:700;border-top:2px solid {TEXT};"
+                                      "border-bottom:none")),
     ("& tr.barred td", f"color:{MUTED};font-style:italic;background:#f7f8fa"),
     ("& .credit, & .discount", f"color:{_GREEN}"),
     ("& .discount", "font-size:12px"),
@@ -70,6 +76,26 @@ _RULES: tuple[tuple[str, str], ...] = (
                f"background:#e6e9ef;color:{TEXT};font-style:normal")),
     ("& table.doc td", "border:none;padding:0 12px 0 0;font-size:12px;white-space:normal"),
     ("& ul.notes li", "margin:2px 0"),
+    ("& table.meta th, & table.account th", "background:none;font-weight:400;font-size:inherit"),
+    ("& table.account", "min-width:16em"),
+    ("& table.account tr.total th", (f"font-weight:700;color:{ACCENT};border-top:2px solid {TEXT};"
+                                     "border-bottom:none")),
+    ("& .status", ("display:inline-block;padding:1px 7px;border-radius:3px;font-size:12px;"
+                   "font-weight:600;white-space:nowrap")),
+    ("& .st-draft", f"background:{_DRAFT[1]};color:{_DRAFT[0]}"),
+    ("& .st-issued", f"background:{_ISSUED[1]};color:{_ISSUED[0]}"),
+    ("& .st-paid", f"background:{_PAID[1]};color:{_PAID[0]}"),
+    ("& .st-void", f"background:{_VOID[1]};color:{_VOID[0]}"),
+    ("& p.notice", ("margin:14px 0;padding:8px 12px;border-inline-start:4px solid currentColor;"
+                    "border-radius:3px;font-weight:600")),
+    ("& dl.facts", ("display:grid;grid-template-columns:minmax(90px,max-content) 1fr;"
+                    "gap:3px 14px;margin:14px 0 18px")),
+    ("& dl.facts dt", f"color:{MUTED}"),
+    ("& dl.facts dd", "margin:0;overflow-wrap:anywhere"),
+    ("& .bar", "font-variant-numeric:tabular-nums"),
+    ("& td.over", f"color:{_VOID[0]};font-weight:600"),
+    ("& tr.group th, & tr.group td", f"color:{MUTED};font-weight:400;font-size:12px"),
+    ("& tr.group td.over", f"color:{_VOID[0]}"),
     ("& .foot", (f"margin-top:26px;padding-top:10px;border-top:1px solid #d5dbe5;font-size:12px;"
                 f"color:{MUTED}")),
     ("& svg", "max-width:100%;height:auto"),

@@ -1,0 +1,236 @@
+"""Events to invoices through SQL: many contracts billed from one DuckDB usage query.
+
+:func:`invoices_from_source` computes the usage of every customer in one query over the event
+files (or the ledger) with the contracts' meters (:mod:`meterlib.sql.duckdb_engine`), reads
+the result as Arrow columns into a usage source keyed by customer, meter and span
+(:class:`ColumnUsage`: one dictionary entry per cell, no per-event Python, no
+:class:`~meterlib.metering.table.UsageTable` objects), and bills each contract's periods with
+:func:`meterlib.invoicing.engine.invoice`, the same engine as ``meterlib invoice``; the
+figures are the engine's, exact.
+
+The spans asked for are every segment of every period billed (a plan change splits a period),
+so the usage is rated per plan as :func:`~meterlib.invoicing.engine.invoice` does. Spans that
+overlap (contracts on different cycles or time zones) are computed in as many queries as it
+takes to keep each query's periods apart. Where every event went (duplicates, conflicts,
+rejections with line and reason, events outside every span billed) is in the result's
+:attr:`SourceInvoices.report`: nothing is lost silently.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from meterlib._numbers import ROUNDED
+from meterlib.errors import InvalidValueError
+from meterlib.invoicing.contracts import Contract
+from meterlib.invoicing.engine import invoice, resolve_period
+from meterlib.invoicing.invoice import Invoice
+from meterlib.metering.meters import Meter
+from meterlib.metering.report import BatchReport
+from meterlib.metering.table import GroupKey
+from meterlib.periods import Period
+from meterlib.sql.compile import DEFAULT_SCALE, build_usage_query, micros, trim_decimal_text
+from meterlib.sql.duckdb_engine import receipt_report, run_arrow, source_view
+from meterlib.sql.sources import VIEW
+
+if TYPE_CHECKING:
+    import duckdb
+
+__all__ = ["ColumnUsage", "SourceInvoices", "invoices_from_source"]
+
+_ZERO = Decimal(0)
+_Cell = tuple[str, str, datetime, datetime]
+
+
+class ColumnUsage:
+    """A usage source (``quantity`` and ``groups``) over the cells of usage query results.
+
+    Keys are customer, meter and the span's bounds (aware datetimes compare and hash as
+    instants, whatever their zones); a cell that saw no events is zero, as in
+    :class:`~meterlib.invoicing.usage.TableUsage`.
+    """
+
+    __slots__ = ("_groups", "_totals")
+
+    def __init__(self) -> None:
+        """An empty source; :meth:`add_result` fills it."""
+        self._totals: dict[_Cell, Decimal] = {}
+        self._groups: dict[_Cell, dict[GroupKey, Decimal]] = {}
+
+    def add_result(self, result: Any, periods: Sequence[Period], meters: Sequence[Meter]) -> None:
+        """Add the cells of one usage query result (Arrow, ``value`` as plain decimal text)."""
+        import pyarrow.compute as pc  # noqa: PLC0415  (optional dependency)
+
+        bounds = [(p.start, p.end) for p in periods]
+        names = {m.name: tuple(sorted(set(m.group_by))) for m in meters}
+        width = max(len(keys) for keys in names.values())
+        columns = result.column_names
+        texts = result.column(columns[5 + width])
+        customers = result.column(0).to_pylist()
+        meter_names = result.column(1).to_pylist()
+        indexes = result.column(2).to_pylist()
+        groups = [result.column(5 + i).to_pylist() for i in range(width)]
+        divisors = result.column(columns[6 + width])
+        plain = pc.all(pc.equal(divisors, 1)).as_py() is not False
+        values = trim_decimal_text(texts).to_pylist()
+        raw = values if plain else texts.to_pylist()
+        divided = [] if plain else divisors.to_pylist()
+        totals = self._totals
+        by_group = self._groups
+        for row, (customer, name, index) in enumerate(
+            zip(customers, meter_names, indexes, strict=True)
+        ):
+            if plain or divided[row] == 1:
+                value = Decimal(values[row])
+            else:
+                value = ROUNDED.divide(Decimal(raw[row]), Decimal(divided[row]))
+            start, end = bounds[index]
+            cell = (customer, name, start, end)
+            found = totals.get(cell)
+            totals[cell] = value if found is None else found + value
+            keys = names[name]
+            if keys:
+                group = tuple((key, groups[i][row]) for i, key in enumerate(keys))
+                by_group.setdefault(cell, {})[group] = value
+
+    def quantity(self, customer: str, meter: str, start: datetime, end: datetime) -> Decimal:
+        """The usage of the cell ``[start, end)``, summed over groups; zero when absent."""
+        return self._totals.get((customer, meter, start, end), _ZERO)
+
+    def groups(
+        self, customer: str, meter: str, start: datetime, end: datetime
+    ) -> Mapping[GroupKey, Decimal]:
+        """The usage of the cell ``[start, end)`` per group; empty when absent."""
+        cell = (customer, meter, start, end)
+        found = self._groups.get(cell)
+        if found is not None:
+            return dict(found)
+        total = self._totals.get(cell)
+        return {} if total is None else {(): total}
+
+    def __len__(self) -> int:
+        """The number of cells."""
+        return len(self._totals)
+
+
+@dataclass(frozen=True, slots=True)
+class SourceInvoices:
+    """The invoices billed from a source, and where every event of it went."""
+
+    invoices: tuple[Invoice, ...]
+    report: BatchReport
+
+
+def _meters(contracts: Sequence[Contract], meters: Sequence[Meter] | None) -> tuple[Meter, ...]:
+    if meters is not None:
+        return tuple(meters)
+    found: dict[str, Meter] = {}
+    for contract in contracts:
+        for meter in contract.meters:
+            if found.setdefault(meter.name, meter) != meter:
+                raise InvalidValueError(
+                    "meters", meter.name, "one definition per meter name across the contracts"
+                )
+    if not found:
+        raise InvalidValueError(
+            "meters", (), "meters in the contracts ('meters' or 'meters_file') or given"
+        )
+    return tuple(found.values())
+
+
+def _layers(spans: set[tuple[int, int]]) -> list[list[tuple[int, int]]]:
+    """The spans in sorted lists of non-overlapping spans (one list when none overlap)."""
+    layers: list[list[tuple[int, int]]] = []
+    for span in sorted(spans):
+        for layer in layers:
+            if layer[-1][1] <= span[0]:
+                layer.append(span)
+                break
+        else:
+            layers.append([span])
+    return layers
+
+
+def invoices_from_source(
+    source: str | Path | Sequence[str | Path],
+    contracts: Sequence[Contract],
+    periods: Sequence[Period | int],
+    *,
+    meters: Sequence[Meter] | None = None,
+    scale: int = DEFAULT_SCALE,
+    connection: duckdb.DuckDBPyConnection | None = None,
+) -> SourceInvoices:
+    """Bill every contract for each of ``periods`` with usage computed by DuckDB from ``source``.
+
+    ``source`` is what :func:`~meterlib.sql.duckdb_engine.scan_source` reads (Parquet, CSV,
+    JSON Lines, a SQLite ledger). ``periods`` are billing periods (or their indexes, as
+    :meth:`Contract.period` counts them) of every contract; a contract that does not cover a
+    period is not billed for it. ``meters`` default to the contracts' meters (one definition
+    per name). Invoices come in contract order, then period order.
+    """
+    if not contracts or not all(isinstance(c, Contract) for c in contracts):
+        raise InvalidValueError("contracts", contracts, "a non-empty sequence of Contracts")
+    chosen = _meters(contracts, meters)
+    work: list[tuple[Contract, Period]] = []
+    spans: set[tuple[int, int]] = set()
+    known: dict[tuple[Any, int], Period] = {}  # a cycle's n-th period, once per cycle
+    for contract in contracts:
+        for given in periods:
+            if isinstance(given, int):
+                key = (contract.billing, given)
+                if key not in known:
+                    known[key] = contract.period(given)
+                period = known[key]
+            else:
+                period = given
+            whole = resolve_period(contract, period)
+            segments = contract.segments(whole)
+            if not segments:
+                continue
+            work.append((contract, whole))
+            spans.update((micros(s.start), micros(s.end)) for s in segments)
+    db, view = source_view(source, chosen, scale, connection)
+    usage = ColumnUsage()
+    for layer in _layers(spans):
+        layer_periods = [Period(_instant(lo), _instant(hi)) for lo, hi in layer]
+        query = build_usage_query(
+            chosen,
+            layer_periods,
+            table=VIEW,
+            order_by=view.order_by,
+            scale=scale,
+            exact_columns=view.exact_columns,
+            first_copy="arg_min" if len(view.order_by) == 1 else "window",
+        )
+        text = query.sql("duckdb", pretty=False)
+        sql = f'SELECT * REPLACE (CAST("value" AS VARCHAR) AS "value") FROM ({text})'  # noqa: S608  (the compiled query)
+        usage.add_result(run_arrow(db, sql), layer_periods, chosen)
+    if spans:
+        union = [Period(_instant(lo), _instant(hi)) for lo, hi in _union(spans)]
+        report = receipt_report(db, view, chosen, union)
+    else:
+        report = BatchReport(received=len(view.rejected), rejected=view.rejected)
+    bills = tuple(invoice(contract, usage, whole) for contract, whole in work)
+    return SourceInvoices(bills, report)
+
+
+def _union(spans: set[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The spans merged where they overlap or touch: sorted, apart."""
+    merged: list[tuple[int, int]] = []
+    for lo, hi in sorted(spans):
+        if merged and lo <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(hi, merged[-1][1]))
+        else:
+            merged.append((lo, hi))
+    return merged
+
+
+def _instant(us: int) -> datetime:
+    from datetime import UTC, timedelta  # noqa: PLC0415
+
+    return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=us)

@@ -1,0 +1,240 @@
+"""JSON Lines event files checked in DuckDB for the common case, the rest by the exact rules.
+
+:func:`screen_jsonl` is the fast half of :func:`meterlib.sql.checked.load_checked` for JSON
+Lines: the file is decoded as UTF-8 in large blocks and split into lines in C, the lines go to
+DuckDB as one Arrow column, and DuckDB decides, vectorized, which lines are *plainly good*:
+
+- the whole line matches a strict shape: a JSON object whose values are strings without
+  escapes or control characters, or one object of such strings (depth 2 at most, so no
+  nesting limit can be reached, no surrogate can be written, no number needs reading);
+- its keys are exactly ``id``, ``customer``, ``type``, ``time``, ``properties`` (so no key
+  appears twice), ``properties`` is an object whose keys appear once, the first three are
+  non-empty text;
+- ``time`` is ``YYYY-MM-DDTHH:MM:SS[.f{1,6}](Z|±HH:MM)`` with a year from 1900 to 2199, a day
+  that exists, and an instant in meterlib's range (:data:`~meterlib.metering.events.EARLIEST`
+  to :data:`~meterlib.metering.events.LATEST`);
+- for every meter of the event's type, each property the meter reads is present, and a
+  property it reads as a number is plain ASCII digits (``12``, ``0.25``).
+
+Such a line is exactly what :func:`~meterlib.metering.readers.read_jsonl`,
+:func:`~meterlib.metering.events.check_event` and
+:func:`~meterlib.metering.reading.read_event` accept with the same fields, so DuckDB copies its
+fields into the checked table itself and no Python touches it. Every other line (a blank line,
+a BOM, a number, an escape, a missing field, a bad time, ...) is handed back to the caller,
+who reads it with those exact Python functions: rejections keep their reasons and line
+numbers. A block that is not valid UTF-8 is handed back whole.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from meterlib.metering.meters import Aggregation, Meter
+
+if TYPE_CHECKING:
+    import duckdb
+    import pyarrow as pa
+
+__all__ = ["BLOCK", "Block", "arrow_table", "blocks", "screen_jsonl"]
+
+#: Bytes read per block (cut at the last line break in it).
+BLOCK = 1 << 25
+
+_S = '"[^"\\\\[:cntrl:]]*"'
+_W = "[ \t]*"
+_OBJ = f"\\{{{_W}({_S}{_W}:{_W}{_S}({_W},{_W}{_S}{_W}:{_W}{_S})*)?{_W}\\}}"
+_FIELD = f'("(id|customer|type|time)"{_W}:{_W}{_S}|"properties"{_W}:{_W}{_OBJ})'
+#: The shape of a plainly good line (RE2, matched against the whole line).
+LINE_SHAPE = f"{_W}\\{{{_W}{_FIELD}({_W},{_W}{_FIELD})*{_W}\\}}{_W}\r?"
+#: Times whose shape Python and DuckDB read as the same instant (years 1900 to 2199).
+TIME_SHAPE = (
+    "(19[0-9][0-9]|2[01][0-9][0-9])-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
+    "T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]([.][0-9]{1,6})?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])"
+)
+#: Numbers every engine reads as the same decimal, with no bound in reach.
+PLAIN = "[0-9]{1,20}([.][0-9]{1,20})?"
+_STRUCT = (
+    '{"id": "VARCHAR", "customer": "VARCHAR", "type": "VARCHAR", "time": "VARCHAR", '
+    '"properties": "JSON"}'
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    """Consecutive lines of a file: the first one's number, and the lines (text, or bytes)."""
+
+    first: int
+    lines: list[str] | list[bytes]
+    ends: bool  # the last line ended with a line break
+
+    def raw(self, i: int) -> str | bytes:
+        """Line ``i`` of the block as a file iterator gives it (with its line break)."""
+        line = self.lines[i]
+        last = i == len(self.lines) - 1 and not self.ends
+        if isinstance(line, bytes):
+            return line if last else line + b"\n"
+        return line if last else line + "\n"
+
+
+def blocks(path: str) -> Iterator[Block]:
+    """The lines of ``path`` in blocks of about :data:`BLOCK` bytes, decoded when valid UTF-8."""
+    first = 1
+    rest = b""
+    with Path(path).open("rb") as stream:
+        while True:
+            data = stream.read(BLOCK)
+            chunk = rest + data
+            if not data:
+                if chunk:
+                    yield _block(first, chunk, ends=False)
+                return
+            cut = chunk.rfind(b"\n")
+            if cut < 0:
+                rest = chunk
+                continue
+            rest = chunk[cut + 1 :]
+            block = _block(first, chunk[:cut], ends=True)
+            first += len(block.lines)
+            yield block
+
+
+def _block(first: int, data: bytes, *, ends: bool) -> Block:
+    try:
+        return Block(first, data.decode().split("\n"), ends)
+    except UnicodeDecodeError:
+        return Block(first, data.split(b"\n"), ends)
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _numeric(meter: Meter) -> bool:
+    return meter.aggregation not in {Aggregation.COUNT, Aggregation.UNIQUE_COUNT}
+
+
+def _value(name: str) -> str:
+    return f"json_extract_string(props, {_quote(_path(name))})"
+
+
+def _path(name: str) -> str:
+    return '$."' + name + '"'
+
+
+def _meter_checks(meters: Sequence[Meter]) -> list[str]:
+    """Conditions a plainly good line meets for the meters (conservative: filters ignored)."""
+    checks = []
+    for meter in meters:
+        needed = sorted(set(meter.group_by) | ({meter.property} if meter.property else set()))
+        for name in needed:
+            rule = f"{_value(name)} IS NOT NULL"
+            if name == meter.property and _numeric(meter):
+                rule += f" AND regexp_full_match({_value(name)}, {_quote(PLAIN)})"
+            checks.append(f"(kind <> {_quote(meter.event_type)} OR ({rule}))")
+    return checks
+
+
+def _plain_name(name: str) -> bool:
+    return '"' not in name and "\\" not in name and name.isprintable()
+
+
+def screen_jsonl(
+    connection: duckdb.DuckDBPyConnection,
+    block: Block,
+    *,
+    table: str,
+    properties: Sequence[str],
+    meters: Sequence[Meter],
+    numbered: Callable[[list[int]], pa.Array],
+) -> None:
+    """Copy the plainly good lines of ``block`` into ``table``; ``numbered`` handles the rest.
+
+    ``numbered(rest)`` receives the indexes (in the block) of the lines not taken, reads them
+    with the exact rules, and returns for every line of the block its receipt position
+    (``meterlib_row``; the exact rules decide which of the lines count as lines at all).
+    """
+    import pyarrow as pa  # noqa: PLC0415  (optional dependency)
+    import pyarrow.compute as pc  # noqa: PLC0415
+
+    count = len(block.lines)
+    names = {*properties, *(n for m in meters for n in (*m.group_by, m.property or ""))}
+    if not count or isinstance(block.lines[0], bytes) or not all(map(_plain_name, names - {""})):
+        numbered(list(range(count)))
+        return
+    everything = pa.array(range(count), pa.int64())
+    connection.register("meterlib_lines", pa.table({"n": everything, "line": block.lines}))
+    try:
+        good = _good_lines(connection, meters)
+        rest = pc.filter(everything, pc.invert(pc.is_in(everything, value_set=good)))
+        rows = numbered(rest.to_pylist())
+        connection.register("meterlib_rows", pa.table({"n": good, "row": rows.take(good)}))
+        columns = "".join(f", {_value(name)} AS {_ident(name)}" for name in properties)
+        canonical = (
+            "CASE WHEN keys = list_sort(keys) THEN CAST(props AS VARCHAR) ELSE "
+            "to_json(map_from_entries(list_sort(map_entries("
+            "CAST(props AS MAP(VARCHAR, VARCHAR)))))) END"
+        )
+        connection.execute(
+            f"INSERT INTO {table} SELECT r.row, g.id, g.customer, g.kind, g.moment, NULL, "  # noqa: S608  (names quoted)
+            f"{canonical}{columns} FROM meterlib_good AS g JOIN meterlib_rows AS r USING (n)"
+        )
+        connection.unregister("meterlib_rows")
+    finally:
+        connection.unregister("meterlib_lines")
+        connection.execute("DROP TABLE IF EXISTS meterlib_good")
+
+
+def _good_lines(connection: duckdb.DuckDBPyConnection, meters: Sequence[Meter]) -> pa.Array:
+    """Create ``meterlib_good`` (the plainly good lines, parsed) and return their indexes.
+
+    Every JSON function runs inside ``CASE WHEN <shape>``, so it only ever sees valid JSON
+    whatever order the engine evaluates the filters in.
+    """
+    parsed = (
+        f"CASE WHEN regexp_full_match(line, {_quote(LINE_SHAPE)}) "
+        f"AND len(json_keys(line)) = 5 THEN json_transform(line, {_quote(_STRUCT)}) END"
+    )
+    checks = [
+        "id <> ''",
+        "customer <> ''",
+        "kind <> ''",
+        "props IS NOT NULL",
+        "list_unique(keys) = len(keys)",
+        (
+            f"CASE WHEN regexp_full_match(moment_text, {_quote(TIME_SHAPE)}) "
+            "AND try_cast(moment_text AS TIMESTAMPTZ) IS NOT NULL "
+            "THEN try_cast(moment_text AS TIMESTAMPTZ) >= TIMESTAMPTZ '1900-01-01 00:00:00+00' "
+            "AND try_cast(moment_text AS TIMESTAMPTZ) < TIMESTAMPTZ '2201-01-01 00:00:00+00' "
+            "ELSE false END"
+        ),
+        *_meter_checks(meters),
+    ]
+    # In stages: DuckDB would evaluate a shared expression once per reference to it.
+    connection.execute(
+        "CREATE OR REPLACE TEMP TABLE meterlib_good AS "  # noqa: S608  (constant names, quoted texts)
+        "SELECT n, s.id AS id, s.customer AS customer, s.type AS kind, s.time AS moment_text, "
+        "s.properties AS props, json_keys(s.properties) AS keys "
+        f"FROM (SELECT n, {parsed} AS s FROM meterlib_lines) WHERE s IS NOT NULL"
+    )
+    connection.execute(
+        "CREATE OR REPLACE TEMP TABLE meterlib_good AS "  # noqa: S608  (constant names, quoted texts)
+        "SELECT n, id, customer, kind, CAST(moment_text AS TIMESTAMPTZ) AS moment, props, keys "
+        f"FROM meterlib_good WHERE {' AND '.join(checks)}"
+    )
+    result = arrow_table(connection, "SELECT n FROM meterlib_good ORDER BY n")
+    return result.column(0).combine_chunks()
+
+
+def arrow_table(connection: duckdb.DuckDBPyConnection, sql: str) -> pa.Table:
+    """The result of ``sql`` as an Arrow table (DuckDB 1.x and 2.x name the call apart)."""
+    relation = connection.sql(sql)
+    fetch = getattr(relation, "to_arrow_table", None) or relation.fetch_arrow_table
+    table: pa.Table = fetch()
+    return table
