@@ -15,7 +15,7 @@ pytest.importorskip("pyarrow")
 
 from meterlib.ledger.duck import DuckLedger
 
-BATCHES = 30
+BATCHES = 15  # the kill comes after at most 3 printed batches: 12 more to land in
 BATCH = 300
 
 WRITER = """

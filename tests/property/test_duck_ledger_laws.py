@@ -10,6 +10,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 
 from meterlib.ledger import Ledger
+from tests.budget import examples
 from tests.ledger_strategies import batched_streams
 from tests.metering_strategies import CYCLE, METERS, WINDOW
 
@@ -22,7 +23,7 @@ T0 = datetime(2024, 6, 1, tzinfo=UTC)
 
 
 @settings(
-    max_examples=12,
+    max_examples=examples(12),  # 12 under HYPOTHESIS_PROFILE=ci, 5 by default (tests/budget.py)
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
     phases=[Phase.explicit, Phase.reuse, Phase.generate],

@@ -33,6 +33,7 @@ from meterlib.ledger import Ledger
 from meterlib.metering.accumulator import Accumulator
 from meterlib.metering.readers import RawLine, read_csv, read_jsonl, read_parquet
 from meterlib.sql import scan_source
+from tests.budget import examples
 from tests.metering_strategies import CYCLE, METERS, WINDOW, event_sets, hostile_events
 
 pytest.importorskip("duckdb")
@@ -243,7 +244,7 @@ def _duckdb(path: Path) -> tuple[Any, Any, list[tuple[int, str]]]:
 
 # Each example writes a file and runs three engines (DuckDB, SQLite): few examples by default;
 # the ci profile's suppress list applies here too, as the work per example is large.
-@settings(max_examples=20, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(20), suppress_health_check=[HealthCheck.too_slow])
 @given(
     stream=items(),
     fmt=st.sampled_from(["jsonl", "csv", "parquet"]),

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import tomllib
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -52,6 +52,14 @@ __all__ = [
 ]
 
 _ZERO = Decimal(0)
+
+
+def _total(values: Iterable[Decimal]) -> Decimal:
+    """``values`` added up exactly, in meterlib's context whatever the caller's."""
+    total = _ZERO
+    for value in values:
+        total = EXACT.add(total, value)
+    return total
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,19 +110,19 @@ class Audit:
     @property
     def usage(self) -> Decimal:
         """Usage over every audited period."""
-        return sum((p.usage for p in self.periods), _ZERO)
+        return _total(p.usage for p in self.periods)
 
     @property
     def breach(self) -> Decimal:
         """Usage above the limit over every audited period."""
-        return sum((p.breach for p in self.periods), _ZERO)
+        return _total(p.breach for p in self.periods)
 
     @property
     def value(self) -> Decimal | None:
         """Every breach's value added up (``None`` without a basis)."""
         if self.currency is None:
             return None
-        return sum((p.value or _ZERO for p in self.periods), _ZERO)
+        return _total(p.value or _ZERO for p in self.periods)
 
     @property
     def breached(self) -> tuple[AuditPeriod, ...]:

@@ -19,11 +19,13 @@ Colours have at least 3:1 contrast on white (WCAG 2.1 non-text contrast); text i
 from __future__ import annotations
 
 import decimal
-from collections.abc import Iterable, Sequence
+import functools
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from html import escape
+from typing import ParamSpec, TypeVar
 
 from babel import Locale
 
@@ -57,16 +59,33 @@ _TEXT = "#333"
 _GRID = "#e4e4e4"
 _SUFFIXES = ((Decimal(10) ** 12, "T"), (Decimal(10) ** 9, "G"), (Decimal(10) ** 6, "M"),
              (Decimal(10) ** 3, "k"))
+P = ParamSpec("P")
+R = TypeVar("R")
 _FONT = "Helvetica, Arial, 'Noto Sans', sans-serif"
+
+
+def _own_context(method: Callable[P, R]) -> Callable[P, R]:
+    """Run ``method`` in the charts' own decimal context, whatever the caller's.
+
+    A caller's narrow context would otherwise round the cumulative sums and the scales.
+    """
+
+    @functools.wraps(method)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        with decimal.localcontext(_CONTEXT):
+            return method(*args, **kwargs)
+
+    return wrapper
 
 
 def compact_number(value: Decimal) -> str:
     """``12500000`` -> ``12.5M``: a short axis label (locale-free)."""
     for size, suffix in _SUFFIXES:
         if abs(value) >= size:
-            scaled = _CONTEXT.divide(value, size).quantize(Decimal("0.1")).normalize()
-            return f"{scaled:f}{suffix}"
-    return f"{value.normalize():f}"
+            # In meterlib's own context: the caller's may be too narrow for 12500.0.
+            scaled = _CONTEXT.quantize(_CONTEXT.divide(value, size), Decimal("0.1"))
+            return f"{_CONTEXT.normalize(scaled):f}{suffix}"
+    return f"{_CONTEXT.normalize(value):f}"
 
 
 def _pixel(value: Decimal) -> int:
@@ -217,6 +236,7 @@ class UsageChart(_Chart):
     height: int = 300
     locale: str = "en_US"
 
+    @_own_context
     def svg(self) -> str:
         """The chart as a standalone ``<svg>`` element."""
         f = Formatter(self.statement.currency, self.locale)
@@ -285,6 +305,7 @@ class LiabilityChart(_Chart):
     height: int = 300
     locale: str = "en_US"
 
+    @_own_context
     def points(self) -> list[tuple[str, Decimal, Decimal]]:
         """``(period, cumulative delta, cumulative owed with interest)`` per claimed period."""
         delta = owed = Decimal(0)
@@ -297,6 +318,7 @@ class LiabilityChart(_Chart):
             out.append((line.label, delta, owed))
         return out
 
+    @_own_context
     def svg(self) -> str:
         """The chart as a standalone ``<svg>`` element."""
         f = Formatter(self.statement.currency, self.locale)
@@ -363,6 +385,7 @@ class ScenarioChart(_Chart):
     height: int = 300
     locale: str = "en_US"
 
+    @_own_context
     def svg(self) -> str:
         """The chart as a standalone ``<svg>`` element."""
         first = self.comparison.statements[0]
@@ -392,6 +415,7 @@ class SensitivityChart(_Chart):
     height: int = 300
     locale: str = "en_US"
 
+    @_own_context
     def svg(self) -> str:
         """The chart as a standalone ``<svg>`` element."""
         f = Formatter(self.currency, self.locale)
