@@ -36,10 +36,39 @@ with DuckLedger(sys.argv[1], threads=1) as ledger:
 """
 
 
-def writer(ledger: Path) -> subprocess.Popen[str]:
-    code = WRITER.replace("SIZE", str(BATCH)).replace("COUNT", str(BATCHES))
+# The same batches read in columns from a JSON Lines file and stored by append_rows.
+COLUMNS_WRITER = """
+import sys
+from meterlib.ledger.blocks import ColumnBlock, read_blocks
+from meterlib.ledger.duck import DuckLedger
+
+with DuckLedger(sys.argv[1], threads=1) as ledger, open(sys.argv[2], "rb") as stream:
+    for b, block in enumerate(read_blocks(stream, "jsonl", lines=SIZE)):
+        assert isinstance(block, ColumnBlock)
+        ledger.append_rows(block.table)
+        print(b, flush=True)
+"""
+
+
+def _events_file(folder: Path) -> Path:
+    path = folder / "events.jsonl"
+    if not path.exists():
+        lines = [
+            f'{{"id":"e{b:03d}_{n:04d}","customer":"cus_{n % 7}","type":"t",'
+            f'"time":"2024-01-{1 + n % 28:02d}T00:00:00+00:00","properties":{{"qty":"{n}"}}}}\n'
+            for b in range(BATCHES)
+            for n in range(BATCH)
+        ]
+        path.write_text("".join(lines), encoding="ascii")
+    return path
+
+
+def writer(ledger: Path, *, columns: bool = False) -> subprocess.Popen[str]:
+    code = (COLUMNS_WRITER if columns else WRITER).replace("SIZE", str(BATCH))
+    code = code.replace("COUNT", str(BATCHES))
+    extra = [str(_events_file(ledger.parent))] if columns else []
     return subprocess.Popen(  # noqa: S603  (our own interpreter)
-        [sys.executable, "-c", code, str(ledger)], stdout=subprocess.PIPE, text=True
+        [sys.executable, "-c", code, str(ledger), *extra], stdout=subprocess.PIPE, text=True
     )
 
 
@@ -55,12 +84,13 @@ def whole(ledger: Path) -> int:
 
 
 @pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL")
-def test_killed_writer_leaves_whole_batches_and_a_rerun_completes(tmp_path):
+@pytest.mark.parametrize("columns", [False, True])
+def test_killed_writer_leaves_whole_batches_and_a_rerun_completes(tmp_path, columns):
     rnd = random.Random(16)  # noqa: S311  (seeded kill moments)
     ledger = tmp_path / "l.duckdb"
     killed = 0
     for _ in range(3):
-        child = writer(ledger)
+        child = writer(ledger, columns=columns)
         assert child.stdout is not None
         wanted = rnd.randrange(1, 4)
         for _ in range(wanted):
@@ -72,7 +102,7 @@ def test_killed_writer_leaves_whole_batches_and_a_rerun_completes(tmp_path):
         killed += child.returncode == -signal.SIGKILL
         assert whole(ledger) % BATCH == 0
     assert killed > 0
-    child = writer(ledger)
+    child = writer(ledger, columns=columns)
     child.communicate()
     assert child.returncode == 0
     assert whole(ledger) == BATCHES * BATCH

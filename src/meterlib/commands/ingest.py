@@ -92,7 +92,7 @@ def register(subparsers: Any) -> None:
         type=int,
         default=BATCH_SIZE,
         metavar="N",
-        help=f"events per transaction (default: {BATCH_SIZE:,})",
+        help=f"events per transaction (lines, when read in columns; default: {BATCH_SIZE:,})",
     )
     parser.add_argument(
         "--progress",

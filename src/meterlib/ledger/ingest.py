@@ -4,6 +4,9 @@
 the file) and commits their events to a :class:`~meterlib.ledger.Ledger` in batches of
 ``batch_size`` events, each batch in one transaction: an interrupted ingest leaves whole
 batches, and running it again stores what is missing and counts the rest as duplicates.
+With pyarrow installed (and no meters) files are read in blocks of ``batch_size`` lines parsed
+in columns (:mod:`meterlib.ledger.blocks`), each block one batch: the same events stored, the
+same lines rejected and logged as the line-by-line reader's.
 
 Lines that could not be stored (unreadable lines and invalid events) and refused conflicting
 versions are appended, one JSON object each with the file, line number and reason, to the

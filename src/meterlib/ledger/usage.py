@@ -145,6 +145,12 @@ def _value_sql(name: str, params: list[Any]) -> str:
     return "(SELECT j.value FROM json_each(e.props) AS j WHERE j.key = ?)"
 
 
+# The events of one period, found through the (type, time) index and then read in rowid order:
+# SQLite sorts an IN list, so the table's pages are visited once each and in file order,
+# instead of once per event at random (3-4x faster once the file outgrows the page cache).
+_ROWIDS = "SELECT rowid FROM events WHERE type = ? AND time_us >= p.lo AND time_us < p.hi"
+
+
 class UsageQueries:
     """The ledger's usage queries (see the module docstring)."""
 
@@ -249,7 +255,8 @@ class UsageQueries:
             agg = f"meterlib_weighted({value}, e.id, p.hi - e.time_us)"
         else:
             agg = f"meterlib_{aggregation.value}({value}, e.id)"
-        where = ["e.type = ?"]
+        # "+": the type is matched by the rowid list below, not by driving the index.
+        where = ["+e.type = ?"]
         where_params: list[Any] = [meter.event_type]
         for name, condition in sorted(meter.filters.items()):
             accepted = accepted_texts(condition)
@@ -269,20 +276,19 @@ class UsageQueries:
         grouping = ", ".join(["p.k", "e.customer", *[str(i + 3) for i in range(len(groups))]])
         query = (
             f"SELECT {columns} FROM _periods AS p CROSS JOIN events AS e "  # noqa: S608
-            f"ON e.time_us >= p.lo AND e.time_us < p.hi {join}"
+            f"ON e.rowid IN ({_ROWIDS}) {join}"
             f"WHERE {' AND '.join(where)} GROUP BY {grouping}"
         )
+        params = [*select_params, *value_params, meter.event_type, *where_params]
         if aggregation is Aggregation.SUM:
             source = (
                 "SELECT p.k AS k, e.customer AS customer, "  # noqa: S608  (only ? parameters)
                 + "".join(f"{sql} AS g{i}, " for i, sql in enumerate(group_sql))
                 + f"e.id AS id, {value} AS v FROM _periods AS p CROSS JOIN events AS e "
-                f"ON e.time_us >= p.lo AND e.time_us < p.hi {join}"
+                f"ON e.rowid IN ({_ROWIDS}) {join}"
                 f"WHERE {' AND '.join(where)}"
             )
-            found = _scaled_sums(
-                self._db, source, len(groups), [*select_params, *value_params, *where_params]
-            )
+            found = _scaled_sums(self._db, source, len(groups), params)
             if found is not None:
                 for row in found:
                     group: GroupKey = tuple(zip(groups, row[2:-1], strict=True))
@@ -290,7 +296,7 @@ class UsageQueries:
                 return
         aggregates = self._aggregates
         aggregates.problems.clear()
-        rows = self._db.execute(query, [*select_params, *value_params, *where_params]).fetchall()
+        rows = self._db.execute(query, params).fetchall()
         width = 2 + len(groups)
         for row in rows:
             for name, text in zip(groups, row[2:width], strict=True):
