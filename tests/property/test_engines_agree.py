@@ -294,3 +294,45 @@ def test_accumulator_ledger_and_duckdb_agree(
     conflicts = sorted(c.event_id for c in report.conflicts)
     assert sorted(c.event_id for c in duck_report.conflicts) == conflicts
     assert sorted(c.event_id for c in ledger_report.conflicts) == conflicts
+
+
+# Copies of one id whose number texts differ: every engine tells duplicates from conflicts by
+# the properties' text (``metering.events.same_properties``): ``5`` and ``"5"`` are one value,
+# ``5.0`` and ``5`` are two. The SQLite ledger once compared numbers as numbers.
+_COPIES = [
+    ("a", '"qty": 5.0, "region": "eu"'),
+    ("a", '"qty": 5, "region": "eu"'),
+    ("b", '"qty": "5", "region": "eu"'),
+    ("b", '"qty": 5, "region": "eu"'),
+    ("c", '"qty": 7, "region": "us"'),
+    ("c", '"qty": 7, "region": "us"'),
+]
+
+
+def test_every_engine_tells_duplicates_from_conflicts_by_text(tmp_path: Path) -> None:
+    from meterlib.ledger.duck import DuckLedger  # noqa: PLC0415  (needs the duckdb extra)
+
+    path = tmp_path / "events.jsonl"
+    path.write_text(
+        "".join(
+            f'{{"id": "{i}", "customer": "cus_a", "type": "api.call",'
+            f' "time": "2024-01-05T10:00:00+01:00", "properties": {{{props}}}}}\n'
+            for i, props in _COPIES
+        ),
+        encoding="utf-8",
+    )
+    usage, report, _ = _accumulator(path, "jsonl")
+    ledger_usage, ledger_report, _ = _ledger(path, "jsonl", tmp_path)
+    duck_usage, duck_report, _ = _duckdb(path)
+    events, _, _ = _read(path, "jsonl")
+    with DuckLedger(tmp_path / "ledger.duckdb") as duck:
+        duck_ledger_report = duck.append(events, meters=METERS)
+        duck_ledger_usage = duck.usage(METERS, CYCLE, window=WINDOW)
+    assert [c.event_id for c in report.conflicts] == ["a"]
+    assert report.duplicates == 2
+    for other in (ledger_report, duck_report, duck_ledger_report):
+        assert [c.event_id for c in other.conflicts] == ["a"]
+        assert other.duplicates == 2
+    assert ledger_usage == usage
+    assert duck_usage == usage
+    assert duck_ledger_usage == usage

@@ -10,7 +10,7 @@ rather than text (``NULL`` when none), which tells ``5`` from ``"5"`` as the acc
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta, timezone
 from types import MappingProxyType
 from typing import Any
@@ -78,30 +78,33 @@ def event_of(row: Sequence[Any]) -> UsageEvent:
     )
 
 
-def content(checked: CheckedEvent) -> tuple[str, str, int, dict[str, PropertyValue]]:
-    """What two copies of an id must share (times as instants, numbers compared as numbers)."""
-    return checked[1], checked[2], micros(checked[3]), checked[4]
+def content(checked: CheckedEvent) -> tuple[str, str, int, dict[str, str]]:
+    """What two copies of an id must share: times as instants, properties as their text.
+
+    Properties compare by :func:`~meterlib.metering.events.value_text`, the rule of
+    :func:`~meterlib.metering.events.same_properties` that every engine uses: ``2`` and ``"2"``
+    are one value, ``Decimal("2.0")`` and ``Decimal("2")`` are not.
+    """
+    return checked[1], checked[2], micros(checked[3]), _texts(checked[4])
 
 
-def stored_content(row: Sequence[Any]) -> tuple[str, str, int, dict[str, PropertyValue]]:
-    """:func:`content` of a stored row."""
-    return row[1], row[2], row[3], props_of(row[5], row[6])
+def _texts(props: Mapping[str, PropertyValue]) -> dict[str, str]:
+    return {k: v if type(v) is str else value_text(v) for k, v in props.items()}
+
+
+def stored_content(row: Sequence[Any]) -> tuple[str, str, int, dict[str, str]]:
+    """:func:`content` of a stored row (its properties are stored as their text)."""
+    texts: dict[str, str] = json.loads(row[5])
+    return row[1], row[2], row[3], texts
 
 
 def canonical(row: Row) -> str:
-    """A text that names one version of an event, so each refused version is kept once."""
-    props = props_of(row[5], row[6])
-    numbers = {k: _plain(v) for k, v in props.items() if type(v) is not str}
-    texts = {k: v for k, v in props.items() if type(v) is str}
-    return json.dumps([row[1], row[2], row[3], texts, numbers], sort_keys=True, ensure_ascii=False)
+    """A text that names one version of an event, so each refused version is kept once.
 
-
-def _plain(value: PropertyValue) -> str:
-    """A number's text without trailing zeros, so ``5.0`` and ``5`` name one version."""
-    text = value_text(value)
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    return "0" if text in {"-0", ""} else text
+    Two rows with equal :func:`content` have the same canonical text.
+    """
+    texts = json.loads(row[5])
+    return json.dumps([row[1], row[2], row[3], texts], sort_keys=True, ensure_ascii=False)
 
 
 def prefixed(table: str = "e") -> str:
