@@ -2,7 +2,8 @@
 
 The documents: a draft invoice and a back-billing statement (English and Arabic), and, from a
 ledger the tests issue into (:mod:`tests.issued_fixtures`), a paid and a void invoice, a debit
-and a credit note, a document list and a twelve-month usage audit, with their Arabic forms.
+and a credit note, a back-billing debit note over a period no invoice billed, a document list
+and a twelve-month usage audit, with their Arabic forms.
 
 Needs Chromium and Node.js with the two npm packages of ``tests/browser/package.json``; skips
 with the install commands when they are absent::
@@ -26,9 +27,13 @@ from typing import Any
 
 import pytest
 
-from meterlib.backbill import load_case
+from meterlib.backbill import BilledPeriod, PriceSchedule, UsageRecord, load_case, rebill
 from meterlib.invoicing import TableUsage, invoice, load_contract
+from meterlib.invoicing.notes import Note
 from meterlib.invoicing.usage_files import load_usage_records
+from meterlib.ledger.backbilling import issue_statement
+from meterlib.ledger.documents import DocumentStore
+from meterlib.pricing import parse_price
 from meterlib.render import render_invoice, render_statement
 from meterlib.render.audit import audit_html
 from meterlib.render.issued import ListedDocument, render_document_list, render_issued, render_note
@@ -125,6 +130,7 @@ def issued_report(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[st
     _tools()
     docs = issued_documents(tmp_path_factory.mktemp("ledger"))
     audit = usage_audit(months=12)  # twelve months, three applications: several A4 pages
+    period, period_body = _period_note(docs.ledger)
     pages = {
         "issued_paid": render_issued(docs.paid, "html", "en_US", docs.payments),
         "issued_void": render_issued(docs.void, "html", "en_US"),
@@ -137,8 +143,21 @@ def issued_report(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[st
         "issued_paid_ar": render_issued(docs.paid, "html", "ar", docs.payments),
         "debit_note_ar": render_note(docs.debit, docs.debit_body, "html", "ar"),
         "usage_audit_ar": audit_html(audit, "ar"),
+        "period_note": render_note(period, period_body, "html", "en_US"),
+        "period_note_ar": render_note(period, period_body, "html", "ar"),
     }
     return _check(pages, tmp_path_factory.mktemp("issued"))
+
+
+def _period_note(ledger: Path) -> tuple[Note, str]:
+    """A back-billing debit note over a period no invoice billed (January 2024), and its JSON."""
+    basis = PriceSchedule.single(parse_price({"model": "per_unit", "unit_amount": "1"}))
+    january = (date(2024, 1, 1), date(2024, 2, 1))
+    statement = rebill(basis, [BilledPeriod(*january, "0")], [UsageRecord(*january, "3")],
+                       as_of=date(2024, 12, 31), due_days=30)
+    with DocumentStore(ledger) as store:
+        [issued] = issue_statement(store, statement, customer="cus_initech").documents
+        return store.note(issued.number), issued.body
 
 
 DOCUMENTS = ["invoice", "invoice_ar", "backbill_statement", "backbill_statement_ar"]
@@ -187,8 +206,9 @@ def test_arabic_documents_run_right_to_left(report):
 
 # Issued documents (issue 12.12) and the usage audit (issue 13.6) under the same checks.
 ISSUED = ["issued_paid", "issued_void", "debit_note", "credit_note", "usage_audit",
-          "document_list", "issued_paid_ar", "debit_note_ar", "usage_audit_ar"]
-ARABIC = ["issued_paid_ar", "debit_note_ar", "usage_audit_ar"]
+          "document_list", "issued_paid_ar", "debit_note_ar", "usage_audit_ar", "period_note",
+          "period_note_ar"]
+ARABIC = ["issued_paid_ar", "debit_note_ar", "usage_audit_ar", "period_note_ar"]
 
 
 @pytest.mark.parametrize("name", ISSUED)

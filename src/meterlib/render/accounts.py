@@ -12,6 +12,7 @@ later, such as a credit draw) are shown as the engine names them, never dropped.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from meterlib.invoicing.invoice import Invoice, InvoiceLine
@@ -28,7 +29,9 @@ __all__ = [
     "kind_name",
     "late_events_text",
     "note_line_target",
+    "note_period",
     "note_title",
+    "period_span",
     "status_name",
     "status_notice",
 ]
@@ -68,6 +71,7 @@ def kind_name(kind: str, fmt: Formatter) -> str:
         "correction": _("correction"),
         "tax": _("tax"),
         "amount": _("amount"),
+        "backbill": _("back-billing"),
         "invoice": _("invoice"),
         "credit_note": _("credit note"),
         "debit_note": _("debit note"),
@@ -179,14 +183,41 @@ def correction_text(line: InvoiceLine, fmt: Formatter) -> str:
     return text
 
 
-def note_line_target(line: NoteLine, fmt: Formatter) -> str:
-    """What a note line corrects: ``line 7``, ``tax VAT``, ``whole invoice``, ``new usage line``."""
+def period_span(start: datetime, end: datetime, fmt: Formatter) -> str:
+    """``Jan 1, 2024 – Jan 31, 2024``: a period's first and last day (``end`` is exclusive)."""
+    first, last = start.date(), (end - timedelta(microseconds=1)).date()
+    if last <= first:
+        return fmt.day(first)
+    return f"{fmt.day(first)} – {fmt.day(last)}"
+
+
+def note_period(note: Note, fmt: Formatter) -> str:
+    """The period a note over no invoice bills, as :func:`period_span`; empty otherwise."""
+    if note.invoice is not None or note.period_start is None or note.period_end is None:
+        return ""
+    return period_span(note.period_start, note.period_end, fmt)
+
+
+def note_line_target(line: NoteLine, fmt: Formatter, note: Note | None = None) -> str:
+    """What a note line corrects: ``line 7``, ``tax VAT``, ``whole invoice``, ``new usage line``.
+
+    A line of a note over a period no invoice billed names that period (``period Jan 1, 2024 –
+    Jan 31, 2024``: its own span, else its ``note``'s period); a back-billing line of a note on
+    an invoice corrects the whole invoice.
+    """
     _ = fmt.gettext
+    if line.invoice is None:
+        if line.start is not None and line.end is not None:
+            span = period_span(line.start, line.end, fmt)
+        else:
+            span = "" if note is None else note_period(note, fmt)
+        if span:
+            return _("period {period}").format(period=span)
     if line.kind == "tax":
         return _("tax {name}").format(name=line.charge)
     if line.line is not None:
         return _("line {line}").format(line=fmt.number(line.line + 1))
-    if line.kind == "amount":
+    if line.kind in {"amount", "backbill"}:
         return _("whole invoice")
     return _("new {kind} line").format(kind=kind_name(line.kind, fmt))
 

@@ -2,11 +2,12 @@
 
 An issued invoice is rendered as the invoice itself followed by its account: status, number,
 amount due (total and notes), amount paid, remaining balance, the reason and replacement of a
-void, and the payments received when they are given. A credit or debit note names the invoice
-it corrects and, line by line, the invoice line and the late events behind it. A list shows one
-row per document. Text and HTML take an explicit locale (labels through the gettext catalogs,
-figures through Babel); JSON and CSV are exact and locale-free, and ``json`` prints a document
-as the JSON it was issued with, byte for byte.
+void, and the payments received when they are given. A credit or debit note names the invoice it
+corrects and, line by line, the invoice line and the late events behind it; a note over a period
+no issued invoice billed (back-billing) names that period instead, its first and last day. A
+list shows one row per document. Text and HTML take an explicit locale (labels through the
+gettext catalogs, figures through Babel); JSON and CSV are exact and locale-free, and ``json``
+prints a document as the JSON it was issued with, byte for byte.
 
 :class:`PaymentList` and :class:`DocumentList` are lists that display themselves in Jupyter.
 """
@@ -24,6 +25,7 @@ from babel import Locale
 
 from meterlib.errors import InvalidValueError
 from meterlib.invoicing.lifecycle import (
+    DocumentKind,
     InvoiceAccount,
     InvoicePayment,
     IssuedDocument,
@@ -35,7 +37,9 @@ from meterlib.render.accounts import (
     kind_name,
     late_events_text,
     note_line_target,
+    note_period,
     note_title,
+    period_span,
     status_name,
 )
 from meterlib.render.csv import Cell, csv_cell, invoice_csv
@@ -160,16 +164,22 @@ def render_issued(
 
 def _note_text(note: Note, f: Formatter) -> str:
     _ = f.gettext
+    period = note_period(note, f)
+    if period:
+        corrects = _("Corrects the period {period}").format(period=period)
+    else:
+        corrects = _("Corrects invoice: {invoice}").format(invoice=note.invoice)
     lines = [
         note_title(note, f),
-        _("Corrects invoice: {invoice}").format(invoice=note.invoice),
+        corrects,
         _("Customer: {customer}").format(customer=note.customer),
         _("Issued: {date}").format(date=f.day(note.issued_on)),
         _("Reason: {reason} ({cause})").format(reason=note.reason, cause=cause_name(note.cause, f)),
         "",
     ]
     for line in note.lines:
-        lines.append(f"{line.description}  [{note_line_target(line, f)}]  {f.money(line.amount)}")
+        target = note_line_target(line, f, note)
+        lines.append(f"{line.description}  [{target}]  {f.money(line.amount)}")
         if line.late_events:
             lines.append("  " + late_events_text(line.late_events, f))
     label = _("Total credited") if note.total < 0 else _("Total charged")
@@ -179,6 +189,9 @@ def _note_text(note: Note, f: Formatter) -> str:
 
 def render_note(note: Note, body: str, fmt: str, locale: str | Locale = "en_US") -> str:
     """A credit or debit note in ``fmt``, naming the invoice and lines it corrects.
+
+    A note over a period no invoice billed names the period (``period_start`` and
+    ``period_end`` in CSV, exact; empty for a note on an invoice).
 
     ``body`` is the JSON the note was issued with (printed as is for ``json``).
     """
@@ -190,7 +203,7 @@ def render_note(note: Note, body: str, fmt: str, locale: str | Locale = "en_US")
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(("note", "invoice", "kind", "description", "corrects_line", "line_kind",
-                         "quantity", "amount", "late_events"))
+                         "quantity", "amount", "late_events", "period_start", "period_end"))
         writer.writerows(
             (
                 note.number,
@@ -202,6 +215,8 @@ def render_note(note: Note, body: str, fmt: str, locale: str | Locale = "en_US")
                 "" if line.quantity is None else str(line.quantity),
                 str(line.amount),
                 " ".join(f"{e.event_id}@{e.received.isoformat()}" for e in line.late_events),
+                csv_cell(note.period_start),
+                csv_cell(note.period_end),
             )
             for line in note.lines
         )
@@ -255,9 +270,13 @@ def _shown_rows(items: Sequence[ListedDocument], locale: str | Locale) -> list[L
         def money(value: Any, f: Formatter = f) -> str:
             return "" if value is None else f.money(value)
 
+        corrects = doc.corrects or ""
+        if (doc.kind is not DocumentKind.INVOICE and doc.corrects is None
+                and doc.period_start is not None and doc.period_end is not None):
+            corrects = period_span(doc.period_start, doc.period_end, f)  # a note over a period
         rows.append(
             (
-                doc.number, doc.kind.value, status, doc.customer, doc.corrects or "",
+                doc.number, doc.kind.value, status, doc.customer, corrects,
                 f.day(doc.issued_at.date()), money(doc.total),
                 money(None if account is None else account.amount_due),
                 money(None if account is None else account.paid),

@@ -6,11 +6,13 @@ through Babel, words through the gettext catalogs (:mod:`meterlib.render.i18n`).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
 from babel import Locale
 
+from meterlib._numbers import EXACT, exact_sum
 from meterlib.backbill.statement import AdjustmentDocument, Statement, StatementLine
 from meterlib.invoicing.invoice import Invoice, InvoiceLine, LineKind
 from meterlib.invoicing.plans import TaxRounding, Timing
@@ -19,13 +21,56 @@ from meterlib.render.format import Formatter
 
 __all__ = [
     "InvoiceLabels",
+    "MoneyCredits",
     "breakdown_text",
     "charge_line_label",
     "common_allowance",
     "document_line_text",
     "document_title",
+    "is_money_credit",
+    "money_credits",
     "period_unit",
 ]
+
+
+def is_money_credit(line: InvoiceLine, currency: str) -> bool:
+    """A draw on a money grant (its quantity is money in ``currency``), not on units."""
+    return line.kind is LineKind.CREDIT and line.unit == currency
+
+
+@dataclass(frozen=True, slots=True)
+class MoneyCredits:
+    """How an invoice with money credits is shown: charges, then taxes, then the credits.
+
+    Money credits settle what is owed after discounts and taxes (as Lago's wallet credits do),
+    so the renderers list them after the taxes, under "Credits applied", and show the subtotal
+    of the charges alone (the base the discounts and taxes were computed on). Only the order
+    changes: ``subtotal + sum(credits) == invoice.subtotal`` and the total shown is the
+    invoice's. Unit credits (drawn before pricing) stay among the lines, after the usage line
+    they reduce.
+    """
+
+    lines: tuple[InvoiceLine, ...]
+    """Every line but the money credits, in the invoice's order."""
+    credits: tuple[InvoiceLine, ...]
+    """The money credit lines, in draw order."""
+    subtotal: Decimal
+    """The subtotal of ``lines``: the charges before any money credit."""
+    before_credits: Decimal
+    """What the invoice would owe without its money credits."""
+
+
+def money_credits(invoice: Invoice) -> MoneyCredits:
+    """``invoice``'s lines split for display (see :class:`MoneyCredits`)."""
+    currency = invoice.currency
+    drawn_lines = tuple(x for x in invoice.lines if is_money_credit(x, currency))
+    drawn = exact_sum(x.rounded for x in drawn_lines)
+    return MoneyCredits(
+        lines=tuple(x for x in invoice.lines if not is_money_credit(x, currency)),
+        credits=drawn_lines,
+        subtotal=EXACT.subtract(invoice.subtotal, drawn),
+        before_credits=EXACT.subtract(invoice.total, drawn),
+    )
 
 
 class InvoiceLabels(Formatter):
@@ -72,7 +117,12 @@ class InvoiceLabels(Formatter):
         return _(", ").join(parts)
 
     def quantity(self, line: InvoiceLine) -> str:
-        """The line's quantity with its unit (a billing period's unit translated)."""
+        """The line's quantity with its unit (a billing period's unit translated).
+
+        A money credit's quantity is the money drawn, shown as money (``€20.00``).
+        """
+        if is_money_credit(line, self.currency):
+            return self.money(line.quantity)  # money drawn, not a count of "EUR"
         unit = line.unit
         if line.kind is not LineKind.USAGE:
             unit = period_unit(unit, self, line.quantity)

@@ -27,6 +27,7 @@ from meterlib.render.labels import (
     common_allowance,
     document_line_text,
     document_title,
+    money_credits,
 )
 
 __all__ = ["account_text", "comparison_text", "invoice_text", "statement_text"]
@@ -46,12 +47,15 @@ def invoice_text(
 ) -> str:
     """The invoice as a fixed-width text table for a terminal, then its account.
 
-    Without ``account`` the invoice is a draft (see :mod:`meterlib.render.accounts`).
+    Money credits come after the taxes, under "Credits applied", before the total due (see
+    :class:`~meterlib.render.labels.MoneyCredits`). Without ``account`` the invoice is a draft
+    (see :mod:`meterlib.render.accounts`).
     """
     labels = InvoiceLabels(invoice, locale)
     _ = labels.gettext
+    shown = money_credits(invoice)
     rows: list[tuple[str, str, str, str, str]] = []
-    for line in invoice.lines:
+    for line in shown.lines:
         rows.append(
             (
                 line.description,
@@ -107,7 +111,7 @@ def invoice_text(
     def total(label: str, amount: str) -> str:
         return f"{label:>{width - amount_width - 2}}  {amount:>{amount_width}}"
 
-    out.append(total(_("Subtotal"), labels.money(invoice.subtotal)))
+    out.append(total(_("Subtotal"), labels.money(shown.subtotal)))
     for discount in invoice.discounts:
         name = labels.discount_name(discount.name, discount.kind, discount.value)
         out.append(total(name, labels.money(-discount.amount)))
@@ -117,6 +121,10 @@ def invoice_text(
         out.append(
             total(_("{tax} on {base}").format(tax=name, base=base), labels.money(tax.amount))
         )
+    if shown.credits:
+        out.append(total(_("Total before credits"), labels.money(shown.before_credits)))
+        out.append(total(_("Credits applied"), "").rstrip())
+        out += [total(line.description, labels.money(line.rounded)) for line in shown.credits]
     out.append(
         total(
             _("Total ({currency})").format(currency=invoice.currency),

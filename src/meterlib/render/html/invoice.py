@@ -2,10 +2,11 @@
 
 :func:`invoice_document` writes one page (no external file, font or script): the seller and
 customer blocks, the invoice number, status and dates, the lines with their tier breakdown,
-discounts, taxes and totals, then the invoice's account (amount due, amount paid, remaining
-balance), printable on A4 or Letter. :func:`invoice_fragment` writes the status, lines, totals
-and account under a scoped stylesheet (``Invoice._repr_html_``). Without an account the invoice
-is a draft (:mod:`meterlib.render.accounts`). Every piece of text is escaped.
+discounts, taxes, money credits (after the taxes, under "Credits applied") and totals, then the
+invoice's account (amount due, amount paid, remaining balance), printable on A4 or Letter.
+:func:`invoice_fragment` writes the status, lines, totals and account under a scoped stylesheet
+(``Invoice._repr_html_``). Without an account the invoice is a draft
+(:mod:`meterlib.render.accounts`). Every piece of text is escaped.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from meterlib.invoicing.lifecycle import InvoiceAccount, IssuedDocument
 from meterlib.render.accounts import account_rows, correction_text, status_name, status_notice
 from meterlib.render.format import Formatter
 from meterlib.render.html.page import bdi, document, e, fragment
-from meterlib.render.labels import InvoiceLabels
+from meterlib.render.labels import InvoiceLabels, money_credits
 
 __all__ = ["account_html", "invoice_document", "invoice_fragment", "status_badge"]
 
@@ -81,7 +82,7 @@ def _lines(invoice: Invoice, labels: InvoiceLabels) -> str:
         text = correction_text(line, labels)
         return f"<br>{e(text)}" if text else ""
 
-    for line in invoice.lines:
+    for line in money_credits(invoice).lines:
         tiers = ""
         if line.tiers:
             cells = "".join(
@@ -115,9 +116,20 @@ def _lines(invoice: Invoice, labels: InvoiceLabels) -> str:
     )
 
 
+def _total_row(label: str, amount: str, kind: str) -> str:
+    """A row of the totals: ``credits`` is the heading of the money credits, ``credit`` one."""
+    if kind == "credits":
+        return f'<tr class="credits"><td class="s wrap what" colspan="2">{e(label)}</td></tr>'
+    if kind == "credit":  # the line's description, as the engine wrote it
+        return f'<tr><td class="s wrap">{bdi(label)}</td><td class="credit">{e(amount)}</td></tr>'
+    return f'<tr class="{kind}"><td class="s wrap">{e(label)}</td><td>{e(amount)}</td></tr>'
+
+
 def _totals(invoice: Invoice, labels: InvoiceLabels) -> str:
+    """Subtotal, discounts, taxes, then any money credits under their heading, then the total."""
     _ = labels.gettext
-    rows = [(_("Subtotal"), labels.money(invoice.subtotal), "")]
+    shown = money_credits(invoice)
+    rows = [(_("Subtotal"), labels.money(shown.subtotal), "")]
     rows.extend(
         (
             labels.discount_name(d.name, d.kind, d.value),
@@ -137,6 +149,12 @@ def _totals(invoice: Invoice, labels: InvoiceLabels) -> str:
         )
         for tax in invoice.taxes
     )
+    if shown.credits:
+        rows.append((_("Total before credits"), labels.money(shown.before_credits), ""))
+        rows.append((_("Credits applied"), "", "credits"))
+        rows.extend(
+            (line.description, labels.money(line.rounded), "credit") for line in shown.credits
+        )
     rows.append(
         (
             _("Total ({currency})").format(currency=invoice.currency),
@@ -144,10 +162,7 @@ def _totals(invoice: Invoice, labels: InvoiceLabels) -> str:
             "total",
         )
     )
-    body = "".join(
-        f'<tr class="{kind}"><td class="s wrap">{e(label)}</td><td>{e(amount)}</td></tr>'
-        for label, amount, kind in rows
-    )
+    body = "".join(_total_row(label, amount, kind) for label, amount, kind in rows)
     return f'<div class="scroll"><table class="totals">{body}</table></div>'
 
 

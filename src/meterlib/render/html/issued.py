@@ -4,7 +4,7 @@ Every form is either a standalone page (no script, no outside resource, printabl
 fragment for Jupyter under its own scoped stylesheet (:mod:`meterlib.render.html.page`), with
 figures through Babel and labels through the gettext catalogs for the locale asked. A credit or
 debit note names the invoice it corrects and, line by line, the invoice line and the late
-events behind it.
+events behind it; a note over a period no issued invoice billed names that period.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from meterlib.render.accounts import (
     kind_name,
     late_events_text,
     note_line_target,
+    note_period,
     note_title,
 )
 from meterlib.render.format import Formatter
@@ -125,7 +126,7 @@ def _note_body(note: Note, f: Formatter) -> str:
         rows.append(
             f'<tr><td class="wrap"><div class="what">{bdi(line.description)}</div>'
             f'<div class="detail">{e(kind_name(line.kind, f))}</div>{events}</td>'
-            f'<td class="s">{e(note_line_target(line, f))}</td><td>{e(quantity)}</td>'
+            f'<td class="s">{e(note_line_target(line, f, note))}</td><td>{e(quantity)}</td>'
             f"<td{cls}>{e(f.money(line.amount))}</td></tr>"
         )
     label = _("Total credited") if note.total < 0 else _("Total charged")
@@ -137,10 +138,19 @@ def _note_body(note: Note, f: Formatter) -> str:
     return _grid(head, rows, start=2)
 
 
+def _corrects(note: Note, f: Formatter) -> tuple[str, str]:
+    """The label and value (HTML) of what a note corrects: an invoice, or a period."""
+    _ = f.gettext
+    period = note_period(note, f)
+    if period:
+        return _("Corrects the period"), e(period)
+    return _("Corrects invoice"), bdi(note.invoice or "")
+
+
 def _note_facts(note: Note, f: Formatter) -> str:
     _ = f.gettext
     items = [
-        (_("Corrects invoice"), bdi(note.invoice)),
+        _corrects(note, f),
         (_("Customer"), bdi(note.customer)),
         (_("Issued"), e(f.day(note.issued_on))),
         (_("Reason"), bdi(note.reason)),
@@ -167,20 +177,27 @@ def note_document(note: Note, locale: str | Locale = "en_US") -> str:
     _ = f.gettext
     title = note_title(note, f)
     heading = _("Debit note") if note.kind is DocumentKind.DEBIT_NOTE else _("Credit note")
-    foot = " ".join(
-        (
-            _("This note corrects invoice {invoice}, which stays as issued.").format(
-                invoice=note.invoice
-            ),
-            _("All amounts in {currency}.").format(currency=note.currency),
+    period = note_period(note, f)
+    if not period:
+        what = _("This note corrects invoice {invoice}, which stays as issued.").format(
+            invoice=note.invoice
         )
-    )
-    corrects = _("Corrects invoice")
+    elif note.kind is DocumentKind.DEBIT_NOTE:
+        what = _("This note bills the period {period}, which no issued invoice billed.").format(
+            period=period
+        )
+    else:
+        what = _(
+            "This note credits the period {period}, which no issued invoice billed; the credit"
+            " goes to the customer's credit balance."
+        ).format(period=period)
+    foot = " ".join((what, _("All amounts in {currency}.").format(currency=note.currency)))
+    corrects, target = _corrects(note, f)
     body = (
         f'<header class="head"><div><h1>{e(heading)}</h1>'
         f'<div class="muted">{bdi(note.number)}</div></div>'
         f'<div class="end"><div class="label">{e(corrects)}</div>'
-        f'<div class="big">{bdi(note.invoice)}</div></div></header>'
+        f'<div class="big">{target}</div></div></header>'
         f"{_note_facts(note, f)}{_note_body(note, f)}"
         f'<div class="foot">{e(foot)}</div>'
     )
