@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 pytest.importorskip("pyarrow")
@@ -28,7 +30,7 @@ SUM = Meter.model_validate(
 )
 
 
-def _error(call):
+def _error(call: Callable[[], object]) -> str:
     with pytest.raises(EventError) as caught:
         call()
     return str(caught.value)
