@@ -1,21 +1,24 @@
 """Laws of the matrix's fast path: it rates exactly as the cells' own public ``rate`` does.
 
-The matrix rates a plain graduated cell with :meth:`GraduatedPrice.checked_rater` (the body of
-``rate`` past its checks) and builds its lines and parts directly. These laws rebuild every
-charge from the public API (``route``, each cell's ``rate``, the dataclass constructors) and
-compare representations, so a ``Decimal`` written differently (``1.0`` for ``1``) fails too.
+The matrix rates a plain graduated cell with ``meterlib.pricing.tiered.exact_context_rater``
+(the body of ``rate`` past its checks, in meterlib's own decimal context) and builds its lines
+and parts directly. These laws rebuild every charge from the public API (``route``, each cell's
+``rate``, the dataclass constructors) and compare representations, so a ``Decimal`` written
+differently (``1.0`` for ``1``) fails too.
 """
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import Decimal, getcontext, localcontext
 from typing import Any
 
 from hypothesis import given
 from hypothesis import strategies as st
 
+from meterlib._numbers import EXACT
 from meterlib.errors import RatingError
 from meterlib.pricing import Charge, ChargeLine, ChargePart, GraduatedPrice, MatrixPrice
+from meterlib.pricing.tiered import exact_context_rater
 from meterlib.testing.strategies import (
     decimals,
     graduated_prices,
@@ -52,8 +55,8 @@ def _rated(rate: Any, *args: Any, **kwargs: Any) -> Charge | type[RatingError]:
 
 
 @given(_graduated(), quantities)
-def test_the_checked_rater_rates_as_rate_for_a_plain_price(price, quantity):
-    checked = price.checked_rater()
+def test_the_exact_context_rater_rates_as_rate_for_a_plain_price(price, quantity):
+    checked = exact_context_rater(price)
     plain = (
         not price.included
         and price.minimum is None
@@ -62,7 +65,9 @@ def test_the_checked_rater_rates_as_rate_for_a_plain_price(price, quantity):
     )
     assert (checked is not None) == plain
     if checked is not None:
-        assert repr(_rated(checked, quantity)) == repr(_rated(price.rate, quantity))
+        with localcontext(EXACT):
+            fast = _rated(checked, quantity)
+        assert repr(fast) == repr(_rated(price.rate, quantity))
 
 
 _cell_prices = st.one_of(
@@ -128,3 +133,13 @@ def test_the_matrix_charge_is_its_cells_charges_rebuilt_from_the_public_api(matr
     if isinstance(expected, Charge):  # the text explanation too
         charge = matrix.rate_usage(usage, final=final)
         assert charge.explain() == expected.explain()
+
+
+@given(_matrices(), st.lists(st.tuples(st.sampled_from("abcd"), quantities), max_size=6))
+def test_the_callers_decimal_context_neither_changes_the_charge_nor_is_changed(matrix, entries):
+    usage = [({"d": value}, quantity) for value, quantity in entries]
+    expected = repr(_rated(matrix.rate_usage, usage))
+    with localcontext() as context:
+        context.prec = 3  # a context that would round every sum
+        assert repr(_rated(matrix.rate_usage, usage)) == expected
+        assert getcontext() is context

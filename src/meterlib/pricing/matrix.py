@@ -24,8 +24,8 @@ charge filters are cells, the charge's own price the default, and ``pricing_grou
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from decimal import Decimal
-from functools import cached_property, reduce
+from decimal import Decimal, getcontext, setcontext
+from functools import cached_property
 from operator import itemgetter
 from typing import Annotated, Any, Literal, Self
 
@@ -47,7 +47,7 @@ from meterlib.pricing.charge import (
     new_part,
 )
 from meterlib.pricing.simple import FlatPrice, PackagePrice, PerUnitPrice
-from meterlib.pricing.tiered import GraduatedPrice, VolumePrice
+from meterlib.pricing.tiered import GraduatedPrice, VolumePrice, exact_context_rater
 
 __all__ = ["CellPrice", "MatrixCell", "MatrixPrice", "UsageEntry"]
 
@@ -320,9 +320,10 @@ class MatrixPrice(PriceBase):
         the matrix has no discount, minimum or maximum (its charge is then the sum of its
         parts); the number of dimensions; and the remembered routes.
 
-        ``checked`` rates a quantity already checked, repeating no check: a plain graduated
-        price's :meth:`~GraduatedPrice.checked_rater`; ``None`` for other prices, rated with
-        their own ``rate``.
+        ``checked`` rates a quantity already checked, repeating no check, with ``EXACT`` the
+        current context: a plain graduated price's
+        :func:`~meterlib.pricing.tiered.exact_context_rater`; ``None`` for other prices, rated
+        with their own ``rate``.
         """
         cells: list[_CellPlan] = [
             (_checked_rater(cell.price), cell.price.rate, cell.label(number), number)
@@ -366,7 +367,7 @@ class MatrixPrice(PriceBase):
             sums[group] = raw if known is None else _add(known, raw)
         return sums
 
-    def rate_usage(self, usage: Iterable[UsageEntry], *, final: bool = True) -> Charge:
+    def rate_usage(self, usage: Iterable[UsageEntry], *, final: bool = True) -> Charge:  # noqa: PLR0915  (hot path, inlined)
         """Rate usage entries ``(values, quantity)`` cell by cell (see the module docstring).
 
         The charge has one line per cell (or combination) rated, and its ``parts`` hold each
@@ -401,26 +402,34 @@ class MatrixPrice(PriceBase):
         add_part = parts.append
         add_quantity = quantities.append
         add_amount = amounts.append
-        for index, quantity in sorted(sums.items()):  # cell order, the default last
-            checked, rate, label, cell = cells[index]
-            if checked is not None:
-                charge = checked(quantity)
-            else:
-                charge = rate(quantity) if final else rate(quantity, final=False)
-            amount = charge.amount
-            add_quantity(quantity)
-            add_amount(amount)
-            line: Any = _new(LineSlots)  # new_line(...), inlined (see meterlib.pricing.charge)
-            line.description = label
-            line.tier = line.lower = line.upper = None
-            line.quantity = quantity
-            line.unit_amount = _ZERO
-            line.flat_amount = line.amount = amount
-            line.__class__ = LINE_CLASS
-            add_line(line)
-            add_part(_new_tuple(ChargePart, (label, cell, (), charge)))
-        total = reduce(_add, quantities, _ZERO)  # the exact sums, added in order from zero
-        subtotal = reduce(_add, amounts, _ZERO)
+        # One switch to meterlib's own context for the whole rating: the cells' plain
+        # arithmetic and the sums then use the operators (half the cost of EXACT's methods).
+        # Nothing else runs in it: each other price does its arithmetic with EXACT's methods.
+        saved = getcontext()
+        setcontext(EXACT)
+        try:
+            for index, quantity in sorted(sums.items()):  # cell order, the default last
+                checked, rate, label, cell = cells[index]
+                if checked is not None:
+                    charge = checked(quantity)
+                else:
+                    charge = rate(quantity) if final else rate(quantity, final=False)
+                amount = charge.amount
+                add_quantity(quantity)
+                add_amount(amount)
+                line: Any = _new(LineSlots)  # new_line(...), inlined (see pricing.charge)
+                line.description = label
+                line.tier = line.lower = line.upper = None
+                line.quantity = quantity
+                line.unit_amount = _ZERO
+                line.flat_amount = line.amount = amount
+                line.__class__ = LINE_CLASS
+                add_line(line)
+                add_part(_new_tuple(ChargePart, (label, cell, (), charge)))
+            total = sum(quantities, _ZERO)  # the exact sums, added in order from zero
+            subtotal = sum(amounts, _ZERO)
+        finally:
+            setcontext(saved)
         if plain_charge:  # what _charge returns without modifiers, one call sooner
             return new_charge(
                 self.currency,
@@ -467,8 +476,8 @@ def _no_default(quantity: QuantityLike, *, final: bool = True) -> Charge:
 
 
 def _checked_rater(price: PriceBase) -> Callable[[Decimal], Charge] | None:
-    """A plain graduated price's :meth:`~GraduatedPrice.checked_rater`, else ``None``."""
-    return price.checked_rater() if isinstance(price, GraduatedPrice) else None
+    """A plain graduated price's :func:`~meterlib.pricing.tiered.exact_context_rater`."""
+    return exact_context_rater(price) if isinstance(price, GraduatedPrice) else None
 
 
 #: A cell in the matrix's rating plan: what rates a checked quantity without ``final`` (a plain
