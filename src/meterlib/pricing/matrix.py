@@ -316,9 +316,9 @@ class MatrixPrice(PriceBase):
         """What rating needs, resolved once.
 
         Each cell's ``(checked, rate, label, number)``, the default's last (at the index its
-        route holds); a function reading the route key of values that name every dimension; whether
-        the matrix has no discount, minimum or maximum (its charge is then the sum of its
-        parts); the number of dimensions; and the remembered routes.
+        route holds); a function reading the route key of values that name every dimension;
+        whether the matrix has no discount, minimum or maximum (its charge is then the sum of
+        its parts); the number of dimensions; and the remembered routes.
 
         ``checked`` rates a quantity already checked, repeating no check, with ``EXACT`` the
         current context: a plain graduated price's
@@ -402,9 +402,10 @@ class MatrixPrice(PriceBase):
         add_part = parts.append
         add_quantity = quantities.append
         add_amount = amounts.append
-        # One switch to meterlib's own context for the whole rating: the cells' plain
-        # arithmetic and the sums then use the operators (half the cost of EXACT's methods).
-        # Nothing else runs in it: each other price does its arithmetic with EXACT's methods.
+        # One switch to meterlib's own context for the whole rating: the plain graduated
+        # cells' arithmetic and the sums then use the operators (half the cost of EXACT's
+        # methods). Other cell prices rate in it too, with EXACT's methods: it changes nothing
+        # for them. The caller's context is restored, whatever happens.
         saved = getcontext()
         setcontext(EXACT)
         try:
