@@ -24,8 +24,8 @@ charge filters are cells, the charge's own price the default, and ``pricing_grou
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from decimal import Decimal
-from functools import cached_property, reduce
+from decimal import Decimal, getcontext, setcontext
+from functools import cached_property
 from operator import itemgetter
 from typing import Annotated, Any, Literal, Self
 
@@ -47,13 +47,12 @@ from meterlib.pricing.charge import (
     new_part,
 )
 from meterlib.pricing.simple import FlatPrice, PackagePrice, PerUnitPrice
-from meterlib.pricing.tiered import GraduatedPrice, VolumePrice
+from meterlib.pricing.tiered import GraduatedPrice, VolumePrice, exact_context_rater
 
 __all__ = ["CellPrice", "MatrixCell", "MatrixPrice", "UsageEntry"]
 
 _ZERO = Decimal(0)
 _add = EXACT.add
-_DEFAULT = -1  # the route of an entry that goes to the default price
 _ROUTES_KEPT = 4096  # distinct value combinations remembered per price
 _new_tuple = tuple.__new__  # builds a ChargePart in one call (the hot path)
 _new = object.__new__
@@ -242,21 +241,24 @@ class MatrixPrice(PriceBase):
 
     @cached_property
     def _routes(self) -> dict[tuple[str | None, ...], int]:
-        """Remembered routes: value combination -> 0-based cell index, or ``_DEFAULT``."""
+        """Remembered routes: value combination -> 0-based cell index.
+
+        The default's index is the count of cells, so that it sorts last.
+        """
         return {}
 
     def _route(self, key: tuple[str | None, ...]) -> int:
         """Return where usage with the values ``key`` (one per dimension) goes."""
         values = dict(zip(self.dimensions, key, strict=True))
-        matching = [index for index, cell in enumerate(self.cells) if cell.takes(values)]
+        cells = self.cells
+        matching = [index for index, cell in enumerate(cells) if cell.takes(values)]
         if not matching:
             if self.default is None:
                 raise RatingError(
                     f"usage with {_show(values)} matches no cell and the matrix has no default"
                     " price",
                 )
-            return _DEFAULT
-        cells = self.cells
+            return len(cells)  # the default
         for index in matching:
             if all(other == index or cells[index].outranks(cells[other]) for other in matching):
                 return index
@@ -272,7 +274,7 @@ class MatrixPrice(PriceBase):
         Raises :class:`~meterlib.errors.RatingError` when it cannot be rated.
         """
         index = self._lookup(self._key(values))
-        return None if index == _DEFAULT else index + 1
+        return None if index == len(self.cells) else index + 1
 
     def _key(self, values: Mapping[str, str], number: int | None = None) -> tuple[str | None, ...]:
         """Check the names and values of usage (entry ``number``); return its route key."""
@@ -310,19 +312,28 @@ class MatrixPrice(PriceBase):
         )
 
     @cached_property
-    def _plan(self) -> tuple[list[_CellPlan], Callable[[Any], Any], bool]:
+    def _plan(self) -> _Plan:
         """What rating needs, resolved once.
 
-        Each cell's ``(rate, label, number)``, the default's last (index ``-1`` finds it); a
-        function reading the route key of values that name every dimension; and whether the
-        matrix has no discount, minimum or maximum (its charge is then the sum of its parts).
+        Each cell's ``(checked, rate, label, number)``, the default's last (at the index its
+        route holds); a function reading the route key of values that name every dimension;
+        whether the matrix has no discount, minimum or maximum (its charge is then the sum of
+        its parts); the number of dimensions; and the remembered routes.
+
+        ``checked`` rates a quantity already checked, repeating no check, with ``EXACT`` the
+        current context: a plain graduated price's
+        :func:`~meterlib.pricing.tiered.exact_context_rater`; ``None`` for other prices, rated
+        with their own ``rate``.
         """
         cells: list[_CellPlan] = [
-            (cell.price.rate, cell.label(number), number)
+            (_checked_rater(cell.price), cell.price.rate, cell.label(number), number)
             for number, cell in enumerate(self.cells, 1)
         ]
         default = self.default
-        cells.append((_no_default if default is None else default.rate, "default", None))
+        if default is None:
+            cells.append((None, _no_default, "default", None))
+        else:
+            cells.append((_checked_rater(default), default.rate, "default", None))
         dimensions = self.dimensions
         full_key: Callable[[Any], Any] = (
             itemgetter(*dimensions)
@@ -330,13 +341,11 @@ class MatrixPrice(PriceBase):
             else lambda values: (values[dimensions[0]],)
         )
         plain_charge = self.discount is None and self.minimum is None and self.maximum is None
-        return cells, full_key, plain_charge
+        return cells, full_key, plain_charge, len(dimensions), self._routes
 
     def _sums(self, usage: Iterable[UsageEntry], by_values: bool) -> dict[Any, Decimal]:  # noqa: FBT001
         """Route each entry; add up the quantities per cell (or per cell and combination)."""
-        count = len(self.dimensions)
-        routes = self._routes
-        full_key = self._plan[1]
+        _, full_key, _, count, routes = self._plan
         sums: dict[Any, Decimal] = {}
         for number, entry in enumerate(usage):
             if type(entry) is tuple and len(entry) == 2:
@@ -358,7 +367,7 @@ class MatrixPrice(PriceBase):
             sums[group] = raw if known is None else _add(known, raw)
         return sums
 
-    def rate_usage(self, usage: Iterable[UsageEntry], *, final: bool = True) -> Charge:
+    def rate_usage(self, usage: Iterable[UsageEntry], *, final: bool = True) -> Charge:  # noqa: PLR0915  (hot path, inlined)
         """Rate usage entries ``(values, quantity)`` cell by cell (see the module docstring).
 
         The charge has one line per cell (or combination) rated, and its ``parts`` hold each
@@ -367,34 +376,61 @@ class MatrixPrice(PriceBase):
         """
         if self.group == "values":
             return self._rate_values(usage, final)
-        sums = self._sums(usage, by_values=False)
-        cells, _, plain_charge = self._plan
-        order = sorted(sums)
-        if order and order[0] == _DEFAULT:  # the default's part comes last
-            order.append(order.pop(0))
+        # _sums(usage, by_values=False), inlined: the hot path.
+        cells, full_key, plain_charge, count, routes = self._plan
+        sums: dict[int, Decimal] = {}
+        for number, entry in enumerate(usage):
+            if type(entry) is tuple and len(entry) == 2:
+                values, raw = entry
+            else:
+                values, raw = _entry(entry, number)
+            try:  # the fast path: every dimension given, no other name, a route known
+                index = routes[full_key(values)] if len(values) == count else None
+            except (KeyError, TypeError):
+                index = None
+            if index is None:  # check the names and values, then find the route
+                index = self._lookup(self._key(values, number))
+            if type(raw) is not Decimal or not raw.is_finite() or raw < _ZERO:
+                raw = quantity_of(raw, f"usage[{number}].quantity")
+            known = sums.get(index)
+            sums[index] = raw if known is None else _add(known, raw)
         lines: list[ChargeLine] = []
         parts: list[ChargePart] = []
+        quantities: list[Decimal] = []
+        amounts: list[Decimal] = []
         add_line = lines.append
         add_part = parts.append
-        quantities = [sums[index] for index in order]
-        amounts: list[Decimal] = []
+        add_quantity = quantities.append
         add_amount = amounts.append
-        for index, quantity in zip(order, quantities, strict=True):
-            rate, label, cell = cells[index]
-            charge = rate(quantity) if final else rate(quantity, final=False)
-            amount = charge.amount
-            add_amount(amount)
-            line: Any = _new(LineSlots)  # new_line(...), inlined (see meterlib.pricing.charge)
-            line.description = label
-            line.tier = line.lower = line.upper = None
-            line.quantity = quantity
-            line.unit_amount = _ZERO
-            line.flat_amount = line.amount = amount
-            line.__class__ = LINE_CLASS
-            add_line(line)
-            add_part(_new_tuple(ChargePart, (label, cell, (), charge)))
-        total = reduce(_add, quantities, _ZERO)  # the exact sums, added in order from zero
-        subtotal = reduce(_add, amounts, _ZERO)
+        # One switch to meterlib's own context for the whole rating: the plain graduated
+        # cells' arithmetic and the sums then use the operators (half the cost of EXACT's
+        # methods). Other cell prices rate in it too, with EXACT's methods: it changes nothing
+        # for them. The caller's context is restored, whatever happens.
+        saved = getcontext()
+        setcontext(EXACT)
+        try:
+            for index, quantity in sorted(sums.items()):  # cell order, the default last
+                checked, rate, label, cell = cells[index]
+                if checked is not None:
+                    charge = checked(quantity)
+                else:
+                    charge = rate(quantity) if final else rate(quantity, final=False)
+                amount = charge.amount
+                add_quantity(quantity)
+                add_amount(amount)
+                line: Any = _new(LineSlots)  # new_line(...), inlined (see pricing.charge)
+                line.description = label
+                line.tier = line.lower = line.upper = None
+                line.quantity = quantity
+                line.unit_amount = _ZERO
+                line.flat_amount = line.amount = amount
+                line.__class__ = LINE_CLASS
+                add_line(line)
+                add_part(_new_tuple(ChargePart, (label, cell, (), charge)))
+            total = sum(quantities, _ZERO)  # the exact sums, added in order from zero
+            subtotal = sum(amounts, _ZERO)
+        finally:
+            setcontext(saved)
         if plain_charge:  # what _charge returns without modifiers, one call sooner
             return new_charge(
                 self.currency,
@@ -421,7 +457,7 @@ class MatrixPrice(PriceBase):
         total = subtotal = _ZERO
         for group in sorted(sums, key=_order):
             index, key = group
-            rate, label, cell = cells[index]
+            _, rate, label, cell = cells[index]
             combination = tuple(zip(dimensions, key, strict=True))
             label = f"{_combination(combination)}: {label}"
             quantity = sums[group]
@@ -440,8 +476,22 @@ def _no_default(quantity: QuantityLike, *, final: bool = True) -> Charge:
     raise RatingError("the matrix has no default price")  # pragma: no cover  (never routed)
 
 
-#: A cell in the matrix's rating plan: its price's ``rate``, its label and its 1-based number.
-_CellPlan = tuple[Callable[..., Charge], str, int | None]
+def _checked_rater(price: PriceBase) -> Callable[[Decimal], Charge] | None:
+    """A plain graduated price's :func:`~meterlib.pricing.tiered.exact_context_rater`."""
+    return exact_context_rater(price) if isinstance(price, GraduatedPrice) else None
+
+
+#: A cell in the matrix's rating plan: what rates a checked quantity without ``final`` (a plain
+#: price's, else ``None``), its price's ``rate``, its label and its 1-based number.
+_CellPlan = tuple[Callable[[Decimal], Charge] | None, Callable[..., Charge], str, int | None]
+#: The matrix's rating plan (see :attr:`MatrixPrice._plan`).
+_Plan = tuple[
+    list[_CellPlan],
+    Callable[[Any], Any],
+    bool,
+    int,
+    dict[tuple[str | None, ...], int],
+]
 
 
 def _combination(values: tuple[tuple[str, str | None], ...]) -> str:
@@ -451,7 +501,7 @@ def _combination(values: tuple[tuple[str, str | None], ...]) -> str:
 def _order(group: Any) -> tuple[int, tuple[str, ...]]:
     """Parts in cell order, the default last; combinations by their values."""
     index, key = group if isinstance(group, tuple) else (group, ())
-    return (1 << 30 if index == _DEFAULT else index, tuple("" if v is None else v for v in key))
+    return (index, tuple("" if v is None else v for v in key))
 
 
 def _show(values: Mapping[str, str | None]) -> str:

@@ -16,7 +16,7 @@
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
 from functools import cached_property
 from typing import Annotated, Any, Literal, NoReturn, Self
@@ -371,3 +371,61 @@ class VolumePrice(_TieredPrice):
             self._refuse_events()
         lines, subtotal, total = prorated_volume(self._tier_table(), events)
         return self._charge(total, _ZERO, total, lines, subtotal, final)
+
+
+def exact_context_rater(price: GraduatedPrice) -> Callable[[Decimal], Charge] | None:
+    """Return a function rating a checked quantity as ``price.rate`` does, or ``None``.
+
+    For a composite price's hot path (a matrix rates each cell's summed usage with it). The
+    function must run with :data:`~meterlib._numbers.EXACT` as the current decimal context
+    (the matrix sets it once per rating): its arithmetic uses the operators, which cost half
+    the context's methods. The quantity must already be a finite, non-negative ``Decimal``, so
+    it is not checked again. Only a plain price has one (not prorated, no ``included``, no
+    discount, minimum or maximum: ``final`` then changes nothing); else ``None``.
+    """
+    plan = price._plan
+    if plan is None or plan[4] is not None or not plan[5]:
+        return None
+    steps, uppers, full, table, _, _, currency, model = plan
+    count = len(steps)
+
+    def rate_checked(units: Decimal) -> Charge:
+        # The body of GraduatedPrice.rate past its checks, with the plan bound (keep the two
+        # alike; tests/property/test_matrix_laws.py checks they give the same charges).
+        index = bisect_left(uppers, units)
+        if index >= count:
+            table.locate(units)  # raises: above a bounded last tier
+        description, number, lower, upper, unit, flat, below, before, blocks = steps[index]
+        inside = units - lower
+        if blocks is None:
+            amount = inside * unit + flat
+            line: Any = _new(LineSlots)
+            line.description = description
+            line.tier = number
+            line.lower = lower
+            line.upper = upper
+            line.quantity = inside
+            line.unit_amount = unit
+            line.flat_amount = flat
+            line.amount = amount
+            line.__class__ = LINE_CLASS
+        else:
+            line = blocks.line(inside)
+            amount = line.amount
+        if below is None:
+            below = full[:index]
+        subtotal = before + amount
+        charge: Any = _new(ChargeSlots)
+        charge.currency = currency
+        charge.model = model
+        charge.quantity = charge.billable = units
+        charge.included = charge.adjustment = _ZERO
+        charge.lines = below + (line,)  # noqa: RUF005  (hot path: one tuple)
+        charge.subtotal = charge.amount = subtotal
+        charge.adjustment_reason = None
+        charge.parts = ()
+        charge.__class__ = CHARGE_CLASS
+        rated: Charge = charge
+        return rated
+
+    return rate_checked
