@@ -86,9 +86,10 @@ LINES = [
 ]
 
 
-def _exact(_connection: Any, block: lines.Block, **options: Any) -> None:
+def _exact(_connection: Any, block: lines.Block, **options: Any) -> int:
     """The exact rules for every line (the fast path switched off)."""
-    options["numbered"](list(range(len(block.lines))))
+    blank = options["exact"](list(range(len(block.lines))))
+    return len(block.lines) - len(blank)
 
 
 def _scan(path: Path) -> Any:
@@ -112,14 +113,19 @@ def test_each_kind_of_line_as_the_exact_rules(
     path.write_bytes(("\ufeff" + "\n".join(LINES)).encode())
     _compare(path, monkeypatch)
     taken: list[int] = []
-    good_lines = lines._good_lines
+    screen = lines.screen_jsonl
 
-    def counted(*args: Any) -> Any:
-        found = good_lines(*args)
-        taken.append(len(found))
-        return found
+    def counted(connection: Any, block: lines.Block, **options: Any) -> int:
+        read = options["exact"]
 
-    monkeypatch.setattr(lines, "_good_lines", counted)
+        def spy(rest: list[int]) -> list[int]:
+            taken.append(len(block.lines) - len(rest))
+            blank: list[int] = read(rest)
+            return blank
+
+        return screen(connection, block, **{**options, "exact": spy})
+
+    monkeypatch.setattr(checked, "screen_jsonl", counted)
     report = _scan(path).report
     assert report.duplicates == 1
     assert report.conflict_count == 1

@@ -64,19 +64,24 @@ _STRUCT = (
 
 @dataclass(frozen=True, slots=True)
 class Block:
-    """Consecutive lines of a file: the first one's number, and the lines (text, or bytes)."""
+    """Consecutive lines of a file: the first one's number, and the lines.
+
+    ``lines`` is an Arrow string array when the block is valid UTF-8 (split in C, never a
+    Python string per line), else the lines as bytes.
+    """
 
     first: int
-    lines: list[str] | list[bytes]
+    lines: pa.Array | list[bytes]
     ends: bool  # the last line ended with a line break
 
     def raw(self, i: int) -> str | bytes:
         """Line ``i`` of the block as a file iterator gives it (with its line break)."""
-        line = self.lines[i]
         last = i == len(self.lines) - 1 and not self.ends
+        line = self.lines[i]
         if isinstance(line, bytes):
             return line if last else line + b"\n"
-        return line if last else line + "\n"
+        text: str = line.as_py()
+        return text if last else text + "\n"
 
 
 def blocks(path: str) -> Iterator[Block]:
@@ -102,9 +107,13 @@ def blocks(path: str) -> Iterator[Block]:
 
 
 def _block(first: int, data: bytes, *, ends: bool) -> Block:
+    import pyarrow as pa  # noqa: PLC0415  (optional dependency)
+    import pyarrow.compute as pc  # noqa: PLC0415
+
+    parts = pc.split_pattern(pa.array([data], pa.binary()), pattern="\n").flatten()
     try:
-        return Block(first, data.decode().split("\n"), ends)
-    except UnicodeDecodeError:
+        return Block(first, parts.cast(pa.string()), ends)  # the cast checks UTF-8
+    except pa.ArrowInvalid:
         return Block(first, data.split(b"\n"), ends)
 
 
@@ -120,24 +129,25 @@ def _numeric(meter: Meter) -> bool:
     return meter.aggregation not in {Aggregation.COUNT, Aggregation.UNIQUE_COUNT}
 
 
-def _value(name: str) -> str:
-    return f"json_extract_string(props, {_quote(_path(name))})"
+def _value(name: str, props: str = "props") -> str:
+    return f"json_extract_string({props}, {_quote(_path(name))})"
 
 
 def _path(name: str) -> str:
     return '$."' + name + '"'
 
 
-def _meter_checks(meters: Sequence[Meter]) -> list[str]:
+def _meter_checks(meters: Sequence[Meter], kind: str, props: str) -> list[str]:
     """Conditions a plainly good line meets for the meters (conservative: filters ignored)."""
     checks = []
     for meter in meters:
         needed = sorted(set(meter.group_by) | ({meter.property} if meter.property else set()))
         for name in needed:
-            rule = f"{_value(name)} IS NOT NULL"
+            value = _value(name, props)
+            rule = f"{value} IS NOT NULL"
             if name == meter.property and _numeric(meter):
-                rule += f" AND regexp_full_match({_value(name)}, {_quote(PLAIN)})"
-            checks.append(f"(kind <> {_quote(meter.event_type)} OR ({rule}))")
+                rule += f" AND regexp_full_match({value}, {_quote(PLAIN)})"
+            checks.append(f"({kind} <> {_quote(meter.event_type)} OR ({rule}))")
     return checks
 
 
@@ -152,29 +162,44 @@ def screen_jsonl(
     table: str,
     properties: Sequence[str],
     meters: Sequence[Meter],
-    numbered: Callable[[list[int]], pa.Array],
-) -> None:
-    """Copy the plainly good lines of ``block`` into ``table``; ``numbered`` handles the rest.
+    start: int,
+    exact: Callable[[list[int]], list[int]],
+) -> int:
+    """Copy the plainly good lines of ``block`` into ``table``; ``exact`` reads the rest.
 
-    ``numbered(rest)`` receives the indexes (in the block) of the lines not taken, reads them
-    with the exact rules, and returns for every line of the block its receipt position
-    (``meterlib_row``; the exact rules decide which of the lines count as lines at all).
+    ``exact(rest)`` receives the indexes (in the block, ascending) of the lines not taken,
+    reads them with the exact rules (their receipt positions follow ``start``), and returns
+    those of them that are blank (not lines at all: they take no receipt position). A plainly
+    good line ``i`` gets the receipt position ``start + 1 + i`` less the blank lines before it.
+    Returns the number of lines that count (the lines of the block less the blank ones).
     """
     import pyarrow as pa  # noqa: PLC0415  (optional dependency)
-    import pyarrow.compute as pc  # noqa: PLC0415
 
     count = len(block.lines)
     names = {*properties, *(n for m in meters for n in (*m.group_by, m.property or ""))}
-    if not count or isinstance(block.lines[0], bytes) or not all(map(_plain_name, names - {""})):
-        numbered(list(range(count)))
-        return
-    everything = pa.array(range(count), pa.int64())
-    connection.register("meterlib_lines", pa.table({"n": everything, "line": block.lines}))
+    if not count or isinstance(block.lines, list) or not all(map(_plain_name, names - {""})):
+        return count - len(exact(list(range(count))))
+    connection.register("meterlib_lines", pa.table({"line": block.lines}))
     try:
-        good = _good_lines(connection, meters)
-        rest = pc.filter(everything, pc.invert(pc.is_in(everything, value_set=good)))
-        rows = numbered(rest.to_pylist())
-        connection.register("meterlib_rows", pa.table({"n": good, "row": rows.take(good)}))
+        _screen(connection, count, meters)
+    finally:
+        connection.unregister("meterlib_lines")
+    blank: list[int] = []
+    try:
+        rest = [
+            int(n)
+            for (n,) in connection.execute(
+                "SELECT n FROM meterlib_screen WHERE NOT ok ORDER BY n"
+            ).fetchall()
+        ]
+        blank = exact(rest)
+        if blank:
+            # Receipt positions after blank lines: the good line's index less the blanks before it.
+            steps = pa.table({"b": pa.array(blank, pa.int64()), "k": range(1, len(blank) + 1)})
+            connection.register("meterlib_blank", steps)
+            shift = "COALESCE((SELECT max(k) FROM meterlib_blank WHERE b < n), 0)"
+        else:
+            shift = "0"
         columns = "".join(f", {_value(name)} AS {_ident(name)}" for name in properties)
         canonical = (
             "CASE WHEN keys = list_sort(keys) THEN CAST(props AS VARCHAR) ELSE "
@@ -182,54 +207,49 @@ def screen_jsonl(
             "CAST(props AS MAP(VARCHAR, VARCHAR)))))) END"
         )
         connection.execute(
-            f"INSERT INTO {table} SELECT r.row, g.id, g.customer, g.kind, g.moment, NULL, "  # noqa: S608  (names quoted)
-            f"{canonical}{columns} FROM meterlib_good AS g JOIN meterlib_rows AS r USING (n)"
+            f"INSERT INTO {table} SELECT n + {start + 1} - {shift}, id, customer, kind, "  # noqa: S608  (names quoted)
+            f"CAST(moment_text AS TIMESTAMPTZ), NULL, {canonical}{columns} FROM ("
+            "SELECT n, s.id AS id, s.customer AS customer, s.type AS kind, "
+            "s.time AS moment_text, s.properties AS props, json_keys(s.properties) AS keys "
+            "FROM meterlib_screen WHERE ok)"
         )
-        connection.unregister("meterlib_rows")
     finally:
-        connection.unregister("meterlib_lines")
-        connection.execute("DROP TABLE IF EXISTS meterlib_good")
+        if blank:
+            connection.unregister("meterlib_blank")
+        connection.execute("DROP TABLE IF EXISTS meterlib_screen")
+    return count - len(blank)
 
 
-def _good_lines(connection: duckdb.DuckDBPyConnection, meters: Sequence[Meter]) -> pa.Array:
-    """Create ``meterlib_good`` (the plainly good lines, parsed) and return their indexes.
+def _screen(connection: duckdb.DuckDBPyConnection, count: int, meters: Sequence[Meter]) -> None:
+    """Create ``meterlib_screen``: every line's index ``n``, ``ok`` when plainly good, parsed.
 
-    Every JSON function runs inside ``CASE WHEN <shape>``, so it only ever sees valid JSON
-    whatever order the engine evaluates the filters in.
+    One pass in one projection (no filter an optimizer could push through it). Every JSON
+    function runs inside ``CASE WHEN <shape>``, so it only ever sees valid JSON whatever
+    order the engine evaluates the conditions in.
     """
     parsed = (
         f"CASE WHEN regexp_full_match(line, {_quote(LINE_SHAPE)}) "
         f"AND len(json_keys(line)) = 5 THEN json_transform(line, {_quote(_STRUCT)}) END"
     )
+    moment = "try_cast(s.time AS TIMESTAMPTZ)"
     checks = [
-        "id <> ''",
-        "customer <> ''",
-        "kind <> ''",
-        "props IS NOT NULL",
-        "list_unique(keys) = len(keys)",
-        (
-            f"CASE WHEN regexp_full_match(moment_text, {_quote(TIME_SHAPE)}) "
-            "AND try_cast(moment_text AS TIMESTAMPTZ) IS NOT NULL "
-            "THEN try_cast(moment_text AS TIMESTAMPTZ) >= TIMESTAMPTZ '1900-01-01 00:00:00+00' "
-            "AND try_cast(moment_text AS TIMESTAMPTZ) < TIMESTAMPTZ '2201-01-01 00:00:00+00' "
-            "ELSE false END"
-        ),
-        *_meter_checks(meters),
+        "s.id <> ''",
+        "s.customer <> ''",
+        "s.type <> ''",
+        "s.properties IS NOT NULL",
+        "list_unique(json_keys(s.properties)) = len(json_keys(s.properties))",
+        f"regexp_full_match(s.time, {_quote(TIME_SHAPE)})",
+        f"{moment} >= TIMESTAMPTZ '1900-01-01 00:00:00+00'",
+        f"{moment} < TIMESTAMPTZ '2201-01-01 00:00:00+00'",
+        *_meter_checks(meters, "s.type", "s.properties"),
     ]
-    # In stages: DuckDB would evaluate a shared expression once per reference to it.
     connection.execute(
-        "CREATE OR REPLACE TEMP TABLE meterlib_good AS "  # noqa: S608  (constant names, quoted texts)
-        "SELECT n, s.id AS id, s.customer AS customer, s.type AS kind, s.time AS moment_text, "
-        "s.properties AS props, json_keys(s.properties) AS keys "
-        f"FROM (SELECT n, {parsed} AS s FROM meterlib_lines) WHERE s IS NOT NULL"
+        "CREATE OR REPLACE TEMP TABLE meterlib_screen AS "  # noqa: S608  (constant names, quoted texts)
+        "SELECT n, s, CASE WHEN s IS NULL THEN false "
+        f"ELSE COALESCE({' AND '.join(checks)}, false) END AS ok "
+        f"FROM (SELECT n, {parsed} AS s "
+        f"FROM range({count}) AS r(n) POSITIONAL JOIN meterlib_lines)"
     )
-    connection.execute(
-        "CREATE OR REPLACE TEMP TABLE meterlib_good AS "  # noqa: S608  (constant names, quoted texts)
-        "SELECT n, id, customer, kind, CAST(moment_text AS TIMESTAMPTZ) AS moment, props, keys "
-        f"FROM meterlib_good WHERE {' AND '.join(checks)}"
-    )
-    result = arrow_table(connection, "SELECT n FROM meterlib_good ORDER BY n")
-    return result.column(0).combine_chunks()
 
 
 def arrow_table(connection: duckdb.DuckDBPyConnection, sql: str) -> pa.Table:
