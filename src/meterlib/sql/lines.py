@@ -47,8 +47,9 @@ _S = '"[^"\\\\[:cntrl:]]*"'
 _W = "[ \t]*"
 _OBJ = f"\\{{{_W}({_S}{_W}:{_W}{_S}({_W},{_W}{_S}{_W}:{_W}{_S})*)?{_W}\\}}"
 _FIELD = f'("(id|customer|type|time)"{_W}:{_W}{_S}|"properties"{_W}:{_W}{_OBJ})'
-#: The shape of a plainly good line (RE2, matched against the whole line).
-LINE_SHAPE = f"{_W}\\{{{_W}{_FIELD}({_W},{_W}{_FIELD})*{_W}\\}}{_W}\r?"
+#: The shape of a plainly good line (RE2, matched against the whole line): five fields, so
+#: with all five names present (checked on the parsed line) no name appears twice.
+LINE_SHAPE = f"{_W}\\{{{_W}{_FIELD}({_W},{_W}{_FIELD}){{4}}{_W}\\}}{_W}\r?"
 #: Times whose shape Python and DuckDB read as the same instant (years 1900 to 2199).
 TIME_SHAPE = (
     "(19[0-9][0-9]|2[01][0-9][0-9])-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
@@ -129,21 +130,23 @@ def _numeric(meter: Meter) -> bool:
     return meter.aggregation not in {Aggregation.COUNT, Aggregation.UNIQUE_COUNT}
 
 
-def _value(name: str, props: str = "props") -> str:
-    return f"json_extract_string({props}, {_quote(_path(name))})"
-
-
 def _path(name: str) -> str:
     return '$."' + name + '"'
 
 
-def _meter_checks(meters: Sequence[Meter], kind: str, props: str) -> list[str]:
-    """Conditions a plainly good line meets for the meters (conservative: filters ignored)."""
+def _needed(meter: Meter) -> list[str]:
+    return sorted(set(meter.group_by) | ({meter.property} if meter.property else set()))
+
+
+def _meter_checks(meters: Sequence[Meter], kind: str, values: dict[str, str]) -> list[str]:
+    """Conditions a plainly good line meets for the meters (conservative: filters ignored).
+
+    ``values`` names the column holding each property's text.
+    """
     checks = []
     for meter in meters:
-        needed = sorted(set(meter.group_by) | ({meter.property} if meter.property else set()))
-        for name in needed:
-            value = _value(name, props)
+        for name in _needed(meter):
+            value = values[name]
             rule = f"{value} IS NOT NULL"
             if name == meter.property and _numeric(meter):
                 rule += f" AND regexp_full_match({value}, {_quote(PLAIN)})"
@@ -181,18 +184,13 @@ def screen_jsonl(
         return count - len(exact(list(range(count))))
     connection.register("meterlib_lines", pa.table({"line": block.lines}))
     try:
-        _screen(connection, count, meters)
+        _screen(connection, count, properties, meters)
     finally:
         connection.unregister("meterlib_lines")
     blank: list[int] = []
     try:
-        rest = [
-            int(n)
-            for (n,) in connection.execute(
-                "SELECT n FROM meterlib_screen WHERE NOT ok ORDER BY n"
-            ).fetchall()
-        ]
-        blank = exact(rest)
+        found = connection.execute("SELECT n FROM meterlib_screen WHERE NOT ok ORDER BY n")
+        blank = exact([int(n) for (n,) in found.fetchall()])
         if blank:
             # Receipt positions after blank lines: the good line's index less the blanks before it.
             steps = pa.table({"b": pa.array(blank, pa.int64()), "k": range(1, len(blank) + 1)})
@@ -200,18 +198,10 @@ def screen_jsonl(
             shift = "COALESCE((SELECT max(k) FROM meterlib_blank WHERE b < n), 0)"
         else:
             shift = "0"
-        columns = "".join(f", {_value(name)} AS {_ident(name)}" for name in properties)
-        canonical = (
-            "CASE WHEN keys = list_sort(keys) THEN CAST(props AS VARCHAR) ELSE "
-            "to_json(map_from_entries(list_sort(map_entries("
-            "CAST(props AS MAP(VARCHAR, VARCHAR)))))) END"
-        )
+        columns = "".join(f", {_ident(name)}" for name in properties)
         connection.execute(
             f"INSERT INTO {table} SELECT n + {start + 1} - {shift}, id, customer, kind, "  # noqa: S608  (names quoted)
-            f"CAST(moment_text AS TIMESTAMPTZ), NULL, {canonical}{columns} FROM ("
-            "SELECT n, s.id AS id, s.customer AS customer, s.type AS kind, "
-            "s.time AS moment_text, s.properties AS props, json_keys(s.properties) AS keys "
-            "FROM meterlib_screen WHERE ok)"
+            f"moment, NULL, props{columns} FROM meterlib_screen WHERE ok"
         )
     finally:
         if blank:
@@ -220,35 +210,55 @@ def screen_jsonl(
     return count - len(blank)
 
 
-def _screen(connection: duckdb.DuckDBPyConnection, count: int, meters: Sequence[Meter]) -> None:
-    """Create ``meterlib_screen``: every line's index ``n``, ``ok`` when plainly good, parsed.
+def _screen(
+    connection: duckdb.DuckDBPyConnection,
+    count: int,
+    properties: Sequence[str],
+    meters: Sequence[Meter],
+) -> None:
+    """Create ``meterlib_screen``: every line's index ``n``, ``ok`` when plainly good, its fields.
 
-    One pass in one projection (no filter an optimizer could push through it). Every JSON
-    function runs inside ``CASE WHEN <shape>``, so it only ever sees valid JSON whatever
-    order the engine evaluates the conditions in.
+    One statement of nested projections (no filter an optimizer could push through them and
+    so evaluate an expression twice); each line is parsed once, its properties once more.
+    Every JSON function runs inside ``CASE WHEN <shape>`` (or on its parsed result), so it
+    only ever sees valid JSON whatever order the engine evaluates the conditions in.
     """
+    names = sorted({*properties, *(n for m in meters for n in _needed(m))})
+    values = {name: f"v{i}" for i, name in enumerate(names)}
     parsed = (
         f"CASE WHEN regexp_full_match(line, {_quote(LINE_SHAPE)}) "
-        f"AND len(json_keys(line)) = 5 THEN json_transform(line, {_quote(_STRUCT)}) END"
+        f"THEN json_transform(line, {_quote(_STRUCT)}) END"
     )
-    moment = "try_cast(s.time AS TIMESTAMPTZ)"
+    fields = "".join(
+        f", json_extract_string(s.properties, {_quote(_path(name))}) AS {values[name]}"
+        for name in names
+    )
     checks = [
-        "s.id <> ''",
-        "s.customer <> ''",
-        "s.type <> ''",
-        "s.properties IS NOT NULL",
-        "list_unique(json_keys(s.properties)) = len(json_keys(s.properties))",
-        f"regexp_full_match(s.time, {_quote(TIME_SHAPE)})",
-        f"{moment} >= TIMESTAMPTZ '1900-01-01 00:00:00+00'",
-        f"{moment} < TIMESTAMPTZ '2201-01-01 00:00:00+00'",
-        *_meter_checks(meters, "s.type", "s.properties"),
+        "id <> ''",
+        "customer <> ''",
+        "kind <> ''",
+        "props IS NOT NULL",
+        "list_unique(keys) = len(keys)",
+        f"regexp_full_match(moment_text, {_quote(TIME_SHAPE)})",
+        "moment >= TIMESTAMPTZ '1900-01-01 00:00:00+00'",
+        "moment < TIMESTAMPTZ '2201-01-01 00:00:00+00'",
+        *_meter_checks(meters, "kind", values),
     ]
+    canonical = (
+        "CASE WHEN keys = list_sort(keys) THEN CAST(props AS VARCHAR) ELSE "
+        "to_json(map_from_entries(list_sort(map_entries("
+        "CAST(props AS MAP(VARCHAR, VARCHAR)))))) END"
+    )
+    kept = "".join(f", {values[name]} AS {_ident(name)}" for name in properties)
     connection.execute(
         "CREATE OR REPLACE TEMP TABLE meterlib_screen AS "  # noqa: S608  (constant names, quoted texts)
-        "SELECT n, s, CASE WHEN s IS NULL THEN false "
-        f"ELSE COALESCE({' AND '.join(checks)}, false) END AS ok "
-        f"FROM (SELECT n, {parsed} AS s "
-        f"FROM range({count}) AS r(n) POSITIONAL JOIN meterlib_lines)"
+        f"SELECT n, COALESCE({' AND '.join(checks)}, false) AS ok, id, customer, kind, moment, "
+        f"CASE WHEN props IS NOT NULL AND list_unique(keys) = len(keys) THEN {canonical} END "
+        f"AS props{kept} FROM ("
+        "SELECT n, s.id AS id, s.customer AS customer, s.type AS kind, s.time AS moment_text, "
+        "s.properties AS props, json_keys(s.properties) AS keys, "
+        f"try_cast(s.time AS TIMESTAMPTZ) AS moment{fields} FROM ("
+        f"SELECT n, {parsed} AS s FROM range({count}) AS r(n) POSITIONAL JOIN meterlib_lines))"
     )
 
 
