@@ -280,7 +280,7 @@ def jsonl_rates(path: Path, rounds: int) -> tuple[float, float, float]:
     times: dict[str, list[float]] = {"checked": [], "unchecked": [], "exact": []}
     results = {}
     for _ in range(rounds):
-        for name in times:
+        for name, spent in times.items():
             if name == "unchecked":
                 setattr(sources, "load_checked", unchecked_load)  # noqa: B010
             if name == "exact":
@@ -290,7 +290,7 @@ def jsonl_rates(path: Path, rounds: int) -> tuple[float, float, float]:
             finally:
                 setattr(sources, "load_checked", load)  # noqa: B010
                 setattr(checked, "screen_jsonl", screen)  # noqa: B010
-            times[name].append(seconds)
+            spent.append(seconds)
     if not results["checked"] == results["unchecked"] == results["exact"]:
         raise SystemExit("JSON Lines: checked, unchecked and exact-only usage disagree")
     checked_s, unchecked_s, exact_s = (statistics.median(times[n]) for n in times)

@@ -161,3 +161,24 @@ def test_any_mix_of_lines(picked: list[str], newline_at_end: bool) -> None:
         path = Path(folder) / "e.jsonl"
         path.write_text("\n".join(picked) + ("\n" if newline_at_end else ""), encoding="utf-8")
         _compare(path, patch)
+
+
+def test_blank_lines_between_plain_lines(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Blank lines take no receipt position: plain lines after them keep the exact order."""
+    path = tmp_path / "e.jsonl"
+    picked = [
+        _line("a"),
+        "",
+        "",
+        _line("a", customer="c2"),
+        "  ",
+        _line("b"),
+        "not json",
+        _line("b"),
+    ]
+    path.write_text("\n".join(picked) + "\n", encoding="utf-8")
+    _compare(path, monkeypatch)
+    report = _scan(path).report
+    assert report.conflict_count == 1
+    assert report.duplicates == 1
+    assert [r.reason[:8] for r in report.rejected] == ["line 7: "]

@@ -238,14 +238,14 @@ def _screen(
         "customer <> ''",
         "kind <> ''",
         "props IS NOT NULL",
-        "list_unique(keys) = len(keys)",
+        "once",
         f"regexp_full_match(moment_text, {_quote(TIME_SHAPE)})",
         "moment >= TIMESTAMPTZ '1900-01-01 00:00:00+00'",
         "moment < TIMESTAMPTZ '2201-01-01 00:00:00+00'",
         *_meter_checks(meters, "kind", values),
     ]
     canonical = (
-        "CASE WHEN keys = list_sort(keys) THEN CAST(props AS VARCHAR) ELSE "
+        "CASE WHEN keys = sorted THEN CAST(props AS VARCHAR) ELSE "
         "to_json(map_from_entries(list_sort(map_entries("
         "CAST(props AS MAP(VARCHAR, VARCHAR)))))) END"
     )
@@ -253,12 +253,12 @@ def _screen(
     connection.execute(
         "CREATE OR REPLACE TEMP TABLE meterlib_screen AS "  # noqa: S608  (constant names, quoted texts)
         f"SELECT n, COALESCE({' AND '.join(checks)}, false) AS ok, id, customer, kind, moment, "
-        f"CASE WHEN props IS NOT NULL AND list_unique(keys) = len(keys) THEN {canonical} END "
-        f"AS props{kept} FROM ("
+        f"CASE WHEN once THEN {canonical} END AS props{kept} FROM ("
+        "SELECT *, list_sort(keys) AS sorted, len(list_distinct(keys)) = len(keys) AS once FROM ("
         "SELECT n, s.id AS id, s.customer AS customer, s.type AS kind, s.time AS moment_text, "
         "s.properties AS props, json_keys(s.properties) AS keys, "
         f"try_cast(s.time AS TIMESTAMPTZ) AS moment{fields} FROM ("
-        f"SELECT n, {parsed} AS s FROM range({count}) AS r(n) POSITIONAL JOIN meterlib_lines))"
+        f"SELECT n, {parsed} AS s FROM range({count}) AS r(n) POSITIONAL JOIN meterlib_lines)))"
     )
 
 
