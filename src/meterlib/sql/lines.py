@@ -182,9 +182,11 @@ def screen_jsonl(
     names = {*properties, *(n for m in meters for n in (*m.group_by, m.property or ""))}
     if not count or isinstance(block.lines, list) or not all(map(_plain_name, names - {""})):
         return count - len(exact(list(range(count))))
-    connection.register("meterlib_lines", pa.table({"line": block.lines}))
+    # The index as an Arrow column too (a positional join would scan in one thread).
+    numbers = pa.array(range(count), pa.int64())
+    connection.register("meterlib_lines", pa.table({"n": numbers, "line": block.lines}))
     try:
-        _screen(connection, count, properties, meters)
+        _screen(connection, properties, meters)
     finally:
         connection.unregister("meterlib_lines")
     blank: list[int] = []
@@ -212,7 +214,6 @@ def screen_jsonl(
 
 def _screen(
     connection: duckdb.DuckDBPyConnection,
-    count: int,
     properties: Sequence[str],
     meters: Sequence[Meter],
 ) -> None:
@@ -258,7 +259,7 @@ def _screen(
         "SELECT n, s.id AS id, s.customer AS customer, s.type AS kind, s.time AS moment_text, "
         "s.properties AS props, json_keys(s.properties) AS keys, "
         f"try_cast(s.time AS TIMESTAMPTZ) AS moment{fields} FROM ("
-        f"SELECT n, {parsed} AS s FROM range({count}) AS r(n) POSITIONAL JOIN meterlib_lines)))"
+        f"SELECT n, {parsed} AS s FROM meterlib_lines)))"
     )
 
 
