@@ -182,3 +182,41 @@ def test_blank_lines_between_plain_lines(tmp_path: Path, monkeypatch: pytest.Mon
     assert report.conflict_count == 1
     assert report.duplicates == 1
     assert [r.reason[:8] for r in report.rejected] == ["line 7: "]
+
+
+def test_properties_named_like_the_screening_columns(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Properties called n, id, ok, kind, line, ... keep their own values on the fast path."""
+    meters = [
+        Meter.model_validate(
+            {
+                "name": "total",
+                "type": "t",
+                "aggregation": "sum",
+                "property": "n",
+                "group_by": ["kind"],
+            }
+        ),
+        Meter.model_validate(
+            {"name": "oks", "type": "t", "aggregation": "unique_count", "property": "ok"}
+        ),
+    ]
+    names = ["n", "id", "ok", "kind", "line", "moment", "props", "keys", "meterlib_n", "v0"]
+    picked = [
+        _line(
+            f"e{i}",
+            properties={name: f"{i + 1}" if name == "n" else f"{name}{i % 3}" for name in names},
+        )
+        for i in range(12)
+    ]
+    path = tmp_path / "e.jsonl"
+    path.write_text("\n".join([*picked, picked[0]]) + "\n", encoding="utf-8")
+    fast = scan_source(path, meters, YEAR)
+    with monkeypatch.context() as patched:
+        patched.setattr(checked, "screen_jsonl", _exact)
+        exact = scan_source(path, meters, YEAR)
+    assert fast.table == exact.table
+    assert fast.report == exact.report
+    assert fast.report.duplicates == 1
+    assert sum(value for key, value in fast.table.items() if key.meter == "total") == 78

@@ -122,10 +122,6 @@ def _quote(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 def _numeric(meter: Meter) -> bool:
     return meter.aggregation not in {Aggregation.COUNT, Aggregation.UNIQUE_COUNT}
 
@@ -152,6 +148,12 @@ def _meter_checks(meters: Sequence[Meter], kind: str, values: dict[str, str]) ->
                 rule += f" AND regexp_full_match({value}, {_quote(PLAIN)})"
             checks.append(f"({kind} <> {_quote(meter.event_type)} OR ({rule}))")
     return checks
+
+
+def _values(properties: Sequence[str], meters: Sequence[Meter]) -> dict[str, str]:
+    """The screening table's column for each property read (never a user's name: no clash)."""
+    names = sorted({*properties, *(n for m in meters for n in _needed(m))})
+    return {name: f"v{i}" for i, name in enumerate(names)}
 
 
 def _plain_name(name: str) -> bool:
@@ -184,25 +186,28 @@ def screen_jsonl(
         return count - len(exact(list(range(count))))
     # The index as an Arrow column too (a positional join would scan in one thread).
     numbers = pa.array(range(count), pa.int64())
-    connection.register("meterlib_lines", pa.table({"n": numbers, "line": block.lines}))
+    connection.register("meterlib_lines", pa.table({"meterlib_n": numbers, "line": block.lines}))
     try:
         _screen(connection, properties, meters)
     finally:
         connection.unregister("meterlib_lines")
     blank: list[int] = []
     try:
-        found = connection.execute("SELECT n FROM meterlib_screen WHERE NOT ok ORDER BY n")
+        found = connection.execute(
+            "SELECT meterlib_n FROM meterlib_screen WHERE NOT ok ORDER BY meterlib_n"
+        )
         blank = exact([int(n) for (n,) in found.fetchall()])
         if blank:
             # Receipt positions after blank lines: the good line's index less the blanks before it.
             steps = pa.table({"b": pa.array(blank, pa.int64()), "k": range(1, len(blank) + 1)})
             connection.register("meterlib_blank", steps)
-            shift = "COALESCE((SELECT max(k) FROM meterlib_blank WHERE b < n), 0)"
+            shift = "COALESCE((SELECT max(k) FROM meterlib_blank WHERE b < meterlib_n), 0)"
         else:
             shift = "0"
-        columns = "".join(f", {_ident(name)}" for name in properties)
+        values = _values(properties, meters)
+        columns = "".join(f", {values[name]}" for name in properties)
         connection.execute(
-            f"INSERT INTO {table} SELECT n + {start + 1} - {shift}, id, customer, kind, "  # noqa: S608  (names quoted)
+            f"INSERT INTO {table} SELECT meterlib_n + {start + 1} - {shift}, id, customer, kind, "  # noqa: S608  (names quoted)
             f"moment, NULL, props{columns} FROM meterlib_screen WHERE ok"
         )
     finally:
@@ -217,22 +222,21 @@ def _screen(
     properties: Sequence[str],
     meters: Sequence[Meter],
 ) -> None:
-    """Create ``meterlib_screen``: every line's index ``n``, ``ok`` when plainly good, its fields.
+    """Create ``meterlib_screen``: each line's index ``meterlib_n``, ``ok`` if plainly good, fields.
 
     One statement of nested projections (no filter an optimizer could push through them and
     so evaluate an expression twice); each line is parsed once, its properties once more.
     Every JSON function runs inside ``CASE WHEN <shape>`` (or on its parsed result), so it
     only ever sees valid JSON whatever order the engine evaluates the conditions in.
     """
-    names = sorted({*properties, *(n for m in meters for n in _needed(m))})
-    values = {name: f"v{i}" for i, name in enumerate(names)}
+    values = _values(properties, meters)
     parsed = (
         f"CASE WHEN regexp_full_match(line, {_quote(LINE_SHAPE)}) "
         f"THEN json_transform(line, {_quote(_STRUCT)}) END"
     )
     fields = "".join(
         f", json_extract_string(s.properties, {_quote(_path(name))}) AS {values[name]}"
-        for name in names
+        for name in values
     )
     checks = [
         "id <> ''",
@@ -250,16 +254,18 @@ def _screen(
         "to_json(map_from_entries(list_sort(map_entries("
         "CAST(props AS MAP(VARCHAR, VARCHAR)))))) END"
     )
-    kept = "".join(f", {values[name]} AS {_ident(name)}" for name in properties)
+    kept = "".join(f", {column}" for column in values.values())
     connection.execute(
         "CREATE OR REPLACE TEMP TABLE meterlib_screen AS "  # noqa: S608  (constant names, quoted texts)
-        f"SELECT n, COALESCE({' AND '.join(checks)}, false) AS ok, id, customer, kind, moment, "
+        f"SELECT meterlib_n, COALESCE({' AND '.join(checks)}, false) AS ok, "
+        "id, customer, kind, moment, "
         f"CASE WHEN once THEN {canonical} END AS props{kept} FROM ("
         "SELECT *, list_sort(keys) AS sorted, len(list_distinct(keys)) = len(keys) AS once FROM ("
-        "SELECT n, s.id AS id, s.customer AS customer, s.type AS kind, s.time AS moment_text, "
+        "SELECT meterlib_n, s.id AS id, s.customer AS customer, s.type AS kind, "
+        "s.time AS moment_text, "
         "s.properties AS props, json_keys(s.properties) AS keys, "
         f"try_cast(s.time AS TIMESTAMPTZ) AS moment{fields} FROM ("
-        f"SELECT n, {parsed} AS s FROM meterlib_lines)))"
+        f"SELECT meterlib_n, {parsed} AS s FROM meterlib_lines)))"
     )
 
 
