@@ -1,15 +1,16 @@
 """JSON Lines event files checked in DuckDB for the common case, the rest by the exact rules.
 
 :func:`screen_jsonl` is the fast half of :func:`meterlib.sql.checked.load_checked` for JSON
-Lines: the file is decoded as UTF-8 in large blocks and split into lines in C, the lines go to
-DuckDB as one Arrow column, and DuckDB decides, vectorized, which lines are *plainly good*:
+Lines: the file is read in large blocks, split into lines and checked as UTF-8 in C (Arrow; no
+Python string per line), the lines go to DuckDB as one Arrow column beside their indexes, and
+DuckDB decides in one parallel pass (each line parsed once) which lines are *plainly good*:
 
 - the whole line matches a strict shape: a JSON object whose values are strings without
   escapes or control characters, or one object of such strings (depth 2 at most, so no
   nesting limit can be reached, no surrogate can be written, no number needs reading);
-- its keys are exactly ``id``, ``customer``, ``type``, ``time``, ``properties`` (so no key
-  appears twice), ``properties`` is an object whose keys appear once, the first three are
-  non-empty text;
+- it has five fields and they are ``id``, ``customer``, ``type``, ``time``, ``properties``
+  (so no key appears twice), ``properties`` is an object whose keys appear once, the first
+  three are non-empty text;
 - ``time`` is ``YYYY-MM-DDTHH:MM:SS[.f{1,6}](Z|±HH:MM)`` with a year from 1900 to 2199, a day
   that exists, and an instant in meterlib's range (:data:`~meterlib.metering.events.EARLIEST`
   to :data:`~meterlib.metering.events.LATEST`);
@@ -19,10 +20,10 @@ DuckDB as one Arrow column, and DuckDB decides, vectorized, which lines are *pla
 Such a line is exactly what :func:`~meterlib.metering.readers.read_jsonl`,
 :func:`~meterlib.metering.events.check_event` and
 :func:`~meterlib.metering.reading.read_event` accept with the same fields, so DuckDB copies its
-fields into the checked table itself and no Python touches it. Every other line (a blank line,
-a BOM, a number, an escape, a missing field, a bad time, ...) is handed back to the caller,
-who reads it with those exact Python functions: rejections keep their reasons and line
-numbers. A block that is not valid UTF-8 is handed back whole.
+fields into the checked table itself and no Python touches it; only the indexes of the
+other lines come back to Python. Every other line (a blank line, a BOM, a number, an escape,
+a missing field, a bad time, ...) is handed back to the caller, who reads it with those exact
+Python functions: rejections keep their reasons and line numbers. A block that is not valid UTF-8 is handed back whole.
 """
 
 from __future__ import annotations
