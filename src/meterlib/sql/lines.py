@@ -23,7 +23,8 @@ Such a line is exactly what :func:`~meterlib.metering.readers.read_jsonl`,
 fields into the checked table itself and no Python touches it; only the indexes of the
 other lines come back to Python. Every other line (a blank line, a BOM, a number, an escape,
 a missing field, a bad time, ...) is handed back to the caller, who reads it with those exact
-Python functions: rejections keep their reasons and line numbers. A block that is not valid UTF-8 is handed back whole.
+Python functions: rejections keep their reasons and line numbers. A block that is not valid
+UTF-8 is handed back whole.
 """
 
 from __future__ import annotations
