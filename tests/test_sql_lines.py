@@ -86,9 +86,10 @@ LINES = [
 ]
 
 
-def _exact(_connection: Any, block: lines.Block, **options: Any) -> None:
+def _exact(_connection: Any, block: lines.Block, **options: Any) -> int:
     """The exact rules for every line (the fast path switched off)."""
-    options["numbered"](list(range(len(block.lines))))
+    blank = options["exact"](list(range(len(block.lines))))
+    return len(block.lines) - len(blank)
 
 
 def _scan(path: Path) -> Any:
@@ -112,14 +113,19 @@ def test_each_kind_of_line_as_the_exact_rules(
     path.write_bytes(("\ufeff" + "\n".join(LINES)).encode())
     _compare(path, monkeypatch)
     taken: list[int] = []
-    good_lines = lines._good_lines
+    screen = lines.screen_jsonl
 
-    def counted(*args: Any) -> Any:
-        found = good_lines(*args)
-        taken.append(len(found))
-        return found
+    def counted(connection: Any, block: lines.Block, **options: Any) -> int:
+        read = options["exact"]
 
-    monkeypatch.setattr(lines, "_good_lines", counted)
+        def spy(rest: list[int]) -> list[int]:
+            taken.append(len(block.lines) - len(rest))
+            blank: list[int] = read(rest)
+            return blank
+
+        return screen(connection, block, **{**options, "exact": spy})
+
+    monkeypatch.setattr(checked, "screen_jsonl", counted)
     report = _scan(path).report
     assert report.duplicates == 1
     assert report.conflict_count == 1
@@ -155,3 +161,62 @@ def test_any_mix_of_lines(picked: list[str], newline_at_end: bool) -> None:
         path = Path(folder) / "e.jsonl"
         path.write_text("\n".join(picked) + ("\n" if newline_at_end else ""), encoding="utf-8")
         _compare(path, patch)
+
+
+def test_blank_lines_between_plain_lines(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Blank lines take no receipt position: plain lines after them keep the exact order."""
+    path = tmp_path / "e.jsonl"
+    picked = [
+        _line("a"),
+        "",
+        "",
+        _line("a", customer="c2"),
+        "  ",
+        _line("b"),
+        "not json",
+        _line("b"),
+    ]
+    path.write_text("\n".join(picked) + "\n", encoding="utf-8")
+    _compare(path, monkeypatch)
+    report = _scan(path).report
+    assert report.conflict_count == 1
+    assert report.duplicates == 1
+    assert [r.reason[:8] for r in report.rejected] == ["line 7: "]
+
+
+def test_properties_named_like_the_screening_columns(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Properties called n, id, ok, kind, line, ... keep their own values on the fast path."""
+    meters = [
+        Meter.model_validate(
+            {
+                "name": "total",
+                "type": "t",
+                "aggregation": "sum",
+                "property": "n",
+                "group_by": ["kind"],
+            }
+        ),
+        Meter.model_validate(
+            {"name": "oks", "type": "t", "aggregation": "unique_count", "property": "ok"}
+        ),
+    ]
+    names = ["n", "id", "ok", "kind", "line", "moment", "props", "keys", "meterlib_n", "v0"]
+    picked = [
+        _line(
+            f"e{i}",
+            properties={name: f"{i + 1}" if name == "n" else f"{name}{i % 3}" for name in names},
+        )
+        for i in range(12)
+    ]
+    path = tmp_path / "e.jsonl"
+    path.write_text("\n".join([*picked, picked[0]]) + "\n", encoding="utf-8")
+    fast = scan_source(path, meters, YEAR)
+    with monkeypatch.context() as patched:
+        patched.setattr(checked, "screen_jsonl", _exact)
+        exact = scan_source(path, meters, YEAR)
+    assert fast.table == exact.table
+    assert fast.report == exact.report
+    assert fast.report.duplicates == 1
+    assert sum(value for key, value in fast.table.items() if key.meter == "total") == 78

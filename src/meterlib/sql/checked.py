@@ -40,7 +40,6 @@ from meterlib.sql.lines import Block, blocks, screen_jsonl
 
 if TYPE_CHECKING:
     import duckdb
-    import pyarrow as pa
 
 __all__ = ["CHUNK", "TABLE", "Loaded", "load_checked"]
 
@@ -231,17 +230,9 @@ def _load_jsonl(
     meters: Sequence[Meter],
 ) -> int:
     """One JSON Lines file: plainly good lines by DuckDB, the rest by the exact rules."""
-    import pyarrow as pa  # noqa: PLC0415
-
     for block in blocks(path):
-        counted = [len(block.lines)]
 
-        def numbered(
-            rest: list[int],
-            block: Block = block,
-            start: int = position,
-            counted: list[int] = counted,
-        ) -> pa.Array:
+        def exact(rest: list[int], block: Block = block, start: int = position) -> list[int]:
             blank: list[int] = []
             for i in rest:  # ascending; a blank line is never plainly good, so all are here
                 line = _exact_line(block.first + i, block.raw(i))
@@ -249,26 +240,17 @@ def _load_jsonl(
                     blank.append(i)
                     continue
                 checker.take(start + i - len(blank), where, line)
-            counted[0] -= len(blank)
-            if not blank:
-                return pa.array(range(start + 1, start + 1 + len(block.lines)), pa.int64())
-            skipped = set(blank)
-            rows: list[int] = []
-            row = start
-            for i in range(len(block.lines)):
-                row += i not in skipped
-                rows.append(row)
-            return pa.array(rows, pa.int64())
+            return blank
 
-        screen_jsonl(
+        position += screen_jsonl(
             connection,
             block,
             table=TABLE,
             properties=checker.columns.properties,
             meters=meters,
-            numbered=numbered,
+            start=position,
+            exact=exact,
         )
-        position += counted[0]
     return position
 
 

@@ -1,15 +1,16 @@
 """JSON Lines event files checked in DuckDB for the common case, the rest by the exact rules.
 
 :func:`screen_jsonl` is the fast half of :func:`meterlib.sql.checked.load_checked` for JSON
-Lines: the file is decoded as UTF-8 in large blocks and split into lines in C, the lines go to
-DuckDB as one Arrow column, and DuckDB decides, vectorized, which lines are *plainly good*:
+Lines: the file is read in large blocks, split into lines and checked as UTF-8 in C (Arrow; no
+Python string per line), the lines go to DuckDB as one Arrow column beside their indexes, and
+DuckDB decides in one parallel pass (each line parsed once) which lines are *plainly good*:
 
 - the whole line matches a strict shape: a JSON object whose values are strings without
   escapes or control characters, or one object of such strings (depth 2 at most, so no
   nesting limit can be reached, no surrogate can be written, no number needs reading);
-- its keys are exactly ``id``, ``customer``, ``type``, ``time``, ``properties`` (so no key
-  appears twice), ``properties`` is an object whose keys appear once, the first three are
-  non-empty text;
+- it has five fields and they are ``id``, ``customer``, ``type``, ``time``, ``properties``
+  (so no key appears twice), ``properties`` is an object whose keys appear once, the first
+  three are non-empty text;
 - ``time`` is ``YYYY-MM-DDTHH:MM:SS[.f{1,6}](Z|±HH:MM)`` with a year from 1900 to 2199, a day
   that exists, and an instant in meterlib's range (:data:`~meterlib.metering.events.EARLIEST`
   to :data:`~meterlib.metering.events.LATEST`);
@@ -19,10 +20,11 @@ DuckDB as one Arrow column, and DuckDB decides, vectorized, which lines are *pla
 Such a line is exactly what :func:`~meterlib.metering.readers.read_jsonl`,
 :func:`~meterlib.metering.events.check_event` and
 :func:`~meterlib.metering.reading.read_event` accept with the same fields, so DuckDB copies its
-fields into the checked table itself and no Python touches it. Every other line (a blank line,
-a BOM, a number, an escape, a missing field, a bad time, ...) is handed back to the caller,
-who reads it with those exact Python functions: rejections keep their reasons and line
-numbers. A block that is not valid UTF-8 is handed back whole.
+fields into the checked table itself and no Python touches it; only the indexes of the
+other lines come back to Python. Every other line (a blank line, a BOM, a number, an escape,
+a missing field, a bad time, ...) is handed back to the caller, who reads it with those exact
+Python functions: rejections keep their reasons and line numbers. A block that is not valid
+UTF-8 is handed back whole.
 """
 
 from __future__ import annotations
@@ -47,8 +49,9 @@ _S = '"[^"\\\\[:cntrl:]]*"'
 _W = "[ \t]*"
 _OBJ = f"\\{{{_W}({_S}{_W}:{_W}{_S}({_W},{_W}{_S}{_W}:{_W}{_S})*)?{_W}\\}}"
 _FIELD = f'("(id|customer|type|time)"{_W}:{_W}{_S}|"properties"{_W}:{_W}{_OBJ})'
-#: The shape of a plainly good line (RE2, matched against the whole line).
-LINE_SHAPE = f"{_W}\\{{{_W}{_FIELD}({_W},{_W}{_FIELD})*{_W}\\}}{_W}\r?"
+#: The shape of a plainly good line (RE2, matched against the whole line): five fields, so
+#: with all five names present (checked on the parsed line) no name appears twice.
+LINE_SHAPE = f"{_W}\\{{{_W}{_FIELD}({_W},{_W}{_FIELD}){{4}}{_W}\\}}{_W}\r?"
 #: Times whose shape Python and DuckDB read as the same instant (years 1900 to 2199).
 TIME_SHAPE = (
     "(19[0-9][0-9]|2[01][0-9][0-9])-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
@@ -64,19 +67,24 @@ _STRUCT = (
 
 @dataclass(frozen=True, slots=True)
 class Block:
-    """Consecutive lines of a file: the first one's number, and the lines (text, or bytes)."""
+    """Consecutive lines of a file: the first one's number, and the lines.
+
+    ``lines`` is an Arrow string array when the block is valid UTF-8 (split in C, never a
+    Python string per line), else the lines as bytes.
+    """
 
     first: int
-    lines: list[str] | list[bytes]
+    lines: pa.Array | list[bytes]
     ends: bool  # the last line ended with a line break
 
     def raw(self, i: int) -> str | bytes:
         """Line ``i`` of the block as a file iterator gives it (with its line break)."""
-        line = self.lines[i]
         last = i == len(self.lines) - 1 and not self.ends
+        line = self.lines[i]
         if isinstance(line, bytes):
             return line if last else line + b"\n"
-        return line if last else line + "\n"
+        text: str = line.as_py()
+        return text if last else text + "\n"
 
 
 def blocks(path: str) -> Iterator[Block]:
@@ -102,9 +110,13 @@ def blocks(path: str) -> Iterator[Block]:
 
 
 def _block(first: int, data: bytes, *, ends: bool) -> Block:
+    import pyarrow as pa  # noqa: PLC0415  (optional dependency)
+    import pyarrow.compute as pc  # noqa: PLC0415
+
+    parts = pc.split_pattern(pa.array([data], pa.binary()), pattern="\n").flatten()
     try:
-        return Block(first, data.decode().split("\n"), ends)
-    except UnicodeDecodeError:
+        return Block(first, parts.cast(pa.string()), ends)  # the cast checks UTF-8
+    except pa.ArrowInvalid:
         return Block(first, data.split(b"\n"), ends)
 
 
@@ -112,33 +124,38 @@ def _quote(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 def _numeric(meter: Meter) -> bool:
     return meter.aggregation not in {Aggregation.COUNT, Aggregation.UNIQUE_COUNT}
-
-
-def _value(name: str) -> str:
-    return f"json_extract_string(props, {_quote(_path(name))})"
 
 
 def _path(name: str) -> str:
     return '$."' + name + '"'
 
 
-def _meter_checks(meters: Sequence[Meter]) -> list[str]:
-    """Conditions a plainly good line meets for the meters (conservative: filters ignored)."""
+def _needed(meter: Meter) -> list[str]:
+    return sorted(set(meter.group_by) | ({meter.property} if meter.property else set()))
+
+
+def _meter_checks(meters: Sequence[Meter], kind: str, values: dict[str, str]) -> list[str]:
+    """Conditions a plainly good line meets for the meters (conservative: filters ignored).
+
+    ``values`` names the column holding each property's text.
+    """
     checks = []
     for meter in meters:
-        needed = sorted(set(meter.group_by) | ({meter.property} if meter.property else set()))
-        for name in needed:
-            rule = f"{_value(name)} IS NOT NULL"
+        for name in _needed(meter):
+            value = values[name]
+            rule = f"{value} IS NOT NULL"
             if name == meter.property and _numeric(meter):
-                rule += f" AND regexp_full_match({_value(name)}, {_quote(PLAIN)})"
-            checks.append(f"(kind <> {_quote(meter.event_type)} OR ({rule}))")
+                rule += f" AND regexp_full_match({value}, {_quote(PLAIN)})"
+            checks.append(f"({kind} <> {_quote(meter.event_type)} OR ({rule}))")
     return checks
+
+
+def _values(properties: Sequence[str], meters: Sequence[Meter]) -> dict[str, str]:
+    """The screening table's column for each property read (never a user's name: no clash)."""
+    names = sorted({*properties, *(n for m in meters for n in _needed(m))})
+    return {name: f"v{i}" for i, name in enumerate(names)}
 
 
 def _plain_name(name: str) -> bool:
@@ -152,84 +169,106 @@ def screen_jsonl(
     table: str,
     properties: Sequence[str],
     meters: Sequence[Meter],
-    numbered: Callable[[list[int]], pa.Array],
-) -> None:
-    """Copy the plainly good lines of ``block`` into ``table``; ``numbered`` handles the rest.
+    start: int,
+    exact: Callable[[list[int]], list[int]],
+) -> int:
+    """Copy the plainly good lines of ``block`` into ``table``; ``exact`` reads the rest.
 
-    ``numbered(rest)`` receives the indexes (in the block) of the lines not taken, reads them
-    with the exact rules, and returns for every line of the block its receipt position
-    (``meterlib_row``; the exact rules decide which of the lines count as lines at all).
+    ``exact(rest)`` receives the indexes (in the block, ascending) of the lines not taken,
+    reads them with the exact rules (their receipt positions follow ``start``), and returns
+    those of them that are blank (not lines at all: they take no receipt position). A plainly
+    good line ``i`` gets the receipt position ``start + 1 + i`` less the blank lines before it.
+    Returns the number of lines that count (the lines of the block less the blank ones).
     """
     import pyarrow as pa  # noqa: PLC0415  (optional dependency)
-    import pyarrow.compute as pc  # noqa: PLC0415
 
     count = len(block.lines)
     names = {*properties, *(n for m in meters for n in (*m.group_by, m.property or ""))}
-    if not count or isinstance(block.lines[0], bytes) or not all(map(_plain_name, names - {""})):
-        numbered(list(range(count)))
-        return
-    everything = pa.array(range(count), pa.int64())
-    connection.register("meterlib_lines", pa.table({"n": everything, "line": block.lines}))
+    if not count or isinstance(block.lines, list) or not all(map(_plain_name, names - {""})):
+        return count - len(exact(list(range(count))))
+    # The index as an Arrow column too (a positional join would scan in one thread).
+    numbers = pa.array(range(count), pa.int64())
+    connection.register("meterlib_lines", pa.table({"meterlib_n": numbers, "line": block.lines}))
     try:
-        good = _good_lines(connection, meters)
-        rest = pc.filter(everything, pc.invert(pc.is_in(everything, value_set=good)))
-        rows = numbered(rest.to_pylist())
-        connection.register("meterlib_rows", pa.table({"n": good, "row": rows.take(good)}))
-        columns = "".join(f", {_value(name)} AS {_ident(name)}" for name in properties)
-        canonical = (
-            "CASE WHEN keys = list_sort(keys) THEN CAST(props AS VARCHAR) ELSE "
-            "to_json(map_from_entries(list_sort(map_entries("
-            "CAST(props AS MAP(VARCHAR, VARCHAR)))))) END"
-        )
-        connection.execute(
-            f"INSERT INTO {table} SELECT r.row, g.id, g.customer, g.kind, g.moment, NULL, "  # noqa: S608  (names quoted)
-            f"{canonical}{columns} FROM meterlib_good AS g JOIN meterlib_rows AS r USING (n)"
-        )
-        connection.unregister("meterlib_rows")
+        _screen(connection, properties, meters)
     finally:
         connection.unregister("meterlib_lines")
-        connection.execute("DROP TABLE IF EXISTS meterlib_good")
+    blank: list[int] = []
+    try:
+        found = connection.execute(
+            "SELECT meterlib_n FROM meterlib_screen WHERE NOT ok ORDER BY meterlib_n"
+        )
+        blank = exact([int(n) for (n,) in found.fetchall()])
+        if blank:
+            # Receipt positions after blank lines: the good line's index less the blanks before it.
+            steps = pa.table({"b": pa.array(blank, pa.int64()), "k": range(1, len(blank) + 1)})
+            connection.register("meterlib_blank", steps)
+            shift = "COALESCE((SELECT max(k) FROM meterlib_blank WHERE b < meterlib_n), 0)"
+        else:
+            shift = "0"
+        values = _values(properties, meters)
+        columns = "".join(f", {values[name]}" for name in properties)
+        connection.execute(
+            f"INSERT INTO {table} SELECT meterlib_n + {start + 1} - {shift}, id, customer, kind, "  # noqa: S608  (names quoted)
+            f"moment, NULL, props{columns} FROM meterlib_screen WHERE ok"
+        )
+    finally:
+        if blank:
+            connection.unregister("meterlib_blank")
+        connection.execute("DROP TABLE IF EXISTS meterlib_screen")
+    return count - len(blank)
 
 
-def _good_lines(connection: duckdb.DuckDBPyConnection, meters: Sequence[Meter]) -> pa.Array:
-    """Create ``meterlib_good`` (the plainly good lines, parsed) and return their indexes.
+def _screen(
+    connection: duckdb.DuckDBPyConnection,
+    properties: Sequence[str],
+    meters: Sequence[Meter],
+) -> None:
+    """Create ``meterlib_screen``: each line's index ``meterlib_n``, ``ok`` if plainly good, fields.
 
-    Every JSON function runs inside ``CASE WHEN <shape>``, so it only ever sees valid JSON
-    whatever order the engine evaluates the filters in.
+    One statement of nested projections (no filter an optimizer could push through them and
+    so evaluate an expression twice); each line is parsed once, its properties once more.
+    Every JSON function runs inside ``CASE WHEN <shape>`` (or on its parsed result), so it
+    only ever sees valid JSON whatever order the engine evaluates the conditions in.
     """
+    values = _values(properties, meters)
     parsed = (
         f"CASE WHEN regexp_full_match(line, {_quote(LINE_SHAPE)}) "
-        f"AND len(json_keys(line)) = 5 THEN json_transform(line, {_quote(_STRUCT)}) END"
+        f"THEN json_transform(line, {_quote(_STRUCT)}) END"
+    )
+    fields = "".join(
+        f", json_extract_string(s.properties, {_quote(_path(name))}) AS {values[name]}"
+        for name in values
     )
     checks = [
         "id <> ''",
         "customer <> ''",
         "kind <> ''",
         "props IS NOT NULL",
-        "list_unique(keys) = len(keys)",
-        (
-            f"CASE WHEN regexp_full_match(moment_text, {_quote(TIME_SHAPE)}) "
-            "AND try_cast(moment_text AS TIMESTAMPTZ) IS NOT NULL "
-            "THEN try_cast(moment_text AS TIMESTAMPTZ) >= TIMESTAMPTZ '1900-01-01 00:00:00+00' "
-            "AND try_cast(moment_text AS TIMESTAMPTZ) < TIMESTAMPTZ '2201-01-01 00:00:00+00' "
-            "ELSE false END"
-        ),
-        *_meter_checks(meters),
+        "once",
+        f"regexp_full_match(moment_text, {_quote(TIME_SHAPE)})",
+        "moment >= TIMESTAMPTZ '1900-01-01 00:00:00+00'",
+        "moment < TIMESTAMPTZ '2201-01-01 00:00:00+00'",
+        *_meter_checks(meters, "kind", values),
     ]
-    # In stages: DuckDB would evaluate a shared expression once per reference to it.
-    connection.execute(
-        "CREATE OR REPLACE TEMP TABLE meterlib_good AS "  # noqa: S608  (constant names, quoted texts)
-        "SELECT n, s.id AS id, s.customer AS customer, s.type AS kind, s.time AS moment_text, "
-        "s.properties AS props, json_keys(s.properties) AS keys "
-        f"FROM (SELECT n, {parsed} AS s FROM meterlib_lines) WHERE s IS NOT NULL"
+    canonical = (
+        "CASE WHEN keys = sorted THEN CAST(props AS VARCHAR) ELSE "
+        "to_json(map_from_entries(list_sort(map_entries("
+        "CAST(props AS MAP(VARCHAR, VARCHAR)))))) END"
     )
+    kept = "".join(f", {column}" for column in values.values())
     connection.execute(
-        "CREATE OR REPLACE TEMP TABLE meterlib_good AS "  # noqa: S608  (constant names, quoted texts)
-        "SELECT n, id, customer, kind, CAST(moment_text AS TIMESTAMPTZ) AS moment, props, keys "
-        f"FROM meterlib_good WHERE {' AND '.join(checks)}"
+        "CREATE OR REPLACE TEMP TABLE meterlib_screen AS "  # noqa: S608  (constant names, quoted texts)
+        f"SELECT meterlib_n, COALESCE({' AND '.join(checks)}, false) AS ok, "
+        "id, customer, kind, moment, "
+        f"CASE WHEN once THEN {canonical} END AS props{kept} FROM ("
+        "SELECT *, list_sort(keys) AS sorted, len(list_distinct(keys)) = len(keys) AS once FROM ("
+        "SELECT meterlib_n, s.id AS id, s.customer AS customer, s.type AS kind, "
+        "s.time AS moment_text, "
+        "s.properties AS props, json_keys(s.properties) AS keys, "
+        f"try_cast(s.time AS TIMESTAMPTZ) AS moment{fields} FROM ("
+        f"SELECT meterlib_n, {parsed} AS s FROM meterlib_lines)))"
     )
-    result = arrow_table(connection, "SELECT n FROM meterlib_good ORDER BY n")
-    return result.column(0).combine_chunks()
 
 
 def arrow_table(connection: duckdb.DuckDBPyConnection, sql: str) -> pa.Table:
