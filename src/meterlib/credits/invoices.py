@@ -230,7 +230,7 @@ def apply_credits(
         unit = quantum(invoice.currency)
         last = reduced.lines[-1] if reduced.lines else None
         for taken in draw.lines:
-            if taken.amount.quantize(unit) != taken.amount:
+            if taken.amount.quantize(unit, context=EXACT) != taken.amount:
                 raise InvalidValueError(
                     f"grant {taken.grant!r} balance",
                     taken.amount,
