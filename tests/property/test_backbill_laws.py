@@ -125,7 +125,7 @@ def test_statement_does_not_depend_on_input_order(basis, periods, as_of, policy,
 
 
 
-_unit_prices = st.integers(1, 10_000).map(lambda n: Decimal(n).scaleb(-4))
+_unit_prices = st.integers(1, 10_000).map(lambda n: Decimal(n).scaleb(-4, context=EXACT))
 
 
 @given(st.integers(2, 28), _unit_prices, _unit_prices,
