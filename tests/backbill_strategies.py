@@ -8,14 +8,17 @@ from decimal import Decimal
 
 from hypothesis import strategies as st
 
+from meterlib._numbers import EXACT
 from meterlib.backbill import BilledPeriod, Payment, PriceSchedule, PriceVersion, UsageRecord
 from meterlib.periods import add_months
 from meterlib.pricing import Price, parse_price
 
 FIRST = date(2019, 1, 1)
 
-money = st.integers(min_value=0, max_value=2_000_000).map(lambda cents: Decimal(cents) / 100)
-rates = st.integers(min_value=0, max_value=2500).map(lambda bp: Decimal(bp) / 10000)
+money = st.integers(min_value=0, max_value=2_000_000).map(
+    lambda cents: EXACT.divide(Decimal(cents), 100)
+)
+rates = st.integers(min_value=0, max_value=2500).map(lambda bp: EXACT.divide(Decimal(bp), 10000))
 quantities = st.integers(min_value=0, max_value=5_000_000).map(Decimal)
 
 
@@ -27,8 +30,8 @@ def graduated_prices(draw: st.DrawFn) -> Price:
     middle = draw(st.integers(min_value=1, max_value=100_000))
     tiers = [
         {"up_to": str(allowance), "unit_amount": "0", "flat_amount": str(fee)},
-        {"up_to": str(allowance + middle), "unit_amount": str(draw(rates) / 10)},
-        {"unit_amount": str(draw(rates) / 100)},
+        {"up_to": str(allowance + middle), "unit_amount": str(EXACT.divide(draw(rates), 10))},
+        {"unit_amount": str(EXACT.divide(draw(rates), 100))},
     ]
     return parse_price({"model": "graduated", "tiers": tiers})
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from meterlib._numbers import EXACT, exact_sum
 from meterlib.credits import CreditLedger, Grant
 from meterlib.credits.invoices import apply_credits
 from meterlib.errors import InvalidValueError
@@ -39,7 +40,7 @@ def _bill(reduce_tokens: Decimal = Decimal(0)) -> Invoice:
     first = min(
         (key for key in values if key.meter == "tokens"), key=lambda key: key.period.start
     )
-    values[first] = values[first] - reduce_tokens
+    values[first] = EXACT.subtract(values[first], reduce_tokens)
     return invoice(CONTRACT, TableUsage(values), MARCH)
 
 
@@ -72,7 +73,7 @@ def test_unit_credits_reduce_billed_usage_as_if_the_usage_were_smaller() -> None
     assert [c.rounded for c in drawn_lines] == [Decimal("-0.90"), Decimal("-0.60")]
     # The invoice adds up, and equals the invoice of the usage left (taxes included).
     reduced = _bill(Decimal(500))
-    assert credited.invoice.subtotal == sum((line.rounded for line in lines), Decimal(0))
+    assert credited.invoice.subtotal == exact_sum(line.rounded for line in lines)
     assert credited.invoice.tax_total == reduced.tax_total
     assert credited.invoice.total == reduced.total
     assert credited.credited == Decimal("1.50")
@@ -100,13 +101,13 @@ def test_money_credits_settle_what_is_owed_after_tax_in_draw_order() -> None:
     assert [c.rounded for c in drawn_lines] == [
         Decimal(-50),
         Decimal(-100),
-        -(bill.total - Decimal(150)),
+        EXACT.subtract(Decimal(150), bill.total),
     ]
     assert credited.invoice.lines[-len(drawn_lines) :] == tuple(drawn_lines)
     assert credited.invoice.total == 0
     assert credited.invoice.tax_total == bill.tax_total
     assert credited.amount_due == 0
-    assert after.balance(AT, "EUR") == Decimal(1150) - bill.total
+    assert after.balance(AT, "EUR") == EXACT.subtract(Decimal(1150), bill.total)
 
 
 def test_every_renderer_shows_the_credit_lines_and_json_round_trips() -> None:

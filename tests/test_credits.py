@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from meterlib._numbers import EXACT
 from meterlib.credits import (
     CreditLedger,
     EntryKind,
@@ -258,9 +259,10 @@ def test_an_invoice_draws_credits_in_order_and_names_each_grant() -> None:
     credited, after = apply_credits(bill, book, moment - timedelta(seconds=1))
     assert [line.label for line in credited.lines] == ["Welcome", "prepaid"]
     assert credited.credited == min(bill.total, Decimal(30))
-    assert credited.amount_due == bill.total - credited.credited >= 0
-    assert after.balance(moment, bill.currency) == Decimal(30) - credited.credited - (
-        Decimal(10) - credited.lines[0].amount
+    assert credited.amount_due == EXACT.subtract(bill.total, credited.credited) >= 0
+    welcome_left = EXACT.subtract(Decimal(10), credited.lines[0].amount)
+    assert after.balance(moment, bill.currency) == EXACT.subtract(
+        EXACT.subtract(Decimal(30), credited.credited), welcome_left
     )
     with pytest.raises(InvalidValueError, match="customer"):
         apply_credits(bill, CreditLedger("someone-else"), moment)

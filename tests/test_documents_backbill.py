@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from meterlib._numbers import EXACT
 from meterlib.backbill import InterestPolicy, PriceSchedule, Statement, UsageRecord, rebill
 from meterlib.errors import InvalidValueError
 from meterlib.invoicing.lifecycle import DocumentStatus, InvoicePayment
@@ -77,7 +78,7 @@ def test_statement_notes_are_issued_in_the_store_series_with_interest(path: Path
         assert statement.documents[0].number == "DN-0001"  # the provisional one, before
         note = store.note(issued.number)
         assert (note.invoice, note.cause, note.total) == (jan, "backbill", line.owed)
-        assert store.account(jan).amount_due == D("12.20") + line.owed
+        assert store.account(jan).amount_due == EXACT.add(D("12.20"), line.owed)
         assert store.corrections_of(jan) == []  # a re-valuation, not a usage correction
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from meterlib._numbers import EXACT, exact_sum
 from meterlib.cli import main
 from meterlib.invoicing import invoice_from_json
 from meterlib.ledger import Ledger
@@ -65,7 +66,7 @@ def test_draft_issue_show_pay_credit_void(capsys: pytest.CaptureFixture[str], le
                             "--date", "2023-04-10", "--reference", "SEPA-1", "--ledger", ledger)
     assert status == 0
     assert "Status             issued" in text
-    assert f"Remaining balance  €{total - 100:,.2f}" in text
+    assert f"Remaining balance  €{EXACT.subtract(total, 100):,.2f}" in text
 
     status, note, _ = run(capsys, "credit-note", "INV-000001", "--line", "1=2.13",
                           "--reason", "outage", "--ledger", ledger)
@@ -78,8 +79,8 @@ def test_draft_issue_show_pay_credit_void(capsys: pytest.CaptureFixture[str], le
     rows = list(csv.DictReader(io.StringIO(out)))
     assert [(r["number"], r["kind"], r["status"]) for r in rows] == [
         ("INV-000001", "invoice", "issued"), ("CN-000001", "credit_note", "issued")]
-    assert D(rows[0]["amount_due"]) == total - D("2.13")
-    assert D(rows[0]["remaining"]) == total - D("102.13")
+    assert D(rows[0]["amount_due"]) == EXACT.subtract(total, D("2.13"))
+    assert D(rows[0]["remaining"]) == EXACT.subtract(total, D("102.13"))
 
     status, html, _ = run(capsys, "invoices", "show", "INV-000001", "--ledger", ledger,
                           "--format", "html")
@@ -146,7 +147,7 @@ def test_late_usage_billed_on_the_next_invoice(capsys: pytest.CaptureFixture[str
     april = invoice_from_json(out)
     fixes = [line for line in april.lines if line.corrects is not None]
     assert {line.corrects.invoice for line in fixes if line.corrects} == {"INV-000001"}
-    assert sum(line.rounded for line in fixes) == D("-0.01")
+    assert exact_sum(line.rounded for line in fixes) == D("-0.01")
     # billed once: the next re-check finds nothing left for March
     status, out, _ = run(capsys, "invoices", "recheck", CONTRACT, "--ledger", ledger)
     assert out == "2 issued periods checked, 1 with late events\n"  # no correction, no note

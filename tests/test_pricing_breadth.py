@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from meterlib._numbers import EXACT, exact_sum
 from meterlib.backbill import BilledPeriod, PriceSchedule, PriceVersion, UsageRecord, rebill
 from meterlib.errors import DocumentError, MeterlibError, RatingError
 from meterlib.invoicing import Plan
@@ -43,8 +44,8 @@ BLOCKS = [
 
 
 def check_invariants(charge: Any) -> None:
-    assert charge.subtotal == sum((line.amount for line in charge.lines), D(0))
-    assert charge.amount == charge.subtotal + charge.adjustment
+    assert charge.subtotal == exact_sum(line.amount for line in charge.lines)
+    assert charge.amount == EXACT.add(charge.subtotal, charge.adjustment)
 
 
 # Blocks -------------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from meterlib._numbers import EXACT
 from meterlib.errors import InvalidValueError
 from meterlib.invoicing.lifecycle import DocumentKind
 from meterlib.invoicing.notes import credit_lines, with_corrections
@@ -96,7 +97,7 @@ def test_next_invoice_policy_bills_the_delta_as_correction_lines(path: Path) -> 
         feb_draft = with_corrections(draft(path, CON, FEB), correction.lines)
         feb = store.issue(feb_draft, at=at(3, 2))
         bill = invoice_from_json(feb.body)
-        assert bill.total == D("12.60") + D("0.36")
+        assert bill.total == EXACT.add(D("12.60"), D("0.36"))
         fixes = [line for line in bill.lines if line.corrects is not None]
         assert [(f.corrects.invoice, f.corrects.line, f.rounded) for f in fixes if f.corrects] == [
             (jan, 1, D("0.30")), (jan, None, D("0.06"))]

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from meterlib._numbers import EXACT
 from meterlib.backbill import BackbillCase, load_case
 from meterlib.invoicing import Invoice, TableUsage, invoice, load_contract
 from meterlib.invoicing.usage_files import load_usage_records
@@ -151,7 +152,7 @@ def test_charts_display_themselves(case):
     assert "9%" in charts[3].svg()
     later = case.statement(as_of=date(2029, 6, 30)).totals.total
     dates = date_sensitivity(case, [date(2024, 12, 31), date(2029, 6, 30)])
-    assert dates.points[1][1] + dates.points[1][2] == later
+    assert EXACT.add(dates.points[1][1], dates.points[1][2]) == later
 
 
 def test_documents_print_well(bills, case):

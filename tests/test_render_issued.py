@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 
+from meterlib._numbers import EXACT, exact_sum
 from meterlib.cli import main
 from meterlib.invoicing.lifecycle import DocumentStatus
 from meterlib.ledger import Ledger
@@ -104,7 +105,7 @@ def test_a_paid_invoice_shows_notes_payments_and_nothing_remaining(docs: Documen
     assert field_value(text, "Status") == "paid"
     assert field_value(text, "Number") == "INV-000001"
     assert field_value(text, "Invoice total") == "€265.38"
-    notes = docs.debit.total + docs.credit.total
+    notes = EXACT.add(docs.debit.total, docs.credit.total)
     assert account.adjustments == notes
     assert field_value(text, "Credit and debit notes") == f"€{notes:,.2f}"
     assert field_value(text, "Amount due") == f"€{account.amount_due:,.2f}"
@@ -112,7 +113,7 @@ def test_a_paid_invoice_shows_notes_payments_and_nothing_remaining(docs: Documen
     assert field_value(text, "Remaining balance") == "€0.00"
     assert "Draft" not in text
     assert "INV-000001  Apr 10, 2023  SEPA-0412  transfer  €100.00" in text
-    assert f"€{account.paid - 100:,.2f}" in text.split("Payments", 1)[1]
+    assert f"€{EXACT.subtract(account.paid, 100):,.2f}" in text.split("Payments", 1)[1]
 
 
 def test_a_void_invoice_shows_its_reason_replacement_and_owes_nothing(docs: Documents) -> None:
@@ -207,7 +208,7 @@ def test_json_is_the_issued_body_and_csv_carries_the_account(docs: Documents) ->
     assert fields["issued_on"] == "2023-04-02"
     assert "SEPA-0412" in out
     rows = list(csv.DictReader(io.StringIO(render_note(docs.debit, "", "csv"))))
-    assert sum(D(r["amount"]) for r in rows) == docs.debit.total
+    assert exact_sum(D(r["amount"]) for r in rows) == docs.debit.total
     assert {r["invoice"] for r in rows} == {"INV-000001"}
 
 

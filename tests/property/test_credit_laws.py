@@ -9,6 +9,7 @@ from itertools import pairwise
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from meterlib._numbers import EXACT, exact, exact_sum
 from meterlib.backbill.audit import audit
 from meterlib.credits import (
     CreditLedger,
@@ -64,17 +65,19 @@ def test_draws_never_exceed_the_balance_nor_go_below_zero(given_grants, asked):
         before = ledger.balance(moment, "EUR")
         draw, ledger = ledger.draw(amount, "EUR", moment)
         assert draw.drawn == min(amount, before)
-        assert draw.uncovered == amount - draw.drawn >= 0
-        assert ledger.balance(moment, "EUR") == before - draw.drawn
+        assert draw.uncovered == EXACT.subtract(amount, draw.drawn) >= 0
+        assert ledger.balance(moment, "EUR") == EXACT.subtract(before, draw.drawn)
         assert all(value >= 0 for value in ledger.balances(moment).values())
     # Reproducible: every balance is the sum of the statement's entries, expiries included.
     end = START + timedelta(days=90)
-    for grant_id, value in ledger.balances(end).items():
-        assert value == sum(e.amount for e in ledger.statement(end) if e.grant == grant_id)
-    granted = sum((g.amount for g in given_grants), Decimal(0))
-    drawn = -sum(e.amount for e in ledger.statement(end) if e.kind is EntryKind.DRAW)
-    expired = -sum(e.amount for e in ledger.expired(end))
-    assert granted - drawn - expired == sum(ledger.balances(end).values())
+    statement, balances, expiries = ledger.statement(end), ledger.balances(end), ledger.expired(end)
+    for grant_id, value in balances.items():
+        assert value == exact_sum(e.amount for e in statement if e.grant == grant_id)
+    with exact():  # the expected figures, whatever the caller's context
+        granted = sum((g.amount for g in given_grants), Decimal(0))
+        drawn = -sum(e.amount for e in statement if e.kind is EntryKind.DRAW)
+        expired = -sum(e.amount for e in expiries)
+        assert granted - drawn - expired == sum(balances.values())
 
 
 @given(grants(), st.integers(0, 60), amounts)
@@ -135,13 +138,13 @@ def test_breaches_sum_to_usage_above_limits(events, limit):
     index = UsageIndex.of(events, METERS, group_by="app")
     result = audit(index, "p", limit, START, START + timedelta(days=160), group_by="app")
     for period in result.periods:
-        assert period.breach == max(Decimal(0), period.usage - limit.amount)
-        assert sum((g.above for g in period.groups), Decimal(0)) == period.breach
-        assert sum((g.usage for g in period.groups), Decimal(0)) == period.usage
+        assert period.breach == max(Decimal(0), EXACT.subtract(period.usage, limit.amount))
+        assert exact_sum(g.above for g in period.groups) == period.breach
+        assert exact_sum(g.usage for g in period.groups) == period.usage
         assert (period.first_breach is None) == (period.breach == 0)
-    assert result.breach == sum((p.breach for p in result.periods), Decimal(0))
-    assert result.usage == sum(
-        (Decimal(e.properties["n"]) for e in events if e.time < CYCLE.start(6)), Decimal(0)
+    assert result.breach == exact_sum(p.breach for p in result.periods)
+    assert result.usage == exact_sum(
+        Decimal(e.properties["n"]) for e in events if e.time < CYCLE.start(6)
     )
 
 
@@ -154,7 +157,7 @@ def test_an_audit_over_a_split_range_equals_the_whole(events, limit, split):
     first = audit(index, "p", limit, START, middle, group_by="app")
     second = audit(index, "p", limit, middle, end, group_by="app")
     assert first.periods + second.periods == whole.periods
-    assert first.breach + second.breach == whole.breach
+    assert EXACT.add(first.breach, second.breach) == whole.breach
 
 
 @given(
@@ -173,9 +176,8 @@ def test_check_from_an_accumulator_equals_check_from_the_index(events, amount, k
     index = UsageIndex.of(events, METERS)
     expected = check(index, "p", limit, moment)
     assert check(accumulator, "p", limit, moment) == expected
-    assert expected.usage == sum(
-        (Decimal(e.properties["n"]) for e in so_far if e.time >= expected.period.start),
-        Decimal(0),
+    assert expected.usage == exact_sum(
+        Decimal(e.properties["n"]) for e in so_far if e.time >= expected.period.start
     )
 
 
@@ -216,10 +218,10 @@ def test_threshold_invoices_add_up_to_one_invoice(data, usage, amounts, usages, 
     timed = [(START + timedelta(minutes=m), q) for m, q in usage]
     thresholds = Thresholds(amounts, usages, every)
     invoices = threshold_invoices(price, timed, thresholds)
-    total = sum((Decimal(q) for _m, q in usage), Decimal(0))
+    total = exact_sum(Decimal(q) for _m, q in usage)
     whole = rate_input(price, total, final=True)
-    assert sum((i.part.rounded for i in invoices), Decimal(0)) == whole.rounded()
-    assert sum((i.part.amount for i in invoices), Decimal(0)) == whole.amount
+    assert exact_sum(i.part.rounded for i in invoices) == whole.rounded()
+    assert exact_sum(i.part.amount for i in invoices) == whole.amount
     assert invoices[-1].part.final
     assert all(not i.part.final for i in invoices[:-1])
     # Every usage threshold reached is invoiced at the event that reached it.
@@ -268,20 +270,18 @@ def test_credit_lines_never_overdraw_and_the_invoice_still_adds_up(given_grants)
     drawn_lines = [line for line in result.lines if line.kind is LineKind.CREDIT]
     assert all(line.rounded <= 0 for line in drawn_lines)
     assert 0 <= result.total <= bill.total
-    money = sum((-c.rounded for c in drawn_lines if c.unit == "EUR"), Decimal(0))
-    owed = result.total + money
+    money = EXACT.minus(exact_sum(c.rounded for c in drawn_lines if c.unit == "EUR"))
+    owed = EXACT.add(result.total, money)
     assert money == min(book.balance(at, "EUR"), owed)
     for meter in ("tokens", "api_calls"):
-        used = sum(
-            (c.quantity for c in drawn_lines if c.unit != "EUR" and c.charge in
-             {g.id for g in given_grants if g.unit == meter}),
-            Decimal(0),
+        used = exact_sum(
+            c.quantity for c in drawn_lines if c.unit != "EUR" and c.charge in
+            {g.id for g in given_grants if g.unit == meter}
         )
-        assert used == book.balance(at, meter) - after.balance(at, meter)
-        billed = sum(
-            (line.quantity for line in bill.lines if line.kind is LineKind.USAGE
-             and line.charge == meter),
-            Decimal(0),
+        assert used == EXACT.subtract(book.balance(at, meter), after.balance(at, meter))
+        billed = exact_sum(
+            line.quantity for line in bill.lines if line.kind is LineKind.USAGE
+            and line.charge == meter
         )
         assert used == min(book.balance(at, meter), billed)
     assert all(value >= 0 for value in after.balances(at).values())
@@ -318,12 +318,12 @@ def test_issued_threshold_invoices_equal_one_invoice_for_the_period(  # noqa: PL
     issued = issue_threshold_invoices(store, terms, parts[:crossed])
     issued += issue_threshold_invoices(store, terms, parts, first=crossed)
     assert len(issued) == len(parts)
-    total = sum((Decimal(q) for _m, q in usage), Decimal(0))
+    total = exact_sum(Decimal(q) for _m, q in usage)
     whole = rate_input(price, total, final=True).rounded()
-    assert sum((d.total for d in issued), Decimal(0)) == whole
+    assert exact_sum(d.total for d in issued) == whole
     stored = [store.invoice(d.number) for d in issued]
-    assert sum((i.total for i in stored), Decimal(0)) == whole
-    assert sum((i.lines[0].quantity for i in stored), Decimal(0)) == total
+    assert exact_sum(i.total for i in stored) == whole
+    assert exact_sum(i.lines[0].quantity for i in stored) == total
     assert stored[0].period.start == january.start
     assert stored[-1].period.end == january.end
     assert all(a.period.end == b.period.start for a, b in pairwise(stored))

@@ -23,6 +23,7 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
+from meterlib._numbers import EXACT, exact_sum
 from meterlib.backbill import BilledPeriod, PriceSchedule, UsageRecord, rebill
 from meterlib.invoicing.lifecycle import DocumentKind, InvoicePayment
 from meterlib.invoicing.notes import NoteLine, credit_lines, with_corrections
@@ -36,7 +37,7 @@ from tests.records_fixtures import at, contract, draft, event
 CUSTOMERS = ("cus_a", "cus_b")
 CONTRACTS = {name: contract(name) for name in CUSTOMERS}
 PERIODS = [CONTRACTS["cus_a"].period(index) for index in range(3)]
-cents = st.integers(min_value=1, max_value=3000).map(lambda c: Decimal(c).scaleb(-2))
+cents = st.integers(min_value=1, max_value=3000).map(lambda c: Decimal(c).scaleb(-2, context=EXACT))
 REBILL = PriceSchedule.single(parse_price({"model": "per_unit", "unit_amount": "0.02"}))
 
 
@@ -158,7 +159,7 @@ class Documents(RuleBasedStateMachine):
                     continue
                 billed = current.total
                 for line in self.store.corrections_of(current.number):
-                    billed += line.amount
+                    billed = EXACT.add(billed, line.amount)
                 assert billed == draft(self.path, con, period).total
 
     @invariant()
@@ -179,21 +180,21 @@ class Documents(RuleBasedStateMachine):
     @invariant()
     def balances_are_payments_less_applied(self) -> None:
         for customer in CUSTOMERS:
-            received = sum((p.amount for p in self.store.payments()
-                            if self.store.document(p.invoice).customer == customer),
-                           Decimal(0))
+            received = exact_sum(p.amount for p in self.store.payments()
+                                 if self.store.document(p.invoice).customer == customer)
             applied = Decimal(0)
             for document in self.store.documents(customer=customer):
                 if document.kind is DocumentKind.CREDIT_NOTE and document.corrects is None:
-                    applied += document.total  # a credit over a period, given to the balance
+                    # a credit over a period, given to the balance
+                    applied = EXACT.add(applied, document.total)
                     continue
                 if document.kind is not DocumentKind.INVOICE and document.corrects is not None:
                     continue  # a note on an invoice: counted in the invoice's account
                 account = self.store.account(document.number)
-                applied += account.paid
+                applied = EXACT.add(applied, account.paid)
                 assert account.paid <= max(account.amount_due, Decimal(0))
             balance = self.store.balance(customer, "USD")
-            assert balance == received - applied
+            assert balance == EXACT.subtract(received, applied)
             assert balance >= 0
 
 
@@ -231,16 +232,16 @@ class NextInvoiceDocuments(Documents):
                     continue
                 billed = current.total
                 for line in self.store.corrections_of(current.number):
-                    billed += line.amount
+                    billed = EXACT.add(billed, line.amount)
                 for line in pending:
                     if line.invoice == current.number:
-                        billed += line.amount
+                        billed = EXACT.add(billed, line.amount)
                 value = draft(self.path, con, period).total
                 # the invoice's own correction lines bill other periods, not this one
                 own = self.store.invoice(current.number)
                 for own_line in own.lines:
                     if own_line.corrects is not None:
-                        billed -= own_line.rounded
+                        billed = EXACT.subtract(billed, own_line.rounded)
                 assert billed == value
 
 

@@ -8,6 +8,7 @@ from decimal import Decimal
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
+from meterlib._numbers import EXACT, exact_sum
 from meterlib.errors import RatingError
 from meterlib.pricing import (
     GraduatedPrice,
@@ -52,7 +53,7 @@ def test_a_block_size_of_one_is_per_unit_for_whole_quantities(model, tiers, quan
 def test_overflow_last_tier_is_the_last_bound_removed_above_it(model, tiers, above):
     bound = tiers[-1].up_to
     assert bound is not None
-    quantity = bound + above
+    quantity = EXACT.add(bound, above)
     unbounded = (*tiers[:-1], tiers[-1].model_copy(update={"up_to": None}))
     overflow = model(tiers=tiers, overflow="last_tier")
     assert overflow.rate(quantity).amount == model(tiers=unbounded).rate(quantity).amount
@@ -71,7 +72,7 @@ def test_a_one_cell_matrix_matching_everything_is_its_cells_price(matrix_and_val
         st.lists(st.tuples(st.sampled_from(values), decimals(0, 100_000, places=3)), min_size=1),
     )
     charge = matrix.rate_usage([({"d": value}, quantity) for value, quantity in usage])
-    total = sum((quantity for _, quantity in usage), Decimal(0))
+    total = exact_sum(quantity for _, quantity in usage)
     cell = matrix.cells[0].price
     assert charge.amount == cell.rate(total).amount
     assert charge.parts[0].charge == cell.rate(total)
@@ -90,8 +91,8 @@ def test_the_parts_of_a_period_add_up_to_one_final_rating(price, steps):
     except RatingError:
         assume(False)  # above a bounded last tier
         raise
-    assert sum((part.amount for part in parts), Decimal(0)) == whole.amount
-    assert sum((part.rounded for part in parts), Decimal(0)) == whole.rounded()
+    assert exact_sum(part.amount for part in parts) == whole.amount
+    assert exact_sum(part.rounded for part in parts) == whole.rounded()
 
 
 @given(st.lists(st.lists(decimals(0, 10_000, places=2), max_size=4), min_size=1, max_size=4))
@@ -100,13 +101,13 @@ def test_the_parts_of_a_percentage_period_add_up(batches):
     cumulative = list(_running_lists(batches))
     parts = rate_parts(price, cumulative)
     whole = price.rate_events(cumulative[-1])
-    assert sum((part.amount for part in parts), Decimal(0)) == whole.amount
-    assert sum((part.rounded for part in parts), Decimal(0)) == whole.rounded()
+    assert exact_sum(part.amount for part in parts) == whole.amount
+    assert exact_sum(part.rounded for part in parts) == whole.rounded()
 
 
 @given(tiered, tier_tuples(bounded_last=False), additions())
 def test_prorated_tiers_held_in_full_are_the_plain_price(model, tiers, events):
-    total = sum((event["units"] for event in events), Decimal(0))
+    total = exact_sum(event["units"] for event in events)
     prorated = model(tiers=tiers, prorated=True).rate_events(events)
     assert prorated.amount == model(tiers=tiers).rate(total).amount
 
@@ -126,14 +127,15 @@ def test_a_discount_of_zero_changes_nothing(price, quantity, events):
 @given(decimals(0, 1, places=3), decimals(0, 100_000, places=3))
 def test_a_discount_takes_its_share_off_before_the_bounds(discount, quantity):
     price = PerUnitPrice(unit_amount="0.1", discount=discount)
-    assert price.rate(quantity).amount == quantity * Decimal("0.1") * (1 - discount)
+    undiscounted = EXACT.multiply(quantity, Decimal("0.1"))
+    assert price.rate(quantity).amount == EXACT.multiply(undiscounted, EXACT.subtract(1, discount))
 
 
 def _running(steps: list[Decimal]) -> list[Decimal]:
     total = Decimal(0)
     result = []
     for step in steps:
-        total += step
+        total = EXACT.add(total, step)
         result.append(total)
     return result
 

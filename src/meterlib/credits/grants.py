@@ -30,7 +30,7 @@ from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from meterlib._numbers import EXACT, to_decimal
+from meterlib._numbers import EXACT, exact_sum, to_decimal
 from meterlib.errors import InvalidValueError
 from meterlib.periods import BillingCycle, Cadence, aware
 
@@ -185,7 +185,7 @@ class Draw:
     @property
     def drawn(self) -> Decimal:
         """What the grants covered."""
-        return sum((line.amount for line in self.lines), _ZERO)
+        return exact_sum(line.amount for line in self.lines)
 
     @property
     def uncovered(self) -> Decimal:
@@ -247,7 +247,8 @@ class CreditLedger:
             held = balances.get(entry.grant, _ZERO)
             if entry.kind is EntryKind.EXPIRY:
                 if held:
-                    out.append(CreditEntry(entry.at, entry.kind, entry.grant, -held, "expired"))
+                    gone = EXACT.minus(held)
+                    out.append(CreditEntry(entry.at, entry.kind, entry.grant, gone, "expired"))
                 balances[entry.grant] = _ZERO
                 continue
             if entry.kind is EntryKind.RECURRENCE:
@@ -255,9 +256,9 @@ class CreditLedger:
                 limit = _ZERO if recurrence is None else recurrence.max_rollover
                 forfeited = max(_ZERO, EXACT.subtract(held, limit))
                 if forfeited:
-                    out.append(
-                        CreditEntry(entry.at, EntryKind.EXPIRY, entry.grant, -forfeited, "rollover")
-                    )
+                    gone = EXACT.minus(forfeited)
+                    expiry = CreditEntry(entry.at, EntryKind.EXPIRY, entry.grant, gone, "rollover")
+                    out.append(expiry)
                     held = EXACT.subtract(held, forfeited)
             balances[entry.grant] = EXACT.add(held, entry.amount)
             out.append(entry)
@@ -273,7 +274,7 @@ class CreditLedger:
     def balance(self, at: datetime, unit: str) -> Decimal:
         """The credit in ``unit`` available at ``at``."""
         held = self.balances(at)
-        return sum((held[g.id] for g in self.grants if g.unit == unit and g.available(at)), _ZERO)
+        return exact_sum(held[g.id] for g in self.grants if g.unit == unit and g.available(at))
 
     def expired(self, until: datetime) -> list[CreditEntry]:
         """Every expiry and forfeited rollover up to ``until``: credit that was not used."""
@@ -305,7 +306,8 @@ class CreditLedger:
                 lines.append(DrawLine(grant.id, grant.label, take))
                 left = EXACT.subtract(left, take)
         entries = tuple(
-            CreditEntry(at, EntryKind.DRAW, line.grant, -line.amount, reference) for line in lines
+            CreditEntry(at, EntryKind.DRAW, line.grant, EXACT.minus(line.amount), reference)
+            for line in lines
         )
         draw = Draw(at, unit, requested, tuple(lines), reference)
         return draw, CreditLedger(self.customer, self.grants, self.recorded + entries)

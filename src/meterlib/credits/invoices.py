@@ -36,7 +36,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 
-from meterlib._numbers import EXACT, exact_sum
+from meterlib._numbers import EXACT, ROUNDED, exact_sum
 from meterlib.credits.grants import CreditLedger, Draw, DrawLine
 from meterlib.errors import InvalidValueError
 from meterlib.invoicing.contracts import Contract
@@ -230,7 +230,7 @@ def apply_credits(
         unit = quantum(invoice.currency)
         last = reduced.lines[-1] if reduced.lines else None
         for taken in draw.lines:
-            if taken.amount.quantize(unit) != taken.amount:
+            if taken.amount.quantize(unit, context=ROUNDED) != taken.amount:
                 raise InvalidValueError(
                     f"grant {taken.grant!r} balance",
                     taken.amount,

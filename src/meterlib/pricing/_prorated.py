@@ -110,7 +110,7 @@ def _zero_line(reason: str) -> ChargeLine:
 
 def _floor_line(unit_part: Decimal) -> ChargeLine:
     """The line that brings a negative unit part back to zero."""
-    lift = -unit_part
+    lift = EXACT.minus(unit_part)
     return new_line(
         f"prorated units come to {plain(unit_part)}: the unit part counts as zero",
         None,

@@ -439,7 +439,7 @@ def rate_sensitivity(
     points = []
     for rate in rates:
         statement = case.statement(scenario, interest=case.interest.with_rates(rate))
-        shown = f.percent(to_decimal(rate, "rates").scaleb(2))
+        shown = f.percent(to_decimal(rate, "rates").scaleb(2, context=_CONTEXT))
         points.append((shown, statement.totals.delta, statement.totals.interest))
     title = _("Sensitivity to the interest rate ({currency})").format(currency=case.currency)
     return SensitivityChart(title, case.currency, tuple(points), locale=str(f.locale))

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from babel import Locale
 
+from meterlib._numbers import EXACT
 from meterlib.backbill.statement import AdjustmentDocument, ScenarioComparison, Statement
 from meterlib.invoicing.invoice import Invoice
 from meterlib.invoicing.lifecycle import InvoiceAccount, IssuedDocument
@@ -114,7 +115,7 @@ def invoice_text(
     out.append(total(_("Subtotal"), labels.money(shown.subtotal)))
     for discount in invoice.discounts:
         name = labels.discount_name(discount.name, discount.kind, discount.value)
-        out.append(total(name, labels.money(-discount.amount)))
+        out.append(total(name, labels.money(EXACT.minus(discount.amount))))
     for tax in invoice.taxes:
         name = labels.tax_name(tax.name, tax.percent, tax.rounding)
         base = labels.money(tax.base)

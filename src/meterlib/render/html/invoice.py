@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from babel import Locale
 
+from meterlib._numbers import EXACT
 from meterlib.invoicing.contracts import Party
 from meterlib.invoicing.invoice import Invoice, InvoiceLine
 from meterlib.invoicing.lifecycle import InvoiceAccount, IssuedDocument
@@ -94,7 +95,7 @@ def _lines(invoice: Invoice, labels: InvoiceLabels) -> str:
         if line.discount:
             discount = '<div class="discount">' + e(
                 _("discount {amount} → {net}").format(
-                    amount=labels.money(-line.discount), net=labels.money(line.net)
+                    amount=labels.money(EXACT.minus(line.discount)), net=labels.money(line.net)
                 )
             ) + "</div>"
         rows.append(
@@ -133,7 +134,7 @@ def _totals(invoice: Invoice, labels: InvoiceLabels) -> str:
     rows.extend(
         (
             labels.discount_name(d.name, d.kind, d.value),
-            labels.money(-d.amount),
+            labels.money(EXACT.minus(d.amount)),
             "",
         )
         for d in invoice.discounts
