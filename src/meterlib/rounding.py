@@ -91,13 +91,15 @@ def round_fraction(
         raise WrongTypeError("value", value, "an exact Fraction")
     how = rounding_mode(mode)
     places = minor_units(currency)
-    scaled = Fraction(value) * 10**places
-    whole, rest = divmod(abs(scaled.numerator), scaled.denominator)
+    # value × 10**places as numerator / denominator (not reduced: divmod does not need it)
+    numerator = value.numerator * 10**places
+    denominator = value.denominator
+    whole, rest = divmod(abs(numerator), denominator)
     twice = 2 * rest
-    if twice > scaled.denominator or (
-        twice == scaled.denominator and (how is RoundingMode.HALF_UP or whole % 2 == 1)
+    if twice > denominator or (
+        twice == denominator and (how is RoundingMode.HALF_UP or whole % 2 == 1)
     ):
         whole += 1
-    if scaled < 0:
+    if numerator < 0:
         whole = -whole
     return Decimal(whole).scaleb(-places, context=EXACT).quantize(quantum(currency), context=EXACT)
