@@ -11,7 +11,6 @@ import decimal
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from fractions import Fraction
 from typing import Any
 
 from pydantic import GetCoreSchemaHandler, GetJsonSchemaHandler
@@ -244,8 +243,11 @@ def allocate(
     for i, weight in enumerate(weights):
         if weight < 0:
             raise InvalidValueError(f"ratios[{i}]", weight, ">= 0")
-    fractions = [Fraction(weight) for weight in weights]
-    total_weight = sum(fractions, Fraction(0))
+    # The weights as integers on one scale (each is a whole number of 10**lowest), so every
+    # share is an exact integer division: no decimal context (the caller's or ours) rounds it.
+    lowest = min(int(weight.as_tuple().exponent) for weight in weights)
+    scaled = [int(weight.scaleb(-lowest, context=EXACT)) for weight in weights]
+    total_weight = sum(scaled)
     if total_weight == 0:
         raise InvalidValueError("ratios", ratios, "ratios whose sum is above zero")
 
@@ -255,14 +257,14 @@ def allocate(
     sign = -1 if units < 0 else 1
     units = abs(units)
 
-    # Shares are exact fractions, so no decimal context (the caller's or ours) rounds them.
+    # Each share is units * w / W: its floor, and its remainder over the same W (so remainders
+    # compare as integers).
     shares: list[int] = []
-    remainders: list[tuple[Fraction, int]] = []
-    for index, share_of in enumerate(fractions):
-        exact_share = units * share_of / total_weight
-        floor_share = exact_share.numerator // exact_share.denominator
+    remainders: list[tuple[int, int]] = []
+    for index, part in enumerate(scaled):
+        floor_share, remainder = divmod(units * part, total_weight)
         shares.append(floor_share)
-        remainders.append((exact_share - floor_share, index))
+        remainders.append((remainder, index))
     left = units - sum(shares)
     for _, index in sorted(remainders, key=lambda item: (-item[0], item[1]))[:left]:
         shares[index] += 1

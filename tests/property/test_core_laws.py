@@ -49,6 +49,26 @@ def test_allocate_parts_add_up_exactly(amount, currency, ratios):
     assert all(part.is_rounded for part in parts)
 
 
+@given(
+    decimals(-100_000, 100_000, places=4),
+    currencies,
+    st.lists(decimals(0, 1000, places=6), min_size=1, max_size=12).filter(lambda r: sum(r) > 0),
+)
+def test_allocate_is_the_largest_remainder_method_on_exact_fractions(amount, currency, ratios):
+    whole = Money(amount, currency).round()
+    places = minor_units(currency)
+    units = abs(int(whole.amount.scaleb(places)))
+    total = sum((Fraction(r) for r in ratios), Fraction(0))
+    exact = [units * Fraction(r) / total for r in ratios]
+    shares = [int(share) for share in exact]
+    order = sorted(range(len(ratios)), key=lambda i: (-(exact[i] - shares[i]), i))
+    for i in order[: units - sum(shares)]:
+        shares[i] += 1
+    sign = -1 if whole.amount < 0 else 1
+    expected = [Decimal(sign * share).scaleb(-places) for share in shares]
+    assert [part.amount for part in whole.allocate(ratios)] == expected
+
+
 @given(decimals(-100_000, 100_000, places=4), currencies, st.integers(1, 30))
 def test_equal_shares_differ_by_at_most_one_minor_unit(amount, currency, n):
     parts = Money(amount, currency).allocate([1] * n)

@@ -286,14 +286,15 @@ def rebill(
     quantities = _usage_by_period(periods, usage, problems, held)
     term = timedelta(days=due_days)
     lines: list[StatementLine] = []
-    splits = isinstance(basis, SplitsPeriods)  # once: a runtime Protocol check is slow
+    # Once per rebill: a runtime Protocol check is slow.
+    splits = basis if isinstance(basis, SplitsPeriods) else None
     for period, measured, records in zip(periods, quantities, held, strict=True):
         span = DateSpan(period.start, period.end)
         quantity = measured
         if quantity is None:
             problems.append(f"no usage given for {span.label}; re-billed at zero usage")
             quantity = _ZERO
-        changes = basis.change_dates(span) if splits else ()
+        changes = splits.change_dates(span) if splits is not None else ()
         split = None
         if changes:
             rated, split = _rate_split(basis, span, changes, records, currency)
