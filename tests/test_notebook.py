@@ -16,8 +16,11 @@ EXAMPLES = Path(__file__).parent.parent / "examples"
 def _outputs(notebook: object) -> str:
     texts = []
     for cell in notebook.cells:  # type: ignore[attr-defined]
+        # Printed text may reach the notebook in several stream chunks, split anywhere: a
+        # cell's stream text is their concatenation.
+        streams = [o.get("text", "") for o in cell.get("outputs", []) if "text" in o]
+        texts.append("".join(streams))
         for output in cell.get("outputs", []):
-            texts.append(output.get("text", ""))
             texts.extend(v for v in output.get("data", {}).values() if isinstance(v, str))
     return "\n".join(texts)
 

@@ -38,7 +38,12 @@ def run_pytest(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]
     return subprocess.run(  # noqa: S603  (pytest on our own example)
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *load, *args],
         cwd=cwd,
-        env={**os.environ, "PYTHONPATH": path},
+        # Not an xdist worker's environment: the example runs as a project of its own (a plugin
+        # such as pytest-benchmark would otherwise think it runs under xdist, and warn).
+        env={
+            **{k: v for k, v in os.environ.items() if not k.startswith("PYTEST_XDIST")},
+            "PYTHONPATH": path,
+        },
         capture_output=True,
         text=True,
         check=False,
