@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from meterlib._numbers import exact, exact_sum
 from meterlib.backbill.audit import (
+    AUDIT_RECORD_FIELDS,
     audit,
     audit_to_dict,
     audit_to_json,
@@ -205,3 +207,28 @@ def test_audit_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
     assert main([*args, "--statement", "--as-of", "2024-06-01", "--format", "json"]) == 0
     statement = json.loads(capsys.readouterr().out)
     assert statement["totals"]["delta"] == "13.00"
+
+
+def test_records_and_frame_carry_exact_figures_that_add_up() -> None:
+    index = UsageIndex.of(events(300), METERS, group_by="app")
+    result = audit(
+        index,
+        "partner",
+        Limit("reads", Decimal(90), CYCLE),
+        START,
+        datetime(2024, 3, 1, tzinfo=UTC),
+        basis=basis(),
+        group_by="app",
+    )
+    records = result.to_records()
+    assert len(records) == len(result.periods) == 2
+    assert all(type(r["usage"]) is Decimal and type(r["period_start"]) is datetime for r in records)
+    assert exact_sum(r["breach"] for r in records) == result.breach
+    assert [r["meter"] for r in records] == ["reads", "reads"]
+    pd = pytest.importorskip("pandas")
+    frame = result.to_pandas()
+    assert isinstance(frame, pd.DataFrame)
+    assert list(frame.columns) == list(AUDIT_RECORD_FIELDS)
+    with exact():  # pandas adds in the caller's context
+        assert frame["usage"].sum() == result.usage
+        assert frame["value"].sum() == result.value

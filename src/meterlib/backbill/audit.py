@@ -40,6 +40,7 @@ from meterlib.periods import BillingCycle, Period, aware
 from meterlib.pricing import parse_price
 
 __all__ = [
+    "AUDIT_RECORD_FIELDS",
     "Audit",
     "AuditGroup",
     "AuditPeriod",
@@ -97,6 +98,22 @@ def _span(period: Period) -> DateSpan:
     return DateSpan(period.start.astimezone(UTC).date(), period.end.astimezone(UTC).date())
 
 
+#: The columns of :meth:`Audit.to_records`, in order.
+AUDIT_RECORD_FIELDS = (
+    "customer",
+    "meter",
+    "period_start",
+    "period_end",
+    "usage",
+    "limit",
+    "breach",
+    "first_breach",
+    "value",
+    "currency",
+    "version",
+)
+
+
 @dataclass(frozen=True, slots=True)
 class Audit:
     """A customer's usage of one limited meter over whole periods, with every breach."""
@@ -128,6 +145,38 @@ class Audit:
     def breached(self) -> tuple[AuditPeriod, ...]:
         """The periods whose usage went above the limit."""
         return tuple(p for p in self.periods if p.breach > 0)
+
+    def to_records(self) -> list[dict[str, Any]]:
+        """One flat mapping per audited period, figures as ``Decimal`` and times as ``datetime``.
+
+        Columns: :data:`AUDIT_RECORD_FIELDS`. The ``usage`` and ``breach`` columns add up to
+        :attr:`usage` and :attr:`breach`; each period's groups are in ``periods[i].groups``.
+        """
+        return [
+            {
+                "customer": self.customer,
+                "meter": self.limit.meter,
+                "period_start": p.period.start,
+                "period_end": p.period.end,
+                "usage": p.usage,
+                "limit": p.limit,
+                "breach": p.breach,
+                "first_breach": p.first_breach,
+                "value": p.value,
+                "currency": self.currency,
+                "version": p.version,
+            }
+            for p in self.periods
+        ]
+
+    def to_pandas(self) -> Any:
+        """:meth:`to_records` as a ``pandas.DataFrame`` (needs ``meterlib[pandas]``).
+
+        ``Decimal`` figures stay exact: ``frame["breach"].sum()`` equals :attr:`breach`.
+        """
+        from meterlib.frames import records_to_pandas  # noqa: PLC0415
+
+        return records_to_pandas(self.to_records(), AUDIT_RECORD_FIELDS)
 
     def _repr_html_(self) -> str:
         """Show as HTML in Jupyter (``en_US``): periods, groups, breaches and their value."""
