@@ -8,6 +8,7 @@ from itertools import pairwise
 from hypothesis import given
 from hypothesis import strategies as st
 
+from meterlib._numbers import exact
 from meterlib.currency import minor_units
 from meterlib.money import Money
 from meterlib.periods import BillingCycle, Cadence
@@ -57,15 +58,16 @@ def test_allocate_parts_add_up_exactly(amount, currency, ratios):
 def test_allocate_is_the_largest_remainder_method_on_exact_fractions(amount, currency, ratios):
     whole = Money(amount, currency).round()
     places = minor_units(currency)
-    units = abs(int(whole.amount.scaleb(places)))
-    total = sum((Fraction(r) for r in ratios), Fraction(0))
-    exact = [units * Fraction(r) / total for r in ratios]
-    shares = [int(share) for share in exact]
-    order = sorted(range(len(ratios)), key=lambda i: (-(exact[i] - shares[i]), i))
-    for i in order[: units - sum(shares)]:
-        shares[i] += 1
-    sign = -1 if whole.amount < 0 else 1
-    expected = [Decimal(sign * share).scaleb(-places) for share in shares]
+    with exact():  # the reference's own decimal steps, whatever the caller's context
+        units = abs(int(whole.amount.scaleb(places)))
+        total = sum((Fraction(r) for r in ratios), Fraction(0))
+        shares_exact = [units * Fraction(r) / total for r in ratios]
+        shares = [int(share) for share in shares_exact]
+        order = sorted(range(len(ratios)), key=lambda i: (-(shares_exact[i] - shares[i]), i))
+        for i in order[: units - sum(shares)]:
+            shares[i] += 1
+        sign = -1 if whole.amount < 0 else 1
+        expected = [Decimal(sign * share).scaleb(-places) for share in shares]
     assert [part.amount for part in whole.allocate(ratios)] == expected
 
 
