@@ -18,6 +18,7 @@ from decimal import Decimal
 
 import pytest
 
+from meterlib._numbers import EXACT, exact_sum
 from meterlib.backbill import BilledPeriod, PriceSchedule, Statement, UsageRecord, rebill
 from meterlib.credits import CreditLedger, Grant
 from meterlib.credits.invoices import apply_credits
@@ -200,13 +201,14 @@ def test_money_credits_in_text_come_after_taxes_and_before_the_total(credited: I
              "Total (EUR)"]
     places = [totals.index(label) for label in order]
     assert places == sorted(places)
-    charges = sum((x.rounded for x in credited.lines if x is not wallet), D(0))
-    assert credited.subtotal == charges + wallet.rounded  # the domain's subtotal is unchanged
+    charges = exact_sum(x.rounded for x in credited.lines if x is not wallet)
+    assert credited.subtotal == exact_sum([charges, wallet.rounded])  # the domain's is unchanged
     [tax] = credited.taxes
     assert re.match(rf"\s+{re.escape(_euros(charges))}\n", totals)  # after "Subtotal"
-    assert charges - credited.discount_total == tax.base  # the base the tax line shows
+    assert EXACT.subtract(charges, credited.discount_total) == tax.base  # the tax line's base
     assert f"on {_euros(tax.base)}" in totals
-    assert _euros(credited.total - wallet.rounded) in totals.split("Credits applied")[0]
+    before_credits = EXACT.subtract(credited.total, wallet.rounded)
+    assert _euros(before_credits) in totals.split("Credits applied")[0]
     assert totals.split("Total (EUR)")[1].split()[0] == _euros(credited.total)
 
 
@@ -244,4 +246,4 @@ def test_the_drawn_money_is_money_and_invoices_without_credits_are_unchanged(
     rows = list(csv.DictReader(io.StringIO(render_invoice(credited, "csv"))))
     assert [r["kind"] for r in rows][-1] == "credit"
     assert (rows[-1]["rounded"], rows[-1]["rounded_display"]) == ("-20.00", "'-€20.00")
-    assert sum((D(r["rounded"]) for r in rows), D(0)) == credited.subtotal
+    assert exact_sum(D(r["rounded"]) for r in rows) == credited.subtotal
