@@ -46,7 +46,6 @@ from meterlib.ledger.rows import (
     canonical,
     event_of,
     instant,
-    to_row,
 )
 from meterlib.ledger.schema import (
     LedgerBusyError,
@@ -56,9 +55,9 @@ from meterlib.ledger.schema import (
     lock_holders,
 )
 from meterlib.metering._buckets import micros
-from meterlib.metering.events import CheckedEvent, UsageEvent, check_event
+from meterlib.metering.events import UsageEvent
 from meterlib.metering.meters import Meter
-from meterlib.metering.report import BatchReport, Conflict, Rejection
+from meterlib.metering.report import BatchReport, Conflict
 from meterlib.metering.table import UsageTable
 from meterlib.periods import BillingCycle, Period
 
@@ -233,24 +232,7 @@ class DuckLedger:
         moment = datetime.now(UTC) if received_at is None else received_at
         if not isinstance(moment, datetime) or moment.utcoffset() is None:
             raise InvalidValueError("received_at", received_at, "an aware datetime or None")
-        received = 0
-        rejected: list[Rejection] = []
-        first: dict[str, tuple[int, CheckedEvent, bool, bool]] = {}
-        later: list[tuple[int, CheckedEvent]] = []
-        rows: list[Row] = []
-        for position, raw in enumerate(events):
-            received += 1
-            try:
-                checked = check_event(raw, copy=False)
-                metered = screen.read(checked[0], checked[2], checked[4])
-            except InvalidValueError as error:
-                rejected.append(Rejection.of(position, raw, error))
-                continue
-            if checked[0] in first:
-                later.append((position, checked))
-                continue
-            first[checked[0]] = (position, checked, screen.outside(checked[3]), metered)
-            rows.append(to_row(checked))
+        received, rejected, first, later, rows = screen.batch(events)
 
         db = self._db
         db.execute("BEGIN TRANSACTION")

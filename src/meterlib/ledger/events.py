@@ -115,6 +115,39 @@ class Screen:
         """True when no period of interest holds ``moment``."""
         return self.index is not None and self.index.locate(micros(moment)) is None
 
+    def batch(self, events: Iterable[Any]) -> tuple[
+        int,
+        list[Rejection],
+        dict[str, tuple[int, CheckedEvent, bool, bool]],
+        list[tuple[int, CheckedEvent]],
+        list[Row],
+    ]:
+        """One pass over a batch, before any storage (both ledgers' appends).
+
+        Returns the count received, the rejections, each id's first copy as ``(position,
+        event, outside, metered)``, the later copies within the batch, and the first copies'
+        rows to store.
+        """
+        received = 0
+        rejected: list[Rejection] = []
+        first: dict[str, tuple[int, CheckedEvent, bool, bool]] = {}
+        later: list[tuple[int, CheckedEvent]] = []
+        rows: list[Row] = []
+        for position, raw in enumerate(events):
+            received += 1
+            try:
+                checked = check_event(raw, copy=False)
+                metered = self.read(checked[0], checked[2], checked[4])
+            except InvalidValueError as error:
+                rejected.append(Rejection.of(position, raw, error))
+                continue
+            if checked[0] in first:
+                later.append((position, checked))
+                continue
+            first[checked[0]] = (position, checked, self.outside(checked[3]), metered)
+            rows.append(to_row(checked))
+        return received, rejected, first, later, rows
+
 
 class EventStore:
     """Appending to and reading from the ledger's tables (see the module docstring)."""
@@ -149,25 +182,7 @@ class EventStore:
         moment = datetime.now(UTC) if received_at is None else received_at
         if not isinstance(moment, datetime) or moment.utcoffset() is None:
             raise InvalidValueError("received_at", received_at, "an aware datetime or None")
-        received = 0
-        rejected: list[Rejection] = []
-        # id -> (position, event, outside, metered)
-        first: dict[str, tuple[int, CheckedEvent, bool, bool]] = {}
-        later: list[tuple[int, CheckedEvent]] = []
-        rows: list[Row] = []
-        for position, raw in enumerate(events):
-            received += 1
-            try:
-                checked = check_event(raw, copy=False)
-                metered = screen.read(checked[0], checked[2], checked[4])
-            except InvalidValueError as error:
-                rejected.append(Rejection.of(position, raw, error))
-                continue
-            if checked[0] in first:
-                later.append((position, checked))
-                continue
-            first[checked[0]] = (position, checked, screen.outside(checked[3]), metered)
-            rows.append(to_row(checked))
+        received, rejected, first, later, rows = screen.batch(events)
 
         db = self._db
         db.execute("BEGIN IMMEDIATE")
