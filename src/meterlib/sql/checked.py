@@ -22,12 +22,13 @@ read, in plain notation, so DuckDB sums exactly the decimals the other engines s
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections import deque
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from meterlib._fast import encode_json
 from meterlib.errors import InvalidValueError
@@ -36,7 +37,7 @@ from meterlib.metering.meters import Aggregation, Meter
 from meterlib.metering.readers import RawLine, read_csv, read_jsonl, read_parquet
 from meterlib.metering.reading import MeterReader, check_meters, read_event
 from meterlib.metering.report import Rejection
-from meterlib.sql.lines import Block, blocks, screen_jsonl
+from meterlib.sql.lines import Block, CsvHeader, blocks, csv_header, screen_csv, screen_jsonl
 
 if TYPE_CHECKING:
     import duckdb
@@ -254,6 +255,115 @@ def _load_jsonl(
     return position
 
 
+class _CsvFile:
+    """A CSV file's blocks, and its records read by the exact reader from any line on.
+
+    The exact reader (:func:`~meterlib.metering.readers.read_csv`) is started afresh at a
+    line, after the file's own header line: a record it reads there is the record the reader
+    of the whole file reads, since the line before ended a record. A record may run on (a
+    quoted field holding line breaks, blank lines before it) into later lines, also of later
+    blocks, which are then read ahead and kept.
+    """
+
+    def __init__(self, path: str) -> None:
+        self.source = blocks(path)
+        self.ahead: deque[Block] = deque()
+        self.head: str | bytes = b""
+        #: The last line a record read so far took (line 1: the header).
+        self.done = 1
+
+    def next_block(self) -> Block | None:
+        return self.ahead.popleft() if self.ahead else next(self.source, None)
+
+    def _after(self, block: Block, index: int) -> Iterator[str | bytes]:
+        yield from (block.raw(i) for i in range(index, len(block.lines)))
+        seen = 0
+        while True:
+            if seen == len(self.ahead):
+                later = next(self.source, None)
+                if later is None:
+                    return
+                self.ahead.append(later)
+            later = self.ahead[seen]
+            seen += 1
+            yield from (later.raw(i) for i in range(len(later.lines)))
+
+    def record(self, block: Block, index: int) -> tuple[RawLine | None, int]:
+        """The record read from line ``index`` of ``block`` on, and the lines it took.
+
+        The record is None at the end of the file (blank lines only).
+        """
+        used = 0
+
+        def lines() -> Iterator[str | bytes]:
+            nonlocal used
+            yield self.head
+            for line in self._after(block, index):
+                used += 1
+                yield line
+
+        found = next(read_csv(cast("Iterable[str]", lines()), bare="property"), None)
+        if found is None:
+            return None, used
+        number, data, event, problem = found
+        true = block.first + index + number - 2
+        if problem is not None:
+            problem = f"line {true}" + problem.removeprefix(f"line {number}")
+        return (true, data, event, problem), used
+
+
+def _load_csv(
+    connection: duckdb.DuckDBPyConnection,
+    path: str,
+    checker: _Checker,
+    *,
+    position: int,
+    where: str,
+    meters: Sequence[Meter],
+) -> int:
+    """One CSV file: plainly good rows by DuckDB, the rest by the exact rules."""
+    source = _CsvFile(path)
+    block = source.next_block()
+    header: CsvHeader | None = None
+    if block is not None and block.lines and not isinstance(block.lines, list):
+        header = csv_header(block.lines[0].as_py())
+    if block is None or header is None:
+        for line in _lines(path, "csv"):  # an empty file, or a header only the exact rules read
+            checker.take(position, where, line)
+            position += 1
+        return position
+    source.head = block.raw(0)
+    while block is not None:
+
+        def exact(rest: list[int], block: Block = block, start: int = position) -> list[int]:
+            # Lines up to ``source.done`` belong to records read before (or are the header).
+            none = list(range(min(max(source.done - block.first + 1, 0), len(block.lines))))
+            for i in rest:  # ascending
+                if block.first + i <= source.done:
+                    continue
+                record, used = source.record(block, i)
+                source.done = block.first + i + used - 1
+                if record is not None:
+                    checker.take(start + i - len(none), where, record)
+                    none.extend(range(i + 1, min(i + used, len(block.lines))))
+                else:
+                    none.extend(range(i, min(i + used, len(block.lines))))
+            return none
+
+        position += screen_csv(
+            connection,
+            block,
+            header,
+            table=TABLE,
+            properties=checker.columns.properties,
+            meters=meters,
+            start=position,
+            exact=exact,
+        )
+        block = source.next_block()
+    return position
+
+
 def load_checked(
     connection: duckdb.DuckDBPyConnection,
     files: Sequence[str],
@@ -275,6 +385,11 @@ def load_checked(
         where = f"{path}: " if len(files) > 1 else ""
         if kind == "json":
             position = _load_jsonl(
+                connection, path, checker, position=position, where=where, meters=meters or ()
+            )
+            continue
+        if kind == "csv":
+            position = _load_csv(
                 connection, path, checker, position=position, where=where, meters=meters or ()
             )
             continue

@@ -40,7 +40,16 @@ if TYPE_CHECKING:
     import duckdb
     import pyarrow as pa
 
-__all__ = ["BLOCK", "Block", "arrow_table", "blocks", "screen_jsonl"]
+__all__ = [
+    "BLOCK",
+    "Block",
+    "CsvHeader",
+    "arrow_table",
+    "blocks",
+    "csv_header",
+    "screen_csv",
+    "screen_jsonl",
+]
 
 #: Bytes read per block (cut at the last line break in it).
 BLOCK = 1 << 25
@@ -59,6 +68,13 @@ TIME_SHAPE = (
 )
 #: Numbers every engine reads as the same decimal, with no bound in reach.
 PLAIN = "[0-9]{1,20}([.][0-9]{1,20})?"
+#: Numbers in a CSV cell a plainly good line may hold: plain decimals written as the number
+#: funnel gives them back (``format(Decimal(text), "f") == text``: no leading zero).
+CSV_PLAIN = "(0|[1-9][0-9]{0,19})([.][0-9]{1,20})?"
+#: One cell of a plainly good CSV line: no quote, separator, backslash or control character,
+#: so the cell is its own text, in CSV and in JSON.
+_CELL = '([^",\\\\[:cntrl:]]*)'
+_CORE = ("id", "customer", "type", "time")
 _STRUCT = (
     '{"id": "VARCHAR", "customer": "VARCHAR", "type": "VARCHAR", "time": "VARCHAR", '
     '"properties": "JSON"}'
@@ -136,10 +152,13 @@ def _needed(meter: Meter) -> list[str]:
     return sorted(set(meter.group_by) | ({meter.property} if meter.property else set()))
 
 
-def _meter_checks(meters: Sequence[Meter], kind: str, values: dict[str, str]) -> list[str]:
+def _meter_checks(
+    meters: Sequence[Meter], kind: str, values: dict[str, str], plain: str = PLAIN
+) -> list[str]:
     """Conditions a plainly good line meets for the meters (conservative: filters ignored).
 
-    ``values`` names the column holding each property's text.
+    ``values`` names the column holding each property's text (SQL); ``plain`` is the shape
+    a number must have.
     """
     checks = []
     for meter in meters:
@@ -147,7 +166,7 @@ def _meter_checks(meters: Sequence[Meter], kind: str, values: dict[str, str]) ->
             value = values[name]
             rule = f"{value} IS NOT NULL"
             if name == meter.property and _numeric(meter):
-                rule += f" AND regexp_full_match({value}, {_quote(PLAIN)})"
+                rule += f" AND regexp_full_match({value}, {_quote(plain)})"
             checks.append(f"({kind} <> {_quote(meter.event_type)} OR ({rule}))")
     return checks
 
@@ -193,30 +212,55 @@ def screen_jsonl(
         _screen(connection, properties, meters)
     finally:
         connection.unregister("meterlib_lines")
+    values = _values(properties, meters)
+    columns = "".join(f", {values[name]}" for name in properties)
+    return count - _take(
+        connection,
+        table,
+        start,
+        exact,
+        f"id, customer, kind, moment, NULL, props{columns}",
+    )
+
+
+def _take(
+    connection: duckdb.DuckDBPyConnection,
+    table: str,
+    start: int,
+    exact: Callable[[list[int]], list[int]],
+    fields: str,
+) -> int:
+    """Hand the lines ``meterlib_screen`` did not find plainly good to ``exact``, insert the rest.
+
+    Returns the number of lines ``exact`` said take no receipt position (those are never
+    inserted, even when plainly good: a CSV line inside a quoted field of an earlier line).
+    """
+    import pyarrow as pa  # noqa: PLC0415  (optional dependency)
+
     blank: list[int] = []
     try:
         found = connection.execute(
             "SELECT meterlib_n FROM meterlib_screen WHERE NOT ok ORDER BY meterlib_n"
         )
         blank = exact([int(n) for (n,) in found.fetchall()])
+        where = "ok"
         if blank:
             # Receipt positions after blank lines: the good line's index less the blanks before it.
             steps = pa.table({"b": pa.array(blank, pa.int64()), "k": range(1, len(blank) + 1)})
             connection.register("meterlib_blank", steps)
             shift = "COALESCE((SELECT max(k) FROM meterlib_blank WHERE b < meterlib_n), 0)"
+            where += " AND meterlib_n NOT IN (SELECT b FROM meterlib_blank)"
         else:
             shift = "0"
-        values = _values(properties, meters)
-        columns = "".join(f", {values[name]}" for name in properties)
         connection.execute(
-            f"INSERT INTO {table} SELECT meterlib_n + {start + 1} - {shift}, id, customer, kind, "  # noqa: S608  (names quoted)
-            f"moment, NULL, props{columns} FROM meterlib_screen WHERE ok"
+            f"INSERT INTO {table} SELECT meterlib_n + {start + 1} - {shift}, {fields} "  # noqa: S608  (names quoted)
+            f"FROM meterlib_screen WHERE {where}"
         )
     finally:
         if blank:
             connection.unregister("meterlib_blank")
         connection.execute("DROP TABLE IF EXISTS meterlib_screen")
-    return count - len(blank)
+    return len(blank)
 
 
 def _screen(
@@ -268,6 +312,131 @@ def _screen(
         "s.properties AS props, json_keys(s.properties) AS keys, "
         f"try_cast(s.time AS TIMESTAMPTZ) AS moment{fields} FROM ("
         f"SELECT meterlib_n, {parsed} AS s FROM meterlib_lines)))"
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class CsvHeader:
+    """A CSV header whose rows can be screened: its columns and the property of each column."""
+
+    columns: tuple[str, ...]
+    #: Property name of each column holding one (``properties.x`` or a bare ``x``), by index.
+    properties: dict[int, str]
+
+
+def csv_header(line: str) -> CsvHeader | None:
+    """The header of a CSV file (its first line, BOM included) if its rows can be screened.
+
+    That is a header the exact reader reads as the same plain columns (no quote, no control
+    character), naming ``id``, ``customer``, ``type`` and ``time``, no column twice and no
+    property twice, without a ``properties`` or ``received_at`` column, each property name
+    plain. Any other header (a duplicate column included) is None: the exact rules read the
+    file.
+    """
+    text = line.removeprefix("\ufeff").removesuffix("\r")
+    if '"' in text or not text.isprintable():
+        return None
+    columns = tuple(text.split(","))
+    if len(set(columns)) != len(columns) or not set(_CORE) <= set(columns):
+        return None
+    properties: dict[int, str] = {}
+    for index, column in enumerate(columns):
+        if column in _CORE:
+            continue
+        if column in {"properties", "received_at"}:
+            return None
+        name = column.removeprefix("properties.")
+        if not name or not _plain_name(name) or name in properties.values():
+            return None
+        properties[index] = name
+    return CsvHeader(columns, properties)
+
+
+def screen_csv(
+    connection: duckdb.DuckDBPyConnection,
+    block: Block,
+    header: CsvHeader,
+    *,
+    table: str,
+    properties: Sequence[str],
+    meters: Sequence[Meter],
+    start: int,
+    exact: Callable[[list[int]], list[int]],
+) -> int:
+    """Copy the plainly good CSV rows of ``block`` into ``table``; ``exact`` reads the rest.
+
+    A plainly good line is one row of plain cells (see :data:`_CELL`), as many as the header
+    has columns, ``id``, ``customer`` and ``type`` not empty, ``time`` as for JSON Lines,
+    and each property a meter of the event's type reads present (an empty cell is no
+    property), a number read by it :data:`CSV_PLAIN`. Such a line is read by
+    :func:`~meterlib.metering.readers.read_csv` as one row whatever follows it, so it is
+    exactly what the exact rules accept with the same fields.
+
+    ``exact(rest)`` as for :func:`screen_jsonl`, except that the indexes it returns (lines
+    taking no receipt position: the header, blank lines, lines inside a quoted field that an
+    earlier line opened) may include plainly good lines, which are then not inserted.
+    """
+    import pyarrow as pa  # noqa: PLC0415  (optional dependency)
+
+    count = len(block.lines)
+    names = {*properties, *(n for m in meters for n in (*m.group_by, m.property or ""))}
+    if not count or isinstance(block.lines, list) or not all(map(_plain_name, names - {""})):
+        return count - len(exact(list(range(count))))
+    numbers = pa.array(range(count), pa.int64())
+    connection.register("meterlib_lines", pa.table({"meterlib_n": numbers, "line": block.lines}))
+    try:
+        _screen_csv(connection, header, properties, meters)
+    finally:
+        connection.unregister("meterlib_lines")
+    values = _values(properties, meters)
+    columns = "".join(f", {values[name]}" for name in properties)
+    return count - _take(
+        connection, table, start, exact, f"id, customer, kind, moment, NULL, props{columns}"
+    )
+
+
+def _screen_csv(
+    connection: duckdb.DuckDBPyConnection,
+    header: CsvHeader,
+    properties: Sequence[str],
+    meters: Sequence[Meter],
+) -> None:
+    """Create ``meterlib_screen`` for CSV lines (the columns of :func:`_screen`)."""
+    width = len(header.columns)
+    shape = "^" + ",".join([_CELL] * width) + "\r?$"
+    names = [f"c{i}" for i in range(width)]
+    cells = f"regexp_extract(line, {_quote(shape)}, [{', '.join(map(_quote, names))}])"
+    core = {column: f"s.c{i}" for i, column in enumerate(header.columns) if column in _CORE}
+    column_of = {name: f"NULLIF(s.c{i}, '')" for i, name in header.properties.items()}
+    values = _values(properties, meters)
+    fields = "".join(
+        f", {column_of.get(name, 'CAST(NULL AS VARCHAR)')} AS {values[name]}" for name in values
+    )
+    # Every property present, keys sorted: the JSON text encode_json gives (plain cells).
+    pairs = ", ".join(
+        f"CASE WHEN s.c{i} <> '' THEN {_quote(chr(34) + name + chr(34) + ':' + chr(34))} "
+        f"|| s.c{i} || '\"' END"
+        for i, name in sorted(header.properties.items(), key=lambda item: item[1])
+    )
+    props = f"'{{' || concat_ws(',', {pairs}) || '}}'" if pairs else "'{}'"
+    checks = [
+        "id <> ''",
+        "customer <> ''",
+        "kind <> ''",
+        f"regexp_full_match(moment_text, {_quote(TIME_SHAPE)})",
+        "moment >= TIMESTAMPTZ '1900-01-01 00:00:00+00'",
+        "moment < TIMESTAMPTZ '2201-01-01 00:00:00+00'",
+        *_meter_checks(meters, "kind", values, CSV_PLAIN),
+    ]
+    kept = "".join(f", {column}" for column in values.values())
+    connection.execute(
+        "CREATE OR REPLACE TEMP TABLE meterlib_screen AS "  # noqa: S608  (constant names, quoted texts)
+        f"SELECT meterlib_n, COALESCE({' AND '.join(checks)}, false) AS ok, "
+        f"id, customer, kind, moment, props{kept} FROM ("
+        f"SELECT meterlib_n, {core['id']} AS id, {core['customer']} AS customer, "
+        f"{core['type']} AS kind, {core['time']} AS moment_text, "
+        f"try_cast({core['time']} AS TIMESTAMPTZ) AS moment, {props} AS props{fields} FROM ("
+        f"SELECT meterlib_n, {cells} AS s FROM meterlib_lines))"
     )
 
 
