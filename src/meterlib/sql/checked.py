@@ -8,7 +8,8 @@ the ledger: the same rules and words), and appends the rows that pass to the Duc
 table :data:`TABLE` in Arrow chunks.
 A row that fails is a :class:`~meterlib.metering.report.Rejection` naming its line (its row in
 a Parquet file) and reason, never an error that stops the query, so the DuckDB path rejects
-exactly what ``meterlib ingest`` and the accumulator reject.
+exactly what ``meterlib ingest`` and the accumulator reject. JSON Lines and CSV take the fast
+path of :mod:`meterlib.sql.lines` for their plainly good lines.
 
 The table has ``meterlib_row`` (receipt order: file order, then line order), ``id``,
 ``customer``, ``type``, ``time`` (``TIMESTAMPTZ``), ``received_at`` (``TIMESTAMPTZ``, ``NULL``
@@ -375,7 +376,7 @@ def load_checked(
 
     Rejection ``index`` counts every line read (from 0, across the files in order); its reason
     starts with the line (``line 7: ...``, ``row 7: ...`` for Parquet), preceded by the file
-    name when there are several files. JSON Lines take the fast path of
+    name when there are several files. JSON Lines and CSV take the fast path of
     :mod:`meterlib.sql.lines` for their plainly good lines.
     """
     columns = _Columns(connection, properties)

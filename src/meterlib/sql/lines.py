@@ -1,4 +1,4 @@
-"""JSON Lines event files checked in DuckDB for the common case, the rest by the exact rules.
+"""JSON Lines and CSV event files checked in DuckDB for the common case, the rest exactly.
 
 :func:`screen_jsonl` is the fast half of :func:`meterlib.sql.checked.load_checked` for JSON
 Lines: the file is read in large blocks, split into lines and checked as UTF-8 in C (Arrow; no
@@ -25,6 +25,14 @@ other lines come back to Python. Every other line (a blank line, a BOM, a number
 a missing field, a bad time, ...) is handed back to the caller, who reads it with those exact
 Python functions: rejections keep their reasons and line numbers. A block that is not valid
 UTF-8 is handed back whole.
+
+CSV (:func:`screen_csv`) takes the same course with a header :func:`csv_header` knows: a
+plainly good row is one line of plain cells (no quote, backslash or control character), as
+many as the header's columns, with the same conditions on ids, time and meter properties; its
+numbers must be written as the number funnel gives them back (:data:`CSV_PLAIN`), since the
+checked table holds the decimal the meter read. Every other line goes to the exact CSV reader,
+restarted at that line (see :mod:`meterlib.sql.checked`); a line inside a quoted field that
+an earlier line opened is part of that record, never a row of its own.
 """
 
 from __future__ import annotations
