@@ -77,7 +77,20 @@ ROWS = [
     _row("y", u="a\rb"),
     _row("z", q="0.000125"),
     _row("A", q="1.50"),
+    _row("E") + "\r\r",  # two carriage returns
+    _row("F", u="a\x01b"),  # control characters in a cell
+    _row("G", u="a\x7fb"),
 ]
+
+
+def test_plain_blocks() -> None:
+    """A block is plain (no per-line character check) only without quotes, backslashes and
+    control characters but a CRLF line break."""
+    plain = [_row("a"), _row("b") + "\r", _row("c", u="é")]
+    assert lines.plain_text("\n".join(plain).encode())
+    for odd in ('"', "\\", "\x01", "\x7f", "\r\r", "\rx", "\t"):
+        assert not lines.plain_text("\n".join([*plain, _row("d") + odd]).encode())
+    assert not lines.plain_text((_row("d") + "\r").encode())  # no line break after it
 
 
 def _whole_file(path: Path) -> Any:

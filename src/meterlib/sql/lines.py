@@ -55,6 +55,7 @@ __all__ = [
     "arrow_table",
     "blocks",
     "csv_header",
+    "plain_text",
     "screen_csv",
     "screen_jsonl",
 ]
@@ -79,10 +80,10 @@ PLAIN = "[0-9]{1,20}([.][0-9]{1,20})?"
 #: Numbers in a CSV cell a plainly good line may hold: plain decimals written as the number
 #: funnel gives them back (``format(Decimal(text), "f") == text``: no leading zero).
 CSV_PLAIN = "(0|[1-9][0-9]{0,19})([.][0-9]{1,20})?"
-#: One cell of a plainly good CSV line: no quote, separator, backslash or control character,
-#: so the cell is its own text, in CSV and in JSON.
-_CELL = '([^",\\\\[:cntrl:]]*)'
 _CORE = ("id", "customer", "type", "time")
+#: The control characters (as RE2's ``[:cntrl:]``), and the line breaks among them.
+_CONTROLS = bytes([*range(32), 127])
+_BREAKS = b"\r\n"
 _STRUCT = (
     '{"id": "VARCHAR", "customer": "VARCHAR", "type": "VARCHAR", "time": "VARCHAR", '
     '"properties": "JSON"}'
@@ -100,6 +101,9 @@ class Block:
     first: int
     lines: pa.Array | list[bytes]
     ends: bool  # the last line ended with a line break
+    #: No quote, backslash or control character in any line, but a carriage return just
+    #: before a line break (so no line holds anything a CSV cell or JSON text must escape).
+    plain: bool = False
 
     def raw(self, i: int) -> str | bytes:
         """Line ``i`` of the block as a file iterator gives it (with its line break)."""
@@ -138,10 +142,20 @@ def _block(first: int, data: bytes, *, ends: bool) -> Block:
     import pyarrow.compute as pc  # noqa: PLC0415
 
     parts = pc.split_pattern(pa.array([data], pa.binary()), pattern="\n").flatten()
-    try:
-        return Block(first, parts.cast(pa.string()), ends)  # the cast checks UTF-8
+    try:  # the cast checks UTF-8
+        return Block(first, parts.cast(pa.string()), ends, plain_text(data))
     except pa.ArrowInvalid:
         return Block(first, data.split(b"\n"), ends)
+
+
+def plain_text(data: bytes) -> bool:
+    """No quote, backslash or control character in ``data`` but CRLF and LF line breaks."""
+    return (
+        b'"' not in data
+        and b"\\" not in data
+        and len(data.translate(None, _BREAKS)) == len(data.translate(None, _CONTROLS))
+        and data.count(b"\r") == data.count(b"\r\n")
+    )
 
 
 def _quote(text: str) -> str:
@@ -373,7 +387,8 @@ def screen_csv(
 ) -> int:
     """Copy the plainly good CSV rows of ``block`` into ``table``; ``exact`` reads the rest.
 
-    A plainly good line is one row of plain cells (see :data:`_CELL`), as many as the header
+    A plainly good line is one row of plain cells (no quote, backslash or control character:
+    each cell is its own text, in CSV and in JSON; a CRLF line break), as many as the header
     has columns, ``id``, ``customer`` and ``type`` not empty, ``time`` as for JSON Lines,
     and each property a meter of the event's type reads present (an empty cell is no
     property), a number read by it :data:`CSV_PLAIN`. Such a line is read by
@@ -393,7 +408,7 @@ def screen_csv(
     numbers = pa.array(range(count), pa.int64())
     connection.register("meterlib_lines", pa.table({"meterlib_n": numbers, "line": block.lines}))
     try:
-        _screen_csv(connection, header, properties, meters)
+        _screen_csv(connection, header, properties, meters, plain=block.plain)
     finally:
         connection.unregister("meterlib_lines")
     values = _values(properties, meters)
@@ -408,26 +423,32 @@ def _screen_csv(
     header: CsvHeader,
     properties: Sequence[str],
     meters: Sequence[Meter],
+    *,
+    plain: bool,
 ) -> None:
     """Create ``meterlib_screen`` for CSV lines (the columns of :func:`_screen`)."""
     width = len(header.columns)
-    shape = "^" + ",".join([_CELL] * width) + "\r?$"
-    names = [f"c{i}" for i in range(width)]
-    cells = f"regexp_extract(line, {_quote(shape)}, [{', '.join(map(_quote, names))}])"
-    core = {column: f"s.c{i}" for i, column in enumerate(header.columns) if column in _CORE}
-    column_of = {name: f"NULLIF(s.c{i}, '')" for i, name in header.properties.items()}
+    # A line of plain cells (checked per line unless the whole block is plain), split at the
+    # separators after the carriage return of a CRLF line break (at most one: plain cells).
+    cells = "string_split(rtrim(line, chr(13)), ',')"
+    if not plain:
+        shape = _quote('[^"\\\\[:cntrl:]]*\r?')
+        cells = f"CASE WHEN regexp_full_match(line, {shape}) THEN {cells} END"
+    core = {column: f"s[{i + 1}]" for i, column in enumerate(header.columns) if column in _CORE}
+    column_of = {name: f"NULLIF(s[{i + 1}], '')" for i, name in header.properties.items()}
     values = _values(properties, meters)
     fields = "".join(
         f", {column_of.get(name, 'CAST(NULL AS VARCHAR)')} AS {values[name]}" for name in values
     )
     # Every property present, keys sorted: the JSON text encode_json gives (plain cells).
     pairs = ", ".join(
-        f"CASE WHEN s.c{i} <> '' THEN {_quote(chr(34) + name + chr(34) + ':' + chr(34))} "
-        f"|| s.c{i} || '\"' END"
+        f"CASE WHEN s[{i + 1}] <> '' THEN {_quote(chr(34) + name + chr(34) + ':' + chr(34))} "
+        f"|| s[{i + 1}] || '\"' END"
         for i, name in sorted(header.properties.items(), key=lambda item: item[1])
     )
     props = f"'{{' || concat_ws(',', {pairs}) || '}}'" if pairs else "'{}'"
     checks = [
+        f"width = {width}",
         "id <> ''",
         "customer <> ''",
         "kind <> ''",
@@ -441,7 +462,7 @@ def _screen_csv(
         "CREATE OR REPLACE TEMP TABLE meterlib_screen AS "  # noqa: S608  (constant names, quoted texts)
         f"SELECT meterlib_n, COALESCE({' AND '.join(checks)}, false) AS ok, "
         f"id, customer, kind, moment, props{kept} FROM ("
-        f"SELECT meterlib_n, {core['id']} AS id, {core['customer']} AS customer, "
+        f"SELECT meterlib_n, len(s) AS width, {core['id']} AS id, {core['customer']} AS customer, "
         f"{core['type']} AS kind, {core['time']} AS moment_text, "
         f"try_cast({core['time']} AS TIMESTAMPTZ) AS moment, {props} AS props{fields} FROM ("
         f"SELECT meterlib_n, {cells} AS s FROM meterlib_lines))"
