@@ -259,17 +259,24 @@ def _take(
     """
     import pyarrow as pa  # noqa: PLC0415  (optional dependency)
 
-    blank: list[int] = []
+    registered = False
+    taken = 0
     try:
         found = connection.execute(
             "SELECT meterlib_n FROM meterlib_screen WHERE NOT ok ORDER BY meterlib_n"
         )
         blank = exact([int(n) for (n,) in found.fetchall()])
+        taken = len(blank)
         where = "ok"
-        if blank:
+        if blank and blank[-1] == len(blank) - 1:
+            # The first lines only (a CSV header): one shift for every line after them.
+            shift = str(len(blank))
+            where += f" AND meterlib_n >= {len(blank)}"
+        elif blank:
             # Receipt positions after blank lines: the good line's index less the blanks before it.
             steps = pa.table({"b": pa.array(blank, pa.int64()), "k": range(1, len(blank) + 1)})
             connection.register("meterlib_blank", steps)
+            registered = True
             shift = "COALESCE((SELECT max(k) FROM meterlib_blank WHERE b < meterlib_n), 0)"
             where += " AND meterlib_n NOT IN (SELECT b FROM meterlib_blank)"
         else:
@@ -279,10 +286,10 @@ def _take(
             f"FROM meterlib_screen WHERE {where}"
         )
     finally:
-        if blank:
+        if registered:
             connection.unregister("meterlib_blank")
         connection.execute("DROP TABLE IF EXISTS meterlib_screen")
-    return len(blank)
+    return taken
 
 
 def _screen(
