@@ -207,3 +207,18 @@ def test_any_mix_of_rows(picked: list[str], end: str, last: bool, block: int) ->
         path = Path(folder) / "e.csv"
         _write(path, picked, end=end, last=last)
         _compare(path)
+
+
+def test_several_files(tmp_path: Path) -> None:
+    """Each file has its own header; rejections name the file; receipt order runs on."""
+    _write(tmp_path / "a.csv", [*ROWS[:6], _row("s2", u='"x\ny"')])
+    _write(tmp_path / "b.csv", [_row("a", customer="c9"), *ROWS[10:14]], end="\r\n")
+    source = str(tmp_path / "*.csv")
+    fast = scan_source(source, METERS, YEAR)
+    with pytest.MonkeyPatch.context() as patched:
+        patched.setattr(checked, "csv_header", lambda _line: None)
+        exact = scan_source(source, METERS, YEAR)
+    assert fast.report == exact.report
+    assert fast.table == exact.table
+    assert any(r.reason.startswith(str(tmp_path / "b.csv")) for r in fast.report.rejected)
+    assert fast.report.conflict_count == 2

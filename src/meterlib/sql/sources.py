@@ -2,9 +2,8 @@
 
 :func:`register_source` turns a source into the view ``meterlib_events`` that the compiled
 queries read (columns ``id``, ``customer``, ``type``, ``time``, one column per property read,
-and the receipt-order columns). Event files pass meterlib's edge in Python, streaming (one
-mapping per row, checked, then gone), and reach DuckDB as Arrow columns; DuckDB does the
-deduplication and the aggregation.
+and the receipt-order columns). Event files pass meterlib's edge on the way in (see below)
+and reach DuckDB as clean columns; DuckDB does the deduplication and the aggregation.
 
 **Sources.** A path, a glob, or a list of them; the kind comes from the suffix:
 
@@ -24,7 +23,9 @@ file is an error, never an empty result.
 
 **One edge for every engine.** Clean Parquet files (flat typed columns, every row sure to pass
 the edge, established by one aggregate pass over the files; see :func:`_clean_parquet`) are
-read by DuckDB itself. All other event files are read by meterlib's own readers
+read by DuckDB itself. JSON Lines and CSV lines that are plainly good (a strict shape that
+the rules surely accept with the same fields) are checked and copied by DuckDB in bulk
+(:mod:`meterlib.sql.lines`). All other events are read by meterlib's own readers
 (:mod:`meterlib.metering.readers`) and every event is checked by
 :func:`~meterlib.metering.events.check_event` and, with meters, read by
 :func:`~meterlib.metering.reading.read_event`, exactly as ``meterlib ingest`` and the
