@@ -357,3 +357,27 @@ def test_times_outside_the_documented_range_are_rejected_as_check_event_does(chu
     assert len(report.rejected) == 4
     assert columnar.add(pa.Table.from_pylist(events)) == plain.add(events)
     _same(plain, columnar)
+
+
+def test_periods_with_gaps_locate_as_the_accumulator():
+    """A list of periods with a gap between them: events in the gap are outside."""
+    from meterlib.periods import Period  # noqa: PLC0415
+
+    day = timedelta(days=1)
+    start = datetime(2024, 3, 1, tzinfo=UTC)
+    periods = [
+        Period(start, start + 3 * day),
+        Period(start + 3 * day, start + 5 * day),
+        Period(start + 8 * day, start + 9 * day),
+    ]
+    events = [
+        {"id": f"g{n}", "customer": f"c{n % 2}", "type": "api.call",
+         "time": (start + n * day / 2 - day).isoformat(), "properties": {"qty": str(n)}}
+        for n in range(24)
+    ]
+    plain = Accumulator(PLAIN, periods)
+    columnar = ColumnarAccumulator(PLAIN, periods)
+    report = columnar.add(events)
+    assert report == plain.add(events)
+    assert report.outside
+    _same(plain, columnar)

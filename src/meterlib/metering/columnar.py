@@ -285,20 +285,26 @@ class ColumnarAccumulator:
     ) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
         """Period key of each event and whether it has one (only new events are asked)."""
         index = self._index
-        wanted = micro[new]
-        if not index.bounded and len(wanted):
+        if not index.bounded and new.any():
+            wanted = micro[new]
             index.locate(int(wanted.min()))
             index.locate(int(wanted.max()))
         bounds = np.array(index.bounds, dtype=np.int64)
         table = index.keys
-        known = np.array([k is not None for k in table] or [False], dtype=bool)
-        values = np.array([k if k is not None else 0 for k in table] or [0], dtype=np.int64)
-        j = np.searchsorted(bounds, micro, side="right") - 1
-        inside = (j >= 0) & (j < len(table))
-        jj = np.where(inside, j, 0)
-        keys = np.where(inside, values[jj], 0)
-        located = inside & known[jj]
+        # Slot j of these (j = bounds at or before the instant) describes period j - 1: slot 0
+        # and the slots past the last period are outside every period.
+        slots = len(bounds) + 1
+        known = np.zeros(slots, dtype=bool)
+        values = np.zeros(slots, dtype=np.int64)
+        known[1 : len(table) + 1] = [k is not None for k in table]
+        values[1 : len(table) + 1] = [k if k is not None else 0 for k in table]
+        j = np.searchsorted(bounds, micro, side="right")
+        keys = values[j]
+        located = known[j]
         if not index.bounded:
+            covered = np.zeros(slots, dtype=bool)
+            covered[1 : len(table) + 1] = True
+            inside = covered[j]
             for row in np.flatnonzero(new & ~inside).tolist():
                 key = index.locate(int(micro[row]))
                 if key is not None:
