@@ -2,8 +2,9 @@
 
 The workload is bench_metering's: ``--events`` raw event dicts (default 2 million) for 1,000
 customers over the 12 months of 2024, times as ISO 8601 text with several offsets, token counts
-as decimal text, 1 % re-sent duplicates. Each contender turns the same dicts into exact token
-sums per customer and calendar month in Europe/Berlin, duplicates removed (first copy wins):
+as decimal text, 1 % re-sent copies, one re-sent copy in 50 changed into a conflicting version
+(``with_conflicts``). Each contender turns the same dicts into exact token sums per customer and
+calendar month in Europe/Berlin, first copy wins, every later copy a duplicate or a conflict:
 
 - **columnar**: :class:`~meterlib.metering.columnar.ColumnarAccumulator` from the dicts:
   validation, deduplication with conflict detection, monthly bucketing, exact sums, the full
@@ -120,11 +121,10 @@ def _polars_job(frame: Any, time_format: str | None = None, *, bounds: bool = Fa
     """
     import polars as pl  # noqa: PLC0415  (optional: only these contenders need it)
 
+    # One lazy plan, collected once for its three outputs (polars shares their common part and
+    # reads only the columns each output needs).
     moment = pl.col("time").str.to_datetime(
         time_format, time_zone="UTC", time_unit="us", strict=False
-    )
-    frame = frame.with_columns(
-        moment.alias("moment"), pl.col("tokens").cast(pl.Int64, strict=False)
     )
     bad = pl.any_horizontal(
         *(
@@ -136,37 +136,36 @@ def _polars_job(frame: Any, time_format: str | None = None, *, bounds: bool = Fa
         pl.col("moment") >= LATEST,
         pl.col("tokens").is_null(),
     )
-    flagged = frame.with_columns(bad.alias("bad"))
-    rejected = int(flagged.get_column("bad").sum())
-    valid = flagged.filter(~pl.col("bad")) if rejected else frame
-    first = valid.get_column("id").is_first_distinct()
-    firsts = valid.filter(first)
-    later = valid.filter(~first)
-    duplicates = conflicts = 0
-    if later.height:
-        fields = ("customer", "type", "moment", "tokens")
-        paired = later.select("id", *fields).join(
-            firsts.select("id", *fields), on="id", how="left", suffix="_first"
-        )
-        differ = pl.any_horizontal(*(pl.col(n) != pl.col(f"{n}_first") for n in fields))
-        conflicts = int(paired.select(differ.sum()).item())
-        duplicates = later.height - conflicts
-    COUNTS["polars"] = (rejected, duplicates, conflicts)
+    checked = (
+        frame.lazy()
+        .with_columns(moment.alias("moment"), pl.col("tokens").cast(pl.Int64, strict=False))
+        .with_columns(bad.alias("bad"))
+    )
+    rejected_plan = checked.select(pl.col("bad").sum())
+    valid = checked.filter(~pl.col("bad")).with_columns(
+        pl.col("id").is_first_distinct().alias("first")
+    )
+    fields = ("customer", "type", "moment", "tokens")
+    later = valid.filter(~pl.col("first")).select("id", *fields)
+    paired = later.join(
+        valid.filter(pl.col("first")).select("id", *fields), on="id", how="left", suffix="_first"
+    )
+    differ = pl.any_horizontal(*(pl.col(n) != pl.col(f"{n}_first") for n in fields))
+    repeats_plan = paired.select(pl.len().alias("later"), differ.sum().alias("conflicts"))
+    firsts = valid.filter(pl.col("first"))
     if bounds:
-        edges = pl.Series(_month_bounds(), dtype=pl.Int64)
-        micro = firsts.get_column("moment").dt.epoch("us")
-        month = edges.search_sorted(micro, side="right").cast(pl.Int64)
-        inside = (month >= 1) & (month <= 12)
-        grouped = (
-            firsts.select("customer", "tokens")
-            .with_columns(month.alias("month"))
-            .filter(inside)
+        edges = pl.lit(pl.Series(_month_bounds(), dtype=pl.Int64))
+        month_expr = edges.search_sorted(pl.col("micro"), side="right").cast(pl.Int64)
+        sums_plan = (
+            firsts.select("customer", "tokens", pl.col("moment").dt.epoch("us").alias("micro"))
+            .with_columns(month_expr.alias("month"))
+            .filter((pl.col("month") >= 1) & (pl.col("month") <= 12))
             .group_by(["customer", "month"])
             .agg(pl.col("tokens").sum())
         )
     else:
         local = pl.col("moment").dt.convert_time_zone(ZONE)
-        grouped = (
+        sums_plan = (
             firsts.select(
                 pl.col("customer"),
                 local.dt.year().alias("year"),
@@ -177,6 +176,9 @@ def _polars_job(frame: Any, time_format: str | None = None, *, bounds: bool = Fa
             .group_by(["customer", "month"])
             .agg(pl.col("tokens").sum())
         )
+    rejected_frame, repeats, grouped = pl.collect_all([rejected_plan, repeats_plan, sums_plan])
+    later_count, conflicts = repeats.row(0)
+    COUNTS["polars"] = (int(rejected_frame.item()), later_count - conflicts, conflicts)
     return {
         (customer, f"2024-{month:02d}"): Decimal(total)
         for customer, month, total in grouped.iter_rows()
@@ -276,6 +278,29 @@ def best_rates(
 POLARS_COUNTS: dict[str, tuple[int, int, int]] = {}
 
 
+#: Every this many re-sent copies of the workload, one is changed into a conflicting version.
+CONFLICT_EVERY = 50
+
+
+def with_conflicts(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """bench_metering's workload with one re-sent copy in ``CONFLICT_EVERY`` changed (tokens + 1).
+
+    So the conflict branch of every contender runs (about 0.02 % of the events).
+    """
+    seen: set[str] = set()
+    repeats = 0
+    changed: list[dict[str, Any]] = []
+    for event in events:
+        if event["id"] in seen:
+            repeats += 1
+            if repeats % CONFLICT_EVERY == 0:
+                tokens = str(int(event["properties"]["tokens"]) + 1)
+                event = {**event, "properties": {"tokens": tokens}}  # noqa: PLW2901
+        seen.add(event["id"])
+        changed.append(event)
+    return changed
+
+
 def _check(name: str, sums: Sums, expected: Sums) -> None:
     if sums != expected:
         raise SystemExit(f"{name} and the columnar accumulator disagree")
@@ -297,7 +322,7 @@ def main() -> None:
     parser.add_argument("--skip-accumulator", action="store_true", help="leave it out")
     options = parser.parse_args()
 
-    events = make_events(options.events, options.seed)
+    events = with_conflicts(make_events(options.events, options.seed))
     size = len(events)
     print(f"{size:,} events, {CUSTOMERS:,} customers, 12 months in {ZONE}", flush=True)
     run_columnar(events[:1000])  # imports and first-use set-up outside the timing
