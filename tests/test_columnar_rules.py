@@ -9,12 +9,16 @@ import pytest
 pytest.importorskip("pyarrow")
 pytest.importorskip("polars")
 
+import numpy as np
 import pyarrow as pa
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from meterlib.metering import reading
 from meterlib.metering.accumulator.store import same_props as accumulator_same_props
 from meterlib.metering.columnar_rules import (
     ColumnarMeter,
+    first_copies,
     read_meters,
     read_number,
     read_text,
@@ -69,3 +73,21 @@ def test_whole_numbers_cast_only_plain_texts_of_nine_digits():
     numbers, good = whole_numbers(texts)
     assert good.tolist() == [True, False, False, False, False, True, False, False, False]
     assert numbers[good].tolist() == [12, -999999999]
+
+
+@settings(deadline=None, max_examples=200)
+@given(
+    numbers=st.lists(st.integers(0, 400), max_size=300),
+    modulus=st.sampled_from([1, 3, 97, 2**61 - 1]),
+    extra=st.integers(0, 2000),
+)
+def test_first_copies_are_the_first_rows_of_each_id(numbers, modulus, extra):
+    """Few or many repeats, hashes that collide or not: the first row of each id, exactly."""
+    numbers = numbers + list(range(1000, 1000 + extra))  # many unique ids: the bitmap branch
+    ids = pa.chunked_array([pa.array([f"e{n}" for n in numbers], pa.large_string())])
+    hashes = np.array([(n * 2654435761) % modulus for n in numbers], dtype=np.uint64)
+    first, first_row = first_copies(ids, hashes)
+    seen: dict[int, int] = {}
+    expected_rows = [seen.setdefault(n, row) for row, n in enumerate(numbers)]
+    assert first_row.tolist() == expected_rows
+    assert first.tolist() == [r == row for row, r in enumerate(expected_rows)]

@@ -55,6 +55,10 @@ _BROKEN: list[Any] = [
      "properties": {"qty": "1E+2"}},
     {"id": "x12", "customer": "c", "type": "api.call", "time": "2024-02-29T23:59:59.5-23:59",
      "properties": {"qty": "123456789012345678901234567890"}},
+    {"id": "x13", "customer": "c", "type": "api.call", "time": "1850-02-01T00:00:00Z",
+     "properties": {"qty": "1"}},
+    {"id": "x14", "customer": "c", "type": "api.call", "time": "2201-01-01T00:30:00+00:30",
+     "properties": {"qty": "1"}},
     "not an event",
 ]
 
@@ -322,4 +326,58 @@ def test_ids_of_equal_hash_are_told_apart_by_their_text(monkeypatch):
     assert report == plain.add(events)
     assert report.duplicates
     assert report.conflicts
+    _same(plain, columnar)
+
+
+@pytest.mark.parametrize("chunked", [False, True])
+def test_times_outside_the_documented_range_are_rejected_as_check_event_does(chunked):
+    """The range rule (1900 to 2200 in UTC) holds on the column path, edges included."""
+    times = [
+        "1850-01-01T00:00:00Z",
+        "1900-01-01T00:30:00+01:00",  # 1899-12-31T23:30Z: before the range
+        "1899-12-31T23:30:00-01:00",  # 1900-01-01T00:30Z: inside
+        "2200-12-31T23:59:59.999999Z",
+        "2201-01-01T00:00:00+00:00",
+        "2201-01-01T00:30:00+01:00",  # 2200-12-31T23:30Z: inside
+        "9999-12-31T23:59:59-01:00",
+        "2024-02-01T00:00:00Z",
+    ]
+    events = [
+        {"id": f"t{i}", "customer": "c", "type": "api.call", "time": text,
+         "properties": {"qty": "1"}}
+        for i, text in enumerate(times)
+    ]
+    if chunked:  # one long chunk of good times around them (the whole-chunk check)
+        events = [dict(events[-1], id=f"g{i}") for i in range(100)] + events
+    cycle = BillingCycle(anchor=date(2024, 1, 1), timezone="Europe/Berlin")
+    plain = Accumulator(PLAIN, cycle)
+    columnar = ColumnarAccumulator(PLAIN, cycle)
+    report = columnar.add(events)
+    assert report == plain.add(events)
+    assert len(report.rejected) == 4
+    assert columnar.add(pa.Table.from_pylist(events)) == plain.add(events)
+    _same(plain, columnar)
+
+
+def test_periods_with_gaps_locate_as_the_accumulator():
+    """A list of periods with a gap between them: events in the gap are outside."""
+    from meterlib.periods import Period  # noqa: PLC0415
+
+    day = timedelta(days=1)
+    start = datetime(2024, 3, 1, tzinfo=UTC)
+    periods = [
+        Period(start, start + 3 * day),
+        Period(start + 3 * day, start + 5 * day),
+        Period(start + 8 * day, start + 9 * day),
+    ]
+    events = [
+        {"id": f"g{n}", "customer": f"c{n % 2}", "type": "api.call",
+         "time": (start + n * day / 2 - day).isoformat(), "properties": {"qty": str(n)}}
+        for n in range(24)
+    ]
+    plain = Accumulator(PLAIN, periods)
+    columnar = ColumnarAccumulator(PLAIN, periods)
+    report = columnar.add(events)
+    assert report == plain.add(events)
+    assert report.outside
     _same(plain, columnar)

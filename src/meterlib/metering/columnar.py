@@ -12,16 +12,17 @@ pandas frames, Parquet and JSON Lines files and lists (or iterables) of event di
 
 **How.** Each batch is checked and parsed in columns (pyarrow), a chunk of dicts at a time for
 lists, each piece's ids hashed and customers numbered as it is read. Duplicates are found from
-64-bit hashes of the ids (polars) numbered by Arrow dictionary codes (a row is its id's first copy
-when its code is new), each later row's id compared as text with the first row of its hash (equal
-hashes of different ids: the ids' texts are numbered instead), and with one pass against the ids
-seen before (so give it large batches: each call hashes the ids seen so far once), periods are
+64-bit hashes of the ids (polars): the hashes are sorted (numpy) to find the values that repeat,
+only the rows holding one of those are numbered by Arrow dictionary codes (a row is its id's first
+copy when its code is new), each later row's id compared as text with the first row of its hash
+(equal hashes of different ids: the ids' texts are numbered instead), and with one pass against the
+ids seen before (so give it large batches: each call hashes the ids seen so far once), periods are
 found by a binary search over the period boundaries (numpy), and plain ``sum`` and ``count`` meters
-(no filter, no ``group_by``) add up each cell's whole-number values as 64-bit integers (numpy;
-cells numbered in the order of their first event), turned into one exact ``Decimal`` per cell at
-the end; any other value (a fraction, an exponent, a sign ``+``, a leading zero, more than 9
-digits) is added to its cell as a ``Decimal``, never a float. Other meters read their events in
-Python through :mod:`meterlib.metering.reading` (the rules every engine shares) and the same
+(no filter, no ``group_by``) add up each cell's whole-number values as 64-bit integers (numpy; cells
+numbered in the order of their first event), turned into one exact ``Decimal`` per cell at the end;
+any other value (a fraction, an exponent, a sign ``+``, a leading zero, more than 9 digits) is added
+to its cell as a ``Decimal``, never a float. Other meters read their events in Python through
+:mod:`meterlib.metering.reading` (the rules every engine shares) and the same
 :class:`~meterlib.metering.aggregations.PartialKind` as the accumulator. Only the events of an id
 seen before are compared in Python (duplicate or conflict, by the accumulator's own rule).
 
@@ -285,20 +286,26 @@ class ColumnarAccumulator:
     ) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
         """Period key of each event and whether it has one (only new events are asked)."""
         index = self._index
-        wanted = micro[new]
-        if not index.bounded and len(wanted):
+        if not index.bounded and new.any():
+            wanted = micro[new]
             index.locate(int(wanted.min()))
             index.locate(int(wanted.max()))
         bounds = np.array(index.bounds, dtype=np.int64)
         table = index.keys
-        known = np.array([k is not None for k in table] or [False], dtype=bool)
-        values = np.array([k if k is not None else 0 for k in table] or [0], dtype=np.int64)
-        j = np.searchsorted(bounds, micro, side="right") - 1
-        inside = (j >= 0) & (j < len(table))
-        jj = np.where(inside, j, 0)
-        keys = np.where(inside, values[jj], 0)
-        located = inside & known[jj]
+        # Slot j of these (j = bounds at or before the instant) describes period j - 1: slot 0
+        # and the slots past the last period are outside every period.
+        slots = len(bounds) + 1
+        known = np.zeros(slots, dtype=bool)
+        values = np.zeros(slots, dtype=np.int64)
+        known[1 : len(table) + 1] = [k is not None for k in table]
+        values[1 : len(table) + 1] = [k if k is not None else 0 for k in table]
+        j = np.searchsorted(bounds, micro, side="right")
+        keys = values[j]
+        located = known[j]
         if not index.bounded:
+            covered = np.zeros(slots, dtype=bool)
+            covered[1 : len(table) + 1] = True
+            inside = covered[j]
             for row in np.flatnonzero(new & ~inside).tolist():
                 key = index.locate(int(micro[row]))
                 if key is not None:

@@ -65,6 +65,8 @@ _ZERO = Decimal(0)
 _DENSE_PERIODS = 1 << 16
 #: A fixed seed: the same id hashes alike in every piece and call.
 _SEED = 0x6D657465726C6962
+#: When more than one row in this many repeats a hash, every row is numbered (no bitmap).
+_DENSE_REPEATS = 8
 # Whole numbers of at most 9 digits add up in int64 without overflow for 10**9 events per cell;
 # this shape (no sign "+": Arrow reads none) is cast when some other text is among them.
 _WHOLE = r"^-?\d{1,9}$"
@@ -362,9 +364,7 @@ def first_copies(
     if not len(ids):
         return np.zeros(0, dtype=bool), np.zeros(0, dtype=np.int64)
     if len(hashes) == len(ids):
-        codes = pc.dictionary_encode(pa.array(hashes)).indices.to_numpy(zero_copy_only=False)
-        first = new_codes(codes)
-        first_row = np.flatnonzero(first)[codes]
+        first, first_row = _first_hashes(hashes)
         later = np.flatnonzero(~first)
         if not len(later):
             return first, first_row
@@ -377,6 +377,42 @@ def first_copies(
     codes = pc.dictionary_encode(ids.combine_chunks()).indices.to_numpy(zero_copy_only=False)
     first = new_codes(codes)
     return first, np.flatnonzero(first)[codes]
+
+
+def _first_hashes(
+    hashes: np.ndarray[Any, Any],
+) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+    """Whether each row is the first of its hash, and the row of that first one.
+
+    Sorting the hashes (fast in numpy) finds the values that occur more than once; only the
+    rows holding one of those (found through a bitmap of their low bits, then exactly) are
+    numbered by dictionary codes. A batch where many values repeat numbers every row.
+    """
+    size = len(hashes)
+    ordered = np.sort(hashes)
+    repeated = ordered[1:][ordered[1:] == ordered[:-1]]
+    if len(repeated) * _DENSE_REPEATS > size:
+        rows = np.arange(size, dtype=np.int64)
+    else:
+        first = np.ones(size, dtype=bool)
+        first_row = np.arange(size, dtype=np.int64)
+        if not len(repeated):
+            return first, first_row
+        bits = max(16, len(repeated).bit_length() + 6)
+        low = np.uint64((1 << bits) - 1)
+        marked = np.zeros(1 << bits, dtype=bool)
+        marked[repeated & low] = True
+        maybe = np.flatnonzero(marked[hashes & low])
+        values = np.unique(repeated)
+        at = np.minimum(np.searchsorted(values, hashes[maybe]), len(values) - 1)
+        rows = maybe[values[at] == hashes[maybe]]
+    codes = pc.dictionary_encode(pa.array(hashes[rows])).indices.to_numpy(zero_copy_only=False)
+    firsts = new_codes(codes)
+    if len(rows) == size:
+        return firsts, np.flatnonzero(firsts)[codes]
+    first[rows] = firsts
+    first_row[rows] = rows[np.flatnonzero(firsts)[codes]]
+    return first, first_row
 
 
 def new_codes(codes: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:

@@ -49,7 +49,7 @@ except ImportError as missing:  # pragma: no cover - its own CI step installs th
     ) from missing
 
 from meterlib.metering._buckets import micros
-from meterlib.metering.events import PropertyValue, check_event
+from meterlib.metering.events import EARLIEST, LATEST, PropertyValue, check_event, in_range
 from meterlib.metering.readers import read_jsonl
 from meterlib.metering.report import Rejection
 
@@ -72,6 +72,9 @@ _TIME = (
     r"(\.\d{1,6})?(Z|[+-]([01]\d|2[0-3]):[0-5]\d)$"
 )
 _UTC_MICROS = pa.timestamp("us", "UTC")
+# check_event's time range (EARLIEST <= instant < LATEST) in POSIX microseconds.
+_FIRST_MICRO = pa.scalar(micros(EARLIEST), pa.int64())
+_END_MICRO = pa.scalar(micros(LATEST), pa.int64())
 
 Prepared = TypeVar("Prepared")
 
@@ -193,17 +196,30 @@ def _times(texts: pa.Array) -> tuple[pa.Array, list[int]]:
     shaped = pc.and_(shaped, pc.invert(pc.starts_with(texts, "0000")))
     if pc.all(shaped).as_py():
         try:
-            return pc.cast(pc.cast(texts, _UTC_MICROS), pa.int64()), []
+            micro = pc.cast(pc.cast(texts, _UTC_MICROS), pa.int64())
         except pa.ArrowInvalid:
             shaped = pa.array([False] * len(texts))  # a day that does not exist: all in Python
+        else:
+            if _in_range(micro):
+                return micro, []
     good = pc.if_else(shaped, texts, None)
     try:
         micro = pc.cast(pc.cast(good, _UTC_MICROS), pa.int64())
     except pa.ArrowInvalid:
         micro = pa.nulls(len(texts), pa.int64())
         shaped = pa.array([False] * len(texts))
+    # Instants outside check_event's range go to Python too (it rejects them with its reason).
+    inside = pc.and_(pc.greater_equal(micro, _FIRST_MICRO), pc.less(micro, _END_MICRO))
+    shaped = pc.and_(shaped, pc.fill_null(inside, False))  # noqa: FBT003
     left = np.flatnonzero(~shaped.to_numpy(zero_copy_only=False)).tolist()
     return micro, left
+
+
+def _in_range(micro: pa.Array) -> bool:
+    """True when every instant lies in check_event's range (``EARLIEST <= t < LATEST``)."""
+    bounds = pc.min_max(micro)
+    low, high = bounds["min"].as_py(), bounds["max"].as_py()
+    return low is None or (low >= _FIRST_MICRO.as_py() and high < _END_MICRO.as_py())
 
 
 def _python_times(
@@ -218,7 +234,7 @@ def _python_times(
             moment = datetime.fromisoformat(texts[i])
         except ValueError:
             moment = None
-        if moment is None or moment.utcoffset() is None:
+        if moment is None or moment.utcoffset() is None or not in_range(moment):
             bad.append(i)
             given = raw(i)
             try:
