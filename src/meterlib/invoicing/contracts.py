@@ -24,6 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import cached_property
+from operator import attrgetter
 from typing import Any, Self
 from zoneinfo import ZoneInfo
 
@@ -36,7 +37,20 @@ from meterlib.invoicing.plans import Plan
 from meterlib.metering.meters import Meter
 from meterlib.periods import BillingCycle, Period, zone
 
-__all__ = ["Contract", "Party", "Phase", "Segment"]
+__all__ = ["Contract", "Party", "Phase", "Segment", "cycle_key"]
+
+
+_cycle_fields = attrgetter(*BillingCycle.model_fields)
+
+
+def cycle_key(billing: BillingCycle) -> tuple[Any, ...]:
+    """The field values of ``billing``: equal for equal cycles, and cheap to hash and compare.
+
+    Billing runs key what they compute once per cycle (a period's bounds) by it: comparing the
+    models themselves costs more than the look-up saves.
+    """
+    found: tuple[Any, ...] = _cycle_fields(billing)
+    return found
 
 
 class Party(MeterlibModel):

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from meterlib._numbers import ROUNDED
 from meterlib.errors import InvalidValueError
-from meterlib.invoicing.contracts import Contract
+from meterlib.invoicing.contracts import Contract, cycle_key
 from meterlib.invoicing.engine import invoice, resolve_period
 from meterlib.invoicing.invoice import Invoice
 from meterlib.metering.meters import Meter
@@ -182,7 +182,7 @@ def invoices_from_source(
     for contract in contracts:
         for given in periods:
             if isinstance(given, int):
-                key = (contract.billing, given)
+                key = (cycle_key(contract.billing), given)
                 if key not in known:
                     known[key] = contract.period(given)
                 period = known[key]
