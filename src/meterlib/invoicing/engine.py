@@ -103,8 +103,17 @@ _ROUNDED: Final = 14
 
 def invoice_number(customer: str, period: Period) -> str:
     """The default invoice number: ``{customer}-{YYYYMMDD}`` of the period's first local day."""
-    start = period.start
-    return f"{customer}-{start.year:04d}{start.month:02d}{start.day:02d}"
+    day = period.start.date()
+    digits = _DAY_DIGITS.get(day)
+    if digits is None:
+        digits = f"{day.year:04d}{day.month:02d}{day.day:02d}"
+        if len(_DAY_DIGITS) < _DAYS_KEPT:
+            _DAY_DIGITS[day] = digits
+    return f"{customer}-{digits}"
+
+
+_DAY_DIGITS: dict[date, str] = {}  # each period's first day as written in invoice numbers
+_DAYS_KEPT = 65_536
 
 
 # A billing run asks the same question for every customer on the same cycle: the answers are
