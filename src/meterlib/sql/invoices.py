@@ -178,6 +178,9 @@ def invoices_from_source(
     chosen = _meters(contracts, meters)
     work: list[tuple[Contract, Period]] = []
     spans: set[tuple[int, int]] = set()
+    # Each bound as the datetime the engine will ask with (a contract keeps its segments and
+    # equal cycles share their periods), so a cell's look-up finds its key by identity.
+    instants: dict[int, datetime] = {}
     known: dict[tuple[Any, int], Period] = {}  # a cycle's n-th period, once per cycle
     for contract in contracts:
         for given in periods:
@@ -193,7 +196,12 @@ def invoices_from_source(
             if not segments:
                 continue
             work.append((contract, whole))
-            spans.update((micros(s.start), micros(s.end)) for s in segments)
+            for segment in segments:
+                start, end = segment.start, segment.end
+                lo, hi = micros(start), micros(end)
+                instants.setdefault(lo, start)
+                instants.setdefault(hi, end)
+                spans.add((lo, hi))
     db, view = source_view(source, chosen, scale, connection)
     usage = ColumnUsage()
     for layer in _layers(spans):
@@ -209,7 +217,8 @@ def invoices_from_source(
         )
         text = query.sql("duckdb", pretty=False)
         sql = f'SELECT * REPLACE (CAST("value" AS VARCHAR) AS "value") FROM ({text})'  # noqa: S608  (the compiled query)
-        usage.add_result(run_arrow(db, sql), layer_periods, chosen)
+        cells = [Period(instants[lo], instants[hi]) for lo, hi in layer]
+        usage.add_result(run_arrow(db, sql), cells, chosen)
     if spans:
         union = [Period(_instant(lo), _instant(hi)) for lo, hi in _union(spans)]
         report = receipt_report(db, view, chosen, union)
