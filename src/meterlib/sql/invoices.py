@@ -25,7 +25,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from meterlib._numbers import ROUNDED
+from meterlib._numbers import EXACT, ROUNDED
 from meterlib.errors import InvalidValueError
 from meterlib.invoicing.contracts import Contract, cycle_key
 from meterlib.invoicing.engine import invoice, resolve_period
@@ -78,22 +78,30 @@ class ColumnUsage:
         divisors = result.column(columns[6 + width])
         plain = pc.all(pc.equal(divisors, 1)).as_py() is not False
         values = trim_decimal_text(texts).to_pylist()
-        raw = values if plain else texts.to_pylist()
-        divided = [] if plain else divisors.to_pylist()
+        if plain:
+            quantities = list(map(Decimal, values))
+        else:  # a quotient from the untrimmed text, as written
+            quantities = [
+                Decimal(value) if divisor == 1 else ROUNDED.divide(Decimal(raw), Decimal(divisor))
+                for value, raw, divisor in zip(
+                    values, texts.to_pylist(), divisors.to_pylist(), strict=True
+                )
+            ]
+        spans = [bounds[index] for index in indexes]
         totals = self._totals
-        by_group = self._groups
-        for row, (customer, name, index) in enumerate(
-            zip(customers, meter_names, indexes, strict=True)
-        ):
-            if plain or divided[row] == 1:
-                value = Decimal(values[row])
-            else:
-                value = ROUNDED.divide(Decimal(raw[row]), Decimal(divided[row]))
-            start, end = bounds[index]
-            cell = (customer, name, start, end)
+        add = EXACT.add
+        cells = [
+            (customer, name, start, end)
+            for customer, name, (start, end) in zip(customers, meter_names, spans, strict=True)
+        ]
+        for cell, value in zip(cells, quantities, strict=True):
             found = totals.get(cell)
-            totals[cell] = value if found is None else found + value
-            keys = names[name]
+            totals[cell] = value if found is None else add(found, value)
+        if not any(names.values()):
+            return
+        by_group = self._groups
+        for row, (cell, value) in enumerate(zip(cells, quantities, strict=True)):
+            keys = names[cell[1]]
             if keys:
                 group = tuple((key, groups[i][row]) for i, key in enumerate(keys))
                 by_group.setdefault(cell, {})[group] = value
