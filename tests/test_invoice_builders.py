@@ -98,3 +98,27 @@ def test_new_invoice_is_the_constructor_s_invoice() -> None:
     built.check()
     with pytest.raises(dataclasses.FrozenInstanceError):
         built.total = D(0)  # type: ignore[misc]
+
+
+def test_the_terms_kept_for_a_plan_do_not_keep_the_plan_or_contract_alive() -> None:
+    import gc  # noqa: PLC0415
+    import weakref  # noqa: PLC0415
+
+    from meterlib.invoicing import Contract, TableUsage, invoice  # noqa: PLC0415
+
+    contract = Contract.model_validate(
+        {
+            "customer": "c",
+            "billing": {"anchor": "2024-01-01"},
+            "plans": {"p": {"currency": "USD", "fees": [{"name": "base", "amount": "5"}]}},
+            "phases": [{"start": "2024-01-01", "plan": "p"}],
+        }
+    )
+    first = invoice(contract, TableUsage({}), contract.period(0))
+    assert invoice(contract, TableUsage({}), contract.period(0)) == first  # from kept terms
+    plan = weakref.ref(contract.plans["p"])
+    gone = weakref.ref(contract)
+    del contract
+    gc.collect()
+    assert gone() is None
+    assert plan() is None
