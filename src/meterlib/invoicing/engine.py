@@ -219,32 +219,16 @@ def invoice(
     discounts: list[DiscountLine] = []
     taxes: dict[TaxKey, list[Decimal]] = {}
     for segment in segments:
-        billed = _Segment(segment, whole, currency)
-        drafts = billed.fees()
-        billed.usage(drafts, source, customer)
-        terms = billed.terms
-        if terms.discounts:
-            taken = billed.discounts(drafts, discounts)
-            seg_lines = [
-                new_invoice_line(*draft, discount)
-                for draft, discount in zip(drafts, taken, strict=True)
-            ]
-        else:
-            zero = terms.zero
-            seg_lines = [new_invoice_line(*draft, zero) for draft in drafts]
-        if terms.commitment is not None:
-            true_up = billed.true_up(drafts)
-            if true_up is not None:
-                seg_lines.append(true_up)
-        if terms.tax_keys:
-            nets = [_subtract(line.rounded, line.discount) for line in seg_lines]
-            for key in terms.tax_keys:
-                taxes.setdefault(key, []).extend(nets)
-        lines.extend(seg_lines)
-    tax_lines = tuple(_tax_line(key, bases, currency) for key, bases in taxes.items())
-    subtotal = _sum(line.rounded for line in lines)
-    discount_total = _sum(line.amount for line in discounts)
-    tax_total = _sum(tax.amount for tax in tax_lines)
+        lines.extend(_bill_segment(segment, whole, currency, source, customer, discounts, taxes))
+    subtotal = _ZERO
+    for line in lines:
+        subtotal = _add(subtotal, line.rounded)
+    discount_total = _sum(line.amount for line in discounts) if discounts else _ZERO
+    if taxes:
+        tax_lines = tuple(_tax_line(key, bases, currency) for key, bases in taxes.items())
+        tax_total = _sum(tax.amount for tax in tax_lines)
+    else:
+        tax_lines, tax_total = (), _ZERO
     issued = whole.end.date()
     return new_invoice(
         number if number is not None else invoice_number(customer, whole),
@@ -264,6 +248,38 @@ def invoice(
         tax_total,
         _add(_subtract(subtotal, discount_total), tax_total),
     )
+
+
+def _bill_segment(  # noqa: PLR0917  (private helper of invoice(), once per segment)
+    segment: Segment,
+    whole: Period,
+    currency: str,
+    source: UsageSource,
+    customer: str,
+    discounts: list[DiscountLine],
+    taxes: dict[TaxKey, list[Decimal]],
+) -> list[InvoiceLine]:
+    """The lines of one segment; its discount lines and tax bases go to ``discounts``, ``taxes``."""
+    billed = _Segment(segment, whole, currency)
+    drafts = billed.fees()
+    billed.usage(drafts, source, customer)
+    terms = billed.terms
+    if terms.discounts:
+        taken = billed.discounts(drafts, discounts)
+        pairs = zip(drafts, taken, strict=True)
+        lines = [new_invoice_line(*draft, discount) for draft, discount in pairs]
+    else:
+        zero = terms.zero
+        lines = [new_invoice_line(*draft, zero) for draft in drafts]
+    if terms.commitment is not None:
+        true_up = billed.true_up(drafts)
+        if true_up is not None:
+            lines.append(true_up)
+    if terms.tax_keys:
+        nets = [_subtract(line.rounded, line.discount) for line in lines]
+        for key in terms.tax_keys:
+            taxes.setdefault(key, []).extend(nets)
+    return lines
 
 
 def _sum(values: Iterable[Decimal]) -> Decimal:
