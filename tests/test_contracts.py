@@ -45,6 +45,28 @@ def test_segments_split_a_period_at_a_plan_change_in_local_time() -> None:
     assert c.currency == "EUR"
 
 
+def test_a_copy_with_other_phases_or_ends_splits_its_periods_afresh() -> None:
+    c = Contract.model_validate(document())
+    march = c.period(2)
+    assert len(c.segments(march)) == 2  # worked out and kept
+    moved = c.model_copy(update={"phases": (c.phases[0],), "ends": date(2023, 3, 20)})
+    assert [(s.plan.name, s.end) for s in moved.segments(march)] == [
+        ("a", datetime(2023, 3, 20, tzinfo=BERLIN))
+    ]
+    assert moved.plan_on(date(2023, 3, 16)).name == "a"  # type: ignore[union-attr]
+    assert len(c.segments(march)) == 2
+    assert c.model_copy().segments(march) == c.segments(march)
+
+
+def test_segments_asked_again_are_the_same_segments() -> None:
+    c = Contract.model_validate(document(ends="2023-05-10"))
+    for index in range(6):
+        first = c.segments(c.period(index))
+        assert c.segments(c.period(index)) == first
+        fresh = Contract.model_validate(document(ends="2023-05-10"))
+        assert fresh.segments(c.period(index)) == first
+
+
 def test_a_span_that_is_not_a_billing_period_is_refused() -> None:
     c = Contract.model_validate(document())
     march = c.period(2)

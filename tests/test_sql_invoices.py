@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from meterlib.errors import InvalidValueError
-from meterlib.invoicing import Contract, invoice
+from meterlib.invoicing import Contract, invoice, invoice_to_json
 from meterlib.metering.meters import Meter
 from meterlib.periods import Period
 from meterlib.sql import usage_from_source
@@ -128,3 +128,60 @@ def test_periods_a_contract_does_not_cover_are_skipped(tmp_path: Path) -> None:
     late = _contract("a", [{"start": "2023-03-01", "plan": "cheap"}])
     result = invoices_from_source(path, [late], [1, 2], meters=[CALLS])
     assert [bill.period.start for bill in result.invoices] == [datetime(2023, 3, 1, tzinfo=UTC)]
+
+
+OTHER_METERS = [
+    CALLS,
+    Meter.model_validate(
+        {"name": "seats", "type": "api", "aggregation": "weighted_sum", "property": "n"}
+    ),
+    Meter.model_validate({"name": "peak", "type": "api", "aggregation": "max", "property": "n"}),
+    Meter.model_validate({"name": "hits", "type": "api", "aggregation": "count"}),
+    Meter.model_validate(
+        {"name": "tiers", "type": "api", "aggregation": "unique_count", "property": "tier"}
+    ),
+]
+
+
+class _AllSpanUsage(_SpanUsage):
+    """Every meter, asked span by span."""
+
+    def quantity(self, customer: str, meter: str, start: datetime, end: datetime) -> Decimal:
+        table = usage_from_source(self.path, OTHER_METERS, [Period(start, end)], customer=customer)
+        return table.quantity(customer, meter, start, end)
+
+
+def test_every_aggregation_bills_what_span_by_span_usage_bills(tmp_path: Path) -> None:
+    """Weighted sums (a quotient per cell), maxima, counts: the cells keep the engine's figures."""
+    path = _events(tmp_path / "events.jsonl")
+    plan = {
+        "currency": "USD",
+        "metered": [
+            {
+                "name": meter.name,
+                "meter": meter.name,
+                "price": {"model": "per_unit", "unit_amount": "1"},
+            }
+            for meter in OTHER_METERS
+        ],
+    }
+    contracts = [
+        Contract.model_validate(
+            {
+                "customer": customer,
+                "billing": {"anchor": "2023-01-01", "cadence": "monthly", "timezone": zone},
+                "plans": {"all": plan},
+                "phases": [{"start": "2023-01-01", "plan": "all"}],
+            }
+        )
+        for customer, zone in (("a", "UTC"), ("b", "Europe/Berlin"), ("c", "UTC"))
+    ]
+    result = invoices_from_source(path, contracts, [1, 2, 3], meters=OTHER_METERS)
+    slow = _AllSpanUsage(path)
+    expected = [invoice(c, slow, c.period(i)) for c in contracts for i in (1, 2, 3)]
+    assert list(result.invoices) == expected
+    assert [invoice_to_json(bill) for bill in result.invoices] == [
+        invoice_to_json(bill) for bill in expected
+    ]  # the same figures, written the same way
+    quantities = {line.quantity for bill in result.invoices for line in bill.lines}
+    assert any(q != q.to_integral_value() for q in quantities)  # a weighted sum's quotient

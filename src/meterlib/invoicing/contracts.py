@@ -24,6 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import cached_property
+from operator import attrgetter
 from typing import Any, Self
 from zoneinfo import ZoneInfo
 
@@ -36,7 +37,21 @@ from meterlib.invoicing.plans import Plan
 from meterlib.metering.meters import Meter
 from meterlib.periods import BillingCycle, Period, zone
 
-__all__ = ["Contract", "Party", "Phase", "Segment"]
+__all__ = ["Contract", "Party", "Phase", "Segment", "cycle_key"]
+
+
+_SEGMENTS_KEPT = 1024  # periods whose segments a contract keeps
+_cycle_fields = attrgetter(*BillingCycle.model_fields)
+
+
+def cycle_key(billing: BillingCycle) -> tuple[Any, ...]:
+    """The field values of ``billing``: equal for equal cycles, and cheap to hash and compare.
+
+    Billing runs key what they compute once per cycle (a period's bounds) by it: comparing the
+    models themselves costs more than the look-up saves.
+    """
+    found: tuple[Any, ...] = _cycle_fields(billing)
+    return found
 
 
 class Party(MeterlibModel):
@@ -214,15 +229,39 @@ class Contract(MeterlibModel):
         """The parts of ``period`` held under each plan, in time order.
 
         A period inside one phase gives one segment equal to the period; a phase change
-        inside it gives one segment per side; parts outside the contract give none.
+        inside it gives one segment per side; parts outside the contract give none. Kept per
+        period asked (a billing run asks once to plan its queries and once to bill).
         """
+        start, end = period.start, period.end
+        key = (start, end, start.tzinfo, end.tzinfo, start.fold, end.fold)
+        cache = self._segments_asked
+        found = cache.get(key)
+        if found is None:
+            found = self._segments(start, end)
+            if len(cache) < _SEGMENTS_KEPT:
+                cache[key] = found
+        return found
+
+    @cached_property
+    def _segments_asked(self) -> dict[tuple[Any, ...], tuple[Segment, ...]]:
+        return {}
+
+    def _segments(self, first: datetime, last: datetime) -> tuple[Segment, ...]:
         found = []
         for start, end, plan in self._spans:
-            low = max(start, period.start)
-            high = period.end if end is None else min(end, period.end)
+            low = max(start, first)
+            high = last if end is None else min(end, last)
             if low < high:
                 found.append(Segment(plan, low, high))
         return tuple(found)
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
+        """Copy the contract; a copy with any field updated works out its phases afresh."""
+        copy = super().model_copy(update=update, deep=deep)
+        if update:
+            for kept in ("billing_zone", "_spans", "_segments_asked"):
+                copy.__dict__.pop(kept, None)
+        return copy
 
     def period(self, index: int) -> Period:
         """Billing period ``index`` of the contract's cycle."""

@@ -42,29 +42,28 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
-from functools import lru_cache
+from typing import Any, Final, cast
 
 from meterlib._numbers import EXACT
 from meterlib.errors import InvalidValueError, WrongTypeError
-from meterlib.invoicing.contracts import Contract, Segment
-from meterlib.invoicing.invoice import DiscountLine, Invoice, InvoiceLine, LineKind, TaxLine
-from meterlib.invoicing.plans import (
-    ALWAYS,
-    FixedDiscount,
-    MeteredCharge,
-    MeteredPriceVersion,
-    PercentageDiscount,
-    Plan,
-    TaxRounding,
-    Timing,
+from meterlib.invoicing.contracts import Contract, Segment, cycle_key
+from meterlib.invoicing.invoice import (
+    DiscountLine,
+    Invoice,
+    InvoiceLine,
+    LineKind,
+    TaxLine,
+    new_invoice,
+    new_invoice_line,
 )
+from meterlib.invoicing.plans import MeteredCharge, PercentageDiscount, Timing
+from meterlib.invoicing.terms import ChargeTerms, PlanTerms, TaxKey, plan_terms
 from meterlib.invoicing.usage import GroupedUsageSource, MappingUsage, TableUsage, UsageSource
 from meterlib.money import Money, allocate
 from meterlib.periods import BillingCycle, Period
 from meterlib.pricing import Charge, ChargeLine, MatrixPrice, PerUnitPrice
 from meterlib.proration import ProrationBasis, prorate
-from meterlib.rounding import RoundingMode, round_amount
-from meterlib.schedule import in_force
+from meterlib.rounding import round_amount
 
 __all__ = ["invoice", "invoice_number", "resolve_period"]
 
@@ -76,20 +75,59 @@ _subtract = EXACT.subtract
 _multiply = EXACT.multiply
 _divide = EXACT.divide
 _minus = EXACT.minus
+_FEE = LineKind.FEE
+_USAGE = LineKind.USAGE
+
+# A line before its discount is known: new_invoice_line's arguments but the last two.
+_Draft = tuple[
+    LineKind,
+    str,
+    str,
+    str,
+    datetime,
+    datetime,
+    Decimal,
+    str,
+    Decimal | None,
+    date | None,
+    Timing | None,
+    tuple[int, int] | None,
+    Charge | None,
+    Decimal,
+    Decimal,
+]
+_KIND: Final = 0
+_CHARGE: Final = 1
+_ROUNDED: Final = 14
 
 
 def invoice_number(customer: str, period: Period) -> str:
     """The default invoice number: ``{customer}-{YYYYMMDD}`` of the period's first local day."""
-    start = period.start
-    return f"{customer}-{start.year:04d}{start.month:02d}{start.day:02d}"
+    day = period.start.date()
+    digits = _DAY_DIGITS.get(day)
+    if digits is None:
+        digits = f"{day.year:04d}{day.month:02d}{day.day:02d}"
+        if len(_DAY_DIGITS) < _DAYS_KEPT:
+            _DAY_DIGITS[day] = digits
+    return f"{customer}-{digits}"
 
 
-@lru_cache(maxsize=4096)
+_DAY_DIGITS: dict[date, str] = {}  # each period's first day as written in invoice numbers
+_DAYS_KEPT = 65_536
+
+
+# A billing run asks the same question for every customer on the same cycle: the answers are
+# kept by the cycle's field values (equal cycles share them).
+_PERIODS: dict[tuple[Any, datetime, datetime], Period] = {}
+_PERIODS_LIMIT = 65_536
+
+
 def _cycle_period(billing: BillingCycle, start: datetime, end: datetime) -> Period:
-    """The cycle's period whose bounds are ``start`` and ``end``, or an error.
-
-    Cached: a billing run asks the same question for every customer on the same cycle.
-    """
+    """The cycle's period whose bounds are ``start`` and ``end``, or an error."""
+    key = (cycle_key(billing), start, end)
+    found = _PERIODS.get(key)
+    if found is not None:
+        return found
     expected = billing.locate(start)
     if expected.start != start or expected.end != end:
         raise InvalidValueError(
@@ -97,6 +135,9 @@ def _cycle_period(billing: BillingCycle, start: datetime, end: datetime) -> Peri
             Period(start, end),
             f"a billing period of the contract's cycle, such as {expected}",
         )
+    if len(_PERIODS) >= _PERIODS_LIMIT:
+        _PERIODS.clear()
+    _PERIODS[key] = expected
     return expected
 
 
@@ -114,6 +155,23 @@ def resolve_period(contract: Contract, period: Period | date | datetime) -> Peri
         midnight = datetime.combine(period, time(0), tzinfo=contract.billing_zone)
         return contract.billing.locate(midnight)
     raise InvalidValueError("period", period, "a Period, a date or an aware datetime")
+
+
+# Classes whose instances are usage sources: the runtime protocol check walks the protocol's
+# members on every call, so a class is checked once. Only classes that define ``quantity``
+# themselves are kept (an instance of any other is checked every time).
+_SOURCE_TYPES: set[type] = set()
+
+
+def _is_source(usage: object) -> bool:
+    kind = type(usage)
+    if kind in _SOURCE_TYPES:
+        return True
+    if not isinstance(usage, UsageSource):
+        return False
+    if callable(getattr(kind, "quantity", None)):
+        _SOURCE_TYPES.add(kind)
+    return True
 
 
 def invoice(
@@ -135,7 +193,7 @@ def invoice(
     if not isinstance(contract, Contract):
         raise WrongTypeError("contract", contract, "a Contract (see load_contract)")
     whole = resolve_period(contract, period)
-    if not isinstance(usage, UsageSource):
+    if not _is_source(usage):
         if not isinstance(usage, Mapping):
             raise WrongTypeError(
                 "usage",
@@ -145,6 +203,7 @@ def invoice(
             )
         # A plain mapping of meter name to quantity is the usage of this one period.
         usage = MappingUsage(usage, period=whole, customer=contract.customer)
+    source = cast("UsageSource", usage)  # checked just above
     segments = contract.segments(whole)
     if not segments:
         raise InvalidValueError(
@@ -156,51 +215,71 @@ def invoice(
         )
     currency = contract.currency
     customer = contract.customer
-    period_days = whole.days
     lines: list[InvoiceLine] = []
     discounts: list[DiscountLine] = []
-    taxes: dict[tuple[str, Decimal, TaxRounding, RoundingMode], list[Decimal]] = {}
+    taxes: dict[TaxKey, list[Decimal]] = {}
     for segment in segments:
-        partial = segment.start != whole.start or segment.end != whole.end
-        days = (segment.end.date() - segment.start.date()).days if partial else period_days
-        billed = _Segment(segment, whole, currency, partial, days, period_days)
-        drafts = billed.fees() + billed.usage(usage, customer)
+        lines.extend(_bill_segment(segment, whole, currency, source, customer, discounts, taxes))
+    subtotal = _ZERO
+    for line in lines:
+        subtotal = _add(subtotal, line.rounded)
+    discount_total = _sum(line.amount for line in discounts) if discounts else _ZERO
+    if taxes:
+        tax_lines = tuple(_tax_line(key, bases, currency) for key, bases in taxes.items())
+        tax_total = _sum(tax.amount for tax in tax_lines)
+    else:
+        tax_lines, tax_total = (), _ZERO
+    issued = whole.end.date()
+    return new_invoice(
+        number if number is not None else invoice_number(customer, whole),
+        customer,
+        currency,
+        contract.billing.timezone,
+        whole,
+        issued,
+        issued + timedelta(days=contract.payment_terms_days),
+        contract.bill_to,
+        contract.seller,
+        tuple(lines),
+        tuple(discounts),
+        tax_lines,
+        subtotal,
+        discount_total,
+        tax_total,
+        _add(_subtract(subtotal, discount_total), tax_total),
+    )
+
+
+def _bill_segment(  # noqa: PLR0917  (private helper of invoice(), once per segment)
+    segment: Segment,
+    whole: Period,
+    currency: str,
+    source: UsageSource,
+    customer: str,
+    discounts: list[DiscountLine],
+    taxes: dict[TaxKey, list[Decimal]],
+) -> list[InvoiceLine]:
+    """The lines of one segment; its discount lines and tax bases go to ``discounts``, ``taxes``."""
+    billed = _Segment(segment, whole, currency)
+    drafts = billed.fees()
+    billed.usage(drafts, source, customer)
+    terms = billed.terms
+    if terms.discounts:
         taken = billed.discounts(drafts, discounts)
-        seg_lines = [
-            draft.line(discount)
-            for draft, discount in zip(drafts, taken, strict=True)
-        ]
+        pairs = zip(drafts, taken, strict=True)
+        lines = [new_invoice_line(*draft, discount) for draft, discount in pairs]
+    else:
+        zero = terms.zero
+        lines = [new_invoice_line(*draft, zero) for draft in drafts]
+    if terms.commitment is not None:
         true_up = billed.true_up(drafts)
         if true_up is not None:
-            seg_lines.append(true_up)
-        plan = segment.plan
-        for tax in plan.taxes:
-            key = (tax.name, tax.percent, plan.tax_rounding, plan.rounding)
-            taxes.setdefault(key, []).extend(line.net for line in seg_lines)
-        lines.extend(seg_lines)
-    tax_lines = tuple(_tax_line(key, bases, currency) for key, bases in taxes.items())
-    subtotal = _sum(line.rounded for line in lines)
-    discount_total = _sum(line.amount for line in discounts)
-    tax_total = _sum(tax.amount for tax in tax_lines)
-    issued = whole.end.date()
-    return Invoice(
-        number=number if number is not None else invoice_number(customer, whole),
-        customer=customer,
-        currency=currency,
-        timezone=contract.billing.timezone,
-        period=whole,
-        issued_on=issued,
-        due_on=issued + timedelta(days=contract.payment_terms_days),
-        bill_to=contract.bill_to,
-        seller=contract.seller,
-        lines=tuple(lines),
-        discounts=tuple(discounts),
-        taxes=tax_lines,
-        subtotal=subtotal,
-        discount_total=discount_total,
-        tax_total=tax_total,
-        total=_add(_subtract(subtotal, discount_total), tax_total),
-    )
+            lines.append(true_up)
+    if terms.tax_keys:
+        nets = [_subtract(line.rounded, line.discount) for line in lines]
+        for key in terms.tax_keys:
+            taxes.setdefault(key, []).extend(nets)
+    return lines
 
 
 def _sum(values: Iterable[Decimal]) -> Decimal:
@@ -210,87 +289,10 @@ def _sum(values: Iterable[Decimal]) -> Decimal:
     return total
 
 
-class _Draft:
-    """A fee or usage line before its discount is known."""
-
-    __slots__ = (
-        "amount",
-        "charge",
-        "description",
-        "kind",
-        "plan",
-        "price_version",
-        "proration",
-        "quantity",
-        "rating",
-        "rounded",
-        "segment",
-        "timing",
-        "unit",
-        "unit_price",
-    )
-
-    def __init__(  # noqa: PLR0917  (one positional slot per field, like a dataclass)
-        self,
-        kind: LineKind,
-        charge: str,
-        description: str,
-        segment: Segment,
-        quantity: Decimal,
-        unit: str,
-        unit_price: Decimal | None,
-        price_version: date | None,
-        timing: Timing | None,
-        proration: tuple[int, int] | None,
-        rating: Charge | None,
-        amount: Decimal,
-        rounded: Decimal,
-    ) -> None:
-        self.kind = kind
-        self.charge = charge
-        self.description = description
-        self.segment = segment
-        self.plan = segment.plan.name
-        self.quantity = quantity
-        self.unit = unit
-        self.unit_price = unit_price
-        self.price_version = price_version
-        self.timing = timing
-        self.proration = proration
-        self.rating = rating
-        self.amount = amount
-        self.rounded = rounded
-
-    def line(self, discount: Decimal) -> InvoiceLine:
-        """The finished line, with the discounts taken off it."""
-        return InvoiceLine(
-            kind=self.kind,
-            charge=self.charge,
-            description=self.description,
-            plan=self.plan,
-            start=self.segment.start,
-            end=self.segment.end,
-            quantity=self.quantity,
-            unit=self.unit,
-            unit_price=self.unit_price,
-            price_version=self.price_version,
-            timing=self.timing,
-            proration=self.proration,
-            rating=self.rating,
-            amount=self.amount,
-            rounded=self.rounded,
-            discount=discount,
-        )
-
-
 def _unit_price(price: MatrixPrice, cell: int | None) -> Decimal | None:
     """The unit price of a matrix cell (or the default) when it is a per-unit price."""
     priced = price.default if cell is None else price.cells[cell - 1].price
     return priced.unit_amount if isinstance(priced, PerUnitPrice) else None
-
-
-def _version_date(effective_from: date) -> date | None:
-    return None if effective_from == ALWAYS else effective_from
 
 
 class _Segment:
@@ -299,113 +301,91 @@ class _Segment:
     __slots__ = (
         "currency",
         "days",
+        "end",
         "first_day",
-        "mode",
         "partial",
         "period_days",
-        "plan",
+        "proration",
         "segment",
+        "start",
+        "terms",
         "whole",
     )
 
-    def __init__(  # noqa: PLR0917  (private helper, called once per segment)
-        self,
-        segment: Segment,
-        whole: Period,
-        currency: str,
-        partial: bool,  # noqa: FBT001  (private helper)
-        days: int,
-        period_days: int,
-    ) -> None:
+    def __init__(self, segment: Segment, whole: Period, currency: str) -> None:
         self.segment = segment
         self.whole = whole
-        self.plan: Plan = segment.plan
+        self.terms: PlanTerms = plan_terms(segment.plan)
         self.currency = currency
-        self.mode = segment.plan.rounding
-        self.partial = partial
-        self.days = days
-        self.period_days = period_days
-        self.first_day = segment.start.date()
+        self.start = start = segment.start
+        self.end = end = segment.end
+        self.partial = partial = start != whole.start or end != whole.end
+        self.first_day = start.date()
+        if partial:
+            self.period_days = whole.days
+            self.days = (end.date() - self.first_day).days
+            self.proration: tuple[int, int] | None = (self.days, self.period_days)
+        else:
+            self.proration = None
 
     def _prorated(self, amount: Decimal) -> Decimal:
         """``amount`` for the segment's days of the period, rounded once."""
         share = prorate(
             Money(amount, self.currency),
             self.whole,
-            (self.segment.start, self.segment.end),
+            (self.start, self.end),
             ProrationBasis.DAYS,
         )
-        return share.rounded(self.mode).amount
+        return share.rounded(self.terms.mode).amount
 
     def fees(self) -> list[_Draft]:
         """One draft per recurring fee."""
-        drafts = []
-        plan = self.plan
-        proration = (self.days, self.period_days) if self.partial else None
-        for fee in plan.fees:
-            version = in_force(fee.versions, self.first_day, f"amount of fee {fee.name!r}")
-            if self.partial:
-                amount = rounded = self._prorated(version.amount)
+        drafts: list[_Draft] = []
+        terms = self.terms
+        name, unit, start, end = terms.name, terms.unit, self.start, self.end
+        proration = self.proration
+        for fee in terms.fees:
+            index = fee.index(self.first_day)
+            full = fee.amounts[index]
+            if proration is not None:
+                amount = rounded = self._prorated(full)
             else:
-                amount = version.amount
-                rounded = round_amount(amount, self.currency, self.mode)
+                amount, rounded = full, fee.rounded[index]
             drafts.append(
-                _Draft(
-                    LineKind.FEE,
-                    fee.name,
-                    fee.label,
-                    self.segment,
-                    _ONE,
-                    plan.period_unit,
-                    version.amount,
-                    _version_date(version.effective_from),
-                    fee.timing,
-                    proration,
-                    None,
-                    amount,
-                    rounded,
+                (
+                    _FEE, fee.name, fee.label, name, start, end, _ONE, unit, full,
+                    fee.dates[index], fee.timing, proration, None, amount, rounded,
                 ),
             )
         return drafts
 
-    def usage(self, source: UsageSource, customer: str) -> list[_Draft]:
-        """One draft per metered charge, its usage rated by the version in force."""
-        drafts = []
-        segment = self.segment
-        for charge in self.plan.metered:
-            version = in_force(charge.versions, self.first_day, f"price of {charge.name!r}")
-            price = version.price
-            if isinstance(price, MatrixPrice):
-                drafts.extend(self._matrix(source, customer, charge, version, price))
+    def usage(self, drafts: list[_Draft], source: UsageSource, customer: str) -> None:
+        """Add one draft per metered charge to ``drafts``: usage rated by the version in force."""
+        terms = self.terms
+        name, start, end = terms.name, self.start, self.end
+        rounder = terms.round
+        for charge in terms.metered:
+            index = charge.index(self.first_day)
+            price = charge.prices[index]
+            if charge.matrix[index]:
+                drafts.extend(self._matrix(source, customer, charge, index, price))  # type: ignore[arg-type]
                 continue
-            quantity = source.quantity(customer, charge.meter, segment.start, segment.end)
-            rating = price.rate(quantity)
+            rating = price.rate(source.quantity(customer, charge.meter, start, end))
             amount = rating.amount
             drafts.append(
-                _Draft(
-                    LineKind.USAGE,
-                    charge.name,
-                    charge.label,
-                    segment,
-                    rating.quantity,
-                    charge.unit,
-                    price.unit_amount if isinstance(price, PerUnitPrice) else None,
-                    _version_date(version.effective_from),
-                    None,
-                    None,
-                    rating,
-                    amount,
-                    round_amount(amount, self.currency, self.mode),
+                (
+                    _USAGE, charge.name, charge.label, name, start, end, rating.quantity,
+                    charge.unit, charge.unit_prices[index], charge.dates[index], None, None,
+                    rating, amount, rounder(amount),
                 ),
             )
-        return drafts
 
     def _matrix(
         self,
         source: UsageSource,
         customer: str,
-        charge: MeteredCharge,
-        version: MeteredPriceVersion,
+        terms: ChargeTerms,
+        index: int,
         price: MatrixPrice,
     ) -> list[_Draft]:
         """Drafts of a matrix price: one per cell (or combination), one for its own adjustment.
@@ -413,6 +393,7 @@ class _Segment:
         The usage comes by the meter's ``group_by`` values; properties that are not one of the
         matrix's dimensions are left out (their groups add up).
         """
+        charge: MeteredCharge = terms.charge
         if isinstance(source, Mapping):  # a usage table given as it is
             source = TableUsage(source)
         if not isinstance(source, GroupedUsageSource):
@@ -422,16 +403,15 @@ class _Segment:
                 f"a source with usage by group (groups(...)) for the matrix price of"
                 f" {charge.name!r}",
             )
-        segment = self.segment
         dimensions = set(price.dimensions)
-        groups = source.groups(customer, charge.meter, segment.start, segment.end)
+        groups = source.groups(customer, charge.meter, self.start, self.end)
         rating = price.rate_usage(
             [
                 ({name: value for name, value in group if name in dimensions}, quantity)
                 for group, quantity in groups.items()
             ],
         )
-        when = _version_date(version.effective_from)
+        when = terms.dates[index]
         pieces: list[tuple[str, Charge | None, Decimal | None]] = [
             (f"{charge.label}: {part.label}", part.charge, _unit_price(price, part.cell))
             for part in rating.parts
@@ -460,20 +440,9 @@ class _Segment:
         quantity: Decimal,
         amount: Decimal,
     ) -> _Draft:
-        return _Draft(
-            LineKind.USAGE,
-            charge.name,
-            description,
-            self.segment,
-            quantity,
-            charge.unit,
-            unit_price,
-            when,
-            None,
-            None,
-            rating,
-            amount,
-            round_amount(amount, self.currency, self.mode),
+        return (
+            _USAGE, charge.name, description, self.terms.name, self.start, self.end, quantity,
+            charge.unit, unit_price, when, None, None, rating, amount, self.terms.round(amount),
         )
 
     def discounts(self, drafts: Sequence[_Draft], out: list[DiscountLine]) -> list[Decimal]:
@@ -481,35 +450,27 @@ class _Segment:
 
         Appends one :class:`DiscountLine` per discount of the plan to ``out``.
         """
-        taken = [round_amount(_ZERO, self.currency)] * len(drafts)
-        plan = self.plan
-        if not plan.discounts:
-            return taken
-        ordered: list[PercentageDiscount | FixedDiscount] = [
-            d for d in plan.discounts if isinstance(d, PercentageDiscount)
-        ]
-        ordered += [d for d in plan.discounts if isinstance(d, FixedDiscount)]
-        for discount in ordered:
+        terms = self.terms
+        zero = terms.zero
+        taken = [zero] * len(drafts)
+        for discount in terms.discounts:
             names = discount.applies_to
             chosen = [
                 index
                 for index, draft in enumerate(drafts)
-                if names is None or draft.charge in names
+                if names is None or draft[_CHARGE] in names
             ]
-            left = [_subtract(drafts[i].rounded, taken[i]) for i in chosen]
+            left = [_subtract(drafts[i][_ROUNDED], taken[i]) for i in chosen]
             base = _sum(left)
             if isinstance(discount, PercentageDiscount):
                 value = discount.percent
-                wanted = round_amount(
-                    _divide(_multiply(base, value), _HUNDRED), self.currency, self.mode
-                )
+                wanted = terms.round(_divide(_multiply(base, value), _HUNDRED))
             else:
                 value = discount.amount
-                whole = self._prorated(value) if self.partial else value
-                wanted = round_amount(whole, self.currency, self.mode)
+                wanted = terms.round(self._prorated(value) if self.partial else value)
             amount = min(wanted, base)
             if amount > 0:
-                parts = allocate(Money(amount, self.currency), left, self.mode)
+                parts = allocate(Money(amount, self.currency), left, terms.mode)
                 for index, part in zip(chosen, parts, strict=True):
                     taken[index] = _add(taken[index], part.amount)
             out.append(
@@ -518,23 +479,20 @@ class _Segment:
                     kind=discount.kind,
                     value=value,
                     applies_to=names,
-                    plan=plan.name,
-                    amount=amount if amount > 0 else round_amount(_ZERO, self.currency),
+                    plan=terms.name,
+                    amount=amount if amount > 0 else zero,
                 ),
             )
         return taken
 
     def true_up(self, drafts: Sequence[_Draft]) -> InvoiceLine | None:
         """The commitment true-up line, or ``None`` when usage met the commitment."""
-        commitment = self.plan.commitment
+        terms = self.terms
+        commitment = terms.commitment
         if commitment is None:
             return None
-        owed = (
-            self._prorated(commitment)
-            if self.partial
-            else round_amount(commitment, self.currency, self.mode)
-        )
-        used = _sum(d.rounded for d in drafts if d.kind is LineKind.USAGE)
+        owed = self._prorated(commitment) if self.partial else terms.round(commitment)
+        used = _sum(d[_ROUNDED] for d in drafts if d[_KIND] is _USAGE)
         shortfall = _subtract(owed, used)
         if shortfall <= 0:
             return None
@@ -556,34 +514,17 @@ class _Segment:
             adjustment_reason=None,
             amount=shortfall,
         )
-        return InvoiceLine(
-            kind=LineKind.COMMITMENT,
-            charge="commitment",
-            description="Minimum commitment true-up",
-            plan=self.plan.name,
-            start=self.segment.start,
-            end=self.segment.end,
-            quantity=_ONE,
-            unit=self.plan.period_unit,
-            unit_price=None,
-            price_version=None,
-            timing=None,
-            proration=(self.days, self.period_days) if self.partial else None,
-            rating=rating,
-            amount=shortfall,
-            rounded=shortfall,
-            discount=round_amount(_ZERO, self.currency),
+        return new_invoice_line(
+            LineKind.COMMITMENT, "commitment", "Minimum commitment true-up", terms.name,
+            self.start, self.end, _ONE, terms.unit, None, None, None, self.proration, rating,
+            shortfall, shortfall, terms.zero,
         )
 
 
-def _tax_line(
-    key: tuple[str, Decimal, TaxRounding, RoundingMode],
-    bases: list[Decimal],
-    currency: str,
-) -> TaxLine:
+def _tax_line(key: TaxKey, bases: list[Decimal], currency: str) -> TaxLine:
     name, percent, rounding, mode = key
     base = _sum(bases)
-    if rounding is TaxRounding.PER_LINE:
+    if rounding is rounding.PER_LINE:
         amount = _sum(
             round_amount(_divide(_multiply(net, percent), _HUNDRED), currency, mode)
             for net in bases
@@ -592,4 +533,3 @@ def _tax_line(
     else:
         amount = round_amount(_divide(_multiply(base, percent), _HUNDRED), currency, mode)
     return TaxLine(name=name, percent=percent, rounding=rounding, base=base, amount=amount)
-

@@ -25,9 +25,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from meterlib._numbers import ROUNDED
+from meterlib._numbers import EXACT, ROUNDED
 from meterlib.errors import InvalidValueError
-from meterlib.invoicing.contracts import Contract
+from meterlib.invoicing.contracts import Contract, cycle_key
 from meterlib.invoicing.engine import invoice, resolve_period
 from meterlib.invoicing.invoice import Invoice
 from meterlib.metering.meters import Meter
@@ -78,22 +78,30 @@ class ColumnUsage:
         divisors = result.column(columns[6 + width])
         plain = pc.all(pc.equal(divisors, 1)).as_py() is not False
         values = trim_decimal_text(texts).to_pylist()
-        raw = values if plain else texts.to_pylist()
-        divided = [] if plain else divisors.to_pylist()
+        if plain:
+            quantities = list(map(Decimal, values))
+        else:  # a quotient from the untrimmed text, as written
+            quantities = [
+                Decimal(value) if divisor == 1 else ROUNDED.divide(Decimal(raw), Decimal(divisor))
+                for value, raw, divisor in zip(
+                    values, texts.to_pylist(), divisors.to_pylist(), strict=True
+                )
+            ]
+        spans = [bounds[index] for index in indexes]
         totals = self._totals
-        by_group = self._groups
-        for row, (customer, name, index) in enumerate(
-            zip(customers, meter_names, indexes, strict=True)
-        ):
-            if plain or divided[row] == 1:
-                value = Decimal(values[row])
-            else:
-                value = ROUNDED.divide(Decimal(raw[row]), Decimal(divided[row]))
-            start, end = bounds[index]
-            cell = (customer, name, start, end)
+        add = EXACT.add
+        cells = [
+            (customer, name, start, end)
+            for customer, name, (start, end) in zip(customers, meter_names, spans, strict=True)
+        ]
+        for cell, value in zip(cells, quantities, strict=True):
             found = totals.get(cell)
-            totals[cell] = value if found is None else found + value
-            keys = names[name]
+            totals[cell] = value if found is None else add(found, value)
+        if not any(names.values()):
+            return
+        by_group = self._groups
+        for row, (cell, value) in enumerate(zip(cells, quantities, strict=True)):
+            keys = names[cell[1]]
             if keys:
                 group = tuple((key, groups[i][row]) for i, key in enumerate(keys))
                 by_group.setdefault(cell, {})[group] = value
@@ -178,11 +186,14 @@ def invoices_from_source(
     chosen = _meters(contracts, meters)
     work: list[tuple[Contract, Period]] = []
     spans: set[tuple[int, int]] = set()
+    # Each bound as the datetime the engine will ask with (a contract keeps its segments and
+    # equal cycles share their periods), so a cell's look-up finds its key by identity.
+    instants: dict[int, datetime] = {}
     known: dict[tuple[Any, int], Period] = {}  # a cycle's n-th period, once per cycle
     for contract in contracts:
         for given in periods:
             if isinstance(given, int):
-                key = (contract.billing, given)
+                key = (cycle_key(contract.billing), given)
                 if key not in known:
                     known[key] = contract.period(given)
                 period = known[key]
@@ -193,7 +204,12 @@ def invoices_from_source(
             if not segments:
                 continue
             work.append((contract, whole))
-            spans.update((micros(s.start), micros(s.end)) for s in segments)
+            for segment in segments:
+                start, end = segment.start, segment.end
+                lo, hi = micros(start), micros(end)
+                instants.setdefault(lo, start)
+                instants.setdefault(hi, end)
+                spans.add((lo, hi))
     db, view = source_view(source, chosen, scale, connection)
     usage = ColumnUsage()
     for layer in _layers(spans):
@@ -209,7 +225,8 @@ def invoices_from_source(
         )
         text = query.sql("duckdb", pretty=False)
         sql = f'SELECT * REPLACE (CAST("value" AS VARCHAR) AS "value") FROM ({text})'  # noqa: S608  (the compiled query)
-        usage.add_result(run_arrow(db, sql), layer_periods, chosen)
+        cells = [Period(instants[lo], instants[hi]) for lo, hi in layer]
+        usage.add_result(run_arrow(db, sql), cells, chosen)
     if spans:
         union = [Period(_instant(lo), _instant(hi)) for lo, hi in _union(spans)]
         report = receipt_report(db, view, chosen, union)
