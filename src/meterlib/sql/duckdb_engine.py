@@ -37,6 +37,7 @@ from meterlib.periods import BillingCycle, Period
 from meterlib.sql.checks import build_conflicts_query, build_receipt_query, receipt_sql_arg_min
 from meterlib.sql.compile import (
     DEFAULT_SCALE,
+    UsageQuery,
     build_usage_query,
     periods_of_interest,
     properties_read,
@@ -51,6 +52,7 @@ __all__ = [
     "SourceRejectedError",
     "SourceUsage",
     "SqlEngineError",
+    "arrow_sql",
     "connect",
     "receipt_report",
     "run_arrow",
@@ -130,6 +132,20 @@ def run_arrow(connection: duckdb.DuckDBPyConnection, sql: str) -> Any:
         raise SqlEngineError(str(error).splitlines()[0]) from None
 
 
+def arrow_sql(query: UsageQuery) -> str:
+    """``query`` in DuckDB SQL for :meth:`UsageQuery.table_of_arrow`: the columns it reads.
+
+    Values as DuckDB's plain decimal text (Arrow would print small ones with an exponent); the
+    period texts, which the table takes from the query's periods, are left out.
+    """
+    groups = "".join(f', "g{i + 1}"' for i in range(query.group_width))
+    return (
+        f'SELECT "customer", "meter", "period_index"{groups}, '  # noqa: S608  (the compiled query)
+        'CAST("value" AS VARCHAR) AS "value", "divisor", "value_text" '
+        f"FROM ({query.sql('duckdb', pretty=False)})"
+    )
+
+
 def source_view(
     source: str | Path | Sequence[str | Path],
     meters: Sequence[Meter],
@@ -177,10 +193,9 @@ def _usage(
         scale=scale,
         exact_columns=view.exact_columns,
         first_copy="arg_min" if len(view.order_by) == 1 else "window",
+        ordered=False,
     )
-    # Values as DuckDB's plain decimal text (Arrow would print small ones with an exponent).
-    sql = f'SELECT * REPLACE (CAST("value" AS VARCHAR) AS "value") FROM ({query.sql("duckdb", pretty=False)})'  # noqa: S608, E501  (the compiled query)
-    return query.table_of_arrow(run_arrow(db, sql)), window
+    return query.table_of_arrow(run_arrow(db, arrow_sql(query))), window
 
 
 def usage_from_source(
