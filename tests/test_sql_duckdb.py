@@ -14,6 +14,7 @@ import pytest
 
 from meterlib.errors import InvalidValueError
 from meterlib.ledger import Ledger
+from meterlib.ledger.backends import open_ledger
 from meterlib.metering.accumulator import Accumulator
 from meterlib.metering.meters import Meter, load_meters
 from meterlib.periods import BillingCycle, Period
@@ -269,10 +270,14 @@ def test_latest_keeps_the_places_it_was_written_with_as_the_other_engines(
     with Ledger(tmp_path / "l.sqlite") as ledger:
         ledger.append(events, meters=[latest, SUM])
         from_ledger = ledger.usage([latest, SUM], [MARCH])
+    with open_ledger(tmp_path / "l.duckdb") as duck:
+        duck.append(events, meters=[latest, SUM])
+        from_duck = duck.usage([latest, SUM], [MARCH])
     got = scan_source(path, [latest, SUM], [MARCH]).table
     texts = [r for r in expected.to_text_records() if r["meter"] == "last"]
     assert [r["value"] for r in texts] == ["502.10", "30"]
-    for other in (got, from_ledger, usage_from_source(tmp_path / "l.sqlite", [latest], [MARCH])):
+    from_file = usage_from_source(tmp_path / "l.sqlite", [latest], [MARCH])
+    for other in (got, from_ledger, from_duck, from_file):
         assert [r for r in other.to_text_records() if r["meter"] == "last"] == texts
 
 
