@@ -23,15 +23,8 @@ from meterlib.metering.meters import Meter
 from meterlib.metering.report import BatchReport  # noqa: F401  (named in docstrings)
 from meterlib.periods import BillingCycle, Period
 from meterlib.sql._values import text_of
-from meterlib.sql.compile import (
-    COPY_NO,
-    TIME_US,
-    locate_periods,
-    periods_of_interest,
-    sql_and,
-    sql_column,
-    sql_int,
-)
+from meterlib.sql.cells import TIME_US, sql_and, sql_column, sql_int
+from meterlib.sql.compile import COPY_NO, locate_periods, periods_of_interest
 from meterlib.sql.compile import ranked_events as _ranked
 from meterlib.sql.dialects import to_sql
 
