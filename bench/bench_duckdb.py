@@ -5,7 +5,8 @@ under ``$METERLIB_BENCH_DIR`` (default: ``<tmp>/meterlib-bench``), never committ
 customers, 12 monthly periods of 2023 (UTC), one event type, ``qty`` as ``DECIMAL(18, 6)`` and a
 ``user`` text; one event in 1,000 is re-sent (same id, same content), so deduplication works.
 
-Measured (median of ``--rounds`` runs, wall clock, the same job and the same figures):
+Measured (median of ``--rounds`` runs, wall clock, the same job and the same figures; the
+hand-written query, polars and meterlib alternate round by round, CPU seconds printed too):
 
 - meterlib: :func:`meterlib.sql.usage_from_source` with a ``sum`` and a ``unique_count`` meter
   (view registration, the compiled query, and the result as a ``UsageTable``: 240,000 cells);
