@@ -5,7 +5,8 @@ under ``$METERLIB_BENCH_DIR`` (default: ``<tmp>/meterlib-bench``), never committ
 customers, 12 monthly periods of 2023 (UTC), one event type, ``qty`` as ``DECIMAL(18, 6)`` and a
 ``user`` text; one event in 1,000 is re-sent (same id, same content), so deduplication works.
 
-Measured (median of ``--rounds`` runs, wall clock, the same job and the same figures):
+Measured (median of ``--rounds`` runs, wall clock, the same job and the same figures; the
+hand-written query, polars and meterlib alternate round by round, CPU seconds printed too):
 
 - meterlib: :func:`meterlib.sql.usage_from_source` with a ``sum`` and a ``unique_count`` meter
   (view registration, the compiled query, and the result as a ``UsageTable``: 240,000 cells);
@@ -223,6 +224,29 @@ def _timed(action: Any, rounds: int) -> tuple[float, Any]:
     return statistics.median(times), result
 
 
+def _interleaved(jobs: dict[str, Any], rounds: int) -> dict[str, tuple[float, Any]]:
+    """Median seconds and last result of each job, the jobs alternating round by round.
+
+    A change in the machine's load then touches every job alike, so the ratios hold better
+    than the absolute figures. CPU seconds (all threads) are printed too.
+    """
+    wall: dict[str, list[float]] = {name: [] for name in jobs}
+    cpu: dict[str, list[float]] = {name: [] for name in jobs}
+    results: dict[str, Any] = {}
+    for number in range(rounds):
+        for name, job in jobs.items():
+            started, used = time.perf_counter(), time.process_time()
+            results[name] = job()
+            wall[name].append(time.perf_counter() - started)
+            cpu[name].append(time.process_time() - used)
+        print(
+            f"  round {number + 1}: "
+            + ", ".join(f"{n} {wall[n][-1]:.2f} s ({cpu[n][-1]:.2f} CPU-s)" for n in jobs),
+            flush=True,
+        )
+    return {name: (statistics.median(wall[name]), results[name]) for name in jobs}
+
+
 def jsonl_file(path: Path, events: int) -> Path:
     """The first ``events`` events of the Parquet file as JSON Lines (cached)."""
     target = path.with_name(f"events-{events}.jsonl")
@@ -337,10 +361,15 @@ def main() -> None:
         jsonl_row(args.jsonl, args.rounds, "python bench/bench_duckdb.py --jsonl-only")
         return
     path = data_file(args.events)
-    print("timing the hand-written query, polars, meterlib ...", flush=True)
-    hand_seconds, rows = _timed(lambda: hand_written(path), args.rounds)
-    polars_seconds, frame = _timed(lambda: polars_job(path), args.rounds)
-    ours_seconds, got = _timed(lambda: meterlib_duckdb(path), args.rounds)
+    print("timing the hand-written query, polars, meterlib (alternating) ...", flush=True)
+    jobs = {
+        "hand": lambda: hand_written(path),
+        "polars": lambda: polars_job(path),
+        "meterlib": lambda: meterlib_duckdb(path),
+    }
+    (hand_seconds, rows), (polars_seconds, frame), (ours_seconds, got) = _interleaved(
+        jobs, args.rounds
+    ).values()
     expected = as_usage(list(zip(*(rows.column(i).to_pylist() for i in range(4)), strict=True)))
     from_polars = as_usage([(c, m - 1, u, n) for c, m, u, n in frame.iter_rows()])
     if got != expected or got != from_polars:

@@ -14,10 +14,11 @@ import pytest
 
 from meterlib.errors import InvalidValueError
 from meterlib.ledger import Ledger
+from meterlib.ledger.backends import open_ledger
 from meterlib.metering.accumulator import Accumulator
 from meterlib.metering.meters import Meter, load_meters
 from meterlib.periods import BillingCycle, Period
-from meterlib.sql import SqlEngineError, scan_source, usage_from_source
+from meterlib.sql import SqlEngineError, build_usage_query, scan_source, usage_from_source
 
 MARCH = Period(datetime(2023, 3, 1, tzinfo=UTC), datetime(2023, 4, 1, tzinfo=UTC))
 SUM = Meter.model_validate({"name": "units", "type": "t", "aggregation": "sum", "property": "q"})
@@ -76,8 +77,10 @@ def test_json_numbers_are_exact_as_in_ingest(tmp_path: Path) -> None:
     # reads it as the exact decimal, as `meterlib ingest` and the accumulator do.
     path = tmp_path / "e.jsonl"
     path.write_text(
-        json.dumps(_event("n", 0)).replace('"q": 0', '"q": 1.5') + "\n"
-        + json.dumps(_event("m", 0)).replace('"q": 0', '"q": 0.100000000001') + "\n"
+        json.dumps(_event("n", 0)).replace('"q": 0', '"q": 1.5')
+        + "\n"
+        + json.dumps(_event("m", 0)).replace('"q": 0', '"q": 0.100000000001')
+        + "\n"
     )
     assert usage_from_source(path, [SUM], [MARCH]).quantity(
         "c", "units", MARCH.start, MARCH.end
@@ -249,3 +252,55 @@ def test_a_ledger_written_by_meterlib_gives_the_ledgers_own_usage(tmp_path: Path
         expected = ledger.usage(meters, cycle)
     assert len(expected) > 0
     assert usage_from_source(path, meters, cycle) == expected
+
+
+def test_latest_keeps_the_places_it_was_written_with_as_the_other_engines(
+    tmp_path: Path,
+) -> None:
+    latest = Meter.model_validate(
+        {"name": "last", "type": "t", "aggregation": "latest", "property": "q"}
+    )
+    events = [
+        _event("a", "502.10", time="2023-03-12T00:00:00+00:00"),
+        _event("b", "7.5", time="2023-03-11T00:00:00+00:00"),
+        _event("c", "30", time="2023-03-02T00:00:00+00:00", customer="d"),
+    ]
+    path = _jsonl(tmp_path / "e.jsonl", events)
+    expected = _accumulated([latest, SUM], [MARCH], events)
+    with Ledger(tmp_path / "l.sqlite") as ledger:
+        ledger.append(events, meters=[latest, SUM])
+        from_ledger = ledger.usage([latest, SUM], [MARCH])
+    with open_ledger(tmp_path / "l.duckdb") as duck:
+        duck.append(events, meters=[latest, SUM])
+        from_duck = duck.usage([latest, SUM], [MARCH])
+    got = scan_source(path, [latest, SUM], [MARCH]).table
+    texts = [r for r in expected.to_text_records() if r["meter"] == "last"]
+    assert [r["value"] for r in texts] == ["502.10", "30"]
+    from_file = usage_from_source(tmp_path / "l.sqlite", [latest], [MARCH])
+    for other in (got, from_ledger, from_duck, from_file):
+        assert [r for r in other.to_text_records() if r["meter"] == "last"] == texts
+
+
+def test_meters_reading_the_same_rows_share_one_aggregation(tmp_path: Path) -> None:
+    meters = [
+        SUM,
+        Meter.model_validate({"name": "n", "type": "t", "aggregation": "count"}),
+        Meter.model_validate(
+            {"name": "distinct", "type": "t", "aggregation": "unique_count", "property": "q"}
+        ),
+        Meter.model_validate({"name": "low", "type": "t", "aggregation": "min", "property": "q"}),
+        Meter.model_validate({"name": "other", "type": "u", "aggregation": "count"}),
+    ]
+    events = [
+        _event("a", "1.5"),
+        _event("b", "2"),
+        _event("b", "2"),
+        _event("c", "1.5", customer="d"),
+        {**_event("e", "9"), "type": "u"},
+    ]
+    path = _jsonl(tmp_path / "e.jsonl", events)
+    expected = _accumulated(meters, [MARCH], events)
+    assert usage_from_source(path, meters, [MARCH]) == expected
+    assert usage_from_source(path, meters[:3], [MARCH]) == _accumulated(meters[:3], [MARCH], events)
+    sql = build_usage_query(meters[:3], [MARCH]).sql(pretty=False)
+    assert sql.count("GROUP BY") == 1  # one aggregation for the three meters (copies by window)

@@ -109,3 +109,47 @@ def test_invalid_cells_are_refused(values):
 def test_unknown_format_is_refused():
     with pytest.raises(InvalidValueError, match="'fmt'"):
         table().render("xml")  # type: ignore[arg-type]
+
+
+def test_from_columns_equals_the_constructor():
+    given = table()
+    rows = list(given.items())
+    built = UsageTable.from_columns(
+        [k.customer for k, _ in rows],
+        [k.meter for k, _ in rows],
+        [k.period for k, _ in rows],
+        [k.group for k, _ in rows],
+        [v for _, v in rows],
+    )
+    assert built == given
+    assert built.rows() == given.rows()
+    plain = UsageTable.from_columns(["c"], ["m"], [rows[0][0].period], None, [Decimal("1.50")])
+    assert plain == UsageTable({UsageKey("c", "m", rows[0][0].period): Decimal("1.5")})
+
+
+@pytest.mark.parametrize(
+    ("values", "problem"),
+    [
+        ([Decimal(1), 1], "finite Decimal"),
+        ([Decimal(1), Decimal("NaN")], "finite Decimal"),
+        ([Decimal(1)], "one length"),
+    ],
+)
+def test_from_columns_refuses_what_the_constructor_refuses(values, problem):
+    period = JAN
+    with pytest.raises(InvalidValueError, match=problem):
+        UsageTable.from_columns(["a", "b"], ["m", "m"], [period, period], None, values)
+
+
+def test_from_columns_refuses_a_cell_given_twice():
+    period = JAN
+    with pytest.raises(InvalidValueError, match="given twice"):
+        UsageTable.from_columns(["a", "a"], ["m", "m"], [period, period], None, [Decimal(1)] * 2)
+
+
+def test_keys_hash_by_their_parts_and_equal_keys_hash_alike():
+    key = next(iter(table()))
+    same = UsageKey(key.customer, key.meter, Period(key.period.start, key.period.end), key.group)
+    assert same == key
+    assert hash(same) == hash(key)
+    assert {same: 1}[key] == 1

@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from meterlib.metering.accumulator import Accumulator
-from meterlib.sql import scan_source, usage_from_source
+from meterlib.sql import build_usage_query, scan_source, usage_from_source
 from meterlib.testing.events import CUSTOMERS, CYCLE, METERS, WINDOW, event_sets
 from tests.budget import examples
 from tests.sql_strategies import formats, write_events
@@ -81,3 +81,37 @@ def test_a_cycle_without_window_counts_every_period_events_reach(
         path = write_events(Path(folder), stream, "jsonl")
         table = usage_from_source(path, METERS, CYCLE)
     assert table == accumulator.usage()
+
+
+@settings(max_examples=examples(25))
+@given(stream=event_sets(), fmt=formats(), customer=st.sampled_from([None, *CUSTOMERS]))
+def test_stored_first_copies_give_the_same_usage_and_report_as_grouping_again(
+    stream: list[dict[str, Any]], fmt: str, customer: str | None
+) -> None:
+    """scan_source groups by id once (a temporary table); each query grouping again agrees."""
+    from meterlib.sql import duckdb_engine as engine  # noqa: PLC0415
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = write_events(Path(folder), stream, fmt)
+        db, view = engine.source_view(path, METERS, 12, None)
+        chosen = list(CYCLE.periods_between(WINDOW.start, WINDOW.end))
+        results = []
+        for store in (False, True):
+            stored = store and engine.store_first_copies(db, view)
+            assert stored == (store and len(view.order_by) == 1)
+            query = build_usage_query(
+                METERS,
+                chosen,
+                customer=customer,
+                exact_columns=view.exact_columns,
+                ordered=False,
+                **engine.usage_source(view, stored=stored),
+            )
+            table = query.table_of_arrow(engine.run_arrow(db, engine.arrow_sql(query)))
+            report = engine.receipt_report(
+                db, view, METERS, chosen, customer=customer, stored=stored
+            )
+            results.append((table, report))
+    (table, report), (stored_table, stored_report) = results
+    assert stored_table == table
+    assert stored_report == report

@@ -23,15 +23,8 @@ from meterlib.metering.meters import Meter
 from meterlib.metering.report import BatchReport  # noqa: F401  (named in docstrings)
 from meterlib.periods import BillingCycle, Period
 from meterlib.sql._values import text_of
-from meterlib.sql.compile import (
-    COPY_NO,
-    TIME_US,
-    locate_periods,
-    periods_of_interest,
-    sql_and,
-    sql_column,
-    sql_int,
-)
+from meterlib.sql.cells import TIME_US, sql_and, sql_column, sql_int
+from meterlib.sql.compile import COPY_NO, locate_periods, periods_of_interest
 from meterlib.sql.compile import ranked_events as _ranked
 from meterlib.sql.dialects import to_sql
 
@@ -39,7 +32,9 @@ __all__ = [
     "build_conflicts_query",
     "build_receipt_query",
     "compile_conflicts",
+    "firsts_sql",
     "receipt_sql_arg_min",
+    "receipt_sql_of_firsts",
 ]
 
 _KEYS = ("customer", "type", TIME_US)
@@ -272,6 +267,105 @@ def receipt_sql_arg_min(
         f'FROM {source} AS c JOIN chosen AS f ON c."id" = f."id" AND f.copies > 1 '
         f'WHERE c.{order_q} <> f."meterlib_order") '
         "SELECT CAST(sum(copies) AS BIGINT) AS received, "
+        "count(*) FILTER (WHERE meterlib_period IS NOT NULL) AS accepted, "
+        "(SELECT duplicates FROM later) AS duplicates, "
+        "(SELECT conflicts FROM later) AS conflicts, "
+        "count(*) FILTER (WHERE meterlib_period IS NULL) AS outside, "
+        "count(*) FILTER (WHERE meterlib_period IS NOT NULL AND NOT meterlib_matched) "
+        "AS unmetered FROM chosen"
+    )
+
+
+def firsts_sql(content: Sequence[str], *, table: str, order: str, target: str) -> str:
+    """DuckDB SQL storing the first copy of every id of ``table`` as the temporary ``target``.
+
+    One grouping by id (``arg_min`` of a struct over the one receipt column ``order``, as
+    :func:`~meterlib.sql.compile.first_copies` takes it) keeps, per id: ``customer``,
+    ``type``, the time in µs, the ``content`` columns, the first copy's ``order`` value as
+    ``meterlib_order`` and the number of copies (``meterlib_copies``). The usage queries
+    (``first_copy="table"``) and :func:`receipt_sql_of_firsts` read it, so the events are
+    grouped by id once.
+    """
+    names = ["customer", "type", TIME_US, *content, "meterlib_order"]
+    values = [
+        sql_column("customer"),
+        sql_column("type"),
+        exp.UnixMicros(this=sql_column("time")),
+        *(sql_column(c) for c in content),
+        sql_column(order),
+    ]
+    struct = exp.Struct(
+        expressions=[
+            exp.PropertyEQ(this=exp.to_identifier(n, quoted=True), expression=v)
+            for n, v in zip(names, values, strict=True)
+        ]
+    ).sql("duckdb")
+    quoted = [exp.to_identifier(n, quoted=True).sql("duckdb") for n in names]
+    unpacked = ", ".join(f"f.{q} AS {q}" for q in quoted)
+    order_q = exp.to_identifier(order, quoted=True).sql("duckdb")
+    source = exp.to_table(table).sql("duckdb")
+    return (
+        f"CREATE OR REPLACE TEMP TABLE {exp.to_identifier(target).sql('duckdb')} AS "  # noqa: S608  (quoted names)
+        f'SELECT "id", {unpacked}, meterlib_copies FROM (SELECT "id", '
+        f"arg_min({struct}, {order_q}) AS f, "
+        f'count(*) AS meterlib_copies FROM {source} GROUP BY "id")'
+    )
+
+
+def receipt_sql_of_firsts(
+    meters: Sequence[Meter],
+    periods: Sequence[Period],
+    content: Sequence[str],
+    *,
+    table: str,
+    firsts: str,
+    order: str,
+    customer: str | None = None,
+    later: bool = True,
+) -> str:
+    """:func:`build_receipt_query`'s row from the first copies stored by :func:`firsts_sql`.
+
+    The counts of first copies come from ``firsts`` alone; only when some id was sent more
+    than once (``later``) are its later copies read from ``table`` and compared with the first
+    copy. Same columns, same counts as :func:`build_receipt_query`.
+    """
+    if not meters:
+        raise InvalidValueError("meters", meters, "a non-empty sequence of Meter definitions")
+    index, _, _ = locate_periods(list(periods))
+    matched: exp.Expr = _matches(meters[0], None)  # type: ignore[arg-type]
+    for meter in meters[1:]:
+        matched = exp.Or(this=matched, expression=_matches(meter, None))  # type: ignore[arg-type]
+    where = (
+        ""
+        if customer is None
+        else " WHERE "
+        + exp.EQ(this=sql_column("customer"), expression=exp.Literal.string(customer)).sql("duckdb")
+    )
+    quoted = {
+        n: exp.to_identifier(n, quoted=True).sql("duckdb")
+        for n in ("customer", "type", TIME_US, *content, "meterlib_order")
+    }
+    same = " AND ".join(
+        f"c.{quoted[n]} IS NOT DISTINCT FROM f.{quoted[n]}" for n in ("customer", "type", *content)
+    )
+    same += f' AND epoch_us(c."time") = f.{quoted[TIME_US]}'
+    order_q = exp.to_identifier(order, quoted=True).sql("duckdb")
+    source = exp.to_table(table).sql("duckdb")
+    stored = exp.to_table(firsts).sql("duckdb")
+    copies = (
+        "(SELECT "  # noqa: S608  (quoted names)
+        f"count(*) FILTER (WHERE {same}) AS duplicates, "
+        f"count(*) FILTER (WHERE NOT ({same})) AS conflicts "
+        f'FROM {source} AS c JOIN chosen AS f ON c."id" = f."id" AND f.meterlib_copies > 1 '
+        f'WHERE c.{order_q} <> f."meterlib_order")'
+        if later
+        else "(SELECT 0 AS duplicates, 0 AS conflicts)"
+    )
+    return (
+        f"WITH chosen AS (SELECT *, {index.sql('duckdb')} AS meterlib_period, "  # noqa: S608  (quoted names)
+        f"COALESCE(({matched.sql('duckdb')}), false) AS meterlib_matched FROM {stored}{where}), "
+        f"later AS {copies} "
+        "SELECT CAST(sum(meterlib_copies) AS BIGINT) AS received, "
         "count(*) FILTER (WHERE meterlib_period IS NOT NULL) AS accepted, "
         "(SELECT duplicates FROM later) AS duplicates, "
         "(SELECT conflicts FROM later) AS conflicts, "

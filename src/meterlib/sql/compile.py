@@ -38,7 +38,12 @@ of an id totally). Files get these columns from :mod:`meterlib.sql.sources`.
 **Output columns:** ``customer``, ``meter``, ``period_index`` (position in
 :attr:`UsageQuery.periods`), ``period_start``, ``period_end`` (ISO 8601 text), ``g1`` … ``gK``
 (the values of the meter's ``group_by`` properties in sorted name order, NULL past its count),
-``value`` and ``divisor``.
+``value``, ``divisor`` and ``value_text`` (for ``latest``, the winning value as written, so
+that ``502.10`` stays ``502.10`` as in the other engines; NULL for the other aggregations, whose
+figures are read from ``value`` with the scale's padding zeros trimmed).
+
+Meters sharing one ``group_by`` set are aggregated together in one pass over the events (each
+reading only the rows it matches); ``latest`` meters are ranked by a window of their own.
 """
 
 from __future__ import annotations
@@ -54,9 +59,17 @@ from sqlglot import exp
 from meterlib._numbers import EXACT, ROUNDED, to_decimal
 from meterlib.errors import InvalidValueError
 from meterlib.metering.meters import Aggregation, Meter
-from meterlib.metering.table import UsageKey, UsageTable
+from meterlib.metering.table import GroupKey, UsageKey, UsageTable, paused_gc
 from meterlib.periods import BillingCycle, Period
-from meterlib.sql._values import read_number, read_text, text_of
+from meterlib.sql.cells import (
+    END,
+    PERIOD,
+    START,
+    TIME_US,
+    meter_cells,
+    sql_column,
+    sql_int,
+)
 from meterlib.sql.dialects import to_sql
 
 __all__ = [
@@ -79,15 +92,8 @@ CORE_COLUMNS = ("id", "customer", "type", "time")
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICRO = timedelta(microseconds=1)
-# Column names of meterlib's own, prefixed so they cannot meet a property of the same name.
-# TIME_US (an event's time in µs) and COPY_NO (its copy number by id) are read by sql.checks too.
-TIME_US, COPY_NO, _PERIOD, _START, _END = (
-    "meterlib_time_us",
-    "meterlib_copy",
-    "meterlib_period",
-    "meterlib_start_us",
-    "meterlib_end_us",
-)
+#: An event's copy number among the copies of its id (read by :mod:`meterlib.sql.checks` too).
+COPY_NO = "meterlib_copy"
 
 
 def micros(instant: datetime) -> int:
@@ -151,25 +157,6 @@ def _trimmed(value: Decimal) -> Decimal:
         if isinstance(exponent, int) and exponent > 0
         else normal
     )
-
-
-def sql_column(name: str, table: str | None = None) -> exp.Column:
-    """A quoted column reference (shared by :mod:`meterlib.sql.checks`)."""
-    return exp.column(name, table=table, quoted=True)
-
-
-def sql_int(value: int) -> exp.Expr:
-    """An integer literal, negative ones as a negation (DuckDB and SQLite agree on it)."""
-    literal = exp.Literal.number(abs(value))
-    return exp.Neg(this=literal) if value < 0 else literal
-
-
-def sql_and(conditions: Sequence[exp.Expr]) -> exp.Expr:
-    """All of ``conditions`` (at least one), joined by AND."""
-    result = conditions[0]
-    for condition in conditions[1:]:
-        result = exp.And(this=result, expression=condition)
-    return result
 
 
 def locate_periods(periods: Sequence[Period]) -> tuple[exp.Case, exp.Case, exp.Case]:
@@ -316,7 +303,13 @@ class UsageQuery:
             group = tuple(zip(names, row[5 : 5 + len(names)], strict=True))
             value = to_decimal(row[5 + width], f"value of meter {name!r}")
             divisor = to_decimal(row[6 + width], f"divisor of meter {name!r}")
-            value = ROUNDED.divide(value, divisor) if divisor != 1 else _trimmed(value)
+            text = row[7 + width] if len(row) > 7 + width else None
+            if text is not None:  # a value chosen as written (latest): its own places
+                value = to_decimal(text, f"value of meter {name!r}")
+            elif divisor != 1:
+                value = ROUNDED.divide(value, divisor)
+            else:
+                value = _trimmed(value)
             values[UsageKey(customer, name, self.periods[index], group)] = value
         return UsageTable(values)
 
@@ -324,140 +317,63 @@ class UsageQuery:
         """The usage table of the query's result as an Arrow table (the fast way).
 
         ``value`` must be given as plain decimal text (``CAST(value AS VARCHAR)`` in DuckDB:
-        Arrow's own decimal printing uses exponents). Columns are read whole (``to_pylist``);
+        Arrow's own decimal printing uses exponents). Columns are found by name (``customer``,
+        ``meter``, ``period_index``, ``g1`` …, ``value``, ``divisor``, ``value_text``: the
+        period texts may be left out) and read whole (``to_pylist``);
         each value is read once from its text with the scale's padding zeros trimmed in Arrow,
-        so the figures equal :meth:`table`'s.
+        so the figures equal :meth:`table`'s. Per cell, Python only makes the key and one
+        ``Decimal``.
         """
+        with paused_gc():
+            return self._table_of_arrow(result)
+
+    def _table_of_arrow(self, result: Any) -> UsageTable:
         import pyarrow as pa  # noqa: PLC0415  (optional dependency)
+        import pyarrow.compute as pc  # noqa: PLC0415
 
         width = self.group_width
         names = result.column_names
-        texts = result.column(names[5 + width])
+        texts = result.column("value")
         if not pa.types.is_string(texts.type):
             raise InvalidValueError("value", texts.type, "plain decimal text (see the docstring)")
-        trimmed = trim_decimal_text(texts)
-        customers = result.column(0).to_pylist()
-        meters = result.column(1).to_pylist()
-        indexes = result.column(2).to_pylist()
-        groups = [result.column(5 + i).to_pylist() for i in range(width)]
-        divisors = result.column(names[6 + width]).to_pylist()
-        raw = texts.to_pylist()
-        plain = trimmed.to_pylist()
-        periods = self.periods
-        group_names = {m.name: tuple(sorted(set(m.group_by))) for m in self.meters}
-        values: dict[UsageKey, Decimal] = {}
-        for row, (customer, name, index) in enumerate(zip(customers, meters, indexes, strict=True)):
-            keys = group_names[name]
-            group = tuple((key, groups[i][row]) for i, key in enumerate(keys)) if keys else ()
-            divisor = divisors[row]
-            value = (
-                Decimal(plain[row])
-                if divisor == 1
-                else ROUNDED.divide(Decimal(raw[row]), Decimal(divisor))
-            )
-            values[UsageKey(customer, name, periods[index], group)] = value
-        return UsageTable(values)
-
-
-def _meter_select(
-    meter: Meter, scale: int, width: int, exact_columns: Collection[str]
-) -> exp.Select:
-    """One meter's cells: readings of the matching placed events, aggregated."""
-    event_id = sql_column("id")
-    conditions: list[exp.Expr] = [
-        exp.EQ(this=sql_column("type"), expression=exp.Literal.string(meter.event_type)),
-        exp.Not(this=exp.Is(this=sql_column(_PERIOD), expression=exp.Null())),
-    ]
-    for name, rule in sorted(meter.filters.items()):
-        accepted = (rule.equals,) if rule.equals is not None else tuple(rule.one_of or ())
-        conditions.append(
-            exp.In(
-                this=text_of(sql_column(name)),
-                expressions=[exp.Literal.string(text) for text in accepted],
-            )
-        )
-    names = sorted(set(meter.group_by))
-    groups = [read_text(sql_column(name), event_id.copy(), name) for name in names]
-    group_cols = [f"g{i + 1}" for i in range(len(names))]
-    prop = meter.property or ""
-    aggregation = meter.aggregation
-    reading: exp.Expr
-    if aggregation is Aggregation.COUNT:
-        reading = exp.Null()
-    elif aggregation is Aggregation.UNIQUE_COUNT:
-        reading = read_text(sql_column(prop), event_id.copy(), prop)
-    else:
-        reading = read_number(
-            sql_column(prop), event_id.copy(), prop, scale, exact_type=prop in exact_columns
-        )
-    readings = (
-        exp.select(
-            sql_column("customer"),
-            sql_column("id"),
-            sql_column(TIME_US),
-            sql_column(_PERIOD),
-            sql_column(_START),
-            sql_column(_END),
-            *(exp.alias_(g, c, quoted=True) for g, c in zip(groups, group_cols, strict=True)),
-            exp.alias_(reading, "v", quoted=True),
-        )
-        .from_("placed")
-        .where(sql_and(conditions))
-    )
-    decimal = exp.DataType.build(f"DECIMAL(38, {scale})")
-    keys = [sql_column("customer"), sql_column(_PERIOD), *(sql_column(c) for c in group_cols)]
-    padding = [
-        exp.alias_(exp.cast(exp.Null(), exp.DataType.build("VARCHAR")), f"g{i + 1}", quoted=True)
-        for i in range(len(names), width)
-    ]
-    head = [
-        sql_column("customer"),
-        exp.alias_(exp.Literal.string(meter.name), "meter", quoted=True),
-        exp.alias_(sql_column(_PERIOD), "period_index", quoted=True),
-        *(sql_column(c) for c in group_cols),
-        *padding,
-    ]
-    one = exp.alias_(exp.cast(sql_int(1), "BIGINT"), "divisor", quoted=True)
-    if aggregation is Aggregation.LATEST:
-        order = exp.Order(
-            expressions=[
-                exp.Ordered(this=sql_column(TIME_US), desc=True),
-                exp.Ordered(this=sql_column("id"), desc=True),
+        divisor_column = result.column("divisor")
+        chosen = result.column("value_text") if "value_text" in names else None
+        plain = trim_decimal_text(texts).to_pylist()
+        values = list(map(Decimal, plain))
+        if chosen is not None and chosen.null_count < len(chosen):
+            for row, text in enumerate(chosen.to_pylist()):
+                if text is not None:
+                    values[row] = to_decimal(text, "value")
+        if pc.any(pc.not_equal(divisor_column, 1)).as_py():
+            raw = texts.to_pylist()
+            for row, divisor in enumerate(divisor_column.to_pylist()):
+                if divisor != 1:
+                    values[row] = ROUNDED.divide(Decimal(raw[row]), Decimal(divisor))
+        customers = result.column("customer").to_pylist()
+        meters = result.column("meter").to_pylist()
+        periods = list(map(self.periods.__getitem__, result.column("period_index").to_pylist()))
+        groups: list[GroupKey] | None = None
+        if width:
+            columns = [result.column(f"g{i + 1}").to_pylist() for i in range(width)]
+            group_names = {m.name: tuple(sorted(set(m.group_by))) for m in self.meters}
+            groups = [
+                tuple((key, columns[i][row]) for i, key in enumerate(group_names[name]))
+                for row, name in enumerate(meters)
             ]
-        )
-        window = exp.Window(this=exp.RowNumber(), partition_by=keys, order=order)
-        ranked = exp.select(*keys, sql_column("v"), exp.alias_(window, "r", quoted=True)).from_(
-            readings.subquery("readings")
-        )
-        return (
-            exp.select(
-                *head, exp.alias_(exp.cast(sql_column("v"), decimal), "value", quoted=True), one
-            )
-            .from_(ranked.subquery("ranked"))
-            .where(exp.EQ(this=sql_column("r"), expression=sql_int(1)))
-        )
-    value: exp.Expr
-    divisor: exp.Expr = one
-    if aggregation is Aggregation.COUNT:
-        value = exp.Count(this=exp.Star())
-    elif aggregation is Aggregation.UNIQUE_COUNT:
-        value = exp.Count(this=exp.Distinct(expressions=[sql_column("v")]))
-    elif aggregation is Aggregation.SUM:
-        value = exp.Sum(this=sql_column("v"))
-    elif aggregation is Aggregation.MIN:
-        value = exp.Min(this=sql_column("v"))
-    elif aggregation is Aggregation.MAX:
-        value = exp.Max(this=sql_column("v"))
-    else:  # weighted_sum: Σ increment × (period end − time), divided later, exactly
-        held = exp.Paren(this=exp.Sub(this=sql_column(_END), expression=sql_column(TIME_US)))
-        value = exp.Sum(this=exp.Mul(this=sql_column("v"), expression=held))
-        span = exp.Sub(this=sql_column(_END), expression=sql_column(_START))
-        divisor = exp.alias_(exp.cast(exp.Min(this=span), "BIGINT"), "divisor", quoted=True)
-    return (
-        exp.select(*head, exp.alias_(exp.cast(value, decimal), "value", quoted=True), divisor)
-        .from_(readings.subquery("readings"))
-        .group_by(*keys)
-    )
+        return UsageTable.from_columns(customers, meters, periods, groups, values)
+
+
+def _first_source(
+    first_copy: str, table: str, columns: Sequence[str], order_by: Sequence[str]
+) -> exp.Select:
+    if first_copy == "arg_min":
+        return first_copies(table, columns, order_by[0])
+    if first_copy == "table":
+        return exp.select(
+            *(sql_column(c) for c in ("id", "customer", "type", TIME_US, *columns)),
+            exp.alias_(sql_int(1), COPY_NO, quoted=True),
+        ).from_(exp.to_table(table))
+    return ranked_events(table, columns, order_by)
 
 
 def build_usage_query(
@@ -471,6 +387,7 @@ def build_usage_query(
     scale: int = DEFAULT_SCALE,
     exact_columns: Collection[str] = (),
     first_copy: str = "window",
+    ordered: bool = True,
 ) -> UsageQuery:
     """The usage query of ``meters`` over the periods of interest (see the module docstring).
 
@@ -480,10 +397,13 @@ def build_usage_query(
     ``first_copy`` says how the first copy of an id is found: ``"window"`` numbers every copy
     with ``ROW_NUMBER()`` (portable SQL), ``"arg_min"`` takes it by ``arg_min`` over one
     ``order_by`` column (DuckDB ``ARG_MIN``, Spark and Trino ``MIN_BY``, ClickHouse
-    ``argMin``; faster, see :func:`first_copies`). The figures are the same.
+    ``argMin``; faster, see :func:`first_copies`), ``"table"`` reads ``table`` as first copies
+    already (columns ``id``, ``customer``, ``type``, ``meterlib_time_us`` and the properties, as
+    :func:`first_copies` gives them). The figures are the same. ``ordered=False`` leaves the
+    rows in the engine's order (a caller building a table needs no sort).
     """
-    if first_copy not in {"window", "arg_min"}:
-        raise InvalidValueError("first_copy", first_copy, "'window' or 'arg_min'")
+    if first_copy not in {"window", "arg_min", "table"}:
+        raise InvalidValueError("first_copy", first_copy, "'window', 'arg_min' or 'table'")
     if first_copy == "arg_min" and len(order_by) != 1:
         raise InvalidValueError(
             "order_by", order_by, "one column ordering receipt (arg_min takes a single key)"
@@ -504,6 +424,7 @@ def build_usage_query(
             "meters", clashes, f"properties named apart from the table's columns {CORE_COLUMNS}"
         )
     index, start, end = locate_periods(chosen)
+    weighted = any(m.aggregation is Aggregation.WEIGHTED_SUM for m in meters)
     winners: exp.Expr = exp.EQ(this=sql_column(COPY_NO), expression=sql_int(1))
     if customer is not None:
         winners = exp.And(
@@ -513,15 +434,18 @@ def build_usage_query(
     placed = (
         exp.select(
             exp.Star(),
-            exp.alias_(index, _PERIOD, quoted=True),
-            exp.alias_(start, _START, quoted=True),
-            exp.alias_(end, _END, quoted=True),
+            exp.alias_(index, PERIOD, quoted=True),
+            *(
+                (exp.alias_(start, START, quoted=True), exp.alias_(end, END, quoted=True))
+                if weighted
+                else ()
+            ),
         )
         .from_("ranked")
         .where(winners)
     )
     width = max(len(set(m.group_by)) for m in meters)
-    parts = [_meter_select(m, scale, width, exact_columns) for m in meters]
+    parts = meter_cells(meters, scale, width, exact_columns)
     union: exp.Query = parts[0]
     for part in parts[1:]:
         union = exp.union(union, part, distinct=False)
@@ -536,22 +460,22 @@ def build_usage_query(
             *groups,
             sql_column("value"),
             sql_column("divisor"),
+            sql_column("value_text"),
         )
         .from_(union.subquery("cells"))
-        .order_by(
+        .with_(
+            "ranked",
+            as_=_first_source(first_copy, table, columns, order_by),
+        )
+        .with_("placed", as_=placed)
+    )
+    if ordered:
+        final = final.order_by(
             sql_column("customer"),
             sql_column("meter"),
             sql_column("period_index"),
             *(g.copy() for g in groups),
         )
-        .with_(
-            "ranked",
-            as_=first_copies(table, columns, order_by[0])
-            if first_copy == "arg_min"
-            else ranked_events(table, columns, order_by),
-        )
-        .with_("placed", as_=placed)
-    )
     return UsageQuery(final, meters, chosen, width, scale)
 
 

@@ -34,9 +34,16 @@ from meterlib.metering.meters import Meter
 from meterlib.metering.report import BatchReport, Conflict, RejectedEventsError, Rejection
 from meterlib.metering.table import UsageTable
 from meterlib.periods import BillingCycle, Period
-from meterlib.sql.checks import build_conflicts_query, build_receipt_query, receipt_sql_arg_min
+from meterlib.sql.checks import (
+    build_conflicts_query,
+    build_receipt_query,
+    firsts_sql,
+    receipt_sql_arg_min,
+    receipt_sql_of_firsts,
+)
 from meterlib.sql.compile import (
     DEFAULT_SCALE,
+    UsageQuery,
     build_usage_query,
     periods_of_interest,
     properties_read,
@@ -48,15 +55,19 @@ if TYPE_CHECKING:
     import duckdb
 
 __all__ = [
+    "FIRSTS",
     "SourceRejectedError",
     "SourceUsage",
     "SqlEngineError",
+    "arrow_sql",
     "connect",
     "receipt_report",
     "run_arrow",
     "scan_source",
     "source_view",
+    "store_first_copies",
     "usage_from_source",
+    "usage_source",
 ]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -130,6 +141,20 @@ def run_arrow(connection: duckdb.DuckDBPyConnection, sql: str) -> Any:
         raise SqlEngineError(str(error).splitlines()[0]) from None
 
 
+def arrow_sql(query: UsageQuery) -> str:
+    """``query`` in DuckDB SQL for :meth:`UsageQuery.table_of_arrow`: the columns it reads.
+
+    Values as DuckDB's plain decimal text (Arrow would print small ones with an exponent); the
+    period texts, which the table takes from the query's periods, are left out.
+    """
+    groups = "".join(f', "g{i + 1}"' for i in range(query.group_width))
+    return (
+        f'SELECT "customer", "meter", "period_index"{groups}, '  # noqa: S608  (the compiled query)
+        'CAST("value" AS VARCHAR) AS "value", "divisor", "value_text" '
+        f"FROM ({query.sql('duckdb', pretty=False)})"
+    )
+
+
 def source_view(
     source: str | Path | Sequence[str | Path],
     meters: Sequence[Meter],
@@ -153,6 +178,35 @@ def source_view(
     return db, view
 
 
+#: The temporary table of first copies :func:`store_first_copies` fills.
+FIRSTS = "meterlib_firsts"
+
+
+def store_first_copies(db: duckdb.DuckDBPyConnection, view: EventsView) -> bool:
+    """Group the registered source by id once, into the temporary table :data:`FIRSTS`.
+
+    The usage queries and :func:`receipt_report` then read the first copies from it instead
+    of each grouping the events again (one pass over the events for usage and report alike).
+    Only with a single receipt column (``arg_min``); False, and nothing stored, otherwise.
+    """
+    if len(view.order_by) != 1:
+        return False
+    content = sorted({*view.properties, *view.content})
+    _run(db, firsts_sql(content, table=VIEW, order=view.order_by[0], target=FIRSTS))
+    return True
+
+
+def usage_source(view: EventsView, *, stored: bool) -> dict[str, Any]:
+    """Where :func:`~meterlib.sql.compile.build_usage_query` finds the first copies."""
+    if stored:
+        return {"table": FIRSTS, "order_by": view.order_by, "first_copy": "table"}
+    return {
+        "table": VIEW,
+        "order_by": view.order_by,
+        "first_copy": "arg_min" if len(view.order_by) == 1 else "window",
+    }
+
+
 def _usage(
     db: duckdb.DuckDBPyConnection,
     view: EventsView,
@@ -162,6 +216,7 @@ def _usage(
     window: Period | None,
     customer: str | None,
     scale: int,
+    stored: bool = False,
 ) -> tuple[UsageTable, Period | None] | None:
     if window is None:
         window = _window_of(db, periods)
@@ -171,16 +226,13 @@ def _usage(
         meters,
         periods,
         window=window,
-        table=VIEW,
-        order_by=view.order_by,
         customer=customer,
         scale=scale,
         exact_columns=view.exact_columns,
-        first_copy="arg_min" if len(view.order_by) == 1 else "window",
+        ordered=False,
+        **usage_source(view, stored=stored),
     )
-    # Values as DuckDB's plain decimal text (Arrow would print small ones with an exponent).
-    sql = f'SELECT * REPLACE (CAST("value" AS VARCHAR) AS "value") FROM ({query.sql("duckdb", pretty=False)})'  # noqa: S608, E501  (the compiled query)
-    return query.table_of_arrow(run_arrow(db, sql)), window
+    return query.table_of_arrow(run_arrow(db, arrow_sql(query))), window
 
 
 def usage_from_source(
@@ -245,9 +297,26 @@ def receipt_report(
     periods: Sequence[Period],
     *,
     customer: str | None = None,
+    stored: bool = False,
 ) -> BatchReport:
-    """Where every row of the registered source went, for ``periods`` (see :func:`scan_source`)."""
-    if len(view.order_by) == 1:
+    """Where every row of the registered source went, for ``periods`` (see :func:`scan_source`).
+
+    ``stored``: the first copies are in :data:`FIRSTS` (:func:`store_first_copies`), read
+    from there; the events are read again only for ids sent more than once.
+    """
+    if stored:
+        [(most,)] = _run(db, f"SELECT max(meterlib_copies) FROM {FIRSTS}")  # noqa: S608  (constant name)
+        sql = receipt_sql_of_firsts(
+            meters,
+            list(periods),
+            view.content,
+            table=VIEW,
+            firsts=FIRSTS,
+            order=view.order_by[0],
+            customer=customer,
+            later=most is not None and int(most) > 1,
+        )
+    elif len(view.order_by) == 1:
         sql = receipt_sql_arg_min(
             meters,
             list(periods),
@@ -313,11 +382,14 @@ def scan_source(
     and the reason the accumulator and ``meterlib ingest`` give; they count nowhere else.
     """
     db, view = source_view(source, meters, scale, connection)
-    result = _usage(db, view, meters, periods, window=window, customer=customer, scale=scale)
+    stored = store_first_copies(db, view)
+    result = _usage(
+        db, view, meters, periods, window=window, customer=customer, scale=scale, stored=stored
+    )
     if result is None:
         rejected = view.rejected
         return SourceUsage(UsageTable({}), BatchReport(received=len(rejected), rejected=rejected))
     table, chosen_window = result
     chosen = periods_of_interest(periods, chosen_window)
-    report = receipt_report(db, view, meters, chosen, customer=customer)
+    report = receipt_report(db, view, meters, chosen, customer=customer, stored=stored)
     return SourceUsage(table, report)

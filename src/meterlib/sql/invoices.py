@@ -35,8 +35,13 @@ from meterlib.metering.report import BatchReport
 from meterlib.metering.table import GroupKey
 from meterlib.periods import Period
 from meterlib.sql.compile import DEFAULT_SCALE, build_usage_query, micros, trim_decimal_text
-from meterlib.sql.duckdb_engine import receipt_report, run_arrow, source_view
-from meterlib.sql.sources import VIEW
+from meterlib.sql.duckdb_engine import (
+    receipt_report,
+    run_arrow,
+    source_view,
+    store_first_copies,
+    usage_source,
+)
 
 if TYPE_CHECKING:
     import duckdb
@@ -211,17 +216,17 @@ def invoices_from_source(
                 instants.setdefault(hi, end)
                 spans.add((lo, hi))
     db, view = source_view(source, chosen, scale, connection)
+    stored = bool(spans) and store_first_copies(db, view)  # one grouping by id for all
     usage = ColumnUsage()
     for layer in _layers(spans):
         layer_periods = [Period(_instant(lo), _instant(hi)) for lo, hi in layer]
         query = build_usage_query(
             chosen,
             layer_periods,
-            table=VIEW,
-            order_by=view.order_by,
             scale=scale,
             exact_columns=view.exact_columns,
-            first_copy="arg_min" if len(view.order_by) == 1 else "window",
+            ordered=False,
+            **usage_source(view, stored=stored),
         )
         text = query.sql("duckdb", pretty=False)
         sql = f'SELECT * REPLACE (CAST("value" AS VARCHAR) AS "value") FROM ({text})'  # noqa: S608  (the compiled query)
@@ -229,7 +234,7 @@ def invoices_from_source(
         usage.add_result(run_arrow(db, sql), cells, chosen)
     if spans:
         union = [Period(_instant(lo), _instant(hi)) for lo, hi in _union(spans)]
-        report = receipt_report(db, view, chosen, union)
+        report = receipt_report(db, view, chosen, union, stored=stored)
     else:
         report = BatchReport(received=len(view.rejected), rejected=view.rejected)
     bills = tuple(invoice(contract, usage, whole) for contract, whole in work)
