@@ -43,6 +43,7 @@ from bench_ledger import write_events  # type: ignore[import-not-found]  # a sib
 from results import emit
 
 from meterlib.ledger import Ledger
+from meterlib.ledger.backends import DUCK_BATCH_SIZE
 from meterlib.ledger.blocks import columns_available, read_blocks
 from meterlib.ledger.ingest import BATCH_SIZE, Ingest
 from meterlib.metering.meters import Meter
@@ -104,7 +105,7 @@ def read_alone(events: Path, batch_size: int) -> None:
 def child(backend: str, events: Path, ledger_path: Path, batch_size: int, reader: str) -> None:
     started = time.perf_counter()
     with open_backend(backend, ledger_path) as ledger, events.open("rb") as stream:
-        ingest = Ingest(ledger, batch_size=batch_size, columns=reader == "columns")
+        ingest = Ingest(ledger, batch_size=batch_size or None, columns=reader == "columns")
         ingest.file(str(events), stream, "jsonl")
         ingested = time.perf_counter() - started
         ingest_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -153,7 +154,11 @@ def main() -> None:  # noqa: PLR0912, PLR0915  (one report per size, kind and ba
         "--reader", choices=["columns", "lines"], default=None,
         help="ingest reader (default: columns when pyarrow is installed)",
     )
-    parser.add_argument("--batch-size", type=int, default=BATCH_SIZE)
+    parser.add_argument(
+        "--batch-size", type=int, default=0,
+        help="events per batch (default: what meterlib ingest uses for each backend; "
+        f"{BATCH_SIZE:,} for SQLite)",
+    )
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--dir", help="folder for the temporary files (default: system temp)")
     parser.add_argument("--no-bounds", action="store_true", help="skip the bounds")
@@ -209,7 +214,7 @@ def main() -> None:  # noqa: PLR0912, PLR0915  (one report per size, kind and ba
                 if not args.no_bounds and reader == "columns":
                     result = subprocess.run(  # noqa: S603  (our own interpreter and script)
                         [sys.executable, __file__, "--child-read", str(events),
-                         str(args.batch_size)],
+                         str(args.batch_size or DUCK_BATCH_SIZE)],
                         capture_output=True, text=True, check=True,
                     )
                     alone = json.loads(result.stdout.splitlines()[-1])
@@ -220,7 +225,8 @@ def main() -> None:  # noqa: PLR0912, PLR0915  (one report per size, kind and ba
                     ledger = Path(folder) / f"bound-{size}.sqlite"
                     result = subprocess.run(  # noqa: S603
                         [sys.executable, str(Path(__file__).parent / "bench_ledger.py"),
-                         "--child-sqlite", str(events), str(ledger), str(args.batch_size)],
+                         "--child-sqlite", str(events), str(ledger),
+                         str(args.batch_size or BATCH_SIZE)],
                         capture_output=True, text=True, check=True,
                     )
                     alone = json.loads(result.stdout.splitlines()[-1])

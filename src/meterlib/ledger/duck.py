@@ -326,6 +326,7 @@ class DuckLedger:
 
         Exactly :meth:`meterlib.ledger.Ledger.append_rows`: same argument, same report.
         """
+        import numpy as np  # noqa: PLC0415  (pyarrow's dependency)
         import pyarrow as pa  # noqa: PLC0415  (part of the duckdb extra)
         import pyarrow.compute as pc  # noqa: PLC0415
 
@@ -345,9 +346,9 @@ class DuckLedger:
                 ids = table.column("id")
                 low, high = pc.min_max(ids).values()
                 stored = self._stored(table.select(["id"]), low.as_py(), high.as_py())
-                again = repeated(table) if pc.count_distinct(ids).as_py() != count else []
+                again = repeated(table)  # one hash pass (a distinct count first was a second)
                 found = sort_rows(table, stored, again)
-                new = table.append_column("pos", pa.array(range(count), pa.int64()))
+                new = table.append_column("pos", pa.array(np.arange(count, dtype=np.int64)))
                 if found.skip:
                     keep = pc.invert(pc.is_in(new.column("pos"), pa.array(found.skip, pa.int64())))
                     new = new.filter(keep)
