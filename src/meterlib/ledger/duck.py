@@ -142,6 +142,7 @@ class DuckLedger:
         try:
             self._db.execute(f"SET memory_limit = '{_limit(memory_limit)}'")
             self._db.execute("SET preserve_insertion_order = false")
+            self._db.execute("SET enable_progress_bar = false")  # a library prints nothing
             # A commit appends the batch to the write-ahead log (synced); the log is folded
             # into the file every _CHECKPOINT of log. DuckDB's defaults checkpointed at nearly
             # every commit of a 50,000-event batch, rewriting the file's tail and metadata
