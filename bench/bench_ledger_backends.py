@@ -22,6 +22,20 @@ largest size within 2x the smallest; usage of a month of 1,000 customers in <= 5
 
 ``python bench/bench_ledger_backends.py`` (sizes 500,000 and 5,000,000: a few minutes, ~2 GB of
 disk); ``--quick`` for sizes 100,000 and 500,000.
+
+The DuckDB ledger's design was chosen by measuring alternatives on the same files (issue 16,
+session 6; 1-2 M random ids, a machine loaded 5-9, so ratios only). What the store spent went
+mostly to DuckDB checkpointing at nearly every commit of a 50,000-event batch (its
+``auto_checkpoint_skip_wal_threshold``) and to the id look-up reading whole rows. Kept: batches
+of 245,760 events (two row groups, written compressed before the commit: 1.5-1.7x the events/s
+of 50,000 at 1-2 M; 122,880 gained little, as a batch short of a full row group after its
+duplicates still goes through the log), the look-up reading ids only, WAL commits with a
+checkpoint every 128 MB. Measured and not kept: ids stored as UUID, UHUGEINT or two UBIGINT
+halves (the semi-join 1.5-2x cheaper, but converting the text cost as much at large batches, and
+the text must come back unchanged); an md5 key column (no gain); a PRIMARY KEY (ART index) with
+INSERT OR IGNORE (slower, a file 4x larger, memory growing with the ids); DuckDB row groups of
+16,384 rows for 50,000-event batches (fast commits, a file 1.6x larger); threads=1 (within the
+noise).
 """
 
 from __future__ import annotations
@@ -43,6 +57,7 @@ from bench_ledger import write_events  # type: ignore[import-not-found]  # a sib
 from results import emit
 
 from meterlib.ledger import Ledger
+from meterlib.ledger.backends import DUCK_BATCH_SIZE
 from meterlib.ledger.blocks import columns_available, read_blocks
 from meterlib.ledger.ingest import BATCH_SIZE, Ingest
 from meterlib.metering.meters import Meter
@@ -104,7 +119,7 @@ def read_alone(events: Path, batch_size: int) -> None:
 def child(backend: str, events: Path, ledger_path: Path, batch_size: int, reader: str) -> None:
     started = time.perf_counter()
     with open_backend(backend, ledger_path) as ledger, events.open("rb") as stream:
-        ingest = Ingest(ledger, batch_size=batch_size, columns=reader == "columns")
+        ingest = Ingest(ledger, batch_size=batch_size or None, columns=reader == "columns")
         ingest.file(str(events), stream, "jsonl")
         ingested = time.perf_counter() - started
         ingest_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -153,7 +168,11 @@ def main() -> None:  # noqa: PLR0912, PLR0915  (one report per size, kind and ba
         "--reader", choices=["columns", "lines"], default=None,
         help="ingest reader (default: columns when pyarrow is installed)",
     )
-    parser.add_argument("--batch-size", type=int, default=BATCH_SIZE)
+    parser.add_argument(
+        "--batch-size", type=int, default=0,
+        help="events per batch (default: what meterlib ingest uses for each backend; "
+        f"{BATCH_SIZE:,} for SQLite)",
+    )
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--dir", help="folder for the temporary files (default: system temp)")
     parser.add_argument("--no-bounds", action="store_true", help="skip the bounds")
@@ -209,7 +228,7 @@ def main() -> None:  # noqa: PLR0912, PLR0915  (one report per size, kind and ba
                 if not args.no_bounds and reader == "columns":
                     result = subprocess.run(  # noqa: S603  (our own interpreter and script)
                         [sys.executable, __file__, "--child-read", str(events),
-                         str(args.batch_size)],
+                         str(args.batch_size or DUCK_BATCH_SIZE)],
                         capture_output=True, text=True, check=True,
                     )
                     alone = json.loads(result.stdout.splitlines()[-1])
@@ -220,7 +239,8 @@ def main() -> None:  # noqa: PLR0912, PLR0915  (one report per size, kind and ba
                     ledger = Path(folder) / f"bound-{size}.sqlite"
                     result = subprocess.run(  # noqa: S603
                         [sys.executable, str(Path(__file__).parent / "bench_ledger.py"),
-                         "--child-sqlite", str(events), str(ledger), str(args.batch_size)],
+                         "--child-sqlite", str(events), str(ledger),
+                         str(args.batch_size or BATCH_SIZE)],
                         capture_output=True, text=True, check=True,
                     )
                     alone = json.loads(result.stdout.splitlines()[-1])
@@ -246,7 +266,10 @@ def main() -> None:  # noqa: PLR0912, PLR0915  (one report per size, kind and ba
         sqlite_sizes = [n for (k, b, n) in rates if k == kind and b == "sqlite"]
         peers = []
         if (kind, largest) in reads:
-            peers.append(f"reading and checking alone {reads[(kind, largest)]:,.0f} events/s")
+            peers.append(
+                f"reading and checking alone {reads[(kind, largest)]:,.0f} events/s "
+                f"(the ledger at {rate / reads[(kind, largest)]:.2f}x it)"
+            )
         if sqlite_sizes:
             n = max(sqlite_sizes)
             peers.append(f"SQLite ledger at {n:,}: {rates[(kind, 'sqlite', n)]:,.0f} events/s")

@@ -2,9 +2,9 @@
 
 Reads JSON Lines or CSV files (``-`` for standard input; the format follows the file name,
 ``.csv`` or anything else for JSON Lines, unless ``--format`` says), streaming, and commits them
-to the ledger in batches of ``--batch-size`` events (50,000 by default), each batch in one
-transaction: an interrupted ingest leaves whole batches, and running it again stores what is
-missing and counts the rest as duplicates.
+to the ledger in batches of ``--batch-size`` events (50,000 by default; 245,760 into a DuckDB
+ledger read in columns), each batch in one transaction: an interrupted ingest leaves whole
+batches, and running it again stores what is missing and counts the rest as duplicates.
 
 The ledger is ``--ledger PATH``, else ``$METERLIB_LEDGER``, else ``meterlib-ledger.sqlite`` in
 the current directory (created on first use). A new file ending in ``.duckdb`` or ``.ddb`` (or
@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from meterlib.errors import InvalidValueError
 from meterlib.ledger import BUSY_TIMEOUT, Ledger, LedgerError, default_ledger_path
-from meterlib.ledger.backends import BACKENDS, open_ledger
+from meterlib.ledger.backends import BACKENDS, DUCK_BATCH_SIZE, open_ledger
 from meterlib.ledger.ingest import (
     BATCH_SIZE,
     Ingest,
@@ -90,9 +90,10 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--batch-size",
         type=int,
-        default=BATCH_SIZE,
+        default=None,
         metavar="N",
-        help=f"events per transaction (lines, when read in columns; default: {BATCH_SIZE:,})",
+        help=f"events per transaction (lines, when read in columns; default: {BATCH_SIZE:,}, "
+        f"or {DUCK_BATCH_SIZE:,} into a DuckDB ledger read in columns)",
     )
     parser.add_argument(
         "--progress",
@@ -206,7 +207,7 @@ class Progress:
 def run(args: argparse.Namespace) -> int:
     """Ingest every file, print the summary; 1 when something was rejected or conflicted."""
     path = ledger_path(args.ledger)
-    if type(args.batch_size) is not int or args.batch_size < 1:
+    if args.batch_size is not None and (type(args.batch_size) is not int or args.batch_size < 1):
         raise InvalidValueError("--batch-size", args.batch_size, "a whole number >= 1")
     meters = load_meters(args.meters) if args.meters else None
     for name in args.files:

@@ -40,6 +40,7 @@ from types import TracebackType
 from typing import Any, Self
 
 from meterlib.errors import InvalidValueError, MeterlibError
+from meterlib.ledger.backends import DUCK_BATCH_SIZE
 from meterlib.ledger.events import BatchRecord, Screen, StoredEvent, sort_batch
 from meterlib.ledger.rows import (
     Row,
@@ -85,6 +86,8 @@ CREATE TABLE IF NOT EXISTS refused (
     numbers VARCHAR);
 """
 _SHIFT = 1 << 32
+_CHECKPOINT = "128MB"
+_SKIP_WAL = 1 << 40
 
 
 def duckdb_module() -> Any:
@@ -118,6 +121,10 @@ class DuckLedger:
     stays flat however large the file grows; ``threads`` caps its worker threads.
     """
 
+    #: Events per batch :class:`~meterlib.ledger.ingest.Ingest` uses when it reads a file in
+    #: columns and is given no batch size (see :data:`~meterlib.ledger.backends.DUCK_BATCH_SIZE`).
+    column_batch_size: int = DUCK_BATCH_SIZE
+
     def __init__(
         self, path: str | Path, *, memory_limit: str = "512MB", threads: int | None = None
     ) -> None:
@@ -135,6 +142,13 @@ class DuckLedger:
         try:
             self._db.execute(f"SET memory_limit = '{_limit(memory_limit)}'")
             self._db.execute("SET preserve_insertion_order = false")
+            self._db.execute("SET enable_progress_bar = false")  # a library prints nothing
+            # A commit appends the batch to the write-ahead log (synced); the log is folded
+            # into the file every _CHECKPOINT of log. DuckDB's defaults checkpointed at nearly
+            # every commit of a 50,000-event batch, rewriting the file's tail and metadata
+            # each time (ingest time grew with the file).
+            self._db.execute(f"SET checkpoint_threshold = '{_CHECKPOINT}'")
+            self._db.execute(f"SET auto_checkpoint_skip_wal_threshold = {_SKIP_WAL}")
             if threads is not None:
                 self._db.execute(f"SET threads = {int(threads)}")
             self._setup()
@@ -275,22 +289,36 @@ class DuckLedger:
         )
 
     def _stored(self, table: Any, low: str, high: str) -> dict[str, Sequence[Any]]:
-        """Rows stored before of the ids of ``table`` (an Arrow table with an ``id`` column)."""
+        """Rows stored before of the ids of ``table`` (an Arrow table with an ``id`` column).
+
+        Two steps: the semi-join reads only the ``id`` and ``seq`` columns of every stored
+        event (reading the whole rows for every batch made ingest quadratic in bytes), then
+        the few rows found are fetched by ``seq``, which rises with every batch, so DuckDB
+        skips the row groups that cannot hold them.
+        """
         db = self._db
         db.register("meterlib_batch", table)
         try:
             # The bounds let DuckDB skip row groups by their id statistics (time-ordered ids);
             # both sides order text by code point (UTF-8 bytes).
-            return {
-                row[0]: row
-                for row in db.execute(
-                    f"SELECT {_COLUMNS} FROM events "  # noqa: S608  (constant columns)
-                    "WHERE id >= ? AND id <= ? AND id IN (SELECT id FROM meterlib_batch)",
-                    [low, high],
-                ).fetchall()
-            }
+            hits = db.execute(
+                "SELECT seq FROM events "
+                "WHERE id >= ? AND id <= ? AND id IN (SELECT id FROM meterlib_batch)",
+                [low, high],
+            ).fetchall()
         finally:
             db.unregister("meterlib_batch")
+        if not hits:
+            return {}
+        seqs = sorted(hit[0] for hit in hits)
+        return {
+            row[0]: row
+            for row in db.execute(
+                f"SELECT {_COLUMNS} FROM events "  # noqa: S608  (constant columns)
+                "WHERE seq >= ? AND seq <= ? AND seq IN (SELECT unnest(?::BIGINT[]))",
+                [seqs[0], seqs[-1], seqs],
+            ).fetchall()
+        }
 
     def append_rows(
         self, table: Any, *, received_at: datetime | None = None, source: str | None = None
@@ -299,6 +327,7 @@ class DuckLedger:
 
         Exactly :meth:`meterlib.ledger.Ledger.append_rows`: same argument, same report.
         """
+        import numpy as np  # noqa: PLC0415  (pyarrow's dependency)
         import pyarrow as pa  # noqa: PLC0415  (part of the duckdb extra)
         import pyarrow.compute as pc  # noqa: PLC0415
 
@@ -318,9 +347,9 @@ class DuckLedger:
                 ids = table.column("id")
                 low, high = pc.min_max(ids).values()
                 stored = self._stored(table.select(["id"]), low.as_py(), high.as_py())
-                again = repeated(table) if pc.count_distinct(ids).as_py() != count else []
+                again = repeated(table)  # one hash pass (a distinct count first was a second)
                 found = sort_rows(table, stored, again)
-                new = table.append_column("pos", pa.array(range(count), pa.int64()))
+                new = table.append_column("pos", pa.array(np.arange(count, dtype=np.int64)))
                 if found.skip:
                     keep = pc.invert(pc.is_in(new.column("pos"), pa.array(found.skip, pa.int64())))
                     new = new.filter(keep)

@@ -207,19 +207,22 @@ class Ingest:
         ledger: Ledger | DuckLedger,
         *,
         meters: Sequence[Meter] | None = None,
-        batch_size: int = BATCH_SIZE,
+        batch_size: int | None = None,
         log: RejectLog | None = None,
         progress: ProgressCallback | None = None,
         columns: bool | None = None,
     ) -> None:
         """Ingest into ``ledger``, ``batch_size`` events per transaction.
 
+        By default :data:`BATCH_SIZE`, or the ledger's ``column_batch_size`` when it has one
+        and the file is read in columns (a DuckDB ledger writes larger batches faster).
+
         ``columns`` chooses the reader: ``True`` the columnar one (needs pyarrow), ``False``
         the line-by-line one, ``None`` (the default) the columnar one when pyarrow is installed
         and no meters are given. Both store the same events and report the same lines.
         """
-        if type(batch_size) is not int or batch_size < 1:
-            raise InvalidValueError("batch_size", batch_size, "a whole number >= 1")
+        if batch_size is not None and (type(batch_size) is not int or batch_size < 1):
+            raise InvalidValueError("batch_size", batch_size, "a whole number >= 1 or None")
         if columns not in {True, False, None}:
             raise InvalidValueError("columns", columns, "True, False or None")
         if columns is None:
@@ -231,7 +234,8 @@ class Ingest:
         self.columns = columns
         self.ledger = ledger
         self.meters = meters
-        self.batch_size = batch_size
+        preferred = int(getattr(ledger, "column_batch_size", BATCH_SIZE)) if columns else BATCH_SIZE
+        self.batch_size = preferred if batch_size is None else batch_size
         self.log = log
         self.progress = progress
         self.totals = IngestTotals()
@@ -387,7 +391,7 @@ def ingest_files(
     *,
     fmt: Format | None = None,
     meters: Sequence[Meter] | None = None,
-    batch_size: int = BATCH_SIZE,
+    batch_size: int | None = None,
     log: RejectLog | None = None,
     progress: ProgressCallback | None = None,
     stdin: IO[bytes] | None = None,
