@@ -1,10 +1,22 @@
 import decimal
 from decimal import Decimal
+from fractions import Fraction
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from pydantic import BaseModel, ValidationError
 
-from meterlib._numbers import EXACT, Amount, NonNegativeAmount, exact_sum, exactly, to_decimal
+from meterlib._numbers import (
+    EXACT,
+    MAX_PLACES,
+    Amount,
+    NonNegativeAmount,
+    exact_sum,
+    exactly,
+    quotient,
+    to_decimal,
+)
 from meterlib.errors import (
     DocumentError,
     FloatNotAllowedError,
@@ -161,3 +173,45 @@ def test_a_value_of_the_wrong_kind_is_a_type_error_naming_the_field(value):
         to_decimal(value, "q")
     assert isinstance(caught.value, InvalidValueError)
     assert isinstance(caught.value, MeterlibError)
+
+
+# --- quotient: the one rounding of a quotient that never ends in decimal ------------------------
+
+
+@pytest.mark.parametrize(
+    ("numerator", "denominator", "expected"),
+    [
+        ("5", "2", "2.5"),  # ends: exact, as written by the division
+        ("1", "8", "0.125"),
+        ("0", "3", "0"),
+        ("1", "3", "0." + "3" * 40),
+        ("2", "3", "0." + "6" * 39 + "7"),
+        ("-2", "3", "-0." + "6" * 39 + "7"),
+        ("1", "2e40", "0"),  # 0.5e-40: a tie, to the even 0
+        ("3", "2e40", "2E-40"),  # 1.5e-40: a tie, to the even 2
+        ("5", "2e40", "2E-40"),  # 2.5e-40: a tie, to the even 2
+    ],
+)
+def test_quotient_is_exact_or_rounded_half_even_to_40_places(
+    numerator: str, denominator: str, expected: str
+) -> None:
+    result = quotient(Decimal(numerator), Decimal(denominator))
+    assert result == Decimal(expected)
+    assert result.as_tuple().exponent >= -MAX_PLACES  # type: ignore[operator]
+
+
+@given(
+    st.integers(min_value=-(10**30), max_value=10**30),
+    st.integers(min_value=1, max_value=10**12),
+)
+def test_quotient_is_within_half_a_unit_of_the_40th_place(top: int, bottom: int) -> None:
+    result = quotient(Decimal(top), Decimal(bottom))
+    error = abs(Fraction(result) - Fraction(top, bottom))
+    assert error <= Fraction(1, 2 * 10**MAX_PLACES)
+
+
+def test_a_non_terminating_average_prices_exactly() -> None:
+    # A 200-digit average times 0.0105 needed more digits than the exact context has.
+    average = quotient(Decimal(1), Decimal(3))
+    charge = PerUnitPrice(unit_amount="0.0105").rate(average)
+    assert charge.amount == EXACT.multiply(average, Decimal("0.0105"))

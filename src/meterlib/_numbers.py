@@ -17,8 +17,10 @@ Limits, checked when a number enters (documented in the README, "Conventions"):
 With those bounds a product of two numbers has at most 160 digits, so sums and products stay
 exact in :data:`EXACT` (200 digits). A result that would still need rounding there raises
 :class:`~meterlib.errors.PrecisionError` (``Inexact`` and ``Overflow`` are trapped); the
-deliberate roundings (to minor units, averages over time that never end in decimal) run in
-:data:`ROUNDED`, each with its mode named.
+deliberate roundings run in :data:`ROUNDED` with their mode named: to minor units, and
+quotients that never end in decimal (averages over time, proration fractions), which
+:func:`quotient` rounds half-even to ``MAX_PLACES`` decimal places, so that a quotient is a
+number like any other and its products with prices stay exact.
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ __all__ = [
     "exact",
     "exact_sum",
     "exactly",
+    "quotient",
     "to_decimal",
 ]
 
@@ -134,6 +137,49 @@ def exactly(what: str) -> Iterator[None]:
     except decimal.InvalidOperation as error:
         # quantize() signals InvalidOperation when its result needs more digits than EXACT has.
         raise PrecisionError(what) from error
+
+
+def quotient(numerator: Decimal, denominator: Decimal) -> Decimal:
+    """``numerator / denominator``, exact or rounded once, half-even, to ``MAX_PLACES`` places.
+
+    Exact (as the division writes it) when the quotient ends within ``MAX_PLACES`` decimal
+    places; otherwise rounded from the exact remainder, trailing zeros dropped.
+
+    The one rounding of a quotient that never ends in decimal (``1/3``): the result obeys the
+    same limits as every number read at the edge, so multiplying it by a price stays exact in
+    :data:`EXACT` instead of needing more than 200 digits.
+    """
+    try:
+        result = EXACT.divide(numerator, denominator)
+    except decimal.Inexact:
+        pass
+    else:
+        exponent = result.as_tuple().exponent
+        if isinstance(exponent, int) and exponent >= -MAX_PLACES:
+            return result
+    # Exact integer arithmetic: n / d scaled by 10**MAX_PLACES, remainder decides the tie.
+    n_sign, n_digits, n_exp = numerator.as_tuple()
+    d_sign, d_digits, d_exp = denominator.as_tuple()
+    if not isinstance(n_exp, int) or not isinstance(d_exp, int):
+        raise PrecisionError("a quotient of a non-finite number")
+    top = int("".join(map(str, n_digits)) or "0")
+    bottom = int("".join(map(str, d_digits)) or "0")
+    shift = n_exp - d_exp + MAX_PLACES
+    if shift >= 0:
+        top *= 10**shift
+    else:
+        bottom *= 10**-shift
+    whole, left = divmod(top, bottom)
+    if 2 * left > bottom or (2 * left == bottom and whole % 2):
+        whole += 1
+    places = MAX_PLACES
+    while places and whole and whole % 10 == 0:
+        whole //= 10
+        places -= 1
+    if not whole:
+        places = 0
+    text = f"{'-' if n_sign != d_sign and whole else ''}{whole}"
+    return Decimal(text).scaleb(-places, EXACT)
 
 
 def _bounded(value: Decimal, field: str, given: Any) -> Decimal:

@@ -27,7 +27,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, cast
 
-from meterlib._numbers import EXACT, ROUNDED, to_decimal
+from meterlib._numbers import EXACT, quotient, to_decimal
 from meterlib.errors import InvalidValueError
 from meterlib.ledger.schema import guarded
 from meterlib.metering._buckets import PeriodIndex, micros, periods_of_interest
@@ -318,7 +318,7 @@ class UsageQueries:
             start, end = index.span(key)
             figure = to_decimal(result, meter.name)
             if aggregation is Aggregation.WEIGHTED_SUM:
-                figure = ROUNDED.divide(figure, Decimal(end - start))
+                figure = quotient(figure, Decimal(end - start))
             cell: GroupKey = tuple(zip(groups, row[2:width], strict=True))
             values[UsageKey(who, meter.name, index.period(key), cell)] = figure
 

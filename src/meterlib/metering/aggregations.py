@@ -26,9 +26,10 @@ period's start. The level is ``Σ increments with time ≤ t``, so its integral 
 is ``Σ increment × (end − time)``: every increment holds from its own time to the period's end.
 That sum is order-free and additive, so the partial state is one ``Decimal`` (in microsecond
 units, exact because times are integer microseconds) and the value is that integral divided by
-the period's length. The division is exact when the quotient terminates and otherwise correct
-to the 200 significant digits of :data:`meterlib._numbers.EXACT`; rounding for display or pricing
-is a later, explicit step.
+the period's length. The division is exact when the quotient ends within 40 decimal places and
+otherwise rounded once, half-even, to 40 places (:func:`meterlib._numbers.quotient`), the most
+any meterlib number carries, so pricing the average stays exact; rounding for display or
+pricing is a later, explicit step.
 
 ``count``, ``sum`` and ``weighted_sum`` are *additive*: the same event counted twice changes
 them. The others are *idempotent*: absorbing an event already absorbed changes nothing. The
@@ -42,7 +43,7 @@ from collections.abc import Hashable, MutableMapping
 from decimal import Decimal
 from typing import Any, ClassVar
 
-from meterlib._numbers import EXACT, ROUNDED, to_decimal
+from meterlib._numbers import EXACT, quotient, to_decimal
 from meterlib.errors import InvalidValueError
 from meterlib.metering.meters import Aggregation
 
@@ -242,7 +243,7 @@ class _WeightedSum(_Sum):
     aggregation = Aggregation.WEIGHTED_SUM
 
     def value(self, state: State, span: int) -> Decimal | None:
-        return ROUNDED.divide(state, to_decimal(span))
+        return quotient(state, to_decimal(span))
 
 
 #: The partial-state kind of every aggregation.

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
 
-from meterlib._numbers import EXACT, ROUNDED, to_decimal
+from meterlib._numbers import EXACT, quotient, to_decimal
 from meterlib.errors import InvalidValueError, RatingError
 from meterlib.pricing._tiers import TierTable
 from meterlib.pricing.charge import ChargeLine, new_line, plain
@@ -81,9 +81,9 @@ ProratedEventLike = ProratedEvent | Mapping[str, object] | Sequence[object]
 
 
 def _decimal(value: Fraction) -> Decimal:
-    """The decimal of ``value``: exact when it is a finite decimal, else to EXACT's precision."""
+    """The decimal of ``value``: exact when it ends within 40 places, else rounded to 40."""
     # The one deliberate rounding of a split: a fraction such as 1/3 has no finite decimal.
-    return ROUNDED.divide(Decimal(value.numerator), Decimal(value.denominator))
+    return quotient(Decimal(value.numerator), Decimal(value.denominator))
 
 
 def _walk(events: Iterable[ProratedEventLike]) -> tuple[list[ProratedEvent], Decimal, Decimal]:

@@ -56,7 +56,7 @@ from typing import Any
 
 from sqlglot import exp
 
-from meterlib._numbers import EXACT, ROUNDED, to_decimal
+from meterlib._numbers import EXACT, quotient, to_decimal
 from meterlib.errors import InvalidValueError
 from meterlib.metering.meters import Aggregation, Meter
 from meterlib.metering.table import GroupKey, UsageKey, UsageTable, paused_gc
@@ -307,7 +307,7 @@ class UsageQuery:
             if text is not None:  # a value chosen as written (latest): its own places
                 value = to_decimal(text, f"value of meter {name!r}")
             elif divisor != 1:
-                value = ROUNDED.divide(value, divisor)
+                value = quotient(value, divisor)
             else:
                 value = _trimmed(value)
             values[UsageKey(customer, name, self.periods[index], group)] = value
@@ -348,7 +348,7 @@ class UsageQuery:
             raw = texts.to_pylist()
             for row, divisor in enumerate(divisor_column.to_pylist()):
                 if divisor != 1:
-                    values[row] = ROUNDED.divide(Decimal(raw[row]), Decimal(divisor))
+                    values[row] = quotient(Decimal(raw[row]), Decimal(divisor))
         customers = result.column("customer").to_pylist()
         meters = result.column("meter").to_pylist()
         periods = list(map(self.periods.__getitem__, result.column("period_index").to_pylist()))

@@ -25,7 +25,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from meterlib._numbers import EXACT, ROUNDED
+from meterlib._numbers import EXACT, quotient
 from meterlib.errors import InvalidValueError
 from meterlib.invoicing.contracts import Contract, cycle_key
 from meterlib.invoicing.engine import invoice, resolve_period
@@ -87,7 +87,7 @@ class ColumnUsage:
             quantities = list(map(Decimal, values))
         else:  # a quotient from the untrimmed text, as written
             quantities = [
-                Decimal(value) if divisor == 1 else ROUNDED.divide(Decimal(raw), Decimal(divisor))
+                Decimal(value) if divisor == 1 else quotient(Decimal(raw), Decimal(divisor))
                 for value, raw, divisor in zip(
                     values, texts.to_pylist(), divisors.to_pylist(), strict=True
                 )
