@@ -205,6 +205,32 @@ def build_receipt_query(
     return query
 
 
+def _first_copy(content: Sequence[str], order: str) -> tuple[str, dict[str, str], str]:
+    """The ``arg_min`` struct of a first copy over the receipt column ``order``.
+
+    Returns the struct's DuckDB SQL, each field's quoted name, and the fields unpacked from a
+    struct named ``f`` (``f."customer" AS "customer", ...``): ``customer``, ``type``, the time
+    in µs, the ``content`` columns and the first copy's ``order`` value as ``meterlib_order``.
+    """
+    names = ["customer", "type", TIME_US, *content, "meterlib_order"]
+    values = [
+        sql_column("customer"),
+        sql_column("type"),
+        exp.UnixMicros(this=sql_column("time")),
+        *(sql_column(c) for c in content),
+        sql_column(order),
+    ]
+    struct = exp.Struct(
+        expressions=[
+            exp.PropertyEQ(this=exp.to_identifier(n, quoted=True), expression=v)
+            for n, v in zip(names, values, strict=True)
+        ]
+    ).sql("duckdb")
+    quoted = {n: exp.to_identifier(n, quoted=True).sql("duckdb") for n in names}
+    unpacked = ", ".join(f"f.{q} AS {q}" for q in quoted.values())
+    return struct, quoted, unpacked
+
+
 def receipt_sql_arg_min(
     meters: Sequence[Meter],
     periods: Sequence[Period],
@@ -223,22 +249,7 @@ def receipt_sql_arg_min(
     """
     if not meters:
         raise InvalidValueError("meters", meters, "a non-empty sequence of Meter definitions")
-    names = ["customer", "type", TIME_US, *content, "meterlib_order"]
-    values = [
-        sql_column("customer"),
-        sql_column("type"),
-        exp.UnixMicros(this=sql_column("time")),
-        *(sql_column(c) for c in content),
-        sql_column(order),
-    ]
-    struct = exp.Struct(
-        expressions=[
-            exp.PropertyEQ(this=exp.to_identifier(n, quoted=True), expression=v)
-            for n, v in zip(names, values, strict=True)
-        ]
-    ).sql("duckdb")
-    quoted = {n: exp.to_identifier(n, quoted=True).sql("duckdb") for n in names}
-    unpacked = ", ".join(f"f.{quoted[n]} AS {quoted[n]}" for n in names)
+    struct, quoted, unpacked = _first_copy(content, order)
     index, _, _ = locate_periods(list(periods))
     matched: exp.Expr = _matches(meters[0], None)  # type: ignore[arg-type]
     for meter in meters[1:]:
@@ -286,22 +297,7 @@ def firsts_sql(content: Sequence[str], *, table: str, order: str, target: str) -
     (``first_copy="table"``) and :func:`receipt_sql_of_firsts` read it, so the events are
     grouped by id once.
     """
-    names = ["customer", "type", TIME_US, *content, "meterlib_order"]
-    values = [
-        sql_column("customer"),
-        sql_column("type"),
-        exp.UnixMicros(this=sql_column("time")),
-        *(sql_column(c) for c in content),
-        sql_column(order),
-    ]
-    struct = exp.Struct(
-        expressions=[
-            exp.PropertyEQ(this=exp.to_identifier(n, quoted=True), expression=v)
-            for n, v in zip(names, values, strict=True)
-        ]
-    ).sql("duckdb")
-    quoted = [exp.to_identifier(n, quoted=True).sql("duckdb") for n in names]
-    unpacked = ", ".join(f"f.{q} AS {q}" for q in quoted)
+    struct, _, unpacked = _first_copy(content, order)
     order_q = exp.to_identifier(order, quoted=True).sql("duckdb")
     source = exp.to_table(table).sql("duckdb")
     return (
