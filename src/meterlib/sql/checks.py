@@ -205,12 +205,64 @@ def build_receipt_query(
     return query
 
 
-def _first_copy(content: Sequence[str], order: str) -> tuple[str, dict[str, str], str]:
+def _receipt_parts(
+    meters: Sequence[Meter],
+    periods: Sequence[Period],
+    content: Sequence[str],
+    customer: str | None,
+) -> tuple[str, str, str]:
+    """The pieces both first-copy receipt queries share.
+
+    ``meterlib_period`` and ``meterlib_matched`` as select columns of a first copy, the
+    ``WHERE`` that keeps one customer (or nothing), and the test that a later copy ``c`` is
+    the same event as its first copy ``f`` (a duplicate, not a conflict).
+    """
+    if not meters:
+        raise InvalidValueError("meters", meters, "a non-empty sequence of Meter definitions")
+    index, _, _ = locate_periods(list(periods))
+    matched: exp.Expr = _matches(meters[0], None)  # type: ignore[arg-type]
+    for meter in meters[1:]:
+        matched = exp.Or(this=matched, expression=_matches(meter, None))  # type: ignore[arg-type]
+    chosen = (
+        f"{index.sql('duckdb')} AS meterlib_period, "
+        f"COALESCE(({matched.sql('duckdb')}), false) AS meterlib_matched"
+    )
+    where = (
+        ""
+        if customer is None
+        else " WHERE "
+        + exp.EQ(this=sql_column("customer"), expression=exp.Literal.string(customer)).sql("duckdb")
+    )
+    quoted = {
+        n: exp.to_identifier(n, quoted=True).sql("duckdb")
+        for n in ("customer", "type", TIME_US, *content)
+    }
+    same = " AND ".join(
+        f"c.{quoted[n]} IS NOT DISTINCT FROM f.{quoted[n]}" for n in ("customer", "type", *content)
+    )
+    same += f' AND epoch_us(c."time") = f.{quoted[TIME_US]}'
+    return chosen, where, same
+
+
+def _receipt_row(copies: str) -> str:
+    """The receipt report's one row from ``chosen`` and ``later`` (``copies``: the count column)."""
+    return (
+        f"SELECT CAST(sum({copies}) AS BIGINT) AS received, "  # noqa: S608  (a column name of ours)
+        "count(*) FILTER (WHERE meterlib_period IS NOT NULL) AS accepted, "
+        "(SELECT duplicates FROM later) AS duplicates, "
+        "(SELECT conflicts FROM later) AS conflicts, "
+        "count(*) FILTER (WHERE meterlib_period IS NULL) AS outside, "
+        "count(*) FILTER (WHERE meterlib_period IS NOT NULL AND NOT meterlib_matched) "
+        "AS unmetered FROM chosen"
+    )
+
+
+def _first_copy(content: Sequence[str], order: str) -> tuple[str, str]:
     """The ``arg_min`` struct of a first copy over the receipt column ``order``.
 
-    Returns the struct's DuckDB SQL, each field's quoted name, and the fields unpacked from a
-    struct named ``f`` (``f."customer" AS "customer", ...``): ``customer``, ``type``, the time
-    in µs, the ``content`` columns and the first copy's ``order`` value as ``meterlib_order``.
+    Returns the struct's DuckDB SQL and its fields unpacked from a struct named ``f``
+    (``f."customer" AS "customer", ...``): ``customer``, ``type``, the time in µs, the
+    ``content`` columns and the first copy's ``order`` value as ``meterlib_order``.
     """
     names = ["customer", "type", TIME_US, *content, "meterlib_order"]
     values = [
@@ -226,9 +278,9 @@ def _first_copy(content: Sequence[str], order: str) -> tuple[str, dict[str, str]
             for n, v in zip(names, values, strict=True)
         ]
     ).sql("duckdb")
-    quoted = {n: exp.to_identifier(n, quoted=True).sql("duckdb") for n in names}
-    unpacked = ", ".join(f"f.{q} AS {q}" for q in quoted.values())
-    return struct, quoted, unpacked
+    quoted = [exp.to_identifier(n, quoted=True).sql("duckdb") for n in names]
+    unpacked = ", ".join(f"f.{q} AS {q}" for q in quoted)
+    return struct, unpacked
 
 
 def receipt_sql_arg_min(
@@ -247,43 +299,21 @@ def receipt_sql_arg_min(
     later copies of ids sent more than once are compared with their first copy. Same columns,
     same counts as :func:`build_receipt_query`.
     """
-    if not meters:
-        raise InvalidValueError("meters", meters, "a non-empty sequence of Meter definitions")
-    struct, quoted, unpacked = _first_copy(content, order)
-    index, _, _ = locate_periods(list(periods))
-    matched: exp.Expr = _matches(meters[0], None)  # type: ignore[arg-type]
-    for meter in meters[1:]:
-        matched = exp.Or(this=matched, expression=_matches(meter, None))  # type: ignore[arg-type]
-    where = (
-        ""
-        if customer is None
-        else " WHERE "
-        + exp.EQ(this=sql_column("customer"), expression=exp.Literal.string(customer)).sql("duckdb")
-    )
-    same = " AND ".join(
-        f"c.{quoted[n]} IS NOT DISTINCT FROM f.{quoted[n]}" for n in ("customer", "type", *content)
-    )
-    same += f' AND epoch_us(c."time") = f.{quoted[TIME_US]}'
+    struct, unpacked = _first_copy(content, order)
+    chosen, where, same = _receipt_parts(meters, periods, content, customer)
     order_q = exp.to_identifier(order, quoted=True).sql("duckdb")
     source = exp.to_table(table).sql("duckdb")
     return (
         f'WITH firsts AS (SELECT "id", arg_min({struct}, {order_q}) AS f, count(*) AS copies '  # noqa: S608  (quoted names)
         f'FROM {source} GROUP BY "id"), '
         f'placed AS (SELECT "id", copies, {unpacked} FROM firsts), '
-        f"chosen AS (SELECT *, {index.sql('duckdb')} AS meterlib_period, "
-        f"COALESCE(({matched.sql('duckdb')}), false) AS meterlib_matched FROM placed{where}), "
+        f"chosen AS (SELECT *, {chosen} FROM placed{where}), "
         "later AS (SELECT "
         f"count(*) FILTER (WHERE {same}) AS duplicates, "
         f"count(*) FILTER (WHERE NOT ({same})) AS conflicts "
         f'FROM {source} AS c JOIN chosen AS f ON c."id" = f."id" AND f.copies > 1 '
         f'WHERE c.{order_q} <> f."meterlib_order") '
-        "SELECT CAST(sum(copies) AS BIGINT) AS received, "
-        "count(*) FILTER (WHERE meterlib_period IS NOT NULL) AS accepted, "
-        "(SELECT duplicates FROM later) AS duplicates, "
-        "(SELECT conflicts FROM later) AS conflicts, "
-        "count(*) FILTER (WHERE meterlib_period IS NULL) AS outside, "
-        "count(*) FILTER (WHERE meterlib_period IS NOT NULL AND NOT meterlib_matched) "
-        "AS unmetered FROM chosen"
+        + _receipt_row("copies")
     )
 
 
@@ -297,7 +327,7 @@ def firsts_sql(content: Sequence[str], *, table: str, order: str, target: str) -
     (``first_copy="table"``) and :func:`receipt_sql_of_firsts` read it, so the events are
     grouped by id once.
     """
-    struct, _, unpacked = _first_copy(content, order)
+    struct, unpacked = _first_copy(content, order)
     order_q = exp.to_identifier(order, quoted=True).sql("duckdb")
     source = exp.to_table(table).sql("duckdb")
     return (
@@ -325,26 +355,7 @@ def receipt_sql_of_firsts(
     than once (``later``) are its later copies read from ``table`` and compared with the first
     copy. Same columns, same counts as :func:`build_receipt_query`.
     """
-    if not meters:
-        raise InvalidValueError("meters", meters, "a non-empty sequence of Meter definitions")
-    index, _, _ = locate_periods(list(periods))
-    matched: exp.Expr = _matches(meters[0], None)  # type: ignore[arg-type]
-    for meter in meters[1:]:
-        matched = exp.Or(this=matched, expression=_matches(meter, None))  # type: ignore[arg-type]
-    where = (
-        ""
-        if customer is None
-        else " WHERE "
-        + exp.EQ(this=sql_column("customer"), expression=exp.Literal.string(customer)).sql("duckdb")
-    )
-    quoted = {
-        n: exp.to_identifier(n, quoted=True).sql("duckdb")
-        for n in ("customer", "type", TIME_US, *content, "meterlib_order")
-    }
-    same = " AND ".join(
-        f"c.{quoted[n]} IS NOT DISTINCT FROM f.{quoted[n]}" for n in ("customer", "type", *content)
-    )
-    same += f' AND epoch_us(c."time") = f.{quoted[TIME_US]}'
+    chosen, where, same = _receipt_parts(meters, periods, content, customer)
     order_q = exp.to_identifier(order, quoted=True).sql("duckdb")
     source = exp.to_table(table).sql("duckdb")
     stored = exp.to_table(firsts).sql("duckdb")
@@ -358,14 +369,7 @@ def receipt_sql_of_firsts(
         else "(SELECT 0 AS duplicates, 0 AS conflicts)"
     )
     return (
-        f"WITH chosen AS (SELECT *, {index.sql('duckdb')} AS meterlib_period, "  # noqa: S608  (quoted names)
-        f"COALESCE(({matched.sql('duckdb')}), false) AS meterlib_matched FROM {stored}{where}), "
+        f"WITH chosen AS (SELECT *, {chosen} FROM {stored}{where}), "  # noqa: S608  (quoted names)
         f"later AS {copies} "
-        "SELECT CAST(sum(meterlib_copies) AS BIGINT) AS received, "
-        "count(*) FILTER (WHERE meterlib_period IS NOT NULL) AS accepted, "
-        "(SELECT duplicates FROM later) AS duplicates, "
-        "(SELECT conflicts FROM later) AS conflicts, "
-        "count(*) FILTER (WHERE meterlib_period IS NULL) AS outside, "
-        "count(*) FILTER (WHERE meterlib_period IS NOT NULL AND NOT meterlib_matched) "
-        "AS unmetered FROM chosen"
+        + _receipt_row("meterlib_copies")
     )
