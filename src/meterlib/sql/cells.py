@@ -14,18 +14,21 @@ with an error naming the event, never a silent NULL or a rounding.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+import re
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from types import MappingProxyType
 
 from sqlglot import exp
 
 from meterlib.metering.meters import Aggregation, Meter
-from meterlib.sql._values import read_number, read_text, text_of
+from meterlib.sql._values import fail_text, read_number, read_text, text_of
 
 __all__ = [
     "END",
     "PERIOD",
     "START",
     "TIME_US",
+    "ExactColumns",
     "meter_cells",
     "sql_and",
     "sql_column",
@@ -61,6 +64,53 @@ def sql_and(conditions: Sequence[exp.Expr]) -> exp.Expr:
     return result
 
 
+class ExactColumns(frozenset[str]):
+    """Names of property columns holding exact numbers, each with its SQL type.
+
+    A ``frozenset`` of the names (what ``exact_columns`` of
+    :func:`~meterlib.sql.compile.build_usage_query` takes) that also knows each column's type
+    (:attr:`types`, such as ``DECIMAL(18, 6)`` or ``BIGINT``), as
+    :func:`~meterlib.sql.sources.register_source` found it. With the type known, ``sum``,
+    ``min``, ``max`` and ``latest`` aggregate the column in its own type and cast only the
+    aggregate to ``DECIMAL(38, scale)``, instead of casting every row: the same exact figures
+    and result type (a ``DECIMAL(p, s)`` with ``s <= scale`` or an integer holds no value with
+    more places than ``scale``), one cast per cell instead of one per event.
+    """
+
+    types: Mapping[str, str]
+
+    def __new__(cls, types: Mapping[str, str] | Iterable[str] = ()) -> ExactColumns:
+        """The columns of ``types`` (name to SQL type); bare names have no known type."""
+        made = super().__new__(cls, types)
+        known = dict(types) if isinstance(types, Mapping) else {}
+        made.types = MappingProxyType({name: kind for name, kind in known.items() if kind})
+        return made
+
+
+#: Column types read in their own type (see :class:`ExactColumns`): integers and decimals.
+_NATIVE = re.compile(r"(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|DECIMAL\(\d+, ?\d+\))")
+#: Aggregations whose figure is the aggregate of the readings themselves, cast once after.
+_NATIVE_AGGREGATIONS = frozenset(
+    {Aggregation.SUM, Aggregation.MIN, Aggregation.MAX, Aggregation.LATEST}
+)
+
+
+def _native_type(meter: Meter, scale: int, exact_columns: Collection[str]) -> exp.DataType | None:
+    """The column's own type when ``meter`` may aggregate it uncast (see :class:`ExactColumns`)."""
+    kind = (
+        exact_columns.types.get(meter.property or "")
+        if isinstance(exact_columns, ExactColumns)
+        else None
+    )
+    if kind is None or meter.aggregation not in _NATIVE_AGGREGATIONS:
+        return None
+    if not _NATIVE.fullmatch(kind):
+        return None
+    if kind.startswith("DECIMAL") and int(kind.rstrip(")").split(",")[1]) > scale:
+        return None
+    return exp.DataType.build(kind, dialect="duckdb")
+
+
 def _conditions(meter: Meter) -> exp.Expr:
     """The rows a meter reads: its event type and filters (text equality, missing never matches)."""
     conditions: list[exp.Expr] = [
@@ -84,6 +134,14 @@ def _reading(meter: Meter, scale: int, exact_columns: Collection[str]) -> exp.Ex
         return exp.Null()
     if meter.aggregation is Aggregation.UNIQUE_COUNT:
         return read_text(sql_column(prop), sql_column("id"), prop)
+    native = _native_type(meter, scale, exact_columns)
+    if native is not None:  # the column as it is; only a missing value stops the query
+        rule = f"a decimal with at most {scale} places"
+        failure = fail_text(sql_column("id"), prop, text_of(sql_column(prop)), rule)
+        missing = exp.Is(this=sql_column(prop), expression=exp.Null())
+        return exp.Case(
+            ifs=[exp.If(this=missing, true=exp.cast(failure, native))], default=sql_column(prop)
+        )
     return read_number(
         sql_column(prop), sql_column("id"), prop, scale, exact_type=prop in exact_columns
     )

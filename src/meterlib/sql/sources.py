@@ -58,6 +58,7 @@ from typing import TYPE_CHECKING, Any
 from meterlib.errors import InvalidValueError
 from meterlib.metering.meters import Meter
 from meterlib.metering.report import Rejection
+from meterlib.sql.cells import ExactColumns
 from meterlib.sql.checked import TABLE, load_checked
 from meterlib.sql.compile import CORE_COLUMNS
 
@@ -85,6 +86,7 @@ class EventsView:
     properties: tuple[str, ...]
     content: tuple[str, ...]
     order_by: tuple[str, ...]
+    #: Properties holding exact numbers within the scale, with their types (see ExactColumns).
     exact_columns: frozenset[str]
     rejected: tuple[Rejection, ...] = ()
 
@@ -320,7 +322,7 @@ def _clean_parquet(
     columns += [_ident(c) for c in others]
     body = ", ".join(columns)
     connection.execute(f"CREATE OR REPLACE TEMP VIEW {VIEW} AS SELECT {body} FROM {scan}")  # noqa: S608  (names quoted)
-    exact = frozenset(p for p in properties if _exact(types[p], scale))
+    exact = ExactColumns({p: types[p] for p in properties if _exact(types[p], scale)})
     return EventsView(tuple(properties), tuple(others), ("meterlib_row",), exact)
 
 
@@ -349,13 +351,13 @@ def _register_ledger(
         f'{_time_sql(_ident("time"), types["time"], "time")} AS "time"',
         "meterlib_row",
     ]
-    exact: set[str] = set()
+    exact: dict[str, str] = {}
     content: list[str] = []
     for name in properties:
         if name in types:
             columns.append(f"{_ident(name)} AS {_ident(name)}")
             if _exact(types[name], scale):
-                exact.add(name)
+                exact[name] = types[name]
         elif from_json:
             columns.append(f"{_json_property(name)} AS {_ident(name)}")
         else:
@@ -370,7 +372,7 @@ def _register_ledger(
         order = ("received_at", *order)
     body = ", ".join(columns)
     connection.execute(f"CREATE OR REPLACE TEMP VIEW {VIEW} AS SELECT {body} FROM {scan}")  # noqa: S608  (names quoted)
-    return EventsView(tuple(properties), tuple(content), order, frozenset(exact))
+    return EventsView(tuple(properties), tuple(content), order, ExactColumns(exact))
 
 
 def _ledger_table(ledger: sqlite3.Connection) -> str:
