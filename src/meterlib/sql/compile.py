@@ -220,18 +220,35 @@ def ranked_events(
     ).from_(exp.to_table(table))
 
 
-def first_copies(table: str, columns: Sequence[str], order: str) -> exp.Select:
+def first_copies(
+    table: str, columns: Sequence[str], order: str, *, event_type: str | None = None
+) -> exp.Select:
     """The first copy of every id (least ``order``), as :func:`ranked_events` rows numbered 1.
 
     One grouping by id with ``arg_min`` of a struct of the columns (a struct is never NULL, so
     a NULL in the first copy stays NULL; ``arg_min`` of a bare column would skip it). Faster
     than numbering every copy with a window, in DuckDB and Spark (``MIN_BY``) alike. ``order``
     must be a single column that orders the copies of an id totally and is never NULL.
+
+    ``event_type``: the only type any meter reads. The struct then carries no type (a field
+    less for ``arg_min`` to move per event): a first copy of another type gets a NULL time,
+    which lies in no period, so no meter counts it, exactly as no meter's type matched it;
+    the rows' ``type`` is ``event_type``.
     """
+    time: exp.Expr = exp.UnixMicros(this=sql_column("time"))
+    if event_type is not None:
+        time = exp.Case(
+            ifs=[
+                exp.If(
+                    this=exp.EQ(this=sql_column("type"), expression=exp.Literal.string(event_type)),
+                    true=time,
+                )
+            ]
+        )
     fields = [
         ("customer", sql_column("customer")),
-        ("type", sql_column("type")),
-        (TIME_US, exp.UnixMicros(this=sql_column("time"))),
+        *((("type", sql_column("type")),) if event_type is None else ()),
+        (TIME_US, time),
         *((name, sql_column(name)) for name in columns),
     ]
     struct = exp.Struct(
@@ -248,13 +265,15 @@ def first_copies(table: str, columns: Sequence[str], order: str) -> exp.Select:
     )
     unpacked = [
         exp.alias_(
-            exp.Dot(
+            exp.Literal.string(event_type)
+            if event_type is not None and name == "type"
+            else exp.Dot(
                 this=sql_column("meterlib_first"), expression=exp.to_identifier(name, quoted=True)
             ),
             name,
             quoted=True,
         )
-        for name, _ in fields
+        for name in ("customer", "type", TIME_US, *columns)
     ]
     return exp.select(
         sql_column("id"),
@@ -364,10 +383,16 @@ class UsageQuery:
 
 
 def _first_source(
-    first_copy: str, table: str, columns: Sequence[str], order_by: Sequence[str]
+    first_copy: str,
+    table: str,
+    columns: Sequence[str],
+    order_by: Sequence[str],
+    meters: Sequence[Meter],
 ) -> exp.Select:
     if first_copy == "arg_min":
-        return first_copies(table, columns, order_by[0])
+        types = {meter.event_type for meter in meters}
+        only = next(iter(types)) if len(types) == 1 else None
+        return first_copies(table, columns, order_by[0], event_type=only)
     if first_copy == "table":
         return exp.select(
             *(sql_column(c) for c in ("id", "customer", "type", TIME_US, *columns)),
@@ -465,7 +490,7 @@ def build_usage_query(
         .from_(union.subquery("cells"))
         .with_(
             "ranked",
-            as_=_first_source(first_copy, table, columns, order_by),
+            as_=_first_source(first_copy, table, columns, order_by, meters),
         )
         .with_("placed", as_=placed)
     )

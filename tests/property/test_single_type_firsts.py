@@ -1,0 +1,69 @@
+"""Meters of one event type: the first copies' struct carries no type, the usage is the same.
+
+When every meter reads one event type, :func:`~meterlib.sql.compile.first_copies` leaves the
+type out of the ``arg_min`` struct and gives first copies of other types a NULL time (in no
+period). Held here, per event type of the shared test meters, to the portable query (every
+copy numbered by a window, type kept) on the same view and to the in-memory accumulator.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from meterlib.metering.accumulator import Accumulator
+from meterlib.sql import build_usage_query, usage_from_source
+from meterlib.sql import duckdb_engine as engine
+from meterlib.testing.events import CUSTOMERS, CYCLE, METERS, WINDOW, event_sets
+from tests.budget import examples
+from tests.sql_strategies import formats, write_events
+
+TYPES = sorted({meter.event_type for meter in METERS})
+
+
+def test_a_single_type_leaves_the_type_out_of_the_struct() -> None:
+    single = [m for m in METERS if m.event_type == TYPES[0]]
+    query = build_usage_query(single, CYCLE, window=WINDOW, first_copy="arg_min")
+    sql = query.sql(pretty=False)
+    assert "'type': \"type\"" not in sql
+    assert f'CASE WHEN "type" = \'{TYPES[0]}\' THEN EPOCH_US("time") END' in sql
+    mixed = build_usage_query(METERS, CYCLE, window=WINDOW, first_copy="arg_min")
+    assert "'type': \"type\"" in mixed.sql(pretty=False)
+
+
+@settings(max_examples=examples(30), deadline=None)
+@given(
+    stream=event_sets(),
+    fmt=formats(),
+    kind=st.sampled_from(TYPES),
+    customer=st.sampled_from([None, *CUSTOMERS]),
+)
+def test_single_type_first_copies_equal_the_window_query_and_the_accumulator(
+    stream: list[dict[str, Any]], fmt: str, kind: str, customer: str | None
+) -> None:
+    meters = [m for m in METERS if m.event_type == kind]
+    accumulator = Accumulator(meters, CYCLE, window=WINDOW)
+    accumulator.add(stream).check()
+    with tempfile.TemporaryDirectory() as folder:
+        path = write_events(Path(folder), stream, fmt)
+        fast = usage_from_source(path, meters, CYCLE, window=WINDOW, customer=customer)
+        db, view = engine.source_view(path, meters, 12, None)
+        portable = build_usage_query(
+            meters,
+            CYCLE,
+            window=WINDOW,
+            customer=customer,
+            table=engine.usage_source(view, stored=False)["table"],
+            order_by=view.order_by,
+            first_copy="window",
+            ordered=False,
+        )
+        slow = portable.table_of_arrow(engine.run_arrow(db, engine.arrow_sql(portable)))
+    assert fast == slow
+    assert fast.rows() == slow.rows()
+    if customer is None:
+        assert fast == accumulator.usage()
