@@ -65,7 +65,14 @@ from meterlib.sql.compile import CORE_COLUMNS
 if TYPE_CHECKING:
     import duckdb
 
-__all__ = ["VIEW", "EventsView", "expand", "load_sqlite", "register_source"]
+__all__ = [
+    "VIEW",
+    "EventsView",
+    "expand",
+    "load_sqlite",
+    "proven_by_statistics",
+    "register_source",
+]
 
 #: The name of the view the compiled queries read.
 VIEW = "meterlib_events"
@@ -262,7 +269,9 @@ def _clean_parquet(
 ) -> EventsView | None:
     """The view straight over Parquet files when no row can fail the edge, else None.
 
-    A conservative test, on the schema and then one aggregate pass in DuckDB: flat typed
+    A conservative test, on the schema and then the files' statistics
+    (:func:`proven_by_statistics`) or, when they cannot prove it, one aggregate pass in
+    DuckDB: flat typed
     columns (text ids, a ``TIMESTAMP WITH TIME ZONE`` time, properties as integers, decimals
     or text), no missing or empty id, customer or type, times within the accepted range,
     every text a meter reads as a number a plain decimal, and no value a meter needs missing
@@ -294,6 +303,8 @@ def _clean_parquet(
             "OR \"time\" >= TIMESTAMPTZ '2201-01-01 00:00:00+00'"
         ),
     ]
+    texts: list[str] = []  # checks that need the values themselves (number texts)
+    present: set[str] = set()  # columns a meter needs in every event of its type
     for meter in meters:
         needed = [*meter.group_by, *meter.filters]
         if meter.property:
@@ -302,19 +313,22 @@ def _clean_parquet(
                 "count",
                 "unique_count",
             }:
-                checks.append(
+                texts.append(
                     f'{_ident(meter.property)} IS NOT NULL AND "type" = '
                     f"{_quote(meter.event_type)} AND NOT regexp_matches("
                     f"{_ident(meter.property)}, {_quote(_PLAIN)})"
                 )
+        wanted = sorted(set(needed) - set(meter.filters))
+        present.update(wanted)
         checks.extend(
-            f'"type" = {_quote(meter.event_type)} AND {_ident(c)} IS NULL'
-            for c in sorted(set(needed) - set(meter.filters))
+            f'"type" = {_quote(meter.event_type)} AND {_ident(c)} IS NULL' for c in wanted
         )
-    counts = ", ".join(f"count(*) FILTER (WHERE {check})" for check in checks)
-    found = connection.execute(f"SELECT {counts} FROM {scan}").fetchone()  # noqa: S608  (names quoted)
-    if found is None or any(found):
-        return None
+    checks.extend(texts)
+    if not proven_by_statistics(connection, files, [*_CORE_TEXT, "time", *present], texts):
+        counts = ", ".join(f"count(*) FILTER (WHERE {check})" for check in checks)
+        found = connection.execute(f"SELECT {counts} FROM {scan}").fetchone()  # noqa: S608  (names quoted)
+        if found is None or any(found):
+            return None
     columns = ['"id"', '"customer"', '"type"', '"time"']
     # Receipt order as one integer: the file's place in the sorted list, then the row.
     place = f"(CAST(list_position({listing}, filename) AS BIGINT) - 1) * {1 << 40} + "
@@ -324,6 +338,59 @@ def _clean_parquet(
     connection.execute(f"CREATE OR REPLACE TEMP VIEW {VIEW} AS SELECT {body} FROM {scan}")  # noqa: S608  (names quoted)
     exact = ExactColumns({p: types[p] for p in properties if _exact(types[p], scale)})
     return EventsView(tuple(properties), tuple(others), ("meterlib_row",), exact)
+
+
+def proven_by_statistics(
+    connection: duckdb.DuckDBPyConnection,
+    files: Sequence[str],
+    columns: Sequence[str],
+    texts: Sequence[str],
+) -> bool:
+    """True when the files' own statistics prove the checks of ``_clean_parquet``.
+
+    Read from the footers only (``parquet_metadata``), for every row group of every file:
+    each of ``columns`` is there with a null count of 0 (no value missing, whatever the
+    event's type), ``id``, ``customer`` and ``type`` have a least value that is not empty
+    (the least value of a text column, even cut short, is at most every value, and only the
+    empty text is below every non-empty one), and ``time`` has least and greatest values
+    within the accepted years. Checks on the values themselves (``texts``: number texts)
+    cannot be proven so: False then, as when a statistic is missing or a column absent from
+    a file; the caller scans the rows instead. Only the new ``min_value``/``max_value``
+    statistics are read (the deprecated ``min``/``max`` of old writers ordered text wrongly),
+    and time statistics only as printed in UTC (``+00``).
+    """
+    if texts:
+        return False
+    listing = "[" + ", ".join(_quote(f) for f in files) + "]"
+    wanted = sorted(set(columns))
+    names = ", ".join(_quote(c) for c in wanted)
+    core = ", ".join(_quote(c) for c in _CORE_TEXT)
+    query = f"""
+        WITH stats AS (
+            SELECT file_name, row_group_id, path_in_schema AS name, stats_null_count AS nulls,
+                   stats_min_value AS low, stats_max_value AS high
+            FROM parquet_metadata({listing})
+        ), groups AS (SELECT DISTINCT file_name, row_group_id FROM stats)
+        SELECT
+            (SELECT count(*) FROM groups),
+            count(*) FILTER (WHERE name IN ({names})),
+            count(*) FILTER (
+                WHERE name IN ({names}) AND (nulls IS DISTINCT FROM 0
+                    OR (name IN ({core}) AND (low IS NULL OR low = ''))
+                    OR (name = 'time' AND NOT coalesce(
+                        low LIKE '%+00' AND high LIKE '%+00'
+                        AND TRY_CAST(low AS TIMESTAMPTZ) >= TIMESTAMPTZ '1900-01-01 00:00:00+00'
+                        AND TRY_CAST(high AS TIMESTAMPTZ) < TIMESTAMPTZ '2201-01-01 00:00:00+00',
+                        false)))
+            ),
+            (SELECT count(DISTINCT file_name) FROM groups)
+        FROM stats
+    """  # noqa: S608  (names and paths quoted)
+    found = connection.execute(query).fetchone()
+    if found is None:
+        return False
+    row_groups, seen, failed, covered = (int(v or 0) for v in found)
+    return covered == len(set(files)) and seen == row_groups * len(wanted) and failed == 0
 
 
 def _register_ledger(
