@@ -161,8 +161,18 @@ def _head(meter_name: exp.Expr, names: Sequence[str], width: int) -> list[exp.Ex
     ]
 
 
+def _in_a_period(condition: exp.Expr, *, located: bool) -> exp.Expr:
+    """``condition`` on rows that lie in a period (``located``: every placed row does)."""
+    if located:
+        return condition
+    return exp.And(
+        this=exp.Not(this=exp.Is(this=sql_column(PERIOD), expression=exp.Null())),
+        expression=condition,
+    )
+
+
 def _latest_select(
-    meter: Meter, scale: int, width: int, exact_columns: Collection[str]
+    meter: Meter, scale: int, width: int, exact_columns: Collection[str], *, located: bool
 ) -> exp.Select:
     """A ``latest`` meter's cells: the reading of the greatest ``(time, id)`` per cell.
 
@@ -184,12 +194,7 @@ def _latest_select(
             exp.alias_(text_of(sql_column(prop)), "t", quoted=True),
         )
         .from_("placed")
-        .where(
-            exp.And(
-                this=_conditions(meter),
-                expression=exp.Not(this=exp.Is(this=sql_column(PERIOD), expression=exp.Null())),
-            )
-        )
+        .where(_in_a_period(_conditions(meter), located=located))
     )
     keys = [sql_column("customer"), sql_column(PERIOD), *(sql_column(c) for c in group_cols)]
     order = exp.Order(
@@ -249,7 +254,12 @@ def _aggregate(meter: Meter, v: exp.Expr, count: exp.Expr) -> tuple[exp.Expr, ex
 
 
 def _group_select(
-    meters: Sequence[Meter], scale: int, width: int, exact_columns: Collection[str]
+    meters: Sequence[Meter],
+    scale: int,
+    width: int,
+    exact_columns: Collection[str],
+    *,
+    located: bool,
 ) -> exp.Select:
     """The cells of meters sharing one ``group_by`` set, in ONE aggregation over the events.
 
@@ -304,12 +314,7 @@ def _group_select(
             *values,
         )
         .from_("placed")
-        .where(
-            exp.And(
-                this=exp.Not(this=exp.Is(this=sql_column(PERIOD), expression=exp.Null())),
-                expression=exp.Paren(this=matched),
-            )
-        )
+        .where(_in_a_period(exp.Paren(this=matched), located=located))
     )
     decimal = exp.DataType.build(f"DECIMAL(38, {scale})")
     aggregates: list[exp.Expr] = []
@@ -352,14 +357,26 @@ def _group_select(
 
 
 def meter_cells(
-    meters: Sequence[Meter], scale: int, width: int, exact_columns: Collection[str]
+    meters: Sequence[Meter],
+    scale: int,
+    width: int,
+    exact_columns: Collection[str],
+    *,
+    located: bool = False,
 ) -> list[exp.Select]:
-    """One aggregation per ``group_by`` set (in meter order), one window query per ``latest``."""
+    """One aggregation per ``group_by`` set (in meter order), one window query per ``latest``.
+
+    ``located``: every ``placed`` row lies in a period (the caller filtered them so), and the
+    cells need not test the period for NULL.
+    """
     sets: dict[tuple[str, ...], list[Meter]] = {}
     parts: list[exp.Select] = []
     for meter in meters:
         if meter.aggregation is Aggregation.LATEST:
-            parts.append(_latest_select(meter, scale, width, exact_columns))
+            parts.append(_latest_select(meter, scale, width, exact_columns, located=located))
         else:
             sets.setdefault(tuple(sorted(set(meter.group_by))), []).append(meter)
-    return [_group_select(group, scale, width, exact_columns) for group in sets.values()] + parts
+    return [
+        _group_select(group, scale, width, exact_columns, located=located)
+        for group in sets.values()
+    ] + parts

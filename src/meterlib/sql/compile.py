@@ -52,6 +52,7 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from itertools import pairwise
 from typing import Any
 
 from sqlglot import exp
@@ -451,6 +452,20 @@ def build_usage_query(
     index, start, end = locate_periods(chosen)
     weighted = any(m.aggregation is Aggregation.WEIGHTED_SUM for m in meters)
     winners: exp.Expr = exp.EQ(this=sql_column(COPY_NO), expression=sql_int(1))
+    # Only first copies within the span of the periods (a cheap range test on the time): when
+    # the periods leave no gap, every placed row lies in one and the cells need no NULL test.
+    span = [micros(chosen[0].start), micros(chosen[-1].end)]
+    located = all(
+        micros(before.end) == micros(after.start)
+        for before, after in pairwise(chosen)
+    )
+    winners = exp.And(
+        this=winners,
+        expression=exp.And(
+            this=exp.GTE(this=sql_column(TIME_US), expression=sql_int(span[0])),
+            expression=exp.LT(this=sql_column(TIME_US), expression=sql_int(span[1])),
+        ),
+    )
     if customer is not None:
         winners = exp.And(
             this=winners,
@@ -470,7 +485,7 @@ def build_usage_query(
         .where(winners)
     )
     width = max(len(set(m.group_by)) for m in meters)
-    parts = meter_cells(meters, scale, width, exact_columns)
+    parts = meter_cells(meters, scale, width, exact_columns, located=located)
     union: exp.Query = parts[0]
     for part in parts[1:]:
         union = exp.union(union, part, distinct=False)
