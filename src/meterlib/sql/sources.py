@@ -22,8 +22,9 @@ Globs are expanded in Python and the files read in sorted path order; a glob tha
 file is an error, never an empty result.
 
 **One edge for every engine.** Clean Parquet files (flat typed columns, every row sure to pass
-the edge, established by one aggregate pass over the files; see :func:`_clean_parquet`) are
-read by DuckDB itself. JSON Lines and CSV lines that are plainly good (a strict shape that
+the edge, established by the files' own statistics when they prove it, else by one aggregate
+pass over the files; see :func:`_clean_parquet` and :func:`proven_by_statistics`) are read by
+DuckDB itself. JSON Lines and CSV lines that are plainly good (a strict shape that
 the rules surely accept with the same fields) are checked and copied by DuckDB in bulk
 (:mod:`meterlib.sql.lines`). All other events are read by meterlib's own readers
 (:mod:`meterlib.metering.readers`) and every event is checked by
