@@ -10,6 +10,7 @@ read from its text): the three tables must be equal, figure by figure, places in
 
 from __future__ import annotations
 
+import pickle
 import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -156,3 +157,8 @@ def test_exact_columns_are_a_frozenset_of_names() -> None:
     assert "q" in exact
     assert hash(exact) == hash(frozenset({"q"}))
     assert dict(ExactColumns(["q"]).types) == {}
+    mixed = ExactColumns({"q": "BIGINT", "r": ""})
+    copied = pickle.loads(pickle.dumps(mixed))  # noqa: S301  (our own bytes)
+    assert type(copied) is ExactColumns
+    assert copied == mixed == frozenset({"q", "r"})
+    assert dict(copied.types) == {"q": "BIGINT"}

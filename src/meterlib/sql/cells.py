@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from types import MappingProxyType
+from typing import Any
 
 from sqlglot import exp
 
@@ -85,6 +86,14 @@ class ExactColumns(frozenset[str]):
         known = dict(types) if isinstance(types, Mapping) else {}
         made.types = MappingProxyType({name: kind for name, kind in known.items() if kind})
         return made
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled as the names and a plain copy of the types (a mapping proxy cannot be)."""
+        return (type(self), (sorted(self),), {"types": dict(self.types)})
+
+    def __setstate__(self, state: dict[str, dict[str, str]]) -> None:
+        """The types of a pickled instance, read-only again."""
+        self.types = MappingProxyType(dict(state["types"]))
 
 
 #: Column types read in their own type (see :class:`ExactColumns`): integers and decimals.
