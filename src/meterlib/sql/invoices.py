@@ -32,7 +32,7 @@ from meterlib.invoicing.engine import invoice, resolve_period
 from meterlib.invoicing.invoice import Invoice
 from meterlib.metering.meters import Meter
 from meterlib.metering.report import BatchReport
-from meterlib.metering.table import GroupKey
+from meterlib.metering.table import GroupKey, paused_gc
 from meterlib.periods import Period
 from meterlib.sql.compile import DEFAULT_SCALE, build_usage_query, micros, trim_decimal_text
 from meterlib.sql.duckdb_engine import (
@@ -223,7 +223,8 @@ def invoices_from_source(
         report = _usage_and_report(db, view, chosen, spans, instants, scale=scale, usage=usage)
     else:
         report = BatchReport(received=len(view.rejected), rejected=view.rejected)
-    bills = tuple(invoice(contract, usage, whole) for contract, whole in work)
+    with paused_gc():  # thousands of invoices, no cycles: no collections scanning them again
+        bills = tuple(invoice(contract, usage, whole) for contract, whole in work)
     return SourceInvoices(bills, report)
 
 
