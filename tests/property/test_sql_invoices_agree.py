@@ -69,7 +69,7 @@ def streams(draw: st.DrawFn) -> list[dict[str, Any]]:
             **e,
             "properties": {
                 **e["properties"],
-                "qty": f"{abs(Decimal(str(e['properties']['qty']))):f}",
+                "qty": f"{Decimal(str(e['properties']['qty'])).copy_abs():f}",
             },
         }
         for e in draw(event_sets())
