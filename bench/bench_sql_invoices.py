@@ -9,7 +9,8 @@ same content). Every customer has a contract billed monthly in arrears at $0.001
 Measured, each the whole job from the event file to the invoices (median of ``--rounds``):
 
 - meterlib: 1,000 contracts built, then :func:`meterlib.sql.invoices_from_source` (the edge,
-  one DuckDB usage query, the receipt report, 12,000 full invoices from the engine);
+  one DuckDB statement for the usage and the receipt report with its duplicates and
+  conflicts, 12,000 full invoices from the engine);
 - bframelib (https://bframe.work), in its own environment (``--bframelib-python``, default
   ``/work/benchenv/venv/bin/python`` or ``$METERLIB_BFRAMELIB_PYTHON``): set-up, events
   loaded, ``bframe.invoices`` queried (``bench/bframelib_job.py``), once per round, the two

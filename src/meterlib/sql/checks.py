@@ -33,6 +33,8 @@ __all__ = [
     "build_receipt_query",
     "compile_conflicts",
     "firsts_sql",
+    "grouped_firsts_sql",
+    "invoice_run_sql",
     "receipt_sql_arg_min",
     "receipt_sql_of_firsts",
 ]
@@ -373,3 +375,130 @@ def receipt_sql_of_firsts(
         f"later AS {copies} "
         + _receipt_row("meterlib_copies")
     )
+
+
+#: Columns one ``BIGINT`` mask of NULL flags holds (see :func:`grouped_firsts_sql`).
+_MASK_BITS = 62
+
+
+def grouped_firsts_sql(content: Sequence[str], *, table: str, order: str) -> str:
+    """DuckDB SQL of the first copy of every id of ``table``, one row per id, in one grouping.
+
+    The columns :func:`firsts_sql` stores (``id``, ``customer``, ``type``, the time in µs, the
+    ``content`` columns, ``meterlib_order`` and ``meterlib_copies``), each taken by its own
+    ``arg_min`` over the one receipt column ``order`` (DuckDB's fixed-width and text
+    ``arg_min`` are several times faster than one of a struct). ``arg_min`` skips a NULL
+    value, so whether the first copy's value is NULL is kept apart, exactly, as bits of an
+    integer taken by ``arg_min`` too: a column is NULL where the first copy's is, and
+    otherwise the value of the least ``order`` among the copies with a value, which is the
+    first copy's.
+    """
+    order_q = exp.to_identifier(order, quoted=True).sql("duckdb")
+    source = exp.to_table(table).sql("duckdb")
+    fields = [("customer", '"customer"'), ("type", '"type"'), (TIME_US, '"time"')]
+    fields += [(c, exp.to_identifier(c, quoted=True).sql("duckdb")) for c in content]
+    inner = ['"id"', f"min({order_q}) AS meterlib_order", "count(*) AS meterlib_copies"]
+    outer = ['"id"']
+    for position, (name, column) in enumerate(fields):
+        mask, bit = divmod(position, _MASK_BITS)
+        if bit == 0:
+            flags = " + ".join(
+                f"{1 << b} * CAST({c} IS NULL AS BIGINT)"
+                for b, (_, c) in enumerate(fields[position : position + _MASK_BITS])
+            )
+            inner.append(f"arg_min({flags}, {order_q}) AS meterlib_nulls_{mask}")
+        inner.append(f"arg_min({column}, {order_q}) AS meterlib_first_{position}")
+        value = f"meterlib_first_{position}"
+        if name == TIME_US:
+            value = f"epoch_us({value})"
+        quoted = exp.to_identifier(name, quoted=True).sql("duckdb")
+        outer.append(
+            f"CASE WHEN meterlib_nulls_{mask} & {1 << bit} = 0 THEN {value} END AS {quoted}"
+        )
+    outer += ["meterlib_order", "meterlib_copies"]
+    return (
+        f"SELECT {', '.join(outer)} FROM (SELECT {', '.join(inner)} "  # noqa: S608  (quoted names)
+        f'FROM {source} GROUP BY "id")'
+    )
+
+
+def invoice_run_sql(
+    usages: Sequence[str],
+    meters: Sequence[Meter],
+    periods: Sequence[Period],
+    content: Sequence[str],
+    *,
+    table: str,
+    firsts: str,
+    order: str,
+) -> str:
+    """One DuckDB statement: the usage queries, the receipt counts and the conflicts.
+
+    The first copies (:func:`grouped_firsts_sql`, as the CTE ``firsts``) are computed once
+    and read by every usage query of ``usages`` (compiled with ``first_copy="table"`` over
+    ``firsts``), by the counts of :func:`build_receipt_query` over ``periods`` and by the
+    comparison of the later copies, which reads ``table`` again only for ids sent more than
+    once. The rows come apart by ``meterlib_part``: ``i`` for the cells of ``usages[i]``
+    (their columns first, ``value`` as text), ``-1`` for the one row of counts
+    (``received``, ``accepted``, ``duplicates``, ``conflicts``, ``outside``, ``unmetered``),
+    ``-2`` for each conflicting copy with the columns of :func:`compile_conflicts` (``copy``
+    aside: ``meterlib_later_order`` is the copy's ``order`` value).
+    """
+    chosen, _, _ = _receipt_parts(meters, periods, content, None)
+    order_q = exp.to_identifier(order, quoted=True).sql("duckdb")
+    source = exp.to_table(table).sql("duckdb")
+    stored = exp.to_identifier(firsts).sql("duckdb")
+    same = sql_and(
+        [
+            *(
+                exp.NullSafeEQ(this=sql_column(c, "c"), expression=sql_column(c, "f"))
+                for c in ("customer", "type", *content)
+            ),
+            exp.NullSafeEQ(
+                this=exp.UnixMicros(this=sql_column("time", "c")),
+                expression=sql_column(TIME_US, "f"),
+            ),
+        ]
+    ).sql("duckdb")
+    listing = ['c."id" AS "id"', f"c.{order_q} AS meterlib_later_order"]
+    for side, label in (("f", "first"), ("c", "other")):
+        for name in ("customer", "type", TIME_US, *content):
+            column = sql_column(name, side)
+            value: exp.Expr
+            if name == TIME_US and side == "c":
+                value = exp.UnixMicros(this=sql_column("time", "c"))
+            else:
+                value = text_of(column) if name in content else column
+            alias = exp.to_identifier(f"{label}_{name}", quoted=True).sql("duckdb")
+            listing.append(f"{value.sql('duckdb')} AS {alias}")
+    ctes = [
+        f"{stored} AS MATERIALIZED ({grouped_firsts_sql(content, table=table, order=order)})",
+        f"meterlib_chosen AS (SELECT meterlib_copies, {chosen} FROM {stored})",  # noqa: S608
+        (
+            f"meterlib_later AS (SELECT {', '.join(listing)}, ({same}) AS meterlib_same "  # noqa: S608
+            f'FROM {source} AS c JOIN {stored} AS f ON c."id" = f."id" '
+            f"AND f.meterlib_copies > 1 WHERE c.{order_q} <> f.meterlib_order)"
+        ),
+    ]
+    parts = []
+    for index, usage in enumerate(usages):
+        ctes.append(
+            f"meterlib_usage_{index} AS (SELECT * REPLACE "  # noqa: S608  (compiled queries)
+            f'(CAST("value" AS VARCHAR) AS "value") FROM ({usage}))'
+        )
+        parts.append(f"SELECT *, {index} AS meterlib_part FROM meterlib_usage_{index}")  # noqa: S608
+    parts.append(
+        "SELECT -1 AS meterlib_part, * FROM (SELECT "
+        "CAST(sum(meterlib_copies) AS BIGINT) AS received, "
+        "count(*) FILTER (WHERE meterlib_period IS NOT NULL) AS accepted, "
+        "count(*) FILTER (WHERE meterlib_period IS NULL) AS outside, "
+        "count(*) FILTER (WHERE meterlib_period IS NOT NULL AND NOT meterlib_matched) "
+        "AS unmetered FROM meterlib_chosen), "
+        "(SELECT count(*) FILTER (WHERE meterlib_same) AS duplicates, "
+        "count(*) FILTER (WHERE NOT meterlib_same) AS conflicts FROM meterlib_later)"
+    )
+    parts.append(
+        "SELECT -2 AS meterlib_part, * EXCLUDE (meterlib_same) FROM meterlib_later "
+        "WHERE NOT meterlib_same"
+    )
+    return "WITH " + ", ".join(ctes) + " " + " UNION ALL BY NAME ".join(parts)

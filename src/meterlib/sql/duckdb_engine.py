@@ -38,6 +38,7 @@ from meterlib.sql.checks import (
     build_conflicts_query,
     build_receipt_query,
     firsts_sql,
+    invoice_run_sql,
     receipt_sql_arg_min,
     receipt_sql_of_firsts,
 )
@@ -63,6 +64,7 @@ __all__ = [
     "connect",
     "receipt_report",
     "run_arrow",
+    "run_usage_and_report",
     "scan_source",
     "source_view",
     "store_first_copies",
@@ -360,6 +362,66 @@ def receipt_report(
         conflicts=tuple(conflicts),
         rejected=view.rejected,
     )
+
+
+def run_usage_and_report(
+    db: duckdb.DuckDBPyConnection,
+    view: EventsView,
+    meters: Sequence[Meter],
+    usages: Sequence[Any],
+    periods: Sequence[Period],
+) -> tuple[list[Any], BatchReport] | None:
+    """The results of the usage queries ``usages`` and :func:`receipt_report`, in one statement.
+
+    ``usages`` are :class:`~meterlib.sql.compile.UsageQuery` objects compiled with
+    ``first_copy="table"`` over :data:`FIRSTS`; the first copies are found once, inside the
+    statement (:func:`~meterlib.sql.checks.invoice_run_sql`), nothing is stored. Returns each
+    query's cells as an Arrow table (the columns of the query, ``value`` as text) and the
+    report for ``periods``, equal to :func:`receipt_report`'s; None when the source ranks its
+    copies by more than one column (then the caller takes the stored path).
+    """
+    import pyarrow.compute as pc  # noqa: PLC0415  (optional dependency)
+
+    if len(view.order_by) != 1:
+        return None
+    content = sorted({*view.properties, *view.content})
+    sql = invoice_run_sql(
+        [query.sql("duckdb", pretty=False) for query in usages],
+        meters,
+        list(periods),
+        content,
+        table=VIEW,
+        firsts=FIRSTS,
+        order=view.order_by[0],
+    )
+    result = run_arrow(db, sql)
+    names = result.column_names
+    width = names.index("meterlib_part")
+    part = result.column(width)
+    cells = [
+        result.filter(pc.equal(part, index)).select(list(range(width)))
+        for index in range(len(usages))
+    ]
+    [counts] = result.filter(pc.equal(part, -1)).to_pylist()
+    listed = sorted(
+        result.filter(pc.equal(part, -2)).to_pylist(),
+        key=lambda row: (row["id"], row["meterlib_later_order"]),
+    )
+    conflicts = tuple(Conflict(_event("first", r, view), _event("other", r, view)) for r in listed)
+    if len(conflicts) != int(counts["conflicts"] or 0):  # one rule; a mismatch is a bug
+        raise SqlEngineError(
+            f"conflict count {counts['conflicts']} differs from the {len(conflicts)} listed"
+        )
+    report = BatchReport(
+        received=int(counts["received"] or 0) + len(view.rejected),
+        accepted=int(counts["accepted"] or 0),
+        duplicates=int(counts["duplicates"] or 0),
+        outside=int(counts["outside"] or 0),
+        unmetered=int(counts["unmetered"] or 0),
+        conflicts=conflicts,
+        rejected=view.rejected,
+    )
+    return cells, report
 
 
 def scan_source(

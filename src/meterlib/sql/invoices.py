@@ -32,19 +32,21 @@ from meterlib.invoicing.engine import invoice, resolve_period
 from meterlib.invoicing.invoice import Invoice
 from meterlib.metering.meters import Meter
 from meterlib.metering.report import BatchReport
-from meterlib.metering.table import GroupKey
+from meterlib.metering.table import GroupKey, paused_gc
 from meterlib.periods import Period
 from meterlib.sql.compile import DEFAULT_SCALE, build_usage_query, micros, trim_decimal_text
 from meterlib.sql.duckdb_engine import (
     receipt_report,
     run_arrow,
+    run_usage_and_report,
     source_view,
-    store_first_copies,
     usage_source,
 )
 
 if TYPE_CHECKING:
     import duckdb
+
+    from meterlib.sql.sources import EventsView
 
 __all__ = ["ColumnUsage", "SourceInvoices", "invoices_from_source"]
 
@@ -216,29 +218,58 @@ def invoices_from_source(
                 instants.setdefault(hi, end)
                 spans.add((lo, hi))
     db, view = source_view(source, chosen, scale, connection)
-    stored = bool(spans) and store_first_copies(db, view)  # one grouping by id for all
     usage = ColumnUsage()
-    for layer in _layers(spans):
-        layer_periods = [Period(_instant(lo), _instant(hi)) for lo, hi in layer]
-        query = build_usage_query(
-            chosen,
-            layer_periods,
+    if spans:
+        report = _usage_and_report(db, view, chosen, spans, instants, scale=scale, usage=usage)
+    else:
+        report = BatchReport(received=len(view.rejected), rejected=view.rejected)
+    with paused_gc():  # thousands of invoices, no cycles: no collections scanning them again
+        bills = tuple(invoice(contract, usage, whole) for contract, whole in work)
+    return SourceInvoices(bills, report)
+
+
+def _usage_and_report(
+    db: duckdb.DuckDBPyConnection,
+    view: EventsView,
+    meters: tuple[Meter, ...],
+    spans: set[tuple[int, int]],
+    instants: dict[int, datetime],
+    *,
+    scale: int,
+    usage: ColumnUsage,
+) -> BatchReport:
+    """Fill ``usage`` with the cells of every span and report where every event went.
+
+    Where the source ranks copies by one column, one statement computes the first copies once
+    for the usage of every layer and the report alike (:func:`run_usage_and_report`); else
+    (several receipt columns) each query numbers the copies itself.
+    """
+    layers = _layers(spans)
+    union = [Period(_instant(lo), _instant(hi)) for lo, hi in _union(spans)]
+    cells = [[Period(instants[lo], instants[hi]) for lo, hi in layer] for layer in layers]
+    single = len(view.order_by) == 1
+    queries = [
+        build_usage_query(
+            meters,
+            [Period(_instant(lo), _instant(hi)) for lo, hi in layer],
             scale=scale,
             exact_columns=view.exact_columns,
             ordered=False,
-            **usage_source(view, stored=stored),
+            **usage_source(view, stored=single),
         )
+        for layer in layers
+    ]
+    found = run_usage_and_report(db, view, meters, queries, union) if single else None
+    if found is not None:
+        results, report = found
+        for result, periods in zip(results, cells, strict=True):
+            usage.add_result(result, periods, meters)
+        return report
+    for query, periods in zip(queries, cells, strict=True):
         text = query.sql("duckdb", pretty=False)
         sql = f'SELECT * REPLACE (CAST("value" AS VARCHAR) AS "value") FROM ({text})'  # noqa: S608  (the compiled query)
-        cells = [Period(instants[lo], instants[hi]) for lo, hi in layer]
-        usage.add_result(run_arrow(db, sql), cells, chosen)
-    if spans:
-        union = [Period(_instant(lo), _instant(hi)) for lo, hi in _union(spans)]
-        report = receipt_report(db, view, chosen, union, stored=stored)
-    else:
-        report = BatchReport(received=len(view.rejected), rejected=view.rejected)
-    bills = tuple(invoice(contract, usage, whole) for contract, whole in work)
-    return SourceInvoices(bills, report)
+        usage.add_result(run_arrow(db, sql), periods, meters)
+    return receipt_report(db, view, meters, union)
 
 
 def _union(spans: set[tuple[int, int]]) -> list[tuple[int, int]]:
