@@ -42,7 +42,7 @@ class Text(str):
 
 
 #: Values of the wrong type for a text field or a property.
-WRONG = [True, False, 1.5, float("nan"), None, 7, b"bytes", Text("sub"), Decimal("2")]
+WRONG = [True, False, 1.5, float("nan"), None, 7, b"bytes", Text("sub"), Decimal("2.50")]
 #: Time texts around the shapes the column path parses itself.
 ODD_TIMES = [
     "2024-02-01 10:00:00+01:00",
