@@ -79,7 +79,7 @@ from meterlib.metering.events import EventError
 from meterlib.metering.frames import Content, Piece, read_pieces, read_prepared
 from meterlib.metering.meters import Aggregation, Meter, parse_meters
 from meterlib.metering.report import BatchReport, Conflict, Rejection
-from meterlib.metering.table import UsageKey, UsageTable
+from meterlib.metering.table import GroupKey, UsageTable
 from meterlib.periods import BillingCycle, Period
 
 __all__ = ["ColumnarAccumulator"]
@@ -153,14 +153,23 @@ class ColumnarAccumulator:
     def usage(self) -> UsageTable:
         """The figure of every cell that saw events."""
         index = self._index
-        values: dict[UsageKey, Decimal] = {}
+        customers: list[str] = []
+        names: list[str] = []
+        periods: list[Period] = []
+        groups: list[GroupKey] = []
+        figures: list[Decimal] = []
         for plan in self._plans:
+            value_of = plan.kind.value
             for (key, customer, group), state in self._states[plan.position].items():
                 start, end = index.span(key)
-                value = plan.kind.value(state, end - start)
+                value = value_of(state, end - start)
                 if value is not None:
-                    values[UsageKey(customer, plan.name, index.period(key), group)] = value
-        return UsageTable(values)
+                    customers.append(customer)
+                    names.append(plan.name)
+                    periods.append(index.period(key))
+                    groups.append(group)
+                    figures.append(value)
+        return UsageTable.from_columns(customers, names, periods, groups, figures)
 
     @property
     def conflicts(self) -> tuple[Conflict, ...]:
