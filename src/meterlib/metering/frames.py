@@ -48,6 +48,7 @@ except ImportError as missing:  # pragma: no cover - its own CI step installs th
     ) from missing
 
 from meterlib.metering._buckets import micros
+from meterlib.metering.column_times import one_layout
 from meterlib.metering.dict_columns import FIELDS, dict_columns, text_column
 from meterlib.metering.events import EARLIEST, LATEST, PropertyValue, check_event, in_range
 from meterlib.metering.readers import read_jsonl
@@ -176,7 +177,19 @@ def _piece(
 
 
 def _times(texts: pa.Array) -> tuple[pa.Array, list[int]]:
-    """POSIX microseconds of each time text, and the rows Arrow left to Python (null there)."""
+    """POSIX microseconds of each time text, and the rows Arrow left to Python (null there).
+
+    A column of one common layout (:func:`~meterlib.metering.column_times.one_layout`) is
+    parsed by Arrow at once; any other, or one Arrow refuses, has each text's shape checked.
+    """
+    if one_layout(texts):
+        try:
+            micro = pc.cast(pc.cast(texts, _UTC_MICROS), pa.int64())
+        except pa.ArrowInvalid:
+            pass  # a field out of range somewhere: text by text below
+        else:
+            if _in_range(micro):
+                return micro, []
     shaped = pc.fill_null(pc.match_substring_regex(texts, _TIME), False)  # noqa: FBT003
     shaped = pc.and_(shaped, pc.invert(pc.starts_with(texts, "0000")))
     if pc.all(shaped).as_py():
