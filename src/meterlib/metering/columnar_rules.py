@@ -148,14 +148,14 @@ class MeterValues:
         self.readings: dict[int, list[Reading]] = {}
         self.id_hashes: np.ndarray[Any, Any] | None = None
         self.customer_codes: np.ndarray[Any, Any] | None = None
-        self.customer_names: list[str] = []
+        self.customer_names: pa.Array | None = None
 
     def encode(self, piece: Piece) -> None:
         """Hash the piece's ids and number its customers."""
         self.id_hashes = pl.Series(piece.table.column("id")).hash(seed=_SEED).to_numpy()
         encoded = pc.dictionary_encode(piece.table.column("customer").combine_chunks())
         self.customer_codes = encoded.indices.to_numpy(zero_copy_only=False)
-        self.customer_names = encoded.dictionary.to_pylist()
+        self.customer_names = encoded.dictionary
 
 
 class StoredSegment:
@@ -428,19 +428,22 @@ def customer_codes(
     values: list[MeterValues], customers: pa.ChunkedArray
 ) -> tuple[np.ndarray[Any, Any], list[str]]:
     """Each row's customer as a code into the returned names (the pieces' codes, unified)."""
-    if any(v.customer_codes is None for v in values):
+    if any(v.customer_codes is None or v.customer_names is None for v in values):
         encoded = pc.dictionary_encode(customers.combine_chunks())
         codes = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
         return codes, encoded.dictionary.to_pylist()
-    where: dict[str, int] = {}
+    # The pieces' dictionaries one after the other, numbered in order of first appearance: the
+    # code each piece's customer code stands for.
+    names = [v.customer_names for v in values if v.customer_names is not None]
+    unified = pc.dictionary_encode(pa.concat_arrays(names))
+    remap = unified.indices.to_numpy(zero_copy_only=False).astype(np.int64)
     parts: list[np.ndarray[Any, Any]] = []
-    for found in values:
-        remap = np.array(
-            [where.setdefault(name, len(where)) for name in found.customer_names] or [0],
-            dtype=np.int64,
-        )
-        parts.append(remap[found.customer_codes])
-    return np.concatenate(parts), list(where)
+    start = 0
+    for found, dictionary in zip(values, names, strict=True):
+        end = start + len(dictionary)
+        parts.append(remap[start:end][found.customer_codes])
+        start = end
+    return np.concatenate(parts), unified.dictionary.to_pylist()
 
 
 def cell_totals(
