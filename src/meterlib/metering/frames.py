@@ -15,7 +15,10 @@ Arrow, and any row whose time does not have that shape (or names a date that doe
 parsed by :func:`datetime.fromisoformat` as ``check_event`` would, so the same times are accepted
 with the same instants. A chunk with anything else (a number or a datetime among the values,
 a missing or unknown field, a :class:`~meterlib.metering.events.UsageEvent`) goes through
-``check_event`` event by event: the same acceptance, the same messages, only slower.
+``check_event`` event by event: the same acceptance, the same messages, only slower. A chunk
+of dicts is picked apart by :mod:`meterlib.metering.dict_columns` (a few thousand dicts at a
+time); a column whose times all share one of the layouts ``isoformat`` writes
+(:mod:`meterlib.metering.column_times`) is parsed by Arrow without checking each text's shape.
 
 Tables: a ``properties`` struct column of text fields is read as the events' properties, a null
 field meaning the event lacks that property. Other column types (timestamps, numbers) and extra
