@@ -53,6 +53,7 @@ _DICT = frozenset({dict})
 _TEXT_OR_NONE = frozenset({str, type(None)})
 
 Columns = dict[str, pa.Array]
+_LARGE = pa.large_string()
 
 
 def text_column(values: list[Any]) -> pa.Array:
@@ -65,9 +66,10 @@ def text_column(values: list[Any]) -> pa.Array:
 
 def _join(runs: list[pl.Series]) -> pa.Array:
     """The runs' texts as one Arrow large-string array."""
-    if len(runs) == 1:
-        return runs[0].to_arrow()
-    return pl.concat(runs, rechunk=True).to_arrow()
+    joined = runs[0] if len(runs) == 1 else pl.concat(runs, rechunk=True)
+    found = joined.to_arrow()
+    # polars hands over large strings by default (its oldest compatibility level).
+    return found if found.type == _LARGE else found.cast(_LARGE)
 
 
 def _run(values: list[str]) -> pl.Series:
