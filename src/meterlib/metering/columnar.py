@@ -251,7 +251,9 @@ class ColumnarAccumulator:
     ) -> None:
         sizes = np.array([len(p) for p in pieces], dtype=np.int64)
         offsets = np.concatenate(([0], np.cumsum(sizes)))
-        ids = pa.chunked_array([p.table.column("id").combine_chunks() for p in pieces])
+        # One array of the batch's ids: taken from several times below (a take from a chunked
+        # array joins its chunks each time).
+        ids = pa.concat_arrays([p.table.column("id").combine_chunks() for p in pieces])
         new, first_row = first_copies(
             ids, np.concatenate([v.id_hashes for v in values if v.id_hashes is not None])
         )
@@ -327,7 +329,7 @@ class ColumnarAccumulator:
         pieces: list[Piece],
         offsets: np.ndarray[Any, Any],
         *,
-        ids: pa.ChunkedArray,
+        ids: pa.Array,
         new: np.ndarray[Any, Any],
         first_row: np.ndarray[Any, Any],
         before: np.ndarray[Any, Any],

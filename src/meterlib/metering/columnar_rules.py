@@ -301,12 +301,14 @@ def same_rows(
     if any(p.props or list(p.values) != names for p in pieces):
         return None
 
-    def column(name: str, source: str = "table") -> pa.ChunkedArray:
+    def column(name: str, source: str = "table") -> pa.Array:
         parts = [
             (p.table.column(name).combine_chunks() if source == "table" else p.values[name])
             for p in pieces
         ]
-        return pa.chunked_array(parts)  # taken from with the batch's row numbers, no copy
+        # Joined once, taken from twice with the batch's row numbers (a take from a chunked
+        # array would join the chunks each time).
+        return pa.concat_arrays(parts)
 
     left, right = pa.array(rows, pa.int64()), pa.array(firsts, pa.int64())
     same = np.ones(len(rows), dtype=bool)
@@ -351,7 +353,7 @@ def props_load(props: dict[str, Any]) -> dict[str, Any]:
 
 
 def first_copies(
-    ids: pa.ChunkedArray, hashes: np.ndarray[Any, Any]
+    ids: pa.Array | pa.ChunkedArray, hashes: np.ndarray[Any, Any]
 ) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
     """Whether each row is the first of its id in ``ids``, and the row of that first copy.
 
@@ -363,6 +365,8 @@ def first_copies(
     """
     if not len(ids):
         return np.zeros(0, dtype=bool), np.zeros(0, dtype=np.int64)
+    if isinstance(ids, pa.ChunkedArray):
+        ids = ids.combine_chunks()
     if len(hashes) == len(ids):
         first, first_row = _first_hashes(hashes)
         later = np.flatnonzero(~first)
@@ -374,7 +378,7 @@ def first_copies(
         )
         if pc.all(same).as_py():
             return first, first_row
-    codes = pc.dictionary_encode(ids.combine_chunks()).indices.to_numpy(zero_copy_only=False)
+    codes = pc.dictionary_encode(ids).indices.to_numpy(zero_copy_only=False)
     first = new_codes(codes)
     return first, np.flatnonzero(first)[codes]
 
