@@ -69,6 +69,7 @@ from meterlib.metering.columnar_rules import (
     events_json,
     first_copies,
     gather,
+    locate,
     meter_values,
     props_json,
     props_load,
@@ -264,7 +265,7 @@ class ColumnarAccumulator:
             before = pc.fill_null(found, -1).to_numpy(zero_copy_only=False).astype(np.int64)
             new &= before < 0
         micro = np.concatenate([p.table.column("micro").to_numpy() for p in pieces])
-        keys, located = self._locate(micro, new)
+        keys, located = locate(self._index, micro, new)
         accepted = new & located
         counts["accepted"] += int(accepted.sum())
         counts["outside"] += int(new.sum()) - int(accepted.sum())
@@ -291,38 +292,6 @@ class ColumnarAccumulator:
                 self._segments.append(StoredSegment(piece, chosen, parts, sequence[lo:hi][rows]))
         self._ids = None
         self._count(pieces, values, offsets, keys=keys, accepted=accepted, counts=counts)
-
-    def _locate(
-        self, micro: np.ndarray[Any, Any], new: np.ndarray[Any, Any]
-    ) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
-        """Period key of each event and whether it has one (only new events are asked)."""
-        index = self._index
-        if not index.bounded and new.any():
-            wanted = micro[new]
-            index.locate(int(wanted.min()))
-            index.locate(int(wanted.max()))
-        bounds = np.array(index.bounds, dtype=np.int64)
-        table = index.keys
-        # Slot j of these (j = bounds at or before the instant) describes period j - 1: slot 0
-        # and the slots past the last period are outside every period.
-        slots = len(bounds) + 1
-        known = np.zeros(slots, dtype=bool)
-        values = np.zeros(slots, dtype=np.int64)
-        known[1 : len(table) + 1] = [k is not None for k in table]
-        values[1 : len(table) + 1] = [k if k is not None else 0 for k in table]
-        j = np.searchsorted(bounds, micro, side="right")
-        keys = values[j]
-        located = known[j]
-        if not index.bounded:
-            covered = np.zeros(slots, dtype=bool)
-            covered[1 : len(table) + 1] = True
-            inside = covered[j]
-            for row in np.flatnonzero(new & ~inside).tolist():
-                key = index.locate(int(micro[row]))
-                if key is not None:
-                    keys[row] = key
-                    located[row] = True
-        return keys, located
 
     def _repeats(
         self,

@@ -2,8 +2,9 @@
 
 The accumulator's rules for reading a meter from an event (:func:`read_meters`,
 :func:`read_number`, with the same messages), for telling a duplicate from a conflict
-(:func:`same_props`, :func:`same_rows` in columns), the stored first copies (:class:`StoredSegment`)
-and the JSON forms of properties, for :mod:`meterlib.metering.columnar`.
+(:func:`same_props`, :func:`same_rows` in columns), the stored first copies
+(:class:`StoredSegment`), each event's period (:func:`locate`) and the JSON forms of
+properties, for :mod:`meterlib.metering.columnar`.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ except ImportError as missing:  # pragma: no cover - its own CI step installs th
     ) from missing
 
 from meterlib.metering import reading
+from meterlib.metering._buckets import PeriodIndex
 from meterlib.metering.aggregations import KINDS, PartialKind
 from meterlib.metering.events import EventError, UsageEvent, same_properties, value_text
 from meterlib.metering.frames import Content, Piece, Props
@@ -48,6 +50,7 @@ __all__ = [
     "events_json",
     "first_copies",
     "gather",
+    "locate",
     "meter_values",
     "new_codes",
     "props_json",
@@ -506,3 +509,38 @@ def events_json(segments: list[StoredSegment]) -> Iterator[list[Any]]:
                 int(parts[i]),
                 int(sequences[i]),
             ]
+
+
+def locate(
+    index: PeriodIndex, micro: np.ndarray[Any, Any], new: np.ndarray[Any, Any]
+) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+    """Period key of each event (POSIX microseconds ``micro``) and whether it has one.
+
+    Only the events marked ``new`` are asked of an unbounded index (which grows as asked).
+    """
+    if not index.bounded and new.any():
+        wanted = micro[new]
+        index.locate(int(wanted.min()))
+        index.locate(int(wanted.max()))
+    bounds = np.array(index.bounds, dtype=np.int64)
+    table = index.keys
+    # Slot j of these (j = bounds at or before the instant) describes period j - 1: slot 0
+    # and the slots past the last period are outside every period.
+    slots = len(bounds) + 1
+    known = np.zeros(slots, dtype=bool)
+    values = np.zeros(slots, dtype=np.int64)
+    known[1 : len(table) + 1] = [k is not None for k in table]
+    values[1 : len(table) + 1] = [k if k is not None else 0 for k in table]
+    j = np.searchsorted(bounds, micro, side="right")
+    keys = values[j]
+    located = known[j]
+    if not index.bounded:
+        covered = np.zeros(slots, dtype=bool)
+        covered[1 : len(table) + 1] = True
+        inside = covered[j]
+        for row in np.flatnonzero(new & ~inside).tolist():
+            key = index.locate(int(micro[row]))
+            if key is not None:
+                keys[row] = key
+                located[row] = True
+    return keys, located
