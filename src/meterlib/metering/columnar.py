@@ -69,6 +69,7 @@ from meterlib.metering.columnar_rules import (
     events_json,
     first_copies,
     gather,
+    locate,
     meter_values,
     props_json,
     props_load,
@@ -79,7 +80,7 @@ from meterlib.metering.events import EventError
 from meterlib.metering.frames import Content, Piece, read_pieces, read_prepared
 from meterlib.metering.meters import Aggregation, Meter, parse_meters
 from meterlib.metering.report import BatchReport, Conflict, Rejection
-from meterlib.metering.table import UsageKey, UsageTable
+from meterlib.metering.table import GroupKey, UsageTable
 from meterlib.periods import BillingCycle, Period
 
 __all__ = ["ColumnarAccumulator"]
@@ -153,14 +154,23 @@ class ColumnarAccumulator:
     def usage(self) -> UsageTable:
         """The figure of every cell that saw events."""
         index = self._index
-        values: dict[UsageKey, Decimal] = {}
+        customers: list[str] = []
+        names: list[str] = []
+        periods: list[Period] = []
+        groups: list[GroupKey] = []
+        figures: list[Decimal] = []
         for plan in self._plans:
+            value_of = plan.kind.value
             for (key, customer, group), state in self._states[plan.position].items():
                 start, end = index.span(key)
-                value = plan.kind.value(state, end - start)
+                value = value_of(state, end - start)
                 if value is not None:
-                    values[UsageKey(customer, plan.name, index.period(key), group)] = value
-        return UsageTable(values)
+                    customers.append(customer)
+                    names.append(plan.name)
+                    periods.append(index.period(key))
+                    groups.append(group)
+                    figures.append(value)
+        return UsageTable.from_columns(customers, names, periods, groups, figures)
 
     @property
     def conflicts(self) -> tuple[Conflict, ...]:
@@ -242,7 +252,9 @@ class ColumnarAccumulator:
     ) -> None:
         sizes = np.array([len(p) for p in pieces], dtype=np.int64)
         offsets = np.concatenate(([0], np.cumsum(sizes)))
-        ids = pa.chunked_array([p.table.column("id").combine_chunks() for p in pieces])
+        # One array of the batch's ids: taken from several times below (a take from a chunked
+        # array joins its chunks each time).
+        ids = pa.concat_arrays([p.table.column("id").combine_chunks() for p in pieces])
         new, first_row = first_copies(
             ids, np.concatenate([v.id_hashes for v in values if v.id_hashes is not None])
         )
@@ -253,7 +265,7 @@ class ColumnarAccumulator:
             before = pc.fill_null(found, -1).to_numpy(zero_copy_only=False).astype(np.int64)
             new &= before < 0
         micro = np.concatenate([p.table.column("micro").to_numpy() for p in pieces])
-        keys, located = self._locate(micro, new)
+        keys, located = locate(self._index, micro, new)
         accepted = new & located
         counts["accepted"] += int(accepted.sum())
         counts["outside"] += int(new.sum()) - int(accepted.sum())
@@ -281,44 +293,12 @@ class ColumnarAccumulator:
         self._ids = None
         self._count(pieces, values, offsets, keys=keys, accepted=accepted, counts=counts)
 
-    def _locate(
-        self, micro: np.ndarray[Any, Any], new: np.ndarray[Any, Any]
-    ) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
-        """Period key of each event and whether it has one (only new events are asked)."""
-        index = self._index
-        if not index.bounded and new.any():
-            wanted = micro[new]
-            index.locate(int(wanted.min()))
-            index.locate(int(wanted.max()))
-        bounds = np.array(index.bounds, dtype=np.int64)
-        table = index.keys
-        # Slot j of these (j = bounds at or before the instant) describes period j - 1: slot 0
-        # and the slots past the last period are outside every period.
-        slots = len(bounds) + 1
-        known = np.zeros(slots, dtype=bool)
-        values = np.zeros(slots, dtype=np.int64)
-        known[1 : len(table) + 1] = [k is not None for k in table]
-        values[1 : len(table) + 1] = [k if k is not None else 0 for k in table]
-        j = np.searchsorted(bounds, micro, side="right")
-        keys = values[j]
-        located = known[j]
-        if not index.bounded:
-            covered = np.zeros(slots, dtype=bool)
-            covered[1 : len(table) + 1] = True
-            inside = covered[j]
-            for row in np.flatnonzero(new & ~inside).tolist():
-                key = index.locate(int(micro[row]))
-                if key is not None:
-                    keys[row] = key
-                    located[row] = True
-        return keys, located
-
     def _repeats(
         self,
         pieces: list[Piece],
         offsets: np.ndarray[Any, Any],
         *,
-        ids: pa.ChunkedArray,
+        ids: pa.Array,
         new: np.ndarray[Any, Any],
         first_row: np.ndarray[Any, Any],
         before: np.ndarray[Any, Any],

@@ -2,8 +2,9 @@
 
 The accumulator's rules for reading a meter from an event (:func:`read_meters`,
 :func:`read_number`, with the same messages), for telling a duplicate from a conflict
-(:func:`same_props`, :func:`same_rows` in columns), the stored first copies (:class:`StoredSegment`)
-and the JSON forms of properties, for :mod:`meterlib.metering.columnar`.
+(:func:`same_props`, :func:`same_rows` in columns), the stored first copies
+(:class:`StoredSegment`), each event's period (:func:`locate`) and the JSON forms of
+properties, for :mod:`meterlib.metering.columnar`.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ except ImportError as missing:  # pragma: no cover - its own CI step installs th
     ) from missing
 
 from meterlib.metering import reading
+from meterlib.metering._buckets import PeriodIndex
 from meterlib.metering.aggregations import KINDS, PartialKind
 from meterlib.metering.events import EventError, UsageEvent, same_properties, value_text
 from meterlib.metering.frames import Content, Piece, Props
@@ -48,6 +50,7 @@ __all__ = [
     "events_json",
     "first_copies",
     "gather",
+    "locate",
     "meter_values",
     "new_codes",
     "props_json",
@@ -148,14 +151,14 @@ class MeterValues:
         self.readings: dict[int, list[Reading]] = {}
         self.id_hashes: np.ndarray[Any, Any] | None = None
         self.customer_codes: np.ndarray[Any, Any] | None = None
-        self.customer_names: list[str] = []
+        self.customer_names: pa.Array | None = None
 
     def encode(self, piece: Piece) -> None:
         """Hash the piece's ids and number its customers."""
         self.id_hashes = pl.Series(piece.table.column("id")).hash(seed=_SEED).to_numpy()
         encoded = pc.dictionary_encode(piece.table.column("customer").combine_chunks())
         self.customer_codes = encoded.indices.to_numpy(zero_copy_only=False)
-        self.customer_names = encoded.dictionary.to_pylist()
+        self.customer_names = encoded.dictionary
 
 
 class StoredSegment:
@@ -301,12 +304,14 @@ def same_rows(
     if any(p.props or list(p.values) != names for p in pieces):
         return None
 
-    def column(name: str, source: str = "table") -> pa.ChunkedArray:
+    def column(name: str, source: str = "table") -> pa.Array:
         parts = [
             (p.table.column(name).combine_chunks() if source == "table" else p.values[name])
             for p in pieces
         ]
-        return pa.chunked_array(parts)  # taken from with the batch's row numbers, no copy
+        # Joined once, taken from twice with the batch's row numbers (a take from a chunked
+        # array would join the chunks each time).
+        return pa.concat_arrays(parts)
 
     left, right = pa.array(rows, pa.int64()), pa.array(firsts, pa.int64())
     same = np.ones(len(rows), dtype=bool)
@@ -351,7 +356,7 @@ def props_load(props: dict[str, Any]) -> dict[str, Any]:
 
 
 def first_copies(
-    ids: pa.ChunkedArray, hashes: np.ndarray[Any, Any]
+    ids: pa.Array | pa.ChunkedArray, hashes: np.ndarray[Any, Any]
 ) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
     """Whether each row is the first of its id in ``ids``, and the row of that first copy.
 
@@ -363,6 +368,8 @@ def first_copies(
     """
     if not len(ids):
         return np.zeros(0, dtype=bool), np.zeros(0, dtype=np.int64)
+    if isinstance(ids, pa.ChunkedArray):
+        ids = ids.combine_chunks()
     if len(hashes) == len(ids):
         first, first_row = _first_hashes(hashes)
         later = np.flatnonzero(~first)
@@ -374,7 +381,7 @@ def first_copies(
         )
         if pc.all(same).as_py():
             return first, first_row
-    codes = pc.dictionary_encode(ids.combine_chunks()).indices.to_numpy(zero_copy_only=False)
+    codes = pc.dictionary_encode(ids).indices.to_numpy(zero_copy_only=False)
     first = new_codes(codes)
     return first, np.flatnonzero(first)[codes]
 
@@ -428,19 +435,22 @@ def customer_codes(
     values: list[MeterValues], customers: pa.ChunkedArray
 ) -> tuple[np.ndarray[Any, Any], list[str]]:
     """Each row's customer as a code into the returned names (the pieces' codes, unified)."""
-    if any(v.customer_codes is None for v in values):
+    if any(v.customer_codes is None or v.customer_names is None for v in values):
         encoded = pc.dictionary_encode(customers.combine_chunks())
         codes = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
         return codes, encoded.dictionary.to_pylist()
-    where: dict[str, int] = {}
+    # The pieces' dictionaries one after the other, numbered in order of first appearance: the
+    # code each piece's customer code stands for.
+    names = [v.customer_names for v in values if v.customer_names is not None]
+    unified = pc.dictionary_encode(pa.concat_arrays(names))
+    remap = unified.indices.to_numpy(zero_copy_only=False).astype(np.int64)
     parts: list[np.ndarray[Any, Any]] = []
-    for found in values:
-        remap = np.array(
-            [where.setdefault(name, len(where)) for name in found.customer_names] or [0],
-            dtype=np.int64,
-        )
-        parts.append(remap[found.customer_codes])
-    return np.concatenate(parts), list(where)
+    start = 0
+    for found, dictionary in zip(values, names, strict=True):
+        end = start + len(dictionary)
+        parts.append(remap[start:end][found.customer_codes])
+        start = end
+    return np.concatenate(parts), unified.dictionary.to_pylist()
 
 
 def cell_totals(
@@ -499,3 +509,38 @@ def events_json(segments: list[StoredSegment]) -> Iterator[list[Any]]:
                 int(parts[i]),
                 int(sequences[i]),
             ]
+
+
+def locate(
+    index: PeriodIndex, micro: np.ndarray[Any, Any], new: np.ndarray[Any, Any]
+) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+    """Period key of each event (POSIX microseconds ``micro``) and whether it has one.
+
+    Only the events marked ``new`` are asked of an unbounded index (which grows as asked).
+    """
+    if not index.bounded and new.any():
+        wanted = micro[new]
+        index.locate(int(wanted.min()))
+        index.locate(int(wanted.max()))
+    bounds = np.array(index.bounds, dtype=np.int64)
+    table = index.keys
+    # Slot j of these (j = bounds at or before the instant) describes period j - 1: slot 0
+    # and the slots past the last period are outside every period.
+    slots = len(bounds) + 1
+    known = np.zeros(slots, dtype=bool)
+    values = np.zeros(slots, dtype=np.int64)
+    known[1 : len(table) + 1] = [k is not None for k in table]
+    values[1 : len(table) + 1] = [k if k is not None else 0 for k in table]
+    j = np.searchsorted(bounds, micro, side="right")
+    keys = values[j]
+    located = known[j]
+    if not index.bounded:
+        covered = np.zeros(slots, dtype=bool)
+        covered[1 : len(table) + 1] = True
+        inside = covered[j]
+        for row in np.flatnonzero(new & ~inside).tolist():
+            key = index.locate(int(micro[row]))
+            if key is not None:
+                keys[row] = key
+                located[row] = True
+    return keys, located

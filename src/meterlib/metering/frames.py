@@ -15,7 +15,10 @@ Arrow, and any row whose time does not have that shape (or names a date that doe
 parsed by :func:`datetime.fromisoformat` as ``check_event`` would, so the same times are accepted
 with the same instants. A chunk with anything else (a number or a datetime among the values,
 a missing or unknown field, a :class:`~meterlib.metering.events.UsageEvent`) goes through
-``check_event`` event by event: the same acceptance, the same messages, only slower.
+``check_event`` event by event: the same acceptance, the same messages, only slower. A chunk
+of dicts is picked apart by :mod:`meterlib.metering.dict_columns` (a few thousand dicts at a
+time); a column whose times all share one of the layouts ``isoformat`` writes
+(:mod:`meterlib.metering.column_times`) is parsed by Arrow without checking each text's shape.
 
 Tables: a ``properties`` struct column of text fields is read as the events' properties, a null
 field meaning the event lacks that property. Other column types (timestamps, numbers) and extra
@@ -32,7 +35,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
 from itertools import islice
-from operator import itemgetter
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -49,6 +51,8 @@ except ImportError as missing:  # pragma: no cover - its own CI step installs th
     ) from missing
 
 from meterlib.metering._buckets import micros
+from meterlib.metering.column_times import one_layout
+from meterlib.metering.dict_columns import FIELDS, dict_columns, text_column
 from meterlib.metering.events import EARLIEST, LATEST, PropertyValue, check_event, in_range
 from meterlib.metering.readers import read_jsonl
 from meterlib.metering.report import Rejection
@@ -59,13 +63,6 @@ __all__ = ["Content", "Piece", "Props", "read_pieces", "read_prepared"]
 CHUNK = 1 << 15
 #: Rows per slice of a table.
 SLICE = 1 << 20
-#: At most this many distinct property names per chunk take the column path.
-_MAX_NAMES = 16
-_FIELDS = ("id", "customer", "type", "time", "properties")
-_GET = tuple(itemgetter(name) for name in _FIELDS)
-_STR = frozenset({str})
-_DICT = frozenset({dict})
-_TEXT_OR_NONE = frozenset({str, type(None)})
 # The time shapes Arrow parses exactly as datetime.fromisoformat does (year 0 aside, see below).
 _TIME = (
     r"^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):[0-5]\d:[0-5]\d"
@@ -157,17 +154,9 @@ class Piece:
         return found
 
 
-def _all_text(values: list[Any]) -> bool:
-    """True when every value is a ``str`` (not a subclass: check_event refuses those)."""
-    return set(map(type, values)) == _STR
-
-
 def _text(values: list[Any]) -> pa.Array:
-    """A column of texts (``None``: null) from a list already checked to hold only those.
-
-    ``UnicodeEncodeError`` for a lone surrogate (the caller hands the chunk to check_event).
-    """
-    return pa.array(values, pa.large_string())
+    """A column of texts (``None``: null); ``UnicodeEncodeError`` for a lone surrogate."""
+    return text_column(values)
 
 
 def _piece(
@@ -191,7 +180,19 @@ def _piece(
 
 
 def _times(texts: pa.Array) -> tuple[pa.Array, list[int]]:
-    """POSIX microseconds of each time text, and the rows Arrow left to Python (null there)."""
+    """POSIX microseconds of each time text, and the rows Arrow left to Python (null there).
+
+    A column of one common layout (:func:`~meterlib.metering.column_times.one_layout`) is
+    parsed by Arrow at once; any other, or one Arrow refuses, has each text's shape checked.
+    """
+    if one_layout(texts):
+        try:
+            micro = pc.cast(pc.cast(texts, _UTC_MICROS), pa.int64())
+        except pa.ArrowInvalid:
+            pass  # a field out of range somewhere: text by text below
+        else:
+            if _in_range(micro):
+                return micro, []
     shaped = pc.fill_null(pc.match_substring_regex(texts, _TIME), False)  # noqa: FBT003
     shaped = pc.and_(shaped, pc.invert(pc.starts_with(texts, "0000")))
     if pc.all(shaped).as_py():
@@ -329,62 +330,16 @@ def _dicts(start: int, chunk: list[Any]) -> Read:
     return _each(start, chunk) if finish is None else finish()
 
 
-def _dict_columns(  # noqa: PLR0911  (each return hands an unusual chunk to check_event)
-    start: int, chunk: list[Any]
-) -> Callable[[], Read] | None:
+def _dict_columns(start: int, chunk: list[Any]) -> Callable[[], Read] | None:
     """A chunk of plain text dicts read into Arrow columns; what is left: parse the times.
 
-    ``None`` when the chunk is anything else.
+    ``None`` when the chunk is anything else (see :mod:`meterlib.metering.dict_columns`).
     """
-    # A mapping of five entries with these five keys (an unknown key would take a known one's
-    # place) is what check_event reads as an event; anything else raises here.
-    try:
-        if set(map(len, chunk)) != {5}:
-            return None
-        ids, customers, kinds, texts, props = (list(map(get, chunk)) for get in _GET)
-    except (KeyError, TypeError):
+    found = dict_columns(chunk)
+    if found is None:
         return None
-    if not (
-        _all_text(ids)
-        and _all_text(customers)
-        and _all_text(kinds)
-        and _all_text(texts)
-        and set(map(type, props)) == _DICT
-    ):
-        return None
-    distinct = set(kinds)
-    kind_column = (
-        pa.repeat(pa.scalar(kinds[0], pa.large_string()), len(kinds))
-        if len(distinct) == 1
-        else _text(kinds)
-    )
-    columns = {"id": _text(ids), "customer": _text(customers), "type": kind_column}
-    if any(pc.min(pc.binary_length(c)).as_py() == 0 for c in columns.values()):
-        return None  # an empty id, customer or type
-    values: dict[str, pa.Array] = {}
-    lengths = set(map(len, props))
-    first = next(iter(props[0]), None)
-    single: list[Any] | None = None
-    if lengths == {1} and type(first) is str:
-        try:
-            single = list(map(itemgetter(first), props))
-        except KeyError:
-            single = None
-    if single is not None:
-        if not _all_text(single):
-            return None
-        values[str(first)] = _text(single)
-    elif lengths != {0}:
-        names: set[Any] = set().union(*props)
-        if len(names) > _MAX_NAMES or set(map(type, names)) != _STR:
-            return None
-        for name in sorted(names):
-            found = [p.get(name) for p in props]
-            if not set(map(type, found)) <= _TEXT_OR_NONE:
-                return None
-            values[name] = _text(found)
-    columns["time"] = _text(texts)
-    return partial(_finish, start, columns, values, chunk.__getitem__, texts)
+    columns, values = found
+    return partial(_finish, start, columns, values, chunk.__getitem__)
 
 
 def _rows(table: pa.Table) -> list[dict[str, Any]]:
@@ -408,7 +363,7 @@ def _table(start: int, table: pa.Table) -> tuple[list[Piece], list[Rejection]]:
     required = ("id", "customer", "type", "time")
     props_type = schema.field("properties").type if "properties" in names else None
     if (
-        not set(names) <= set(_FIELDS)
+        not set(names) <= set(FIELDS)
         or not all(n in names and _is_text(schema.field(n).type) for n in required)
         or not (
             props_type is None
