@@ -259,32 +259,6 @@ def _receipt_row(copies: str) -> str:
     )
 
 
-def _first_copy(content: Sequence[str], order: str) -> tuple[str, str]:
-    """The ``arg_min`` struct of a first copy over the receipt column ``order``.
-
-    Returns the struct's DuckDB SQL and its fields unpacked from a struct named ``f``
-    (``f."customer" AS "customer", ...``): ``customer``, ``type``, the time in µs, the
-    ``content`` columns and the first copy's ``order`` value as ``meterlib_order``.
-    """
-    names = ["customer", "type", TIME_US, *content, "meterlib_order"]
-    values = [
-        sql_column("customer"),
-        sql_column("type"),
-        exp.UnixMicros(this=sql_column("time")),
-        *(sql_column(c) for c in content),
-        sql_column(order),
-    ]
-    struct = exp.Struct(
-        expressions=[
-            exp.PropertyEQ(this=exp.to_identifier(n, quoted=True), expression=v)
-            for n, v in zip(names, values, strict=True)
-        ]
-    ).sql("duckdb")
-    quoted = [exp.to_identifier(n, quoted=True).sql("duckdb") for n in names]
-    unpacked = ", ".join(f"f.{q} AS {q}" for q in quoted)
-    return struct, unpacked
-
-
 def receipt_sql_arg_min(
     meters: Sequence[Meter],
     periods: Sequence[Period],
@@ -297,46 +271,35 @@ def receipt_sql_arg_min(
     """:func:`build_receipt_query`'s row in DuckDB SQL, without numbering every copy.
 
     The first copy of each id is taken by ``arg_min`` over the one receipt column ``order``
-    (as :func:`~meterlib.sql.compile.first_copies` does), with the id's copy count; only the
-    later copies of ids sent more than once are compared with their first copy. Same columns,
-    same counts as :func:`build_receipt_query`.
+    (:func:`grouped_firsts_sql`), with the id's copy count; only the later copies of ids sent
+    more than once are compared with their first copy. Same columns, same counts as
+    :func:`build_receipt_query`.
     """
-    struct, unpacked = _first_copy(content, order)
-    chosen, where, same = _receipt_parts(meters, periods, content, customer)
-    order_q = exp.to_identifier(order, quoted=True).sql("duckdb")
-    source = exp.to_table(table).sql("duckdb")
-    return (
-        f'WITH firsts AS (SELECT "id", arg_min({struct}, {order_q}) AS f, count(*) AS copies '  # noqa: S608  (quoted names)
-        f'FROM {source} GROUP BY "id"), '
-        f'placed AS (SELECT "id", copies, {unpacked} FROM firsts), '
-        f"chosen AS (SELECT *, {chosen} FROM placed{where}), "
-        "later AS (SELECT "
-        f"count(*) FILTER (WHERE {same}) AS duplicates, "
-        f"count(*) FILTER (WHERE NOT ({same})) AS conflicts "
-        f'FROM {source} AS c JOIN chosen AS f ON c."id" = f."id" AND f.copies > 1 '
-        f'WHERE c.{order_q} <> f."meterlib_order") '
-        + _receipt_row("copies")
+    return receipt_sql_of_firsts(
+        meters,
+        periods,
+        content,
+        table=table,
+        firsts="firsts",
+        order=order,
+        customer=customer,
+        define=grouped_firsts_sql(content, table=table, order=order),
     )
 
 
 def firsts_sql(content: Sequence[str], *, table: str, order: str, target: str) -> str:
     """DuckDB SQL storing the first copy of every id of ``table`` as the temporary ``target``.
 
-    One grouping by id (``arg_min`` of a struct over the one receipt column ``order``, as
-    :func:`~meterlib.sql.compile.first_copies` takes it) keeps, per id: ``customer``,
-    ``type``, the time in µs, the ``content`` columns, the first copy's ``order`` value as
-    ``meterlib_order`` and the number of copies (``meterlib_copies``). The usage queries
+    One grouping by id (:func:`grouped_firsts_sql`: ``arg_min`` per column over the one
+    receipt column ``order``) keeps, per id: ``customer``, ``type``, the time in µs, the
+    ``content`` columns, the first copy's ``order`` value as ``meterlib_order`` and the
+    number of copies (``meterlib_copies``). The usage queries
     (``first_copy="table"``) and :func:`receipt_sql_of_firsts` read it, so the events are
     grouped by id once.
     """
-    struct, unpacked = _first_copy(content, order)
-    order_q = exp.to_identifier(order, quoted=True).sql("duckdb")
-    source = exp.to_table(table).sql("duckdb")
     return (
-        f"CREATE OR REPLACE TEMP TABLE {exp.to_identifier(target).sql('duckdb')} AS "  # noqa: S608  (quoted names)
-        f'SELECT "id", {unpacked}, meterlib_copies FROM (SELECT "id", '
-        f"arg_min({struct}, {order_q}) AS f, "
-        f'count(*) AS meterlib_copies FROM {source} GROUP BY "id")'
+        f"CREATE OR REPLACE TEMP TABLE {exp.to_identifier(target).sql('duckdb')} AS "
+        + grouped_firsts_sql(content, table=table, order=order)
     )
 
 
@@ -350,12 +313,15 @@ def receipt_sql_of_firsts(
     order: str,
     customer: str | None = None,
     later: bool = True,
+    define: str | None = None,
 ) -> str:
     """:func:`build_receipt_query`'s row from the first copies stored by :func:`firsts_sql`.
 
     The counts of first copies come from ``firsts`` alone; only when some id was sent more
     than once (``later``) are its later copies read from ``table`` and compared with the first
-    copy. Same columns, same counts as :func:`build_receipt_query`.
+    copy. Same columns, same counts as :func:`build_receipt_query`. ``define``: the first
+    copies' query (:func:`grouped_firsts_sql`), then ``firsts`` names it as a CTE instead of
+    a stored table.
     """
     chosen, where, same = _receipt_parts(meters, periods, content, customer)
     order_q = exp.to_identifier(order, quoted=True).sql("duckdb")
@@ -370,10 +336,10 @@ def receipt_sql_of_firsts(
         if later
         else "(SELECT 0 AS duplicates, 0 AS conflicts)"
     )
+    head = "WITH " if define is None else f"WITH {stored} AS ({define}), "
     return (
-        f"WITH chosen AS (SELECT *, {chosen} FROM {stored}{where}), "  # noqa: S608  (quoted names)
-        f"later AS {copies} "
-        + _receipt_row("meterlib_copies")
+        f"{head}chosen AS (SELECT *, {chosen} FROM {stored}{where}), "  # noqa: S608  (quoted names)
+        f"later AS {copies} " + _receipt_row("meterlib_copies")
     )
 
 
