@@ -35,6 +35,7 @@ __all__ = [
     "firsts_sql",
     "grouped_firsts_sql",
     "invoice_run_sql",
+    "later_copies_sql",
     "receipt_sql_arg_min",
     "receipt_sql_of_firsts",
 ]
@@ -398,53 +399,22 @@ def invoice_run_sql(
     firsts: str,
     order: str,
 ) -> str:
-    """One DuckDB statement: the usage queries, the receipt counts and the conflicts.
+    """One DuckDB statement: the usage queries, the receipt counts and the ids sent again.
 
     The first copies (:func:`grouped_firsts_sql`, as the CTE ``firsts``) are computed once
     and read by every usage query of ``usages`` (compiled with ``first_copy="table"`` over
-    ``firsts``), by the counts of :func:`build_receipt_query` over ``periods`` and by the
-    comparison of the later copies, which reads ``table`` again only for ids sent more than
-    once. The rows come apart by ``meterlib_part``: ``i`` for the cells of ``usages[i]``
-    (their columns first, ``value`` as text), ``-1`` for the one row of counts
-    (``received``, ``accepted``, ``duplicates``, ``conflicts``, ``outside``, ``unmetered``),
-    ``-2`` for each conflicting copy with the columns of :func:`compile_conflicts` (``copy``
-    aside: ``meterlib_later_order`` is the copy's ``order`` value).
+    ``firsts``) and by the counts of :func:`build_receipt_query` over ``periods``. The rows
+    come apart by ``meterlib_part``: ``i`` for the cells of ``usages[i]`` (their columns
+    first, ``value`` as text), ``-1`` for the one row of counts (``received``, ``accepted``,
+    ``outside``, ``unmetered``), ``-3`` for each id sent more than once with its first
+    copy's ``order`` value (``id``, ``meterlib_order``): :func:`later_copies_sql` compares
+    their later copies.
     """
     chosen, _, _ = _receipt_parts(meters, periods, content, None)
-    order_q = exp.to_identifier(order, quoted=True).sql("duckdb")
-    source = exp.to_table(table).sql("duckdb")
     stored = exp.to_identifier(firsts).sql("duckdb")
-    same = sql_and(
-        [
-            *(
-                exp.NullSafeEQ(this=sql_column(c, "c"), expression=sql_column(c, "f"))
-                for c in ("customer", "type", *content)
-            ),
-            exp.NullSafeEQ(
-                this=exp.UnixMicros(this=sql_column("time", "c")),
-                expression=sql_column(TIME_US, "f"),
-            ),
-        ]
-    ).sql("duckdb")
-    listing = ['c."id" AS "id"', f"c.{order_q} AS meterlib_later_order"]
-    for side, label in (("f", "first"), ("c", "other")):
-        for name in ("customer", "type", TIME_US, *content):
-            column = sql_column(name, side)
-            value: exp.Expr
-            if name == TIME_US and side == "c":
-                value = exp.UnixMicros(this=sql_column("time", "c"))
-            else:
-                value = text_of(column) if name in content else column
-            alias = exp.to_identifier(f"{label}_{name}", quoted=True).sql("duckdb")
-            listing.append(f"{value.sql('duckdb')} AS {alias}")
     ctes = [
         f"{stored} AS MATERIALIZED ({grouped_firsts_sql(content, table=table, order=order)})",
         f"meterlib_chosen AS (SELECT meterlib_copies, {chosen} FROM {stored})",  # noqa: S608
-        (
-            f"meterlib_later AS (SELECT {', '.join(listing)}, ({same}) AS meterlib_same "  # noqa: S608
-            f'FROM {source} AS c JOIN {stored} AS f ON c."id" = f."id" '
-            f"AND f.meterlib_copies > 1 WHERE c.{order_q} <> f.meterlib_order)"
-        ),
     ]
     parts = []
     for index, usage in enumerate(usages):
@@ -454,17 +424,56 @@ def invoice_run_sql(
         )
         parts.append(f"SELECT *, {index} AS meterlib_part FROM meterlib_usage_{index}")  # noqa: S608
     parts.append(
-        "SELECT -1 AS meterlib_part, * FROM (SELECT "
+        "SELECT -1 AS meterlib_part, "
         "CAST(sum(meterlib_copies) AS BIGINT) AS received, "
         "count(*) FILTER (WHERE meterlib_period IS NOT NULL) AS accepted, "
         "count(*) FILTER (WHERE meterlib_period IS NULL) AS outside, "
         "count(*) FILTER (WHERE meterlib_period IS NOT NULL AND NOT meterlib_matched) "
-        "AS unmetered FROM meterlib_chosen), "
-        "(SELECT count(*) FILTER (WHERE meterlib_same) AS duplicates, "
-        "count(*) FILTER (WHERE NOT meterlib_same) AS conflicts FROM meterlib_later)"
+        "AS unmetered FROM meterlib_chosen"
     )
     parts.append(
-        "SELECT -2 AS meterlib_part, * EXCLUDE (meterlib_same) FROM meterlib_later "
-        "WHERE NOT meterlib_same"
+        f'SELECT -3 AS meterlib_part, "id", meterlib_order FROM {stored} '  # noqa: S608
+        "WHERE meterlib_copies > 1"
     )
     return "WITH " + ", ".join(ctes) + " " + " UNION ALL BY NAME ".join(parts)
+
+
+def later_copies_sql(content: Sequence[str], *, table: str, repeated: str, order: str) -> str:
+    """DuckDB SQL comparing the later copies of the ids in ``repeated`` with their first copy.
+
+    ``repeated`` holds ``id`` and the first copy's ``order`` value (``meterlib_order``), as
+    :func:`invoice_run_sql` lists them; every copy of those ids is read from ``table`` (the
+    first copy's values as they stand in its row). Rows by ``meterlib_part``: ``-1`` one row
+    of ``duplicates`` and ``conflicts`` counts, ``-2`` each conflicting copy with the columns
+    of :func:`compile_conflicts` (``copy`` aside: ``meterlib_later_order`` is the copy's
+    ``order`` value).
+    """
+    order_q = exp.to_identifier(order, quoted=True).sql("duckdb")
+    source = exp.to_table(table).sql("duckdb")
+    names = ("customer", "type", TIME_US, *content)
+
+    def value(name: str, side: str) -> exp.Expr:
+        if name == TIME_US:
+            return exp.UnixMicros(this=sql_column("time", side))
+        return sql_column(name, side)
+
+    same = sql_and([exp.NullSafeEQ(this=value(n, "c"), expression=value(n, "f")) for n in names])
+    listing = ['c."id" AS "id"', f"c.{order_q} AS meterlib_later_order"]
+    for side, label in (("f", "first"), ("c", "other")):
+        for name in names:
+            shown = text_of(value(name, side)) if name in content else value(name, side)
+            alias = exp.to_identifier(f"{label}_{name}", quoted=True).sql("duckdb")
+            listing.append(f"{shown.sql('duckdb')} AS {alias}")
+    return (
+        "WITH meterlib_all AS (SELECT c.*, r.meterlib_order AS meterlib_first_order "  # noqa: S608  (quoted names)
+        f'FROM {source} AS c JOIN {repeated} AS r ON c."id" = r."id"), '
+        "meterlib_first AS (SELECT * FROM meterlib_all "
+        f"WHERE {order_q} = meterlib_first_order), "
+        f"meterlib_later AS (SELECT {', '.join(listing)}, ({same.sql('duckdb')}) AS meterlib_same "
+        'FROM meterlib_all AS c JOIN meterlib_first AS f ON c."id" = f."id" '
+        f"WHERE c.{order_q} <> c.meterlib_first_order) "
+        "SELECT -1 AS meterlib_part, count(*) FILTER (WHERE meterlib_same) AS duplicates, "
+        "count(*) FILTER (WHERE NOT meterlib_same) AS conflicts FROM meterlib_later "
+        "UNION ALL BY NAME SELECT -2 AS meterlib_part, * EXCLUDE (meterlib_same) "
+        "FROM meterlib_later WHERE NOT meterlib_same"
+    )

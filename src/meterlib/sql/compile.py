@@ -455,10 +455,7 @@ def build_usage_query(
     # Only first copies within the span of the periods (a cheap range test on the time): when
     # the periods leave no gap, every placed row lies in one and the cells need no NULL test.
     span = [micros(chosen[0].start), micros(chosen[-1].end)]
-    located = all(
-        micros(before.end) == micros(after.start)
-        for before, after in pairwise(chosen)
-    )
+    located = all(micros(before.end) == micros(after.start) for before, after in pairwise(chosen))
     winners = exp.And(
         this=winners,
         expression=exp.And(

@@ -19,7 +19,8 @@ DuckDB is imported when first used, so ``import meterlib`` works without it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -39,6 +40,7 @@ from meterlib.sql.checks import (
     build_receipt_query,
     firsts_sql,
     invoice_run_sql,
+    later_copies_sql,
     receipt_sql_arg_min,
     receipt_sql_of_firsts,
 )
@@ -364,27 +366,36 @@ def receipt_report(
     )
 
 
+#: The name the ids sent more than once are registered under for :func:`later_copies_sql`.
+REPEATED = "meterlib_repeated"
+
+
 def run_usage_and_report(
     db: duckdb.DuckDBPyConnection,
     view: EventsView,
     meters: Sequence[Meter],
     usages: Sequence[Any],
     periods: Sequence[Period],
-) -> tuple[list[Any], BatchReport] | None:
-    """The results of the usage queries ``usages`` and :func:`receipt_report`, in one statement.
+) -> tuple[list[Any], Callable[[], BatchReport]] | None:
+    """The results of the usage queries ``usages``, and :func:`receipt_report`'s when asked.
 
     ``usages`` are :class:`~meterlib.sql.compile.UsageQuery` objects compiled with
-    ``first_copy="table"`` over :data:`FIRSTS`; the first copies are found once, inside the
+    ``first_copy="table"`` over :data:`FIRSTS`; the first copies are found once, inside one
     statement (:func:`~meterlib.sql.checks.invoice_run_sql`), nothing is stored. Returns each
-    query's cells as an Arrow table (the columns of the query, ``value`` as text) and the
-    report for ``periods``, equal to :func:`receipt_report`'s; None when the source ranks its
-    copies by more than one column (then the caller takes the stored path).
+    query's cells as an Arrow table (the columns of the query, ``value`` as text) and a
+    function giving the report for ``periods``, equal to :func:`receipt_report`'s. The later
+    copies of ids sent more than once (duplicates or conflicts) are compared by a second
+    statement in a background thread (:func:`~meterlib.sql.checks.later_copies_sql`), so
+    DuckDB reads them while the caller builds its invoices; the function waits for it, and
+    ``db`` must not be used until it has been called. None when the source ranks its copies
+    by more than one column (then the caller takes the stored path).
     """
     import pyarrow.compute as pc  # noqa: PLC0415  (optional dependency)
 
     if len(view.order_by) != 1:
         return None
     content = sorted({*view.properties, *view.content})
+    order = view.order_by[0]
     sql = invoice_run_sql(
         [query.sql("duckdb", pretty=False) for query in usages],
         meters,
@@ -392,7 +403,7 @@ def run_usage_and_report(
         content,
         table=VIEW,
         firsts=FIRSTS,
-        order=view.order_by[0],
+        order=order,
     )
     result = run_arrow(db, sql)
     names = result.column_names
@@ -403,25 +414,78 @@ def run_usage_and_report(
         for index in range(len(usages))
     ]
     [counts] = result.filter(pc.equal(part, -1)).to_pylist()
+    repeated = result.filter(pc.equal(part, -3)).select(["id", "meterlib_order"])
+    later = _Background(lambda: _later_copies(db, repeated, content, order))
+
+    def report() -> BatchReport:
+        duplicates, listed = later.result()
+        conflicts = tuple(
+            Conflict(_event("first", r, view), _event("other", r, view)) for r in listed
+        )
+        return BatchReport(
+            received=int(counts["received"] or 0) + len(view.rejected),
+            accepted=int(counts["accepted"] or 0),
+            duplicates=duplicates,
+            outside=int(counts["outside"] or 0),
+            unmetered=int(counts["unmetered"] or 0),
+            conflicts=conflicts,
+            rejected=view.rejected,
+        )
+
+    return cells, report
+
+
+def _later_copies(
+    db: duckdb.DuckDBPyConnection, repeated: Any, content: Sequence[str], order: str
+) -> tuple[int, list[dict[str, Any]]]:
+    """Duplicates counted and conflicting copies listed (by id, then receipt order)."""
+    import pyarrow.compute as pc  # noqa: PLC0415  (optional dependency)
+
+    if repeated.num_rows == 0:
+        return 0, []
+    db.register(REPEATED, repeated)
+    try:
+        result = run_arrow(
+            db, later_copies_sql(content, table=VIEW, repeated=REPEATED, order=order)
+        )
+    finally:
+        db.unregister(REPEATED)
+    part = result.column("meterlib_part")
+    [counts] = result.filter(pc.equal(part, -1)).to_pylist()
     listed = sorted(
         result.filter(pc.equal(part, -2)).to_pylist(),
         key=lambda row: (row["id"], row["meterlib_later_order"]),
     )
-    conflicts = tuple(Conflict(_event("first", r, view), _event("other", r, view)) for r in listed)
-    if len(conflicts) != int(counts["conflicts"] or 0):  # one rule; a mismatch is a bug
+    if len(listed) != int(counts["conflicts"] or 0):  # one rule; a mismatch is a bug
         raise SqlEngineError(
-            f"conflict count {counts['conflicts']} differs from the {len(conflicts)} listed"
+            f"conflict count {counts['conflicts']} differs from the {len(listed)} listed"
         )
-    report = BatchReport(
-        received=int(counts["received"] or 0) + len(view.rejected),
-        accepted=int(counts["accepted"] or 0),
-        duplicates=int(counts["duplicates"] or 0),
-        outside=int(counts["outside"] or 0),
-        unmetered=int(counts["unmetered"] or 0),
-        conflicts=conflicts,
-        rejected=view.rejected,
-    )
-    return cells, report
+    return int(counts["duplicates"] or 0), listed
+
+
+class _Background:
+    """``work()`` run in a thread (DuckDB lets go of the interpreter while it executes)."""
+
+    def __init__(self, work: Callable[[], tuple[int, list[dict[str, Any]]]]) -> None:
+        self._work = work
+        self._value: tuple[int, list[dict[str, Any]]] | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="meterlib-later-copies")
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            self._value = self._work()
+        except BaseException as error:  # noqa: BLE001  (raised again in the caller's thread)
+            self._error = error
+
+    def result(self) -> tuple[int, list[dict[str, Any]]]:
+        """Wait for the work; its value, or its error raised here."""
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        assert self._value is not None  # noqa: S101  (set when no error was)
+        return self._value
 
 
 def scan_source(

@@ -18,7 +18,8 @@ rejections with line and reason, events outside every span billed) is in the res
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -222,10 +223,17 @@ def invoices_from_source(
     if spans:
         report = _usage_and_report(db, view, chosen, spans, instants, scale=scale, usage=usage)
     else:
-        report = BatchReport(received=len(view.rejected), rejected=view.rejected)
-    with paused_gc():  # thousands of invoices, no cycles: no collections scanning them again
-        bills = tuple(invoice(contract, usage, whole) for contract, whole in work)
-    return SourceInvoices(bills, report)
+        empty = BatchReport(received=len(view.rejected), rejected=view.rejected)
+        report = lambda: empty  # noqa: E731  (the report, when asked)
+    try:
+        with paused_gc():  # thousands of invoices, no cycles: no collections scanning them again
+            bills = tuple(invoice(contract, usage, whole) for contract, whole in work)
+    except BaseException:
+        with suppress(Exception):  # the background comparison ends before the error goes up
+            report()
+        raise
+    # Waits for the later copies' comparison (see run_usage_and_report).
+    return SourceInvoices(bills, report())
 
 
 def _usage_and_report(
@@ -237,12 +245,13 @@ def _usage_and_report(
     *,
     scale: int,
     usage: ColumnUsage,
-) -> BatchReport:
-    """Fill ``usage`` with the cells of every span and report where every event went.
+) -> Callable[[], BatchReport]:
+    """Fill ``usage`` with the cells of every span; the report of where every event went.
 
     Where the source ranks copies by one column, one statement computes the first copies once
-    for the usage of every layer and the report alike (:func:`run_usage_and_report`); else
-    (several receipt columns) each query numbers the copies itself.
+    for the usage of every layer and the report alike, the later copies compared in the
+    background (:func:`run_usage_and_report`); else (several receipt columns) each query
+    numbers the copies itself. The report is a function: call it once, after the invoices.
     """
     layers = _layers(spans)
     union = [Period(_instant(lo), _instant(hi)) for lo, hi in _union(spans)]
@@ -262,14 +271,20 @@ def _usage_and_report(
     found = run_usage_and_report(db, view, meters, queries, union) if single else None
     if found is not None:
         results, report = found
-        for result, periods in zip(results, cells, strict=True):
-            usage.add_result(result, periods, meters)
+        try:
+            for result, periods in zip(results, cells, strict=True):
+                usage.add_result(result, periods, meters)
+        except BaseException:
+            with suppress(Exception):  # the background comparison ends before the error goes up
+                report()
+            raise
         return report
     for query, periods in zip(queries, cells, strict=True):
         text = query.sql("duckdb", pretty=False)
         sql = f'SELECT * REPLACE (CAST("value" AS VARCHAR) AS "value") FROM ({text})'  # noqa: S608  (the compiled query)
         usage.add_result(run_arrow(db, sql), periods, meters)
-    return receipt_report(db, view, meters, union)
+    done = receipt_report(db, view, meters, union)
+    return lambda: done
 
 
 def _union(spans: set[tuple[int, int]]) -> list[tuple[int, int]]:
