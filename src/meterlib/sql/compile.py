@@ -98,8 +98,7 @@ COPY_NO = "meterlib_copy"
 #: The time (µs) :func:`first_copies` gives a first copy whose type no meter reads: before every
 #: period. The least BIGINT but one: the least, written as a literal, is a wider type in Spark.
 OTHER_TYPE_TIME = -(2**63) + 1
-#: NULL flags per mask integer in :func:`first_copies` (bits of a BIGINT, sign bit unused).
-_MASK_BITS = 62
+_MASK_BITS = 62  # NULL flags per mask integer in first_copies (bits of a BIGINT, no sign bit)
 
 
 def micros(instant: datetime) -> int:
@@ -236,28 +235,21 @@ def first_copies(
 ) -> exp.Select:
     """The first copy of every id (least ``order``), as :func:`ranked_events` rows numbered 1.
 
-    One grouping by id with one ``arg_min`` per column (DuckDB ``ARG_MIN``, Spark ``MIN_BY``):
-    faster for DuckDB than one ``arg_min`` of a struct of the columns, and than numbering
-    every copy with a window. ``order`` must be a single column that orders the
-    copies of an id totally and is never NULL.
+    One grouping by id with one ``arg_min`` per column (Spark ``MIN_BY``): faster than one of a
+    struct of the columns or a window. ``order``: one column ordering an id's copies totally.
 
     ``arg_min`` of a column skips NULL values, so a first copy's NULL would give way to a later
     copy's value: whether each of the first copy's columns is NULL is kept apart, exactly, as
-    bits of an integer taken by ``arg_min`` too (as
-    :func:`~meterlib.sql.checks.grouped_firsts_sql` does); a column is NULL where the first
-    copy's is, and otherwise the value of the least ``order`` among the copies with a value,
-    which is the first copy's. (DuckDB drops the mask when column statistics prove no NULL.)
+    bits of an integer taken by ``arg_min`` too (as ``sql.checks.grouped_firsts_sql`` does).
 
     ``event_type``: the only type any meter reads. The type is then not carried (a column less
     for ``arg_min`` to move per event): a first copy of another type gets the time
     :data:`OTHER_TYPE_TIME` (near the least BIGINT), which lies before every period (the query
     places only first copies within the periods' span), so no meter counts it, exactly as no
-    meter's type matched it; the rows' ``type`` is ``event_type``. The NULL bit of the time
-    still reads the event's ``time``.
+    meter's type matched it; the rows' ``type`` is ``event_type``.
 
-    ``arg_min_null``: DuckDB only: ``ARG_MIN_NULL`` per column, which keeps a NULL of the first
-    copy itself, so no mask is needed (over a view whose statistics cannot prove columns free
-    of NULLs, the mask's own ``arg_min`` costs DuckDB about a fifth of the query).
+    ``arg_min_null``: DuckDB only: ``ARG_MIN_NULL`` per column keeps the first copy's NULL, no
+    mask needed (over a view, the mask's ``arg_min`` costs DuckDB about a sixth of the query).
     """
     ordering = sql_column(order)
     epoch = exp.UnixMicros(this=sql_column("time"))
@@ -350,8 +342,7 @@ class UsageQuery:
     periods: tuple[Period, ...]
     group_width: int
     scale: int
-    #: The same query for DuckDB alone when it has a faster form (first copies by
-    #: ``ARG_MIN_NULL``, see :func:`first_copies`); :meth:`sql` prints it for ``"duckdb"``.
+    #: The query's faster DuckDB form (first copies by ``ARG_MIN_NULL``), printed by :meth:`sql`.
     duckdb_expression: exp.Expr | None = None
 
     def sql(self, dialect: str = "duckdb", *, pretty: bool = True) -> str:
@@ -474,12 +465,12 @@ def build_usage_query(
     places (integer or ``DECIMAL(p, s <= scale)`` columns): they skip the text check.
     ``customer`` restricts the result to one customer (after deduplication).
     ``first_copy`` says how the first copy of an id is found: ``"window"`` numbers every copy
-    with ``ROW_NUMBER()`` (portable SQL), ``"arg_min"`` takes it by ``arg_min`` over one
-    ``order_by`` column per column (DuckDB ``ARG_MIN_NULL``, in
-    :attr:`UsageQuery.duckdb_expression`; elsewhere ``ARG_MIN``, Spark and Trino ``MIN_BY``,
-    ClickHouse ``argMin``, with a mask of NULL flags; faster, see :func:`first_copies`), ``"table"`` reads ``table`` as first copies
-    already (columns ``id``, ``customer``, ``type``, ``meterlib_time_us`` and the properties, as
-    :func:`first_copies` gives them). The figures are the same. ``ordered=False`` leaves the
+    with ``ROW_NUMBER()`` (portable SQL), ``"arg_min"`` by ``arg_min`` per column over one
+    ``order_by`` column (faster, see :func:`first_copies`: DuckDB ``ARG_MIN_NULL`` in
+    :attr:`UsageQuery.duckdb_expression`, elsewhere ``ARG_MIN``/``MIN_BY``/``argMin`` and a
+    NULL mask), ``"table"`` reads ``table`` as first copies already (columns ``id``,
+    ``customer``, ``type``, ``meterlib_time_us`` and the properties, as :func:`first_copies`
+    gives them). The figures are the same. ``ordered=False`` leaves the
     rows in the engine's order (a caller building a table needs no sort).
     """
     if first_copy not in {"window", "arg_min", "table"}:
