@@ -127,6 +127,19 @@ def test_spark_sql_gives_the_accumulators_figures(spark: Any) -> None:
     assert len(rows) == len(expected.usage()) > 8
 
 
+def test_spark_min_by_first_copies_give_the_window_querys_figures(spark: Any) -> None:
+    """``first_copy="arg_min"`` (``MIN_BY`` per column, a NULL mask) in Spark, for all meters
+    and for each type's meters alone (the type not carried, a sentinel time for others)."""
+    kinds = sorted({m.event_type for m in METERS})
+    for meters in [list(METERS), *([m for m in METERS if m.event_type == k] for k in kinds)]:
+        tables = []
+        for first_copy in ("window", "arg_min"):
+            query = build_usage_query(meters, CYCLE, window=WINDOW, first_copy=first_copy)
+            tables.append(query.table([tuple(r) for r in spark.sql(query.sql("spark")).collect()]))
+        assert tables[0] == tables[1]
+        assert len(tables[1]) > 0
+
+
 def test_spark_lists_the_conflict(spark: Any) -> None:
     text = to_sql(build_conflicts_query(["qty", "region", "user"]), "spark")
     rows = spark.sql(text).collect()

@@ -95,6 +95,10 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICRO = timedelta(microseconds=1)
 #: An event's copy number among the copies of its id (read by :mod:`meterlib.sql.checks` too).
 COPY_NO = "meterlib_copy"
+#: The time (µs) :func:`first_copies` gives a first copy whose type no meter reads: before every
+#: period. The least BIGINT but one: the least, written as a literal, is a wider type in Spark.
+OTHER_TYPE_TIME = -(2**63) + 1
+_MASK_BITS = 62  # NULL flags per mask integer in first_copies (bits of a BIGINT, no sign bit)
 
 
 def micros(instant: datetime) -> int:
@@ -222,65 +226,97 @@ def ranked_events(
 
 
 def first_copies(
-    table: str, columns: Sequence[str], order: str, *, event_type: str | None = None
+    table: str,
+    columns: Sequence[str],
+    order: str,
+    *,
+    event_type: str | None = None,
+    arg_min_null: bool = False,
 ) -> exp.Select:
     """The first copy of every id (least ``order``), as :func:`ranked_events` rows numbered 1.
 
-    One grouping by id with ``arg_min`` of a struct of the columns (a struct is never NULL, so
-    a NULL in the first copy stays NULL; ``arg_min`` of a bare column would skip it). Faster
-    than numbering every copy with a window, in DuckDB and Spark (``MIN_BY``) alike. ``order``
-    must be a single column that orders the copies of an id totally and is never NULL.
+    One grouping by id with one ``arg_min`` per column (Spark ``MIN_BY``): faster than one of a
+    struct of the columns or a window. ``order``: one column ordering an id's copies totally.
 
-    ``event_type``: the only type any meter reads. The struct then carries no type (a field
-    less for ``arg_min`` to move per event): a first copy of another type gets a NULL time,
-    which lies in no period, so no meter counts it, exactly as no meter's type matched it;
-    the rows' ``type`` is ``event_type``.
+    ``arg_min`` of a column skips NULL values, so a first copy's NULL would give way to a later
+    copy's value: whether each of the first copy's columns is NULL is kept apart, exactly, as
+    bits of an integer taken by ``arg_min`` too (as ``sql.checks.grouped_firsts_sql`` does).
+
+    ``event_type``: the only type any meter reads. The type is then not carried (a column less
+    for ``arg_min`` to move per event): a first copy of another type gets the time
+    :data:`OTHER_TYPE_TIME` (near the least BIGINT), which lies before every period (the query
+    places only first copies within the periods' span), so no meter counts it, exactly as no
+    meter's type matched it; the rows' ``type`` is ``event_type``.
+
+    ``arg_min_null``: DuckDB only: ``ARG_MIN_NULL`` per column keeps the first copy's NULL, no
+    mask needed (over a view, the mask's ``arg_min`` costs DuckDB about a sixth of the query).
     """
-    time: exp.Expr = exp.UnixMicros(this=sql_column("time"))
+    ordering = sql_column(order)
+    epoch = exp.UnixMicros(this=sql_column("time"))
+    time: exp.Expr = epoch
     if event_type is not None:
         time = exp.Case(
             ifs=[
                 exp.If(
                     this=exp.EQ(this=sql_column("type"), expression=exp.Literal.string(event_type)),
-                    true=time,
+                    true=epoch,
                 )
+            ],
+            default=sql_int(OTHER_TYPE_TIME),
+        )
+    fields: list[tuple[str, exp.Expr, exp.Expr]] = [
+        ("customer", sql_column("customer"), sql_column("customer")),
+        *((("type", sql_column("type"), sql_column("type")),) if event_type is None else ()),
+        (TIME_US, time, sql_column("time")),
+        *((name, sql_column(name), sql_column(name)) for name in columns),
+    ]
+    inner: list[exp.Expr] = [sql_column("id")]
+    outer: list[exp.Expr] = [sql_column("id")]
+    if arg_min_null:
+        for position, (name, value, _) in enumerate(fields):
+            first = exp.Anonymous(this="ARG_MIN_NULL", expressions=[value, ordering.copy()])
+            inner.append(exp.alias_(first, f"meterlib_first_{position}"))
+            outer.append(exp.alias_(sql_column(f"meterlib_first_{position}"), name, quoted=True))
+    for position, (name, value, _) in enumerate([] if arg_min_null else fields):
+        mask, bit = divmod(position, _MASK_BITS)
+        mask_name = f"meterlib_nulls_{mask}"
+        if bit == 0:
+            flags = [
+                exp.Mul(
+                    this=sql_int(1 << b),
+                    expression=exp.Cast(
+                        this=exp.Is(this=column.copy(), expression=exp.Null()),
+                        to=exp.DataType.build("BIGINT"),
+                    ),
+                )
+                for b, (_, _, column) in enumerate(fields[position : position + _MASK_BITS])
             ]
-        )
-    fields = [
-        ("customer", sql_column("customer")),
-        *((("type", sql_column("type")),) if event_type is None else ()),
-        (TIME_US, time),
-        *((name, sql_column(name)) for name in columns),
-    ]
-    struct = exp.Struct(
-        expressions=[
-            exp.PropertyEQ(this=exp.to_identifier(name, quoted=True), expression=value)
-            for name, value in fields
-        ]
-    )
-    first = exp.ArgMin(this=struct, expression=sql_column(order))
-    inner = (
-        exp.select(sql_column("id"), exp.alias_(first, "meterlib_first", quoted=True))
-        .from_(exp.to_table(table))
-        .group_by(sql_column("id"))
-    )
-    unpacked = [
-        exp.alias_(
-            exp.Literal.string(event_type)
-            if event_type is not None and name == "type"
-            else exp.Dot(
-                this=sql_column("meterlib_first"), expression=exp.to_identifier(name, quoted=True)
+            total: exp.Expr = flags[0]
+            for flag in flags[1:]:
+                total = exp.Add(this=total, expression=flag)
+            inner.append(exp.alias_(exp.ArgMin(this=total, expression=ordering.copy()), mask_name))
+        first_name = f"meterlib_first_{position}"
+        inner.append(exp.alias_(exp.ArgMin(this=value, expression=ordering.copy()), first_name))
+        kept = exp.EQ(
+            this=exp.Paren(
+                this=exp.BitwiseAnd(this=sql_column(mask_name), expression=sql_int(1 << bit))
             ),
-            name,
-            quoted=True,
+            expression=sql_int(0),
         )
-        for name in ("customer", "type", TIME_US, *columns)
-    ]
+        outer.append(
+            exp.alias_(
+                exp.Case(ifs=[exp.If(this=kept, true=sql_column(first_name))]),
+                name,
+                quoted=True,
+            )
+        )
+    if event_type is not None:
+        outer.insert(2, exp.alias_(exp.Literal.string(event_type), "type", quoted=True))
+    grouped = exp.select(*inner).from_(exp.to_table(table)).group_by(sql_column("id"))
     return exp.select(
-        sql_column("id"),
-        *unpacked,
+        *outer,
         exp.alias_(sql_int(1), COPY_NO, quoted=True),
-    ).from_(inner.subquery("meterlib_firsts"))
+    ).from_(grouped.subquery("meterlib_firsts"))
 
 
 def trim_decimal_text(texts: Any) -> Any:
@@ -306,9 +342,13 @@ class UsageQuery:
     periods: tuple[Period, ...]
     group_width: int
     scale: int
+    #: The query's faster DuckDB form (first copies by ``ARG_MIN_NULL``), printed by :meth:`sql`.
+    duckdb_expression: exp.Expr | None = None
 
     def sql(self, dialect: str = "duckdb", *, pretty: bool = True) -> str:
         """The query as text in ``dialect``."""
+        if dialect == "duckdb" and self.duckdb_expression is not None:
+            return to_sql(self.duckdb_expression, dialect, pretty=pretty)
         return to_sql(self.expression, dialect, pretty=pretty)
 
     def table(self, rows: Iterable[Sequence[Any]]) -> UsageTable:
@@ -389,11 +429,15 @@ def _first_source(
     columns: Sequence[str],
     order_by: Sequence[str],
     meters: Sequence[Meter],
+    *,
+    arg_min_null: bool = False,
 ) -> exp.Select:
     if first_copy == "arg_min":
         types = {meter.event_type for meter in meters}
         only = next(iter(types)) if len(types) == 1 else None
-        return first_copies(table, columns, order_by[0], event_type=only)
+        return first_copies(
+            table, columns, order_by[0], event_type=only, arg_min_null=arg_min_null
+        )
     if first_copy == "table":
         return exp.select(
             *(sql_column(c) for c in ("id", "customer", "type", TIME_US, *columns)),
@@ -421,11 +465,12 @@ def build_usage_query(
     places (integer or ``DECIMAL(p, s <= scale)`` columns): they skip the text check.
     ``customer`` restricts the result to one customer (after deduplication).
     ``first_copy`` says how the first copy of an id is found: ``"window"`` numbers every copy
-    with ``ROW_NUMBER()`` (portable SQL), ``"arg_min"`` takes it by ``arg_min`` over one
-    ``order_by`` column (DuckDB ``ARG_MIN``, Spark and Trino ``MIN_BY``, ClickHouse
-    ``argMin``; faster, see :func:`first_copies`), ``"table"`` reads ``table`` as first copies
-    already (columns ``id``, ``customer``, ``type``, ``meterlib_time_us`` and the properties, as
-    :func:`first_copies` gives them). The figures are the same. ``ordered=False`` leaves the
+    with ``ROW_NUMBER()`` (portable SQL), ``"arg_min"`` by ``arg_min`` per column over one
+    ``order_by`` column (faster, see :func:`first_copies`: DuckDB ``ARG_MIN_NULL`` in
+    :attr:`UsageQuery.duckdb_expression`, elsewhere ``ARG_MIN``/``MIN_BY``/``argMin`` and a
+    NULL mask), ``"table"`` reads ``table`` as first copies already (columns ``id``,
+    ``customer``, ``type``, ``meterlib_time_us`` and the properties, as :func:`first_copies`
+    gives them). The figures are the same. ``ordered=False`` leaves the
     rows in the engine's order (a caller building a table needs no sort).
     """
     if first_copy not in {"window", "arg_min", "table"}:
@@ -513,7 +558,15 @@ def build_usage_query(
             sql_column("period_index"),
             *(g.copy() for g in groups),
         )
-    return UsageQuery(final, meters, chosen, width, scale)
+    duckdb_final: exp.Expr | None = None
+    if first_copy == "arg_min":
+        duckdb_final = final.copy()
+        [cte] = [c for c in duckdb_final.ctes if c.alias == "ranked"]
+        duckdb_firsts = _first_source(
+            first_copy, table, columns, order_by, meters, arg_min_null=True
+        )
+        cte.set("this", duckdb_firsts)
+    return UsageQuery(final, meters, chosen, width, scale, duckdb_final)
 
 
 def compile_usage(
