@@ -344,48 +344,26 @@ def receipt_sql_of_firsts(
     )
 
 
-#: Columns one ``BIGINT`` mask of NULL flags holds (see :func:`grouped_firsts_sql`).
-_MASK_BITS = 62
-
-
 def grouped_firsts_sql(content: Sequence[str], *, table: str, order: str) -> str:
     """DuckDB SQL of the first copy of every id of ``table``, one row per id, in one grouping.
 
     The columns :func:`firsts_sql` stores (``id``, ``customer``, ``type``, the time in µs, the
     ``content`` columns, ``meterlib_order`` and ``meterlib_copies``), each taken by its own
-    ``arg_min`` over the one receipt column ``order`` (DuckDB's fixed-width and text
-    ``arg_min`` are several times faster than one of a struct). ``arg_min`` skips a NULL
-    value, so whether the first copy's value is NULL is kept apart, exactly, as bits of an
-    integer taken by ``arg_min`` too: a column is NULL where the first copy's is, and
-    otherwise the value of the least ``order`` among the copies with a value, which is the
-    first copy's.
+    ``arg_min_null`` over the one receipt column ``order`` (DuckDB's fixed-width and text
+    aggregates are several times faster than one of a struct; ``arg_min_null``, unlike
+    ``arg_min``, keeps the first copy's NULL instead of skipping to a later copy's value).
     """
     order_q = exp.to_identifier(order, quoted=True).sql("duckdb")
     source = exp.to_table(table).sql("duckdb")
-    fields = [("customer", '"customer"'), ("type", '"type"'), (TIME_US, '"time"')]
+    fields = [("customer", '"customer"'), ("type", '"type"'), (TIME_US, 'epoch_us("time")')]
     fields += [(c, exp.to_identifier(c, quoted=True).sql("duckdb")) for c in content]
-    inner = ['"id"', f"min({order_q}) AS meterlib_order", "count(*) AS meterlib_copies"]
-    outer = ['"id"']
-    for position, (name, column) in enumerate(fields):
-        mask, bit = divmod(position, _MASK_BITS)
-        if bit == 0:
-            flags = " + ".join(
-                f"{1 << b} * CAST({c} IS NULL AS BIGINT)"
-                for b, (_, c) in enumerate(fields[position : position + _MASK_BITS])
-            )
-            inner.append(f"arg_min({flags}, {order_q}) AS meterlib_nulls_{mask}")
-        inner.append(f"arg_min({column}, {order_q}) AS meterlib_first_{position}")
-        value = f"meterlib_first_{position}"
-        if name == TIME_US:
-            value = f"epoch_us({value})"
-        quoted = exp.to_identifier(name, quoted=True).sql("duckdb")
-        outer.append(
-            f"CASE WHEN meterlib_nulls_{mask} & {1 << bit} = 0 THEN {value} END AS {quoted}"
-        )
-    outer += ["meterlib_order", "meterlib_copies"]
+    columns = ", ".join(
+        f"arg_min_null({value}, {order_q}) AS {exp.to_identifier(name, quoted=True).sql('duckdb')}"
+        for name, value in fields
+    )
     return (
-        f"SELECT {', '.join(outer)} FROM (SELECT {', '.join(inner)} "  # noqa: S608  (quoted names)
-        f'FROM {source} GROUP BY "id")'
+        f'SELECT "id", {columns}, min({order_q}) AS meterlib_order, '  # noqa: S608  (quoted names)
+        f'count(*) AS meterlib_copies FROM {source} GROUP BY "id"'
     )
 
 
