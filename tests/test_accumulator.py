@@ -259,6 +259,31 @@ def test_from_json_refuses_what_to_json_did_not_write(text):
         Accumulator.from_json(text)
 
 
+@pytest.mark.parametrize("aggregation", ["sum", "weighted_sum"])
+def test_json_round_trip_keeps_figures_beyond_the_input_limits(aggregation):
+    """Sums of many large quantities and quantity × seconds outgrow 1e40; saved, they load."""
+    biggest = "9" * 39 + ".5"  # below 1e40, as every input must be
+    acc = Accumulator([meter(aggregation)], CYCLE)
+    acc.add([event(str(n), qty=biggest) for n in range(20)])
+    state = json.loads(acc.to_json())["states"][aggregation][0][3]
+    assert Decimal(state) >= Decimal("1e40")  # the case this test is about
+    loaded = Accumulator.from_json(acc.to_json())
+    assert loaded == acc
+    assert loaded.usage() == acc.usage()
+
+
+def test_from_json_refuses_a_state_figure_that_is_not_decimal_text():
+    acc = Accumulator([meter("sum")], CYCLE)
+    acc.add([event("a", qty="1")])
+    data = json.loads(acc.to_json())
+    data["states"]["sum"][0][3] = "1" * 201
+    with pytest.raises(DocumentError, match="sum"):
+        Accumulator.from_json(json.dumps(data))
+    data["states"]["sum"][0][3] = "NaN"
+    with pytest.raises(DocumentError, match="sum"):
+        Accumulator.from_json(json.dumps(data))
+
+
 def test_from_json_refuses_a_float_hidden_in_the_states():
     acc = Accumulator([meter("sum")], CYCLE)
     acc.add([event("a", qty="1")])

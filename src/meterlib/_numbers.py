@@ -50,6 +50,7 @@ __all__ = [
     "ROUNDED",
     "Amount",
     "NonNegativeAmount",
+    "computed_figure",
     "exact",
     "exact_sum",
     "exactly",
@@ -238,6 +239,26 @@ def to_decimal(value: Any, field: str = "value") -> Decimal:
     if isinstance(value, str):
         return to_decimal(str(value), field)
     raise WrongTypeError(field, value, "a number: a decimal, a whole number or decimal text")
+
+
+def computed_figure(value: Any, field: str) -> Decimal:
+    """A figure meterlib computed and wrote as text, read back (an accumulator's saved state).
+
+    Sums of many accepted numbers and products such as quantity × seconds outgrow the limits
+    on numbers entering from outside, so a saved figure is held only to what :data:`EXACT`
+    keeps exactly: plain decimal text (an exponent allowed) of at most ``EXACT.prec``
+    significant digits. Anything else raises :class:`~meterlib.errors.InvalidValueError`
+    naming ``field``.
+    """
+    if type(value) is str:
+        text = value.strip()
+        if len(text) <= 2 * EXACT.prec and _DECIMAL_TEXT.fullmatch(text):
+            number = Decimal(text)
+            if len(number.as_tuple().digits) <= EXACT.prec:
+                return number
+    raise InvalidValueError(
+        field, value, f"a decimal written as text with at most {EXACT.prec} significant digits"
+    )
 
 
 def _validate(value: Any) -> Decimal:

@@ -43,7 +43,7 @@ from collections.abc import Hashable, MutableMapping
 from decimal import Decimal
 from typing import Any, ClassVar
 
-from meterlib._numbers import EXACT, quotient, to_decimal
+from meterlib._numbers import EXACT, computed_figure, quotient, to_decimal
 from meterlib.errors import InvalidValueError
 from meterlib.metering.meters import Aggregation
 
@@ -97,8 +97,8 @@ class PartialKind:
         return str(state)
 
     def load(self, data: Any) -> State:
-        """The state that :meth:`dump` wrote, validated."""
-        return to_decimal(_text(data, self.aggregation.value), self.aggregation.value)
+        """The state that :meth:`dump` wrote, validated (a figure, not bounded as inputs are)."""
+        return computed_figure(data, self.aggregation.value)
 
 
 def _text(data: Any, field: str) -> str:
