@@ -17,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from meterlib.metering.accumulator import Accumulator
-from meterlib.sql import build_usage_query, usage_from_source
+from meterlib.sql import build_usage_query, to_sql, usage_from_source
 from meterlib.sql import duckdb_engine as engine
 from meterlib.sql.compile import OTHER_TYPE_TIME
 from meterlib.testing.events import CUSTOMERS, CYCLE, METERS, WINDOW, event_sets
@@ -29,15 +29,16 @@ TYPES = sorted({meter.event_type for meter in METERS})
 
 def test_a_single_type_leaves_the_type_out_of_the_first_copies() -> None:
     single = [m for m in METERS if m.event_type == TYPES[0]]
+    # the portable arg_min form (DuckDB is given repeated_first_copies, type as it stands)
     query = build_usage_query(single, CYCLE, window=WINDOW, first_copy="arg_min")
-    sql = query.sql(pretty=False)
-    assert not re.search(r'ARG_MIN(_NULL)?\("type"', sql)
+    sql = to_sql(query.expression, "duckdb", pretty=False)
+    assert not re.search(r'ARG_MIN\("type"', sql)
     assert (
         f'CASE WHEN "type" = \'{TYPES[0]}\' THEN EPOCH_US("time") ELSE {OTHER_TYPE_TIME} END'
         in sql
     )
     mixed = build_usage_query(METERS, CYCLE, window=WINDOW, first_copy="arg_min")
-    assert re.search(r'ARG_MIN(_NULL)?\("type"', mixed.sql(pretty=False))
+    assert re.search(r'ARG_MIN\("type"', to_sql(mixed.expression, "duckdb", pretty=False))
 
 
 @settings(max_examples=examples(30), deadline=None)

@@ -191,7 +191,19 @@ def invoices_from_source(
     """
     if not contracts or not all(isinstance(c, Contract) for c in contracts):
         raise InvalidValueError("contracts", contracts, "a non-empty sequence of Contracts")
-    chosen = _meters(contracts, meters)
+    # Periods, cells and thousands of invoices, none in a cycle: no collections scanning them.
+    with paused_gc():
+        return _invoices(source, contracts, periods, _meters(contracts, meters), scale, connection)
+
+
+def _invoices(  # noqa: PLR0917  (private body of invoices_from_source)
+    source: str | Path | Sequence[str | Path],
+    contracts: Sequence[Contract],
+    periods: Sequence[Period | int],
+    chosen: tuple[Meter, ...],
+    scale: int,
+    connection: duckdb.DuckDBPyConnection | None,
+) -> SourceInvoices:
     work: list[tuple[Contract, Period]] = []
     spans: set[tuple[int, int]] = set()
     # Each bound as the datetime the engine will ask with (a contract keeps its segments and
@@ -226,8 +238,7 @@ def invoices_from_source(
         empty = BatchReport(received=len(view.rejected), rejected=view.rejected)
         report = lambda: empty  # noqa: E731  (the report, when asked)
     try:
-        with paused_gc():  # thousands of invoices, no cycles: no collections scanning them again
-            bills = tuple(invoice(contract, usage, whole) for contract, whole in work)
+        bills = tuple(invoice(contract, usage, whole) for contract, whole in work)
     except BaseException:
         with suppress(Exception):  # the background comparison ends before the error goes up
             report()
