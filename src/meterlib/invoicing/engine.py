@@ -65,7 +65,7 @@ from meterlib.pricing import Charge, ChargeLine, MatrixPrice, PerUnitPrice
 from meterlib.proration import ProrationBasis, prorate
 from meterlib.rounding import round_amount
 
-__all__ = ["invoice", "invoice_number", "resolve_period"]
+__all__ = ["bill_segments", "invoice", "invoice_number", "resolve_period"]
 
 _ZERO = Decimal(0)
 _ONE = Decimal(1)
@@ -213,6 +213,23 @@ def invoice(
             f"(it starts {contract.phases[0].start.isoformat()}"
             + (f" and ends {contract.ends.isoformat()})" if contract.ends else ")"),
         )
+    return bill_segments(contract, source, whole, segments, number)
+
+
+def bill_segments(
+    contract: Contract,
+    source: UsageSource,
+    whole: Period,
+    segments: Sequence[Segment],
+    number: str | None = None,
+) -> Invoice:
+    """:func:`invoice`'s invoice, its arguments already checked (nothing is checked again).
+
+    ``whole`` is one of the contract's billing periods, ``segments`` its non-empty
+    ``contract.segments(whole)`` and ``source`` a usage source: for callers that bill many
+    contracts and have checked every argument once
+    (:func:`~meterlib.sql.invoices.invoices_from_source`).
+    """
     currency = contract.currency
     customer = contract.customer
     lines: list[InvoiceLine] = []

@@ -28,8 +28,8 @@ from typing import TYPE_CHECKING, Any
 
 from meterlib._numbers import EXACT, quotient
 from meterlib.errors import InvalidValueError
-from meterlib.invoicing.contracts import Contract, cycle_key
-from meterlib.invoicing.engine import invoice, resolve_period
+from meterlib.invoicing.contracts import Contract, Segment, cycle_key
+from meterlib.invoicing.engine import bill_segments, resolve_period
 from meterlib.invoicing.invoice import Invoice
 from meterlib.metering.meters import Meter
 from meterlib.metering.report import BatchReport
@@ -204,12 +204,14 @@ def _invoices(  # noqa: PLR0917  (private body of invoices_from_source)
     scale: int,
     connection: duckdb.DuckDBPyConnection | None,
 ) -> SourceInvoices:
-    work: list[tuple[Contract, Period]] = []
+    work: list[tuple[Contract, Period, tuple[Segment, ...]]] = []
     spans: set[tuple[int, int]] = set()
     # Each bound as the datetime the engine will ask with (a contract keeps its segments and
     # equal cycles share their periods), so a cell's look-up finds its key by identity.
     instants: dict[int, datetime] = {}
     known: dict[tuple[Any, int], Period] = {}  # a cycle's n-th period, once per cycle
+    seen: dict[tuple[int, int], tuple[int, int]] = {}  # bounds by the objects' identities
+    kept: list[tuple[datetime, datetime]] = []  # the objects, alive while their ids are keys
     for contract in contracts:
         for given in periods:
             if isinstance(given, int):
@@ -223,13 +225,16 @@ def _invoices(  # noqa: PLR0917  (private body of invoices_from_source)
             segments = contract.segments(whole)
             if not segments:
                 continue
-            work.append((contract, whole))
+            work.append((contract, whole, segments))
             for segment in segments:
                 start, end = segment.start, segment.end
-                lo, hi = micros(start), micros(end)
-                instants.setdefault(lo, start)
-                instants.setdefault(hi, end)
-                spans.add((lo, hi))
+                bounds = seen.get((id(start), id(end)))
+                if bounds is None:  # equal cycles share their periods: once per pair of objects
+                    bounds = seen[id(start), id(end)] = (micros(start), micros(end))
+                    kept.append((start, end))
+                    instants.setdefault(bounds[0], start)
+                    instants.setdefault(bounds[1], end)
+                    spans.add(bounds)
     db, view = source_view(source, chosen, scale, connection)
     usage = ColumnUsage()
     if spans:
@@ -238,7 +243,7 @@ def _invoices(  # noqa: PLR0917  (private body of invoices_from_source)
         empty = BatchReport(received=len(view.rejected), rejected=view.rejected)
         report = lambda: empty  # noqa: E731  (the report, when asked)
     try:
-        bills = tuple(invoice(contract, usage, whole) for contract, whole in work)
+        bills = tuple(bill_segments(c, usage, whole, parts) for c, whole, parts in work)
     except BaseException:
         with suppress(Exception):  # the background comparison ends before the error goes up
             report()
