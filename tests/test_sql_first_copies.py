@@ -2,11 +2,11 @@
 
 ``arg_min`` of a column skips NULL values and :func:`~meterlib.sql.compile.first_copies` gives
 a first copy of a type no meter reads a sentinel time; DuckDB's form
-(:func:`~meterlib.sql.compile.repeated_first_copies`) keeps every row of an id sent once: a first copy's missing property must
-stay missing, and a first copy of another type must count nowhere even when a later copy has
-the meters' type. Both held to the in-memory :class:`Accumulator`, over every file format,
-with all the shared test meters (several types) and with the ``api.call`` meters alone (one
-type: the type is not carried).
+(:func:`~meterlib.sql.compile.repeated_first_copies`) keeps every row of an id sent once: a
+first copy's missing property must stay missing, and a first copy of another type must count
+nowhere even when a later copy has the meters' type. Both held to the in-memory
+:class:`Accumulator`, over every file format, with all the shared test meters (several types)
+and with the ``api.call`` meters alone (one type: the portable form carries no type).
 """
 
 from __future__ import annotations
