@@ -1,8 +1,8 @@
 """The usage query's first copies where a shortcut could err.
 
-``arg_min`` of a column skips NULL values and :func:`~meterlib.sql.compile.first_copies` gives
+``arg_min`` of a column skips NULL values and :func:`~meterlib.sql.firsts.first_copies` gives
 a first copy of a type no meter reads a sentinel time; DuckDB's form
-(:func:`~meterlib.sql.compile.repeated_first_copies`) keeps every row of an id sent once: a
+(:func:`~meterlib.sql.firsts.repeated_first_copies`) keeps every row of an id sent once: a
 first copy's missing property must stay missing, and a first copy of another type must count
 nowhere even when a later copy has the meters' type. Both held to the in-memory
 :class:`Accumulator`, over every file format, with all the shared test meters (several types)
@@ -20,7 +20,7 @@ import pytest
 from meterlib.metering.accumulator import Accumulator
 from meterlib.sql import build_usage_query, to_sql, usage_from_source
 from meterlib.sql import duckdb_engine as engine
-from meterlib.sql.compile import OTHER_TYPE_TIME
+from meterlib.sql.firsts import OTHER_TYPE_TIME
 from meterlib.testing.events import CYCLE, METERS, WINDOW
 from tests.sql_strategies import FORMATS, write_events
 

@@ -1,6 +1,6 @@
 """Meters of one event type: the first copies carry no type, the usage is the same.
 
-When every meter reads one event type, :func:`~meterlib.sql.compile.first_copies` takes no
+When every meter reads one event type, :func:`~meterlib.sql.firsts.first_copies` takes no
 ``arg_min`` of the type and gives first copies of other types a sentinel time (in no period).
 Held here, per event type of the shared test meters, to the portable query (every copy
 numbered by a window, type kept) on the same view and to the in-memory accumulator.
@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from meterlib.metering.accumulator import Accumulator
 from meterlib.sql import build_usage_query, to_sql, usage_from_source
 from meterlib.sql import duckdb_engine as engine
-from meterlib.sql.compile import OTHER_TYPE_TIME
+from meterlib.sql.firsts import OTHER_TYPE_TIME
 from meterlib.testing.events import CUSTOMERS, CYCLE, METERS, WINDOW, event_sets
 from tests.budget import examples
 from tests.sql_strategies import formats, write_events

@@ -24,9 +24,10 @@ from meterlib.metering.report import BatchReport  # noqa: F401  (named in docstr
 from meterlib.periods import BillingCycle, Period
 from meterlib.sql._values import text_of
 from meterlib.sql.cells import TIME_US, sql_and, sql_column, sql_int
-from meterlib.sql.compile import COPY_NO, locate_periods, periods_of_interest
-from meterlib.sql.compile import ranked_events as _ranked
+from meterlib.sql.compile import locate_periods, periods_of_interest
 from meterlib.sql.dialects import to_sql
+from meterlib.sql.firsts import COPY_NO
+from meterlib.sql.firsts import ranked_events as _ranked
 
 __all__ = [
     "build_conflicts_query",
