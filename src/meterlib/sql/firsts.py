@@ -203,6 +203,12 @@ def first_source(
     *,
     duckdb: bool = False,
 ) -> exp.Select:
+    """The ``ranked`` rows of a usage query for ``first_copy`` (see ``build_usage_query``).
+
+    ``"window"``: :func:`ranked_events`; ``"arg_min"``: :func:`first_copies` (the type left
+    out when every meter reads one type), or :func:`repeated_first_copies` for DuckDB
+    (``duckdb``); ``"table"``: ``table`` already holds first copies, read as they are.
+    """
     if first_copy == "arg_min" and duckdb:
         return repeated_first_copies(table, columns, order_by[0])
     if first_copy == "arg_min":
