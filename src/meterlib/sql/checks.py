@@ -26,7 +26,7 @@ from meterlib.sql._values import text_of
 from meterlib.sql.cells import TIME_US, sql_and, sql_column, sql_int
 from meterlib.sql.compile import locate_periods, periods_of_interest
 from meterlib.sql.dialects import to_sql
-from meterlib.sql.firsts import COPY_NO
+from meterlib.sql.firsts import COPY_NO, repeated_first_copies
 from meterlib.sql.firsts import ranked_events as _ranked
 
 __all__ = [
@@ -351,30 +351,11 @@ def grouped_firsts_sql(content: Sequence[str], *, table: str, order: str) -> str
     The columns :func:`firsts_sql` stores (``id``, ``customer``, ``type``, the time in µs, the
     ``content`` columns, ``meterlib_order`` and ``meterlib_copies``), as they stand in the
     row with the least ``order`` value of its id (``order``: the one receipt column, one
-    value per row). The ids sent more than once are found by a grouping over the id alone
-    (their copy count and least ``order``), and every row is kept whose id is not among them
-    or that is its id's first copy: the columns are read once, as they are, instead of being
-    carried through a grouping of every id (``arg_min`` per column), which took about twice
-    as long in DuckDB (issue 16.5). The edge refuses events without an id, so no row has a
-    NULL ``id``.
+    value per row), found as :func:`~meterlib.sql.firsts.repeated_first_copies` finds them.
+    The edge refuses events without an id, so no row has a NULL ``id``.
     """
-    order_q = exp.to_identifier(order, quoted=True).sql("duckdb")
-    source = exp.to_table(table).sql("duckdb")
-    fields = [("customer", 'e."customer"'), ("type", 'e."type"'), (TIME_US, 'epoch_us(e."time")')]
-    fields += [(c, "e." + exp.to_identifier(c, quoted=True).sql("duckdb")) for c in content]
-    columns = ", ".join(
-        f"{value} AS {exp.to_identifier(name, quoted=True).sql('duckdb')}" for name, value in fields
-    )
-    repeated = (
-        f'SELECT "id", min({order_q}) AS meterlib_first, count(*) AS meterlib_copies '  # noqa: S608  (quoted names)
-        f'FROM {source} GROUP BY "id" HAVING count(*) > 1'
-    )
-    return (
-        f'SELECT e."id" AS "id", {columns}, e.{order_q} AS meterlib_order, '  # noqa: S608  (quoted names)
-        f"COALESCE(r.meterlib_copies, 1) AS meterlib_copies "
-        f'FROM {source} AS e LEFT JOIN ({repeated}) AS r ON e."id" = r."id" '
-        f'WHERE r."id" IS NULL OR e.{order_q} = r.meterlib_first'
-    )
+    firsts = repeated_first_copies(table, content, order, counted=True)
+    return to_sql(firsts, "duckdb", pretty=False)
 
 
 def invoice_run_sql(

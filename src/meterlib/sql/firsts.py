@@ -153,7 +153,9 @@ def first_copies(
     ).from_(grouped.subquery("meterlib_firsts"))
 
 
-def repeated_first_copies(table: str, columns: Sequence[str], order: str) -> exp.Select:
+def repeated_first_copies(
+    table: str, columns: Sequence[str], order: str, *, counted: bool = False
+) -> exp.Select:
     """The first copy of every id (least ``order``) as :func:`first_copies` rows, for DuckDB.
 
     The ids sent more than once are found by a grouping over the id alone (with their least
@@ -162,12 +164,18 @@ def repeated_first_copies(table: str, columns: Sequence[str], order: str) -> exp
     column through a grouping of every id (``arg_min`` per column; issue 16.5), and a first
     copy's NULL stays NULL. ``order`` must order an id's copies totally (one value per row).
     Not for engines whose outer joins fill a missing row with default values (ClickHouse).
+
+    ``counted``: instead of the copy number, the first copy's ``order`` value
+    (``meterlib_order``) and its id's number of copies (``meterlib_copies``), as the stored
+    first copies and the receipt report read them (``sql.checks.grouped_firsts_sql``).
     """
     rows, found = "meterlib_e", "meterlib_r"
+    copies = exp.alias_(exp.Count(this=exp.Star()), "meterlib_copies", quoted=True)
     repeated = (
         exp.select(
             sql_column("id"),
             exp.alias_(exp.Min(this=sql_column(order)), "meterlib_first", quoted=True),
+            *((copies,) if counted else ()),
         )
         .from_(exp.to_table(table))
         .group_by(sql_column("id"))
@@ -177,12 +185,22 @@ def repeated_first_copies(table: str, columns: Sequence[str], order: str) -> exp
         exp.Is(this=sql_column("id", found), expression=exp.Null()),
         exp.EQ(this=sql_column(order, rows), expression=sql_column("meterlib_first", found)),
     )
+    tail: tuple[exp.Expr, ...] = (exp.alias_(sql_int(1), COPY_NO, quoted=True),)
+    if counted:
+        tail = (
+            exp.alias_(sql_column(order, rows), "meterlib_order", quoted=True),
+            exp.alias_(
+                exp.Coalesce(this=sql_column("meterlib_copies", found), expressions=[sql_int(1)]),
+                "meterlib_copies",
+                quoted=True,
+            ),
+        )
     return (
         exp.select(
             *(exp.alias_(sql_column(n, rows), n, quoted=True) for n in ("id", "customer", "type")),
             exp.alias_(exp.UnixMicros(this=sql_column("time", rows)), TIME_US, quoted=True),
             *(exp.alias_(sql_column(n, rows), n, quoted=True) for n in columns),
-            exp.alias_(sql_int(1), COPY_NO, quoted=True),
+            *tail,
         )
         .from_(exp.alias_(exp.to_table(table), rows, table=True))
         .join(

@@ -210,8 +210,8 @@ def _invoices(  # noqa: PLR0917  (private body of invoices_from_source)
     # equal cycles share their periods), so a cell's look-up finds its key by identity.
     instants: dict[int, datetime] = {}
     known: dict[tuple[Any, int], Period] = {}  # a cycle's n-th period, once per cycle
-    seen: dict[tuple[int, int], tuple[int, int]] = {}  # bounds by the objects' identities
-    kept: list[tuple[datetime, datetime]] = []  # the objects, alive while their ids are keys
+    # Bounds in µs by the bounds' identities (the segments in ``work`` keep the objects alive).
+    seen: dict[tuple[int, int], tuple[int, int]] = {}
     for contract in contracts:
         for given in periods:
             if isinstance(given, int):
@@ -231,7 +231,6 @@ def _invoices(  # noqa: PLR0917  (private body of invoices_from_source)
                 bounds = seen.get((id(start), id(end)))
                 if bounds is None:  # equal cycles share their periods: once per pair of objects
                     bounds = seen[id(start), id(end)] = (micros(start), micros(end))
-                    kept.append((start, end))
                     instants.setdefault(bounds[0], start)
                     instants.setdefault(bounds[1], end)
                     spans.add(bounds)
