@@ -26,8 +26,7 @@ from meterlib.sql._values import text_of
 from meterlib.sql.cells import TIME_US, sql_and, sql_column, sql_int
 from meterlib.sql.compile import locate_periods, periods_of_interest
 from meterlib.sql.dialects import to_sql
-from meterlib.sql.firsts import COPY_NO, repeated_first_copies
-from meterlib.sql.firsts import ranked_events as _ranked
+from meterlib.sql.firsts import COPY_NO, ranked_events, repeated_first_copies
 
 __all__ = [
     "build_conflicts_query",
@@ -56,7 +55,7 @@ def _same(content: Sequence[str], left: str, right: str) -> exp.Expr:
 def _firsts_join(
     table: str, content: Sequence[str], order_by: Sequence[str]
 ) -> tuple[exp.Select, exp.Select]:
-    ranked = _ranked(table, content, order_by)
+    ranked = ranked_events(table, content, order_by)
     firsts = (
         exp.select(exp.Star())
         .from_("ranked")
