@@ -80,7 +80,7 @@ def first_copies(
 
     ``arg_min`` of a column skips NULL values, so a first copy's NULL would give way to a later
     copy's value: whether each of the first copy's columns is NULL is kept apart, exactly, as
-    bits of an integer taken by ``arg_min`` too (as ``sql.checks.grouped_firsts_sql`` does).
+    bits of an integer taken by ``arg_min`` too.
 
     ``event_type``: the only type any meter reads. The type is then not carried (a column less
     for ``arg_min`` to move per event): a first copy of another type gets the time
